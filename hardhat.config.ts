@@ -41,7 +41,6 @@ const config: HardhatUserConfig = {
   },
   mocha: {
     timeout: 120_000,
-    spec: process.env.TEST_SPEC ? process.env.TEST_SPEC.split(",") : ["test/**/*.test.ts"],
   },
 };
 

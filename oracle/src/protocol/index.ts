@@ -1,0 +1,4 @@
+export * from "./constants";
+export * from "./eip712";
+export * from "./report";
+export * from "./p256";

@@ -1,0 +1,143 @@
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import * as ort from "onnxruntime-node";
+import { ResultStatus } from "../protocol";
+import { type EncodedOutput, decodeInput, encodeOutput, failure } from "./codec";
+import { ModelHashMismatchError, ModelStoreClosedError, UnknownModelError } from "./errors";
+import { type ModelManifest, type ModelManifestEntry, DEFAULT_MODELS_DIR, findByHash, loadManifest } from "./manifest";
+
+/** Options of a {@link ModelStore}. */
+export interface ModelStoreOptions {
+  /** Folder holding `manifest.json` and the `.onnx` files. Default: `<repo>/models`. */
+  dir?: string;
+  /** The manifest to use instead of `<dir>/manifest.json` (already validated). */
+  manifest?: ModelManifest;
+  /**
+   * ONNX Runtime session options for every session. Default: graph optimizations 'all',
+   * one intra-op and one inter-op thread, sequential execution — the most predictable setting.
+   */
+  sessionOptions?: ort.InferenceSession.SessionOptions;
+}
+
+/** One job of {@link ModelStore.inferMany}. */
+export interface InferenceJob {
+  modelHash: string;
+  input: string | Uint8Array;
+}
+
+/** 0x-hex sha256 of bytes. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return "0x" + createHash("sha256").update(bytes).digest("hex");
+}
+
+const DEFAULT_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
+  graphOptimizationLevel: "all",
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  executionMode: "sequential",
+};
+
+interface Loaded {
+  entry: ModelManifestEntry;
+  session: ort.InferenceSession;
+}
+
+/**
+ * Serves the models of a manifest by their sha256. A model file is read and hashed before a
+ * session is created from exactly those bytes, so a file changed on disk after the manifest was
+ * written is refused ({@link ModelHashMismatchError}) and never run. Sessions are cached per hash.
+ */
+export class ModelStore {
+  readonly dir: string;
+  readonly manifest: ModelManifest;
+  private readonly sessionOptions: ort.InferenceSession.SessionOptions;
+  private readonly sessions = new Map<string, Promise<Loaded>>();
+  private closed = false;
+  private closing?: Promise<void>;
+
+  constructor(options: ModelStoreOptions = {}) {
+    this.dir = options.dir ?? DEFAULT_MODELS_DIR;
+    this.manifest = options.manifest ?? loadManifest(this.dir);
+    this.sessionOptions = { ...DEFAULT_SESSION_OPTIONS, ...options.sessionOptions };
+  }
+
+  /** The manifest entry of a model hash; throws {@link UnknownModelError}. */
+  entry(modelHash: string): ModelManifestEntry {
+    const entry = findByHash(this.manifest, modelHash);
+    if (!entry) throw new UnknownModelError(modelHash, this.dir);
+    return entry;
+  }
+
+  /**
+   * Loads (once) the model with this hash: reads its file, checks the sha256 of the bytes
+   * against the hash, and creates a session from the same bytes. A failed load is not cached,
+   * so a repaired file can be loaded later.
+   */
+  load(modelHash: string): Promise<Loaded> {
+    if (this.closed) return Promise.reject(new ModelStoreClosedError());
+    const key = modelHash.toLowerCase();
+    let loaded = this.sessions.get(key);
+    if (!loaded) {
+      loaded = this.create(key);
+      this.sessions.set(key, loaded);
+      loaded.catch(() => this.sessions.delete(key));
+    }
+    return loaded;
+  }
+
+  private async create(modelHash: string): Promise<Loaded> {
+    const entry = this.entry(modelHash);
+    const file = path.join(this.dir, entry.file);
+    const bytes = await fs.promises.readFile(file);
+    const actual = sha256Hex(bytes);
+    if (actual !== modelHash) throw new ModelHashMismatchError(file, modelHash, actual);
+    const session = await ort.InferenceSession.create(bytes, this.sessionOptions);
+    return { entry, session };
+  }
+
+  /**
+   * Runs one inference: decodes the fixed-point input, runs the model, encodes the output.
+   * An input the model does not accept gives `{status: InputOutOfRange, output: "0x"}`.
+   */
+  async infer(modelHash: string, input: string | Uint8Array): Promise<EncodedOutput> {
+    const { entry, session } = await this.load(modelHash);
+    const decoded = decodeInput(input, entry);
+    if (decoded.status !== ResultStatus.Ok) return failure(decoded.status);
+    const feeds = { [entry.input.name]: new ort.Tensor(entry.input.type, decoded.data, entry.input.shape) };
+    const results = await session.run(feeds, [entry.output.name]);
+    const tensor = results[entry.output.name];
+    return encodeOutput(tensor.data as Float32Array, entry);
+  }
+
+  /** Runs jobs one after another (sessions are single-input); results in the order of the jobs. */
+  async inferMany(jobs: readonly InferenceJob[]): Promise<EncodedOutput[]> {
+    const out: EncodedOutput[] = [];
+    for (const job of jobs) out.push(await this.infer(job.modelHash, job.input));
+    return out;
+  }
+
+  /** Releases every session. Idempotent; later calls to infer reject with ModelStoreClosedError. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closed = true;
+      this.closing = (async () => {
+        const pending = [...this.sessions.values()];
+        this.sessions.clear();
+        const errors: unknown[] = [];
+        for (const p of pending) {
+          // A load that failed has nothing to release.
+          const loaded = await p.catch(() => undefined);
+          if (!loaded) continue;
+          try {
+            await loaded.session.release();
+          } catch (e) {
+            errors.push(e);
+          }
+        }
+        if (errors.length > 0) throw new AggregateError(errors, "some model sessions failed to release");
+      })();
+    }
+    return this.closing;
+  }
+}

@@ -54,7 +54,10 @@ export function trainVolatility(): TrainedModel {
   // averaging[i][k] = 252 / lag_k for the last lag_k returns: sq · averaging = realized variance.
   const averaging: number[] = [];
   for (let i = 0; i < VOL_WINDOW; i++) for (const lag of HAR_LAGS) averaging.push(i >= VOL_WINDOW - lag ? TRADING_DAYS / lag : 0);
-  const splitDate = dates[split + 1];
+  // returns[t] closes on dates[t + 1]: the last training target closes on trainEnd, the first
+  // held-out target return closes on testStart.
+  const trainEnd = dates[train[train.length - 1].t + VOL_HORIZON + 1];
+  const testStart = dates[test[0].t + 2];
   return {
     entry: {
       name: "volatility-risk",
@@ -74,7 +77,7 @@ export function trainVolatility(): TrainedModel {
       decimals: 6,
       dataset: {
         ...source,
-        split: `chronological: training targets end before ${splitDate}, held-out windows forecast from ${splitDate} to ${dates[dates.length - 1]} (includes March 2020)`,
+        split: `chronological: training targets end on ${trainEnd}; held-out targets run from ${testStart} to ${dates[dates.length - 1]} (includes March 2020)`,
         trainRows: train.length,
         testRows: test.length,
       },

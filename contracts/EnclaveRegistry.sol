@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {P256} from "@openzeppelin/contracts/utils/cryptography/P256.sol";
+import {IEnclaveRegistry} from "./interfaces/IEnclaveRegistry.sol";
+import {ITypeAndVersion} from "./interfaces/ITypeAndVersion.sol";
+import {AttestationReport} from "./libraries/AttestationReport.sol";
+import {OracleTypes, P256Sig} from "./libraries/OracleTypes.sol";
+
+/// @title EnclaveRegistry
+/// @notice Which enclave signers the InferenceOracle accepts, and why. See {IEnclaveRegistry}.
+/// @dev The development platform is a SIMULATION of TEE hardware; its reports are verified here in
+/// full (two P-256 signatures). Real TEE evidence is verified off-chain by auditors.
+contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
+    // ---------------------------------------------------------------- constants
+
+    /// @notice How far in the future a report's `issuedAt` may lie (clocks of platform and chain differ).
+    uint64 public constant MAX_CLOCK_SKEW = 120;
+
+    bytes32 private constant _ATTESTATION_TYPEHASH = keccak256(
+        "EnclaveAttestation(address signer,bytes32 measurement,uint8 teeType,bytes32 evidenceHash,uint64 expiresAt)"
+    );
+
+    // ---------------------------------------------------------------- storage
+
+    mapping(address signer => Enclave) private _enclaves;
+    mapping(bytes32 rootId => Root) private _roots;
+    mapping(bytes32 measurement => bool) private _measurementAllowed;
+    mapping(address auditor => bool) private _auditors;
+    uint64 private _maxReportAge;
+    uint8 private _auditorThreshold;
+
+    // ---------------------------------------------------------------- constructor
+
+    /// @param initialOwner The account that manages roots, measurements, auditors and revocations.
+    /// @param maxReportAge_ Maximum age of a report at registration, in seconds.
+    constructor(address initialOwner, uint64 maxReportAge_) Ownable(initialOwner) EIP712("EnclaveRegistry", "1") {
+        _setMaxReportAge(maxReportAge_);
+    }
+
+    // ---------------------------------------------------------------- owner functions
+
+    /// @inheritdoc IEnclaveRegistry
+    function addRoot(bytes32 x, bytes32 y) external onlyOwner returns (bytes32 rootId) {
+        if (!P256.isValidPublicKey(x, y)) revert EnclaveRegistryInvalidRootKey(x, y);
+        rootId = AttestationReport.rootId(x, y);
+        RootStatus status = _roots[rootId].status;
+        if (status == RootStatus.Trusted) revert EnclaveRegistryRootAlreadyAdded(rootId);
+        // Revocation is final: re-adding the key would silently revive every signer it certified.
+        if (status == RootStatus.Revoked) revert EnclaveRegistryRootRevoked(rootId);
+        _roots[rootId] = Root({x: x, y: y, status: RootStatus.Trusted});
+        emit RootAdded(rootId, x, y);
+    }
+
+    /// @inheritdoc IEnclaveRegistry
+    function revokeRoot(bytes32 rootId) external onlyOwner {
+        Root storage root = _roots[rootId];
+        if (root.status == RootStatus.None) revert EnclaveRegistryUntrustedRoot(rootId);
+        if (root.status == RootStatus.Revoked) revert EnclaveRegistryRootRevoked(rootId);
+        root.status = RootStatus.Revoked;
+        emit RootRevoked(rootId);
+    }
+
+    /// @inheritdoc IEnclaveRegistry
+    function setMeasurementAllowed(bytes32 measurement, bool allowed) external onlyOwner {
+        _measurementAllowed[measurement] = allowed;
+        emit MeasurementAllowedUpdated(measurement, allowed);
+    }
+
+    /// @inheritdoc IEnclaveRegistry
+    function setMaxReportAge(uint64 maxReportAge_) external onlyOwner {
+        _setMaxReportAge(maxReportAge_);
+    }
+
+    /// @inheritdoc IEnclaveRegistry
+    function revokeSigner(address signer) external onlyOwner {
+        EnclaveStatus status = _enclaves[signer].status;
+        if (status == EnclaveStatus.None) revert EnclaveRegistryUnknownSigner(signer);
+        if (status == EnclaveStatus.Revoked) revert EnclaveRegistrySignerRevoked(signer);
+        _enclaves[signer].status = EnclaveStatus.Revoked;
+        emit EnclaveRevoked(signer);
+    }
+
+    /// @inheritdoc IEnclaveRegistry
+    function setAuditor(address auditor, bool trusted) external onlyOwner {
+        _auditors[auditor] = trusted;
+        emit AuditorUpdated(auditor, trusted);
+    }
+
+    /// @inheritdoc IEnclaveRegistry
+    function setAuditorThreshold(uint8 threshold) external onlyOwner {
+        _auditorThreshold = threshold;
+        emit AuditorThresholdUpdated(threshold);
+    }
+
+    // ---------------------------------------------------------------- operator functions
+
+    /// @inheritdoc IEnclaveRegistry
+    function registerEnclave(
+        bytes calldata report,
+        P256Sig calldata reportSig,
+        bytes calldata certificate,
+        P256Sig calldata certSig,
+        bytes32 rootId
+    ) external returns (address signer) {
+        AttestationReport.Certificate memory cert = _verifyCertificate(certificate, certSig, rootId);
+        AttestationReport.Report memory r = _verifyReport(report, reportSig, cert);
+        signer = r.enclaveSigner;
+        _bind(
+            signer,
+            Enclave({
+                operator: msg.sender,
+                expiresAt: r.expiresAt < cert.notAfter ? r.expiresAt : cert.notAfter,
+                teeType: r.teeType,
+                status: EnclaveStatus.Active,
+                measurement: r.measurement,
+                rootId: rootId
+            }),
+            sha256(report)
+        );
+    }
+
+    /// @inheritdoc IEnclaveRegistry
+    function registerAttestedEnclave(EnclaveAttestation calldata att, bytes[] calldata auditorSignatures) external {
+        if (att.teeType == uint8(OracleTypes.TeeType.DevSimulated) || att.teeType > OracleTypes.MAX_TEE_TYPE) {
+            revert EnclaveRegistryUnsupportedTeeType(att.teeType);
+        }
+        if (att.expiresAt <= block.timestamp) revert EnclaveRegistryAttestationExpired(att.expiresAt, block.timestamp);
+        if (!_measurementAllowed[att.measurement]) revert EnclaveRegistryMeasurementNotAllowed(att.measurement);
+        _checkAuditors(_attestationDigest(att), auditorSignatures);
+        _bind(
+            att.signer,
+            Enclave({
+                operator: msg.sender,
+                expiresAt: att.expiresAt,
+                teeType: att.teeType,
+                status: EnclaveStatus.Active,
+                measurement: att.measurement,
+                rootId: bytes32(0)
+            }),
+            att.evidenceHash
+        );
+    }
+
+    /// @inheritdoc IEnclaveRegistry
+    function retireSigner(address signer) external {
+        Enclave storage e = _enclaves[signer];
+        if (e.status == EnclaveStatus.None) revert EnclaveRegistryUnknownSigner(signer);
+        if (e.operator != msg.sender) revert EnclaveRegistryNotOperator(signer, msg.sender);
+        if (e.status == EnclaveStatus.Revoked) revert EnclaveRegistrySignerRevoked(signer);
+        if (e.status == EnclaveStatus.Retired) revert EnclaveRegistrySignerRetired(signer);
+        e.status = EnclaveStatus.Retired;
+        emit EnclaveRetired(signer, msg.sender);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IEnclaveRegistry
+    function activeEnclave(address signer) external view returns (address operator, bytes32 measurement) {
+        Enclave storage e = _enclaves[signer];
+        EnclaveStatus status = e.status;
+        if (status != EnclaveStatus.Active) _revertInactive(signer, status);
+        uint64 expiresAt = e.expiresAt;
+        if (expiresAt < block.timestamp) revert EnclaveRegistrySignerExpired(signer, expiresAt);
+        measurement = e.measurement;
+        if (!_measurementAllowed[measurement]) revert EnclaveRegistryMeasurementNotAllowed(measurement);
+        bytes32 rootId = e.rootId;
+        // Auditor-attested signers have no root (rootId zero); every other one needs its root trusted.
+        if (rootId != bytes32(0) && _roots[rootId].status != RootStatus.Trusted) {
+            revert EnclaveRegistryRootRevoked(rootId);
+        }
+        return (e.operator, measurement);
+    }
+
+    /// @inheritdoc IEnclaveRegistry
+    function getEnclave(address signer) external view returns (Enclave memory) {
+        return _enclaves[signer];
+    }
+
+    /// @inheritdoc IEnclaveRegistry
+    function getRoot(bytes32 rootId) external view returns (Root memory) {
+        return _roots[rootId];
+    }
+
+    /// @inheritdoc IEnclaveRegistry
+    function isMeasurementAllowed(bytes32 measurement) external view returns (bool) {
+        return _measurementAllowed[measurement];
+    }
+
+    /// @inheritdoc IEnclaveRegistry
+    function isAuditor(address auditor) external view returns (bool) {
+        return _auditors[auditor];
+    }
+
+    /// @inheritdoc IEnclaveRegistry
+    function auditorThreshold() external view returns (uint8) {
+        return _auditorThreshold;
+    }
+
+    /// @inheritdoc IEnclaveRegistry
+    function maxReportAge() external view returns (uint64) {
+        return _maxReportAge;
+    }
+
+    /// @inheritdoc IEnclaveRegistry
+    function attestationDigest(EnclaveAttestation calldata att) external view returns (bytes32) {
+        return _attestationDigest(att);
+    }
+
+    /// @inheritdoc ITypeAndVersion
+    function typeAndVersion() external pure returns (string memory) {
+        return "EnclaveRegistry 1.0.0";
+    }
+
+    // ---------------------------------------------------------------- internal
+
+    /// @dev Root trusted -> certificate version and validity time -> root's P-256 signature.
+    function _verifyCertificate(bytes calldata certificate, P256Sig calldata sig, bytes32 rootId)
+        private
+        view
+        returns (AttestationReport.Certificate memory cert)
+    {
+        Root storage root = _roots[rootId];
+        RootStatus status = root.status;
+        if (status == RootStatus.None) revert EnclaveRegistryUntrustedRoot(rootId);
+        if (status == RootStatus.Revoked) revert EnclaveRegistryRootRevoked(rootId);
+        cert = AttestationReport.decodeCertificate(certificate);
+        if (cert.version != OracleTypes.REPORT_VERSION) revert EnclaveRegistryUnsupportedVersion(cert.version);
+        if (block.timestamp < cert.notBefore || block.timestamp > cert.notAfter) {
+            revert EnclaveRegistryCertificateNotValid(cert.notBefore, cert.notAfter, block.timestamp);
+        }
+        if (!P256.verify(sha256(certificate), sig.r, sig.s, root.x, root.y)) {
+            revert EnclaveRegistryInvalidCertificateSignature(rootId);
+        }
+    }
+
+    /// @dev Version, platform, platform key's P-256 signature, TEE type, measurement, freshness.
+    function _verifyReport(
+        bytes calldata report,
+        P256Sig calldata sig,
+        AttestationReport.Certificate memory cert
+    ) private view returns (AttestationReport.Report memory r) {
+        r = AttestationReport.decodeReport(report);
+        if (r.version != OracleTypes.REPORT_VERSION) revert EnclaveRegistryUnsupportedVersion(r.version);
+        if (r.platformId != cert.platformId) revert EnclaveRegistryPlatformMismatch(r.platformId, cert.platformId);
+        if (!P256.verify(sha256(report), sig.r, sig.s, cert.platformKeyX, cert.platformKeyY)) {
+            revert EnclaveRegistryInvalidReportSignature(r.platformId);
+        }
+        if (r.teeType != uint8(OracleTypes.TeeType.DevSimulated)) revert EnclaveRegistryUnsupportedTeeType(r.teeType);
+        if (!_measurementAllowed[r.measurement]) revert EnclaveRegistryMeasurementNotAllowed(r.measurement);
+        _checkFreshness(r.issuedAt, r.expiresAt);
+    }
+
+    function _checkFreshness(uint64 issuedAt, uint64 expiresAt) private view {
+        if (issuedAt > block.timestamp + MAX_CLOCK_SKEW) revert EnclaveRegistryReportFromFuture(issuedAt, block.timestamp);
+        // issuedAt may lie up to MAX_CLOCK_SKEW ahead; then the report is as fresh as can be.
+        if (issuedAt < block.timestamp && block.timestamp - issuedAt > _maxReportAge) {
+            revert EnclaveRegistryReportStale(issuedAt, block.timestamp, _maxReportAge);
+        }
+        if (expiresAt <= block.timestamp) revert EnclaveRegistryReportExpired(expiresAt, block.timestamp);
+    }
+
+    /// @dev Counts distinct trusted auditors; any untrusted or repeated signer reverts the call, so
+    /// a relayer cannot pad the list. Signature lists are short (a handful), so O(n^2) is fine.
+    function _checkAuditors(bytes32 digest, bytes[] calldata signatures) private view {
+        uint8 threshold = _auditorThreshold;
+        if (threshold == 0) revert EnclaveRegistryAuditorPathDisabled();
+        if (signatures.length < threshold) revert EnclaveRegistryNotEnoughAuditors(signatures.length, threshold);
+        address[] memory seen = new address[](signatures.length);
+        for (uint256 i = 0; i < signatures.length; ++i) {
+            address auditor = ECDSA.recoverCalldata(digest, signatures[i]);
+            if (!_auditors[auditor]) revert EnclaveRegistryUntrustedAuditor(auditor);
+            for (uint256 j = 0; j < i; ++j) {
+                if (seen[j] == auditor) revert EnclaveRegistryDuplicateAuditor(auditor);
+            }
+            seen[i] = auditor;
+        }
+    }
+
+    /// @dev Binds `signer` to the caller. A signer stays bound to its first operator for good:
+    /// another account replaying the same report or attestation cannot take over its fees. The
+    /// same operator may renew it with a fresh report; a retired or revoked signer stays dead.
+    /// `record.operator` is always msg.sender.
+    function _bind(address signer, Enclave memory record, bytes32 evidenceHash) private {
+        if (signer == address(0)) revert EnclaveRegistryZeroSigner();
+        Enclave storage e = _enclaves[signer];
+        EnclaveStatus status = e.status;
+        if (status == EnclaveStatus.Revoked) revert EnclaveRegistrySignerRevoked(signer);
+        if (status == EnclaveStatus.Retired) revert EnclaveRegistrySignerRetired(signer);
+        if (status == EnclaveStatus.Active && e.operator != msg.sender) {
+            revert EnclaveRegistrySignerBoundToOtherOperator(signer, e.operator);
+        }
+        _enclaves[signer] = record;
+        emit EnclaveRegistered(signer, msg.sender, record.measurement, record.teeType, record.expiresAt, evidenceHash);
+    }
+
+    function _attestationDigest(EnclaveAttestation calldata att) private view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    _ATTESTATION_TYPEHASH, att.signer, att.measurement, att.teeType, att.evidenceHash, att.expiresAt
+                )
+            )
+        );
+    }
+
+    function _setMaxReportAge(uint64 maxReportAge_) private {
+        if (maxReportAge_ == 0) revert EnclaveRegistryZeroMaxReportAge();
+        _maxReportAge = maxReportAge_;
+        emit MaxReportAgeUpdated(maxReportAge_);
+    }
+
+    function _revertInactive(address signer, EnclaveStatus status) private pure {
+        if (status == EnclaveStatus.Revoked) revert EnclaveRegistrySignerRevoked(signer);
+        if (status == EnclaveStatus.Retired) revert EnclaveRegistrySignerRetired(signer);
+        revert EnclaveRegistryUnknownSigner(signer);
+    }
+}

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {ITypeAndVersion} from "./ITypeAndVersion.sol";
+
+/// @title IModelRegistry
+/// @notice Models that the oracle serves: the sha256 of the ONNX file, tensor sizes, fee, and the
+/// runner measurements the publisher allows to serve it. Only a model's publisher changes it.
+interface IModelRegistry is ITypeAndVersion {
+    /// @notice What a publisher registers.
+    struct ModelSpec {
+        /// @notice sha256 of the .onnx file bytes.
+        bytes32 modelHash;
+        /// @notice Number of int256 values in the input tensor.
+        uint32 inputLength;
+        /// @notice Number of int256 values in the output tensor.
+        uint32 outputLength;
+        /// @notice Fixed-point decimals of input and output (value = v / 10^decimals).
+        uint8 decimals;
+        /// @notice Fee in wei per enclave that runs the model (a request of redundancy k pays k times).
+        uint96 fee;
+        /// @notice Where the model file can be fetched (it is checked against `modelHash`).
+        string uri;
+    }
+
+    /// @notice A registered model. Field order keeps the hot fields in two storage slots.
+    struct Model {
+        /// @notice sha256 of the .onnx file bytes; never changes.
+        bytes32 modelHash;
+        /// @notice Fee in wei per enclave that runs the model.
+        uint96 fee;
+        /// @notice Number of int256 values in the input tensor; never changes.
+        uint32 inputLength;
+        /// @notice Number of int256 values in the output tensor; never changes.
+        uint32 outputLength;
+        /// @notice Fixed-point decimals of input and output; never changes.
+        uint8 decimals;
+        /// @notice False once the publisher deactivated the model: no new requests.
+        bool active;
+        /// @notice The account that registered the model and alone may change it.
+        address publisher;
+        /// @notice Where the model file can be fetched.
+        string uri;
+    }
+
+    /// @notice A model was registered.
+    /// @param modelId The new model's id (sequential from 1).
+    /// @param publisher The account that registered it.
+    /// @param modelHash sha256 of the .onnx file bytes.
+    /// @param inputLength Number of input values.
+    /// @param outputLength Number of output values.
+    /// @param decimals Fixed-point decimals.
+    /// @param fee Fee in wei per enclave.
+    /// @param uri Where the model file can be fetched.
+    event ModelRegistered(
+        uint256 indexed modelId,
+        address indexed publisher,
+        bytes32 indexed modelHash,
+        uint32 inputLength,
+        uint32 outputLength,
+        uint8 decimals,
+        uint96 fee,
+        string uri
+    );
+
+    /// @notice A model's fee changed; requests made before keep the fee they paid.
+    /// @param modelId The model.
+    /// @param fee The new fee in wei per enclave.
+    event ModelFeeUpdated(uint256 indexed modelId, uint96 fee);
+
+    /// @notice A runner measurement was allowed or disallowed for a model.
+    /// @param modelId The model.
+    /// @param measurement The runner measurement.
+    /// @param allowed Whether enclaves with that measurement may serve the model.
+    event ModelMeasurementUpdated(uint256 indexed modelId, bytes32 indexed measurement, bool allowed);
+
+    /// @notice A model was deactivated: it takes no new requests; pending ones may still be served.
+    /// @param modelId The model.
+    event ModelDeactivated(uint256 indexed modelId);
+
+    /// @notice No model has this id. Selector 0xa9eb2a4e.
+    /// @param modelId The id asked for.
+    error ModelRegistryUnknownModel(uint256 modelId);
+
+    /// @notice Only the model's publisher may change it. Selector 0xba7ecb50.
+    /// @param modelId The model.
+    /// @param caller The account that tried.
+    error ModelRegistryNotPublisher(uint256 modelId, address caller);
+
+    /// @notice The model is deactivated. Selector 0x66cc0dc0.
+    /// @param modelId The model.
+    error ModelRegistryModelInactive(uint256 modelId);
+
+    /// @notice The model hash is zero. Selector 0x2ebea3a8.
+    error ModelRegistryEmptyModelHash();
+
+    /// @notice Input and output must each have at least one value. Selector 0x5fc67da4.
+    /// @param inputLength The input length given.
+    /// @param outputLength The output length given.
+    error ModelRegistryInvalidTensorLength(uint32 inputLength, uint32 outputLength);
+
+    /// @notice A measurement is zero. Selector 0x1ab9cb1c.
+    error ModelRegistryEmptyMeasurement();
+
+    /// @notice Registers a model; the caller becomes its publisher.
+    /// @param spec The model's hash, tensor sizes, decimals, fee and URI.
+    /// @param measurements Runner measurements allowed to serve it from the start.
+    /// @return modelId The new model's id, sequential from 1.
+    function registerModel(ModelSpec calldata spec, bytes32[] calldata measurements)
+        external
+        returns (uint256 modelId);
+
+    /// @notice Sets a model's fee per enclave. Publisher only.
+    /// @param modelId The model.
+    /// @param fee The new fee in wei.
+    function setFee(uint256 modelId, uint96 fee) external;
+
+    /// @notice Allows or disallows a runner measurement for a model, with effect on pending
+    /// requests too. Publisher only.
+    /// @param modelId The model.
+    /// @param measurement The runner measurement.
+    /// @param allowed Whether enclaves with that measurement may serve the model.
+    function setMeasurement(uint256 modelId, bytes32 measurement, bool allowed) external;
+
+    /// @notice Deactivates a model for good: no new requests. Publisher only.
+    /// @param modelId The model.
+    function deactivate(uint256 modelId) external;
+
+    /// @notice A registered model; reverts with `ModelRegistryUnknownModel` for an unknown id.
+    /// @param modelId The model.
+    function getModel(uint256 modelId) external view returns (Model memory);
+
+    /// @notice Whether enclaves with `measurement` may serve the model (false for an unknown model).
+    /// @param modelId The model.
+    /// @param measurement The runner measurement.
+    function isMeasurementAllowed(uint256 modelId, bytes32 measurement) external view returns (bool);
+
+    /// @notice The fields the oracle checks when a request is made, in two storage reads.
+    /// Returns zeros for an unknown model (the caller names the error).
+    /// @param modelId The model.
+    /// @return modelHash sha256 of the model file (zero if unknown).
+    /// @return inputLength Number of input values.
+    /// @return fee Fee in wei per enclave.
+    /// @return active Whether the model takes new requests.
+    function requestTerms(uint256 modelId)
+        external
+        view
+        returns (bytes32 modelHash, uint32 inputLength, uint96 fee, bool active);
+
+    /// @notice The fields the oracle checks when a result is submitted, in two storage reads.
+    /// @param modelId The model.
+    /// @param measurement The submitting enclave's measurement.
+    /// @return outputLength Number of output values (zero if unknown).
+    /// @return allowed Whether `measurement` may serve the model.
+    function servingTerms(uint256 modelId, bytes32 measurement)
+        external
+        view
+        returns (uint32 outputLength, bool allowed);
+
+    /// @notice Number of models registered so far (the highest model id).
+    function modelCount() external view returns (uint256);
+}

@@ -45,7 +45,7 @@ export interface TrustLink {
 }
 
 /** The result of verifying one piece of evidence. */
-export interface VerificationReport<F extends object = Record<string, unknown>> {
+export interface VerificationReport<F extends object = object> {
   format: EvidenceFormat;
   /** True if and only if every check passed. */
   valid: boolean;

@@ -1,0 +1,594 @@
+/**
+ * The enclave host: measures the runner's code, launches it as a separate OS process, has it
+ * attested over the measurement the HOST computed (as TEE hardware measures enclave pages; the
+ * runner's own claims are not trusted), and passes jobs to it.
+ *
+ * Limits: an input over `maxInputBytes` is refused before it reaches the runner; a call that runs
+ * past `timeoutMs` kills the runner (onnxruntime cannot be interrupted) and fails with
+ * RunnerTimeoutError; a runner that dies fails its job with RunnerCrashedError. Either way a fresh
+ * runner is measured, started and attested in its place (a new key, unless sealed), and the host
+ * emits `restarted` with the new signer so the node can register it. The host never crashes.
+ *
+ * Events:
+ *   restarted     ({ signer, previousSigner, attestation, reason, restarts })
+ *   restartFailed ({ error, attempt, retryInMs })
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { EventEmitter } from "node:events";
+import * as path from "node:path";
+import { getAddress, getBytes, hexlify, keccak256, recoverAddress } from "ethers";
+import { oracleDomain, type InferenceResult } from "../protocol/eip712";
+import { ResultHasher } from "./digest";
+import type { AttestationBackend, EnclaveEvidence } from "./backend";
+import {
+  EnclaveError,
+  HostClosedError,
+  InputRejectedError,
+  InputTooLargeError,
+  InvalidJobError,
+  ModelRejectedError,
+  RunnerCrashedError,
+  RunnerFailedError,
+  RunnerMisbehavedError,
+  RunnerStartError,
+  RunnerTimeoutError,
+  RunnerUnavailableError,
+} from "./errors";
+import type { HostMessage, InferReply, RunnerMessage, WireJob } from "./ipc";
+import { defaultRepoRoot, measureRunner, RUNNER_ENTRY, type RunnerMeasurement } from "./measure";
+
+/** Limits the host enforces. */
+export interface EnclaveLimits {
+  /** Largest input, in bytes, that reaches the runner. Default 64 KiB. */
+  maxInputBytes: number;
+  /** Time one job may take, from dispatch to answer; a batch gets `timeoutMs` × its size. Default 10 s. */
+  timeoutMs: number;
+  /** Most jobs in one batch. Default 256. */
+  maxBatchSize: number;
+  /** Time for a runner to start, unseal or create its key, and be attested. Default 60 s. */
+  startTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: EnclaveLimits = {
+  maxInputBytes: 64 * 1024,
+  timeoutMs: 10_000,
+  maxBatchSize: 256,
+  startTimeoutMs: 60_000,
+};
+
+/** A structured logger (pino's shape). */
+export interface EnclaveLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/**
+ * Test-only switches; honoured only when ORACLE_ENCLAVE_TEST_HOOKS=1 is set in the host's
+ * environment, and refused otherwise so production cannot slow or instrument a runner by accident.
+ */
+export interface EnclaveTestHooks {
+  /** The runner sleeps this long before each job (a slow model). */
+  delayMs?: number;
+  /** Extra Node options for the runner (e.g. a preload that records loaded modules). */
+  execArgv?: string[];
+  /** Extra environment for the runner. */
+  env?: Record<string, string>;
+  /** Sees every IPC message, both ways, exactly as sent. */
+  onIpc?: (direction: "toRunner" | "fromRunner", message: unknown) => void;
+  /** Sees every chunk the runner writes to stdout or stderr. */
+  onOutput?: (stream: "stdout" | "stderr", chunk: Buffer) => void;
+}
+
+export interface EnclaveHostOptions {
+  /** Attests the runner: the development platform (a simulation) or a real TEE backend. */
+  platform: AttestationBackend;
+  /** Folder of the models and their manifest; default `<repo>/models`. */
+  modelsDir?: string;
+  limits?: Partial<EnclaveLimits>;
+  /** Oracle EIP-712 domain the runner signs under. */
+  chainId: bigint | number;
+  oracleAddress: string;
+  /** Keep the runner key across restarts, sealed to the platform and the measurement. */
+  sealedKeyPath?: string;
+  logger?: EnclaveLogger;
+  /** Checkout whose runner is measured and launched; default this one. */
+  repoRoot?: string;
+  /** Recover each signature in the host and compare with the attested signer. Default true. */
+  verifySignatures?: boolean;
+  testHooks?: EnclaveTestHooks;
+}
+
+/** One inference to run: request R, model M (sha256 of the .onnx file), input X (`abi.encode(int256[])`). */
+export interface InferenceJob {
+  requestId: bigint;
+  modelHash: string;
+  input: string | Uint8Array;
+}
+
+/** One result as the runner signed it. Hex strings are 0x-prefixed. */
+export interface SignedResult {
+  requestId: bigint;
+  modelHash: string;
+  inputHash: string;
+  status: number;
+  output: string;
+  outputHash: string;
+}
+
+/** A single result with its own signature over `InferenceResult` (for `fulfil`). */
+export interface SignedInference extends SignedResult {
+  signature: string;
+  signer: string;
+}
+
+/** Results with one signature over `InferenceBatch` (for `fulfilBatch`). */
+export interface SignedBatch {
+  results: SignedResult[];
+  signature: string;
+  signer: string;
+}
+
+export interface RestartedEvent {
+  signer: string;
+  previousSigner: string;
+  attestation: EnclaveEvidence;
+  reason: string;
+  restarts: number;
+}
+
+const HASH_RE = /^0x[0-9a-fA-F]{64}$/;
+const NULL_LOGGER: EnclaveLogger = { debug() {}, info() {}, warn() {}, error() {} };
+const RESTART_BACKOFF_MS = [0, 500, 2_000, 5_000, 15_000, 30_000];
+
+interface Pending {
+  resolve(msg: RunnerMessage): void;
+  reject(err: Error): void;
+}
+
+/** One runner process and what the host knows about it. */
+interface Runner {
+  child: ChildProcess;
+  pending: Map<number, Pending>;
+  signer: string;
+  measurement: RunnerMeasurement;
+  attestation: EnclaveEvidence;
+  exited: boolean;
+  /** Why the host is killing it, if it is. */
+  killReason?: string;
+}
+
+export class EnclaveHost extends EventEmitter {
+  readonly limits: EnclaveLimits;
+  readonly chainId: bigint;
+  readonly oracleAddress: string;
+  readonly #options: EnclaveHostOptions;
+  readonly #log: EnclaveLogger;
+  readonly #repoRoot: string;
+  readonly #modelsDir: string;
+  readonly #hooks: EnclaveTestHooks;
+  readonly #hasher: ResultHasher;
+  #runner?: Runner;
+  /** Resolves when a runner is ready; replaced while one is (re)starting. */
+  #ready: Promise<Runner | undefined>;
+  #nextId = 1;
+  #queue: Promise<void> = Promise.resolve();
+  #queued = 0;
+  #restarts = 0;
+  #closing?: Promise<void>;
+  #closed = false;
+  #restartTimer?: NodeJS.Timeout;
+
+  private constructor(options: EnclaveHostOptions) {
+    super();
+    this.#options = options;
+    this.#log = options.logger ?? NULL_LOGGER;
+    this.limits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
+    this.chainId = BigInt(options.chainId);
+    this.oracleAddress = getAddress(options.oracleAddress);
+    this.#hasher = new ResultHasher(oracleDomain(this.chainId, this.oracleAddress));
+    this.#repoRoot = path.resolve(options.repoRoot ?? defaultRepoRoot());
+    this.#modelsDir = path.resolve(options.modelsDir ?? path.join(this.#repoRoot, "models"));
+    if (options.testHooks && process.env.ORACLE_ENCLAVE_TEST_HOOKS !== "1") {
+      throw new Error("EnclaveHost: testHooks are for tests only and need ORACLE_ENCLAVE_TEST_HOOKS=1");
+    }
+    if (options.sealedKeyPath !== undefined && !options.platform.sealingKey) {
+      throw new Error(`EnclaveHost: the ${options.platform.name} backend cannot seal; drop sealedKeyPath`);
+    }
+    this.#hooks = options.testHooks ?? {};
+    this.#ready = Promise.resolve(undefined);
+  }
+
+  /** Measures, launches and attests a runner; resolves once it can take jobs. */
+  static async start(options: EnclaveHostOptions): Promise<EnclaveHost> {
+    const host = new EnclaveHost(options);
+    const launching = host.#launch();
+    host.#ready = launching.catch(() => undefined);
+    const runner = await launching;
+    host.#install(runner);
+    return host;
+  }
+
+  /** The current runner's attestation: for the dev platform, the report and certificate to register. */
+  attestation(): EnclaveEvidence {
+    if (!this.#runner) throw new RunnerUnavailableError("the runner is restarting; wait for the restarted event");
+    return this.#runner.attestation;
+  }
+
+  /** The current runner's enclave signer. */
+  get signer(): string | undefined {
+    return this.#runner?.signer;
+  }
+
+  /** The measurement the host computed for the current runner. */
+  get measurement(): RunnerMeasurement | undefined {
+    return this.#runner?.measurement;
+  }
+
+  /** Jobs queued or in flight (for least-busy dispatch). */
+  get busy(): number {
+    return this.#queued;
+  }
+
+  /** Runners started after the first (crashes, timeouts). */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  /** OS process id of the current runner (tests kill it; the bench reads its memory). */
+  get runnerPid(): number | undefined {
+    return this.#runner?.exited === false ? this.#runner.child.pid : undefined;
+  }
+
+  /** Asks the platform for a fresh report for the current signer (reports expire). */
+  async refreshAttestation(): Promise<EnclaveEvidence> {
+    const runner = await this.#currentRunner();
+    runner.attestation = await this.#attest(runner.child, runner.pending, runner.measurement, runner.signer);
+    return runner.attestation;
+  }
+
+  /** Runs one job; the result carries its own signature over `InferenceResult`. */
+  async infer(job: InferenceJob): Promise<SignedInference> {
+    const wire = [this.#checkJob(job)];
+    const { reply, signer } = await this.#enqueue(wire, "single");
+    const [result] = this.#checkReply(wire, reply, signer, "single");
+    return { ...result, signature: reply.signature, signer };
+  }
+
+  /** Runs a batch; one signature over the `InferenceBatch` of all results. */
+  async inferBatch(jobs: InferenceJob[]): Promise<SignedBatch> {
+    if (!Array.isArray(jobs) || jobs.length === 0) throw new InvalidJobError("a batch needs at least one job");
+    if (jobs.length > this.limits.maxBatchSize) throw new InvalidJobError(`batch of ${jobs.length} exceeds the limit of ${this.limits.maxBatchSize}`);
+    const wire = jobs.map((j) => this.#checkJob(j));
+    const { reply, signer } = await this.#enqueue(wire, "batch");
+    return { results: this.#checkReply(wire, reply, signer, "batch"), signature: reply.signature, signer };
+  }
+
+  /** Stops intake, fails queued jobs, waits for the job in flight, stops the runner. Idempotent. */
+  close(): Promise<void> {
+    if (!this.#closing) this.#closing = this.#close();
+    return this.#closing;
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    await this.#queue.catch(() => undefined);
+    const runner = this.#runner ?? (await this.#ready);
+    this.#runner = undefined;
+    if (runner) await stopChild(runner, "host closed");
+  }
+
+  #checkJob(job: InferenceJob): WireJob {
+    if (this.#closed) throw new HostClosedError();
+    if (typeof job?.requestId !== "bigint" || job.requestId < 0n || job.requestId >= 1n << 256n) {
+      throw new InvalidJobError("requestId must be a uint256 bigint");
+    }
+    if (typeof job.modelHash !== "string" || !HASH_RE.test(job.modelHash)) throw new InvalidJobError("modelHash must be 0x and 64 hex digits");
+    const size = typeof job.input === "string" ? (job.input.length - (job.input.startsWith("0x") ? 2 : 0)) / 2 : job.input?.length;
+    if (typeof size !== "number" || !Number.isFinite(size)) throw new InvalidJobError("input must be bytes or 0x hex");
+    if (size > this.limits.maxInputBytes) throw new InputTooLargeError(Math.ceil(size), this.limits.maxInputBytes);
+    let input: Uint8Array;
+    try {
+      input = typeof job.input === "string" ? getBytes(job.input) : job.input;
+    } catch {
+      throw new InvalidJobError("input is not valid hex");
+    }
+    return { requestId: job.requestId, modelHash: job.modelHash.toLowerCase(), input };
+  }
+
+  /** Serialises calls: one in flight per runner, so a timeout measures the job, not the queue. */
+  #enqueue(jobs: WireJob[], mode: "single" | "batch"): Promise<{ reply: InferReply; signer: string }> {
+    this.#queued++;
+    const run = this.#queue.then(() => this.#dispatch(jobs, mode));
+    this.#queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run.finally(() => {
+      this.#queued--;
+    });
+  }
+
+  async #currentRunner(): Promise<Runner> {
+    if (this.#closed) throw new HostClosedError();
+    if (this.#runner && !this.#runner.exited) return this.#runner;
+    const waited = await withTimeout(this.#ready, this.limits.startTimeoutMs, undefined);
+    if (this.#closed) throw new HostClosedError();
+    if (!waited || waited.exited || this.#runner !== waited) throw new RunnerUnavailableError("the runner is restarting");
+    return waited;
+  }
+
+  async #dispatch(jobs: WireJob[], mode: "single" | "batch"): Promise<{ reply: InferReply; signer: string }> {
+    const runner = await this.#currentRunner();
+    const timeoutMs = this.limits.timeoutMs * jobs.length;
+    const reply = await this.#call(runner, { type: "infer", id: 0, mode, jobs }, timeoutMs);
+    if (!reply.ok) throw mapRunnerError(reply.code, reply.message);
+    if (reply.type !== "infer") throw new RunnerMisbehavedError(`answered an infer with ${reply.type}`);
+    return { reply, signer: runner.signer };
+  }
+
+  #checkReply(jobs: WireJob[], reply: InferReply, signer: string, mode: "single" | "batch"): SignedResult[] {
+    if (!Array.isArray(reply.results) || reply.results.length !== jobs.length) {
+      throw new RunnerMisbehavedError(`returned ${reply.results?.length} results for ${jobs.length} jobs`);
+    }
+    const signed: InferenceResult[] = [];
+    const results = reply.results.map((r, i): SignedResult => {
+      const job = jobs[i];
+      const output = hexlify(r.output);
+      if (r.requestId !== job.requestId || r.modelHash !== job.modelHash) throw new RunnerMisbehavedError(`result ${i} is for another job`);
+      if (r.inputHash !== keccak256(job.input) || r.outputHash !== keccak256(output)) throw new RunnerMisbehavedError(`result ${i} has wrong hashes`);
+      signed.push({ requestId: r.requestId, modelHash: r.modelHash, inputHash: r.inputHash, outputHash: r.outputHash, status: r.status });
+      return { requestId: r.requestId, modelHash: r.modelHash, inputHash: r.inputHash, status: r.status, output, outputHash: r.outputHash };
+    });
+    if (this.#options.verifySignatures !== false) {
+      const digest = mode === "single" ? this.#hasher.resultDigest(signed[0]) : this.#hasher.batchDigest(signed);
+      let recovered: string;
+      try {
+        recovered = recoverAddress(digest, reply.signature);
+      } catch {
+        throw new RunnerMisbehavedError("the signature does not parse");
+      }
+      if (recovered !== signer) throw new RunnerMisbehavedError(`signature recovers to ${recovered}, the attested signer is ${signer}`);
+    }
+    return results;
+  }
+
+  /** Sends one request and waits for its answer; a timeout kills the runner. */
+  #call(runner: Runner, msg: HostMessage, timeoutMs: number): Promise<RunnerMessage & { id: number }> {
+    return sendRequest(runner.child, runner.pending, { ...msg, id: this.#nextId++ }, timeoutMs, this.#hooks, (reason) => {
+      runner.killReason = reason;
+      runner.child.kill("SIGKILL");
+    }) as Promise<RunnerMessage & { id: number }>;
+  }
+
+  /** Measure, fork, init, attest. Rejects with RunnerStartError; never leaves a process behind. */
+  async #launch(): Promise<Runner> {
+    let measurement: RunnerMeasurement;
+    try {
+      measurement = measureRunner({ repoRoot: this.#repoRoot, modelsDir: this.#modelsDir });
+    } catch (err) {
+      throw new RunnerStartError(`measuring the runner failed: ${(err as Error).message}`, err);
+    }
+    const child = this.#fork();
+    const pending = new Map<number, Pending>();
+    const runner: Runner = { child, pending, measurement, signer: "", attestation: undefined as unknown as EnclaveEvidence, exited: false };
+    const exited = new Promise<never>((_, reject) => {
+      child.once("exit", (code, signal) => {
+        runner.exited = true;
+        const reason = runner.killReason ?? `runner exited (${signal ? `signal ${signal}` : `code ${code}`})`;
+        for (const p of pending.values()) p.reject(new RunnerCrashedError(reason));
+        pending.clear();
+        reject(new RunnerStartError(reason));
+      });
+    });
+    exited.catch(() => undefined);
+    child.on("error", (err) => this.#log.warn({ err: err.message }, "runner process error"));
+    child.on("message", (msg: RunnerMessage) => {
+      this.#hooks.onIpc?.("fromRunner", msg);
+      const id = (msg as { id?: unknown }).id;
+      if (typeof id !== "number") return;
+      const p = pending.get(id);
+      if (!p) return;
+      pending.delete(id);
+      p.resolve(msg);
+    });
+    try {
+      await Promise.race([waitReady(child, this.limits.startTimeoutMs), exited]);
+      const sealing = this.#options.sealedKeyPath !== undefined
+        ? { sealingKey: this.#options.platform.sealingKey!(measurement.measurement), measurement: measurement.measurement, sealedKeyPath: this.#options.sealedKeyPath }
+        : {};
+      const init = await Promise.race([
+        sendRequest(child, pending, {
+          type: "init", id: this.#nextId++, chainId: this.chainId, oracleAddress: this.oracleAddress, modelsDir: this.#modelsDir, ...sealing,
+        }, this.limits.startTimeoutMs, this.#hooks),
+        exited,
+      ]);
+      if (!init.ok) throw new RunnerStartError(`${init.code}: ${init.message}`);
+      if (init.type !== "init") throw new RunnerStartError(`answered init with ${init.type}`);
+      runner.signer = getAddress(init.signer);
+      runner.attestation = await Promise.race([this.#attest(child, pending, measurement, runner.signer), exited]);
+      this.#log.info({ signer: runner.signer, measurement: measurement.measurement, pid: child.pid, unsealed: init.unsealed }, "runner attested");
+      return runner;
+    } catch (err) {
+      await stopChild(runner, "start failed");
+      if (err instanceof EnclaveError) throw err;
+      throw new RunnerStartError((err as Error).message, err);
+    }
+  }
+
+  async #attest(child: ChildProcess, pending: Map<number, Pending>, measurement: RunnerMeasurement, expectedSigner?: string): Promise<EnclaveEvidence> {
+    const reply = await sendRequest(child, pending, { type: "attest", id: this.#nextId++ }, this.limits.startTimeoutMs, this.#hooks);
+    if (!reply.ok) throw new RunnerStartError(`attest refused: ${reply.code}: ${reply.message}`);
+    if (reply.type !== "attest") throw new RunnerStartError(`answered attest with ${reply.type}`);
+    const signer = getAddress(reply.signer);
+    if (expectedSigner !== undefined && signer !== expectedSigner) throw new RunnerStartError(`attest names ${signer}, init named ${expectedSigner}`);
+    if (reply.reportData !== keccak256(signer)) throw new RunnerStartError("report data is not keccak256(signer)");
+    // The measurement is the host's own, computed before launch: the runner claims none.
+    return this.#options.platform.attest({ measurement: measurement.measurement, runtime: measurement.runtime, signer });
+  }
+
+  #fork(): ChildProcess {
+    const hooks = this.#hooks;
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? "",
+      TS_NODE_PROJECT: path.join(this.#repoRoot, "tsconfig.json"),
+      TS_NODE_TRANSPILE_ONLY: "true",
+      ...(hooks.delayMs ? { ORACLE_ENCLAVE_TEST_HOOKS: "1", ORACLE_RUNNER_TEST_DELAY_MS: String(hooks.delayMs) } : {}),
+      ...(hooks.env ?? {}),
+    };
+    const child = fork(path.join(this.#repoRoot, RUNNER_ENTRY), [], {
+      cwd: this.#repoRoot,
+      env,
+      execArgv: ["-r", require.resolve("ts-node/register/transpile-only", { paths: [this.#repoRoot] }), ...(hooks.execArgv ?? [])],
+      serialization: "advanced",
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+    });
+    const forward = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
+      hooks.onOutput?.(stream, chunk);
+      const text = chunk.toString("utf8").trimEnd();
+      if (text) this.#log.warn({ pid: child.pid, stream }, `runner ${stream}: ${text.slice(0, 2000)}`);
+    };
+    child.stdout?.on("data", forward("stdout"));
+    child.stderr?.on("data", forward("stderr"));
+    return child;
+  }
+
+  #install(runner: Runner): void {
+    this.#runner = runner;
+    runner.child.once("exit", () => {
+      if (this.#runner !== runner || this.#closed) return;
+      const reason = runner.killReason ?? "runner exited unexpectedly";
+      this.#log.warn({ signer: runner.signer, reason }, "runner lost; starting a fresh one");
+      this.#runner = undefined;
+      this.#restart(runner.signer, reason, 0);
+    });
+  }
+
+  #restart(previousSigner: string, reason: string, attempt: number): void {
+    const launching = this.#launch();
+    this.#ready = launching.then(
+      (runner) => runner,
+      () => undefined,
+    );
+    launching.then(
+      async (runner) => {
+        if (this.#closed) {
+          await stopChild(runner, "host closed");
+          return;
+        }
+        this.#restarts++;
+        this.#install(runner);
+        const event: RestartedEvent = { signer: runner.signer, previousSigner, attestation: runner.attestation, reason, restarts: this.#restarts };
+        this.emit("restarted", event);
+      },
+      (error: Error) => {
+        if (this.#closed) return;
+        const retryInMs = RESTART_BACKOFF_MS[Math.min(attempt + 1, RESTART_BACKOFF_MS.length - 1)];
+        this.#log.error({ err: error.message, attempt, retryInMs }, "runner restart failed");
+        this.emit("restartFailed", { error, attempt, retryInMs });
+        this.#restartTimer = setTimeout(() => this.#restart(previousSigner, reason, attempt + 1), retryInMs);
+        this.#restartTimer.unref();
+      },
+    );
+  }
+}
+
+function mapRunnerError(code: string, message: string): EnclaveError {
+  switch (code) {
+    case "MODEL_REJECTED":
+      return new ModelRejectedError(message);
+    case "INPUT_REJECTED":
+      return new InputRejectedError(message);
+    case "BAD_REQUEST":
+      return new InvalidJobError(message);
+    default:
+      return new RunnerFailedError(code, message);
+  }
+}
+
+function sendRequest(
+  child: ChildProcess,
+  pending: Map<number, Pending>,
+  msg: HostMessage,
+  timeoutMs: number,
+  hooks: EnclaveTestHooks,
+  onTimeout?: (reason: string) => void,
+): Promise<RunnerMessage> {
+  return new Promise<RunnerMessage>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      pending.delete(msg.id);
+      onTimeout?.(`killed after ${timeoutMs} ms without an answer`);
+      reject(new RunnerTimeoutError(timeoutMs));
+    }, timeoutMs);
+    pending.set(msg.id, {
+      resolve: (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      },
+      reject: (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    });
+    hooks.onIpc?.("toRunner", msg);
+    try {
+      child.send(msg, (err) => {
+        if (err && pending.delete(msg.id)) {
+          clearTimeout(timer);
+          reject(new RunnerCrashedError(`sending to the runner failed: ${err.message}`));
+        }
+      });
+    } catch (err) {
+      pending.delete(msg.id);
+      clearTimeout(timer);
+      reject(new RunnerCrashedError(`sending to the runner failed: ${(err as Error).message}`));
+    }
+  });
+}
+
+function waitReady(child: ChildProcess, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off("message", onMessage);
+      reject(new RunnerStartError(`the runner did not start within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (m: RunnerMessage): void => {
+      if ((m as { type?: string }).type !== "ready") return;
+      clearTimeout(timer);
+      child.off("message", onMessage);
+      resolve();
+    };
+    child.on("message", onMessage);
+  });
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Disconnects the runner (it exits on disconnect), then kills it if it lingers. */
+async function stopChild(runner: Runner, reason: string): Promise<void> {
+  if (runner.exited) return;
+  runner.killReason = reason;
+  const exited = new Promise<void>((resolve) => runner.child.once("exit", () => resolve()));
+  try {
+    if (runner.child.connected) runner.child.disconnect();
+  } catch {
+    // already gone
+  }
+  const timer = setTimeout(() => runner.child.kill("SIGKILL"), 2_000);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,100 @@
+/**
+ * Messages between the host and the runner process (Node IPC, `serialization: "advanced"`, so
+ * bigint and Uint8Array cross as they are). The runner answers each request with the same `id`.
+ *
+ * The runner understands exactly these requests: `init` (once), `attest`, `infer`. Any other
+ * message, including one that asks it to sign a given digest, is answered with
+ * `UNKNOWN_OPERATION` and changes nothing. No message in either direction carries the signing key.
+ */
+
+export interface InitRequest {
+  type: "init";
+  id: number;
+  chainId: bigint;
+  oracleAddress: string;
+  modelsDir: string;
+  /** Key derived by the platform from its secret and the measurement it computed; present only with sealing. */
+  sealingKey?: Uint8Array;
+  /** The measurement the platform computed (the sealed file is bound to it); present only with sealing. */
+  measurement?: string;
+  sealedKeyPath?: string;
+}
+
+export interface AttestRequest {
+  type: "attest";
+  id: number;
+}
+
+export interface WireJob {
+  requestId: bigint;
+  modelHash: string;
+  input: Uint8Array;
+}
+
+export interface InferRequest {
+  type: "infer";
+  id: number;
+  /** "single": one job, one signature over its `InferenceResult`; "batch": one signature over the `InferenceBatch`. */
+  mode: "single" | "batch";
+  jobs: WireJob[];
+}
+
+export type HostMessage = InitRequest | AttestRequest | InferRequest;
+
+export interface WireResult {
+  requestId: bigint;
+  modelHash: string;
+  inputHash: string;
+  status: number;
+  output: Uint8Array;
+  outputHash: string;
+}
+
+export type RunnerErrorCode =
+  | "UNKNOWN_OPERATION"
+  | "BAD_REQUEST"
+  | "NOT_INITIALISED"
+  | "MODEL_REJECTED"
+  | "INPUT_REJECTED"
+  | "INFERENCE_FAILED"
+  | "UNSEAL_FAILED";
+
+export interface ErrorReply {
+  id: number;
+  ok: false;
+  code: RunnerErrorCode;
+  message: string;
+}
+
+export interface InitReply {
+  id: number;
+  ok: true;
+  type: "init";
+  signer: string;
+  /** True when the key came from the sealed file rather than being created now. */
+  unsealed: boolean;
+}
+
+/** The runner's report request: what it asks the platform to attest. */
+export interface AttestReply {
+  id: number;
+  ok: true;
+  type: "attest";
+  signer: string;
+  /** keccak256(signer): the value a hardware report carries in its report data. */
+  reportData: string;
+}
+
+export interface InferReply {
+  id: number;
+  ok: true;
+  type: "infer";
+  results: WireResult[];
+  signature: string;
+}
+
+export interface ReadyMessage {
+  type: "ready";
+}
+
+export type RunnerMessage = ReadyMessage | ErrorReply | InitReply | AttestReply | InferReply;

@@ -1,0 +1,42 @@
+/**
+ * Local nonce tracking for one sending key: nonces are handed out without a round trip, in
+ * order, and re-read from the chain ("pending" count) at start and whenever a node says a nonce
+ * is too low or a send failed in a way that may leave a gap.
+ */
+import type { JsonRpcProvider } from "ethers";
+
+export class NonceManager {
+  private next?: number;
+  private lock: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly provider: JsonRpcProvider, readonly address: string) {}
+
+  /** The next nonce to use; serialised so concurrent callers never get the same one. */
+  take(): Promise<number> {
+    const p = this.lock.then(async () => {
+      if (this.next === undefined) this.next = await this.provider.getTransactionCount(this.address, "pending");
+      return this.next++;
+    });
+    this.lock = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Forget the local count; the next `take` reads it from the chain. */
+  resync(): void {
+    this.lock = this.lock.then(() => { this.next = undefined; });
+  }
+}
+
+/** True for the errors nodes give when a nonce was already used. */
+export function isNonceTooLow(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; shortMessage?: string; error?: { message?: string } };
+  if (e?.code === "NONCE_EXPIRED") return true;
+  const msg = `${e?.shortMessage ?? ""} ${e?.message ?? ""} ${e?.error?.message ?? ""}`.toLowerCase();
+  return /nonce too low|nonce has already been used|already known|nonce is too low|known transaction/.test(msg);
+}
+
+/** True when a replacement was refused for too low a fee. */
+export function isUnderpriced(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === "REPLACEMENT_UNDERPRICED" || /underpriced/i.test(e?.message ?? "");
+}

@@ -1,0 +1,293 @@
+/**
+ * The node's configuration: one typed spec, read from the environment and an optional JSON file,
+ * validated once at start. Each option carries its environment variable, a description, a default
+ * and a `secret` flag (secrets are never printed: not in errors, not in logs, not in `describe`).
+ *
+ * Precedence, lowest first: defaults < JSON file (`--config`, keys as in the spec) < environment
+ * < explicit overrides (command-line flags).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+/** One option of the spec. */
+export interface OptionSpec<S extends z.ZodTypeAny = z.ZodTypeAny> {
+  /** Environment variable that sets it. */
+  env: string;
+  /** What it does, for `--help`, docs/operators.md and error messages. */
+  description: string;
+  /** Validator and parser (strings from the environment are coerced). */
+  schema: S;
+  /** Default value as it would be written in the environment; undefined means optional or required. */
+  default?: string;
+  /** True when the value must never be printed (keys, URLs that may embed passwords). */
+  secret?: boolean;
+  /** True when start must fail without it. */
+  required?: boolean;
+  /** What a valid value looks like, appended to error messages. */
+  expect: string;
+}
+
+const hexKey = z
+  .string()
+  .trim()
+  .regex(/^(0x)?[0-9a-fA-F]{64}$/)
+  .transform((k) => (k.startsWith("0x") ? k : `0x${k}`).toLowerCase());
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")]);
+
+/** The spec. Keys are the names used in the JSON config file. */
+export const CONFIG_SPEC = {
+  network: {
+    env: "ORACLE_NETWORK", default: "localhost", expect: "a network name such as localhost or sepolia",
+    description: "Network name; the node reads contract addresses only from deployments/<network>.json.",
+    schema: z.string().regex(/^[A-Za-z0-9_-]+$/),
+  },
+  deploymentFile: {
+    env: "ORACLE_DEPLOYMENT_FILE", expect: "a path to a deployments/<network>.json file",
+    description: "Deployment file to read addresses from (default: deployments/<network>.json).",
+    schema: z.string().min(1).optional(),
+  },
+  rpcUrl: {
+    env: "RPC_URL", default: "http://127.0.0.1:8545", secret: true, expect: "an http(s) or ws(s) URL",
+    description: "JSON-RPC endpoint of the chain (secret: provider URLs often embed an API key).",
+    schema: z.string().url().refine((u) => /^(https?|wss?):\/\//.test(u)),
+  },
+  privateKeys: {
+    env: "ORACLE_PRIVATE_KEY", secret: true, required: true,
+    expect: "a 32-byte hex key (64 hex digits, optional 0x), or several separated by commas",
+    description: "Sending key(s): each gets its own nonce manager; batches are spread over them. The first is the enclave operator (it registers runners and receives fees).",
+    schema: z.union([z.array(hexKey), z.string().transform((s) => s.split(",").map((p) => p.trim()).filter(Boolean)).pipe(z.array(hexKey))])
+      .pipe(z.array(z.string()).min(1)),
+  },
+  redisUrl: {
+    env: "REDIS_URL", secret: true, expect: "a redis:// or rediss:// URL",
+    description: "Redis for the BullMQ queue and the checkpoint. Unset: an in-process queue (one node only).",
+    schema: z.string().regex(/^rediss?:\/\//).optional(),
+  },
+  queueName: {
+    env: "ORACLE_QUEUE", default: "inference", expect: "letters, digits, - or _",
+    description: "BullMQ queue name; nodes sharing it share the work.",
+    schema: z.string().regex(/^[A-Za-z0-9_-]+$/),
+  },
+  queuePrefix: {
+    env: "ORACLE_QUEUE_PREFIX", default: "oracle", expect: "letters, digits, - or _",
+    description: "Redis key prefix for the queue and checkpoint (one per deployment or test).",
+    schema: z.string().regex(/^[A-Za-z0-9_-]+$/),
+  },
+  confirmations: {
+    env: "ORACLE_CONFIRMATIONS", default: "2", expect: "an integer from 0 to 1000",
+    description: "Blocks the watcher trails the head by before it trusts a request event.",
+    schema: int(0, 1000),
+  },
+  pollIntervalMs: {
+    env: "ORACLE_POLL_INTERVAL_MS", default: "500", expect: "an integer of milliseconds from 50",
+    description: "How often the watcher asks for new blocks.",
+    schema: int(50),
+  },
+  startBlock: {
+    env: "ORACLE_START_BLOCK", expect: "a block number",
+    description: "First block to scan when there is no checkpoint (default: the deployment block).",
+    schema: int(0).optional(),
+  },
+  maxBlockRange: {
+    env: "ORACLE_MAX_BLOCK_RANGE", default: "2000", expect: "an integer from 1 to 100000",
+    description: "Largest block range per eth_getLogs call.",
+    schema: int(1, 100_000),
+  },
+  batchSize: {
+    env: "ORACLE_BATCH_SIZE", default: "32", expect: "an integer from 1 to 500",
+    description: "Most results in one fulfilBatch transaction.",
+    schema: int(1, 500),
+  },
+  batchWindowMs: {
+    env: "ORACLE_BATCH_WINDOW_MS", default: "100", expect: "an integer of milliseconds",
+    description: "How long a batch collects jobs before it is signed and sent, if not full before.",
+    schema: int(0, 60_000),
+  },
+  runners: {
+    env: "ORACLE_RUNNERS", default: "1", expect: "an integer from 1 to 64",
+    description: "Enclave runner processes; each is attested and registered on-chain before it serves.",
+    schema: int(1, 64),
+  },
+  concurrency: {
+    env: "ORACLE_CONCURRENCY", expect: "an integer from 1",
+    description: "Jobs this node holds at once (default: 4 × batch size × runners).",
+    schema: int(1).optional(),
+  },
+  jobAttempts: {
+    env: "ORACLE_JOB_ATTEMPTS", default: "10", expect: "an integer from 1 to 100",
+    description: "Attempts per job for transient errors (RPC, runner restart) before it fails.",
+    schema: int(1, 100),
+  },
+  backoffMs: {
+    env: "ORACLE_BACKOFF_MS", default: "250", expect: "an integer of milliseconds",
+    description: "First retry delay; it doubles on each attempt (exponential backoff).",
+    schema: int(1, 3_600_000),
+  },
+  txTimeoutMs: {
+    env: "ORACLE_TX_TIMEOUT_MS", default: "20000", expect: "an integer of milliseconds from 1000",
+    description: "A transaction not mined after this long is re-sent with the same nonce and a higher fee.",
+    schema: int(1000),
+  },
+  feeBumpPercent: {
+    env: "ORACLE_FEE_BUMP_PERCENT", default: "25", expect: "an integer from 10 to 500",
+    description: "Fee increase of each re-send (nodes require at least 10%).",
+    schema: int(10, 500),
+  },
+  gasHeadroomPercent: {
+    env: "ORACLE_GAS_HEADROOM_PERCENT", default: "25", expect: "an integer from 0 to 500",
+    description: "Added to the gas estimate of a batch; the limit is also at least the callback gas the contract checks for.",
+    schema: int(0, 500),
+  },
+  maxInputBytes: {
+    env: "ORACLE_MAX_INPUT_BYTES", default: "65536", expect: "an integer of bytes",
+    description: "Requests with larger input are failed permanently without running.",
+    schema: int(64),
+  },
+  maxCallbackGas: {
+    env: "ORACLE_MAX_CALLBACK_GAS", default: "5000000", expect: "an integer of gas",
+    description: "Requests asking for a larger callback gas limit are failed permanently (a batch must fit in a block).",
+    schema: int(0),
+  },
+  httpPort: {
+    env: "ORACLE_HTTP_PORT", default: "8080", expect: "a TCP port (0 picks a free one)",
+    description: "Port of the HTTP API (/healthz, /readyz, /metrics, /v1/...).",
+    schema: int(0, 65535),
+  },
+  httpHost: {
+    env: "ORACLE_HTTP_HOST", default: "127.0.0.1", expect: "an interface address",
+    description: "Interface the HTTP API listens on.",
+    schema: z.string().min(1),
+  },
+  dataDir: {
+    env: "ORACLE_DATA_DIR", default: ".oracle-data", expect: "a writable directory",
+    description: "Directory for the checkpoint file and the dev platform's per-network state.",
+    schema: z.string().min(1),
+  },
+  platformFile: {
+    env: "ORACLE_PLATFORM_FILE", expect: "a path to a development platform file",
+    description: "Development platform file (a SIMULATION of TEE hardware) that attests the runners (default: the one named in the deployment file).",
+    schema: z.string().min(1).optional(),
+  },
+  modelsDir: {
+    env: "ORACLE_MODELS_DIR", default: "models", expect: "a directory with manifest.json",
+    description: "Directory of the ONNX models and their manifest.",
+    schema: z.string().min(1),
+  },
+  reconcileIntervalMs: {
+    env: "ORACLE_RECONCILE_INTERVAL_MS", default: "5000", expect: "an integer of milliseconds",
+    description: "How often pending requests are re-checked on-chain and re-queued if their job was lost (e.g. Redis flushed).",
+    schema: int(100),
+  },
+  shutdownTimeoutMs: {
+    env: "ORACLE_SHUTDOWN_TIMEOUT_MS", default: "15000", expect: "an integer of milliseconds",
+    description: "How long shutdown waits for in-flight work before closing anyway.",
+    schema: int(0),
+  },
+  logLevel: {
+    env: "LOG_LEVEL", default: "info", expect: "one of fatal, error, warn, info, debug, trace, silent",
+    description: "pino log level.",
+    schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+  },
+} satisfies Record<string, OptionSpec>;
+
+type Spec = typeof CONFIG_SPEC;
+export type ConfigKey = keyof Spec;
+/** The validated configuration. */
+export type OracleConfig = { [K in ConfigKey]: z.output<Spec[K]["schema"]> } & {
+  /** Resolved path of the deployment file. */
+  deploymentPath: string;
+  /** Resolved concurrency. */
+  jobConcurrency: number;
+};
+
+/** Raised when the configuration is invalid; `problems` says what to fix, one line each. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Environment to read (default process.env). */
+  env?: Record<string, string | undefined>;
+  /** JSON file with spec keys. */
+  file?: string;
+  /** Values that win over everything (command-line flags). */
+  overrides?: Partial<Record<ConfigKey, unknown>>;
+  /** Base directory for relative paths (default process.cwd()). */
+  cwd?: string;
+}
+
+/** Reads, merges and validates the configuration; throws {@link ConfigError} listing every problem. */
+export function loadConfig(opts: LoadConfigOptions = {}): OracleConfig {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const problems: string[] = [];
+  let fileValues: Record<string, unknown> = {};
+  if (opts.file) {
+    try {
+      fileValues = JSON.parse(fs.readFileSync(path.resolve(cwd, opts.file), "utf8"));
+      if (typeof fileValues !== "object" || fileValues === null || Array.isArray(fileValues)) {
+        throw new Error("the top level must be an object");
+      }
+    } catch (err) {
+      throw new ConfigError([`config file ${opts.file} cannot be read as JSON: ${(err as Error).message}`]);
+    }
+    for (const k of Object.keys(fileValues)) {
+      if (!(k in CONFIG_SPEC)) problems.push(`config file ${opts.file}: unknown option "${k}" (known: ${Object.keys(CONFIG_SPEC).join(", ")})`);
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(CONFIG_SPEC) as [ConfigKey, OptionSpec][]) {
+    const fromOverride = opts.overrides?.[key];
+    const fromEnv = env[spec.env];
+    let raw: unknown;
+    let source: string;
+    if (fromOverride !== undefined) { raw = fromOverride; source = "command line"; }
+    else if (fromEnv !== undefined && fromEnv !== "") { raw = fromEnv; source = `environment ${spec.env}`; }
+    else if (fileValues[key] !== undefined) { raw = fileValues[key]; source = `config file key "${key}"`; }
+    else { raw = spec.default; source = "default"; }
+    if (raw === undefined) {
+      if (spec.required) problems.push(`${spec.env} is required: ${spec.expect}. ${spec.description}`);
+      out[key] = undefined;
+      continue;
+    }
+    const parsed = spec.schema.safeParse(raw);
+    if (parsed.success) { out[key] = parsed.data; continue; }
+    const shown = spec.secret ? "(value hidden)" : `got ${JSON.stringify(raw)}`;
+    problems.push(`${spec.env} must be ${spec.expect} (from ${source}; ${shown})`);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  const cfg = out as OracleConfig;
+  cfg.deploymentPath = path.resolve(cwd, cfg.deploymentFile ?? path.join("deployments", `${cfg.network}.json`));
+  cfg.dataDir = path.resolve(cwd, cfg.dataDir);
+  cfg.modelsDir = path.resolve(cwd, cfg.modelsDir);
+  cfg.jobConcurrency = cfg.concurrency ?? 4 * cfg.batchSize * cfg.runners;
+  return cfg;
+}
+
+/** The configuration with secrets replaced, safe to log or print. */
+export function redactedConfig(cfg: OracleConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...cfg };
+  for (const [key, spec] of Object.entries(CONFIG_SPEC) as [ConfigKey, OptionSpec][]) {
+    if (spec.secret && out[key] !== undefined) out[key] = "[secret]";
+  }
+  return out;
+}
+
+/** One row per option, for `--help` and docs/operators.md. */
+export function describeConfig(): { key: string; env: string; default: string; secret: boolean; required: boolean; description: string }[] {
+  return (Object.entries(CONFIG_SPEC) as [ConfigKey, OptionSpec][]).map(([key, s]) => ({
+    key, env: s.env, default: s.default ?? "", secret: !!s.secret, required: !!s.required, description: s.description,
+  }));
+}
+
+/** The option table in Markdown (docs/operators.md is generated from it). */
+export function configMarkdownTable(): string {
+  const rows = describeConfig().map((r) =>
+    `| \`${r.env}\` | \`${r.key}\` | ${r.default ? `\`${r.default}\`` : r.required ? "**required**" : "—"} | ${r.secret ? "yes" : ""} | ${r.description} |`);
+  return ["| Variable | File key | Default | Secret | Description |", "|---|---|---|---|---|", ...rows].join("\n");
+}

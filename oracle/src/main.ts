@@ -1,0 +1,241 @@
+/**
+ * The composition root: builds every part of the node from the configuration and wires them
+ * together — watcher → queue → runner pool → submitter, plus the HTTP API — and returns a handle
+ * whose `close()` shuts them down in order. Each part takes its dependencies as arguments; this is
+ * the only file that knows them all.
+ */
+import path from "node:path";
+import { Contract, JsonRpcProvider } from "ethers";
+import type { Logger } from "pino";
+import { startApi, type ApiServer } from "./api/server";
+import { ORACLE_ABI, RequestState } from "./chain/abi";
+import { CombinedCheckpointStore, FileCheckpointStore, RedisCheckpointStore, type CheckpointStore } from "./chain/checkpoint";
+import { loadDeployment, type Deployment } from "./chain/deployment";
+import { shortError } from "./chain/retry";
+import { Submitter } from "./chain/submitter";
+import { Watcher } from "./chain/watcher";
+import { OracleConfig, redactedConfig } from "./config";
+import { loadDevPlatform } from "./enclave/platform";
+import type { AttestationBackend } from "./enclave/backend";
+import { createLogger } from "./log";
+import { createMetrics, type OracleMetrics } from "./metrics";
+import { loadManifest } from "./models/manifest";
+import { EnclaveRunners } from "./node/enclave-source";
+import { Pipeline } from "./node/pipeline";
+import { RegisteredRunnerPool, type RunnerSource } from "./node/runners";
+import { RequestTracker } from "./node/tracker";
+import { decodeCertificate, decodeReport } from "./protocol/report";
+import { BullQueue, MemoryQueue, type WorkQueue } from "./queue";
+
+export interface OracleNode {
+  config: OracleConfig;
+  deployment: Deployment;
+  metrics: OracleMetrics;
+  tracker: RequestTracker;
+  queue: WorkQueue;
+  watcher: Watcher;
+  runners: RegisteredRunnerPool;
+  source: RunnerSource;
+  submitter: Submitter;
+  api: ApiServer;
+  log: Logger;
+  /** Stops intake, drains in-flight work, closes everything. Idempotent; every step runs even if one throws. */
+  close(reason?: string): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  /** Runner source to use instead of starting enclave hosts (tests). */
+  runnerSource?: RunnerSource;
+  /** Attestation backend instead of the dev platform file. */
+  platform?: AttestationBackend;
+}
+
+/** Starts a node. On failure, whatever was started is closed again before the error is thrown. */
+export async function startNode(config: OracleConfig, opts: StartOptions = {}): Promise<OracleNode> {
+  const log = opts.log ?? createLogger({ level: config.logLevel });
+  log.info({ config: redactedConfig(config) }, "starting oracle node");
+  const cleanups: [string, () => Promise<unknown>][] = [];
+  const runCleanups = async () => {
+    for (const [name, fn] of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log.warn({ step: name, err: shortError(err) }, "cleanup step failed");
+      }
+    }
+  };
+  try {
+    const deployment = loadDeployment(config.deploymentPath);
+    const oracle = deployment.contracts.InferenceOracle;
+    const provider = new JsonRpcProvider(config.rpcUrl, deployment.chainId, { staticNetwork: true, batchMaxCount: 50, pollingInterval: 250 });
+    cleanups.push(["provider", async () => provider.destroy()]);
+    const network = await provider._detectNetwork().catch((err) => {
+      throw new Error(`RPC_URL does not answer: ${shortError(err)}`);
+    });
+    if (Number(network.chainId) !== deployment.chainId) {
+      throw new Error(`RPC_URL is chain ${network.chainId}, but ${config.deploymentPath} is for chain ${deployment.chainId}`);
+    }
+    const metrics = createMetrics();
+    const tracker = new RequestTracker();
+    const queueOpts = { attempts: config.jobAttempts, backoffMs: config.backoffMs };
+    const queue: WorkQueue = config.redisUrl
+      ? new BullQueue({ ...queueOpts, redisUrl: config.redisUrl, name: config.queueName, prefix: config.queuePrefix }, log.child({ part: "queue" }))
+      : new MemoryQueue(queueOpts, log.child({ part: "queue" }));
+    cleanups.push(["queue", () => queue.close()]);
+
+    const cpName = `checkpoint-${deployment.network}-${oracle.toLowerCase()}.json`;
+    const stores: CheckpointStore[] = [new FileCheckpointStore(path.join(config.dataDir, cpName))];
+    if (queue instanceof BullQueue) {
+      stores.push(new RedisCheckpointStore(queue.redis, `${config.queuePrefix}:${config.queueName}:checkpoint:${deployment.chainId}:${oracle.toLowerCase()}`));
+    }
+    const checkpoints = new CombinedCheckpointStore(stores, log);
+
+    const submitter = new Submitter(
+      { provider, oracle, chainId: deployment.chainId, keys: config.privateKeys, metrics, log: log.child({ part: "submitter" }) },
+      { gasHeadroomPercent: config.gasHeadroomPercent, txTimeoutMs: config.txTimeoutMs, feeBumpPercent: config.feeBumpPercent },
+    );
+
+    let source = opts.runnerSource;
+    if (!source) {
+      const platformFile = config.platformFile ? path.resolve(config.platformFile)
+        : deployment.devPlatform?.stateFile ? path.resolve(path.dirname(config.deploymentPath), "..", deployment.devPlatform.stateFile) : undefined;
+      if (!opts.platform && !platformFile) throw new Error("no attestation platform: set ORACLE_PLATFORM_FILE or deploy with a dev platform");
+      const platform = opts.platform ?? loadDevPlatform(platformFile!);
+      source = await EnclaveRunners.start({
+        count: config.runners, platform, chainId: deployment.chainId, oracle, modelsDir: config.modelsDir,
+        maxInputBytes: config.maxInputBytes, maxBatchSize: config.batchSize, log: log.child({ part: "enclave" }),
+      });
+    }
+    cleanups.push(["runners", () => source!.close()]);
+    const runners = new RegisteredRunnerPool({
+      source, provider, registry: deployment.contracts.EnclaveRegistry, submitter, metrics, log: log.child({ part: "runners" }),
+    });
+    cleanups.push(["registration", () => runners.close()]);
+    await runners.start();
+
+    const pipeline = new Pipeline(
+      { provider, chainId: deployment.chainId, oracle, runners, submitter, tracker, metrics, log: log.child({ part: "pipeline" }) },
+      { batchSize: config.batchSize, batchWindowMs: config.batchWindowMs, maxInputBytes: config.maxInputBytes, maxCallbackGas: config.maxCallbackGas },
+    );
+    queue.process(pipeline.handle, config.jobConcurrency);
+    cleanups.push(["processing", async () => {
+      // Stop fetching jobs; while the worker waits for its active jobs, keep flushing partial batches.
+      const stopping = queue.stopProcessing();
+      let done = false;
+      void stopping.finally(() => { done = true; });
+      while (!done) {
+        pipeline.flush();
+        await Promise.race([stopping, new Promise((r) => setTimeout(r, 50))]);
+      }
+      await pipeline.drain();
+    }]);
+
+    const watcher = new Watcher(
+      { provider, chainId: deployment.chainId, oracle, queue, checkpoints, tracker, metrics, log: log.child({ part: "watcher" }) },
+      {
+        confirmations: config.confirmations, pollIntervalMs: config.pollIntervalMs, startBlock: config.startBlock ?? deployment.deploymentBlock,
+        maxBlockRange: config.maxBlockRange, reconcileIntervalMs: config.reconcileIntervalMs,
+      },
+    );
+    await watcher.start();
+    cleanups.push(["watcher", () => watcher.stop()]);
+
+    const oracleContract = new Contract(oracle, ORACLE_ABI, provider);
+    const manifest = loadManifest(config.modelsDir);
+    const api = await startApi({
+      registry: metrics.registry,
+      log: log.child({ part: "api" }),
+      info: { network: deployment.network, chainId: deployment.chainId, oracle, queue: queue.kind, operator: submitter.operator },
+      checks: [
+        { name: "rpc", check: async () => (await provider.getBlockNumber()) >= 0 },
+        ...(config.redisUrl ? [{ name: "redis", check: () => queue.ping() }] : []),
+        { name: "runners", check: async () => ({ ok: runners.allRegistered(), detail: `registered signers: ${runners.signers().join(", ") || "none"}` }) },
+        { name: "watcher", check: async () => ({
+          ok: Date.now() - watcher.lastPollAt < Math.max(10_000, config.pollIntervalMs * 10),
+          detail: `scanned to block ${watcher.scannedBlock}, head ${watcher.lastHead}` }) },
+      ],
+      attestation: async () => ({
+        simulation: deployment.devPlatform ? "development platform: a software simulation of TEE hardware" : undefined,
+        runners: source!.runners().map((r) => {
+          let ev: ReturnType<typeof r.evidence> | undefined;
+          try { ev = r.evidence(); } catch { ev = undefined; }
+          if (!ev) return { index: r.index, status: "restarting" };
+          const dev = "report" in ev ? ev : undefined;
+          return {
+            index: r.index, signer: ev.signer, measurement: ev.measurement, registered: runners.signers().includes(ev.signer),
+            ...(dev ? {
+              teeType: dev.teeType, rootId: dev.rootId, report: dev.report, reportSignature: dev.reportSignature,
+              reportDecoded: decodeReport(dev.report), certificate: dev.certificate, certificateSignature: dev.certificateSignature,
+              certificateDecoded: decodeCertificate(dev.certificate),
+            } : { format: (ev as { format?: string }).format }),
+          };
+        }),
+      }),
+      request: async (id) => {
+        const rec = tracker.get(id.toString());
+        const state = Number(await oracleContract.requestState(id));
+        if (!rec && state === RequestState.None) return undefined;
+        return { ...(rec ?? { requestId: id.toString(), status: "not seen by this node", trail: [] }), onChainState: RequestState[state] };
+      },
+      models: () => ({
+        models: manifest.models.map((m) => ({
+          name: m.name, modelId: deployment.models[m.name] ?? null, modelHash: m.sha256, file: m.file,
+          input: m.input, output: m.output, decimals: m.decimals, description: m.description,
+        })),
+      }),
+    }, config.httpPort, config.httpHost);
+    cleanups.push(["http", () => api.close()]);
+    log.info({ port: api.port, queue: queue.kind, runners: runners.signers(), oracle }, "oracle node ready");
+
+    let closing: Promise<void> | undefined;
+    const close = (reason = "close") => {
+      closing ??= (async () => {
+        log.info({ reason }, "shutting down: stopping intake, draining in-flight work");
+        // Order: watcher first (no new jobs), then processing (drain), then queue, runners, http.
+        const order = ["watcher", "processing", "http", "queue", "registration", "runners", "provider"];
+        const byName = new Map(cleanups);
+        const timer = setTimeout(() => log.warn({ timeoutMs: config.shutdownTimeoutMs }, "shutdown is taking long; closing anyway"), config.shutdownTimeoutMs);
+        for (const name of order) {
+          const fn = byName.get(name);
+          if (!fn) continue;
+          try {
+            if (name === "processing") await Promise.race([fn(), new Promise((r) => setTimeout(r, config.shutdownTimeoutMs))]);
+            else await fn();
+          } catch (err) {
+            log.warn({ step: name, err: shortError(err) }, "shutdown step failed; continuing");
+          }
+        }
+        clearTimeout(timer);
+        log.info("oracle node stopped");
+      })();
+      return closing;
+    };
+    return { config, deployment, metrics, tracker, queue, watcher, runners, source, submitter, api, log, close };
+  } catch (err) {
+    await runCleanups();
+    throw err;
+  }
+}
+
+/**
+ * Runs a node until SIGINT/SIGTERM: the first signal shuts down gracefully, a second one forces
+ * exit at once. Resolves when the node has stopped.
+ */
+export async function runUntilSignalled(config: OracleConfig, log: Logger): Promise<void> {
+  const node = await startNode(config, { log });
+  await new Promise<void>((resolve) => {
+    let signalled = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signalled++;
+      if (signalled > 1) {
+        log.warn({ signal: sig }, "second signal: exiting now");
+        log.flush?.();
+        process.exit(130);
+      }
+      void node.close(sig).then(resolve, resolve);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+}

@@ -1,0 +1,51 @@
+/**
+ * Prometheus metrics of the node (prom-client), one registry per node so tests and several
+ * in-process nodes do not share counters.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export interface OracleMetrics {
+  registry: Registry;
+  requestsSeen: Counter;
+  requestsQueued: Counter;
+  requestsFulfilled: Counter<"outcome">;
+  requestsFailed: Counter<"reason">;
+  latency: Histogram;
+  gasSpent: Counter;
+  txSent: Counter<"kind">;
+  runnerRestarts: Counter;
+  batchSize: Histogram;
+  watcherBlock: Gauge;
+  rpcErrors: Counter;
+  inFlight: Gauge;
+}
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}): OracleMetrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: "oracle_process_" });
+  const r = [registry];
+  return {
+    registry,
+    requestsSeen: new Counter({ name: "oracle_requests_seen_total", help: "InferenceRequested events seen (confirmed)", registers: r }),
+    requestsQueued: new Counter({ name: "oracle_requests_queued_total", help: "Jobs added to the queue (duplicates not counted)", registers: r }),
+    requestsFulfilled: new Counter({
+      name: "oracle_requests_fulfilled_total", help: "Requests settled by this node's transactions, by outcome (fulfilled, skipped: already done elsewhere)",
+      labelNames: ["outcome"], registers: r,
+    }),
+    requestsFailed: new Counter({ name: "oracle_requests_failed_total", help: "Jobs failed permanently, by reason", labelNames: ["reason"], registers: r }),
+    latency: new Histogram({
+      name: "oracle_request_latency_seconds", help: "Request block seen to fulfilment receipt, seconds",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300], registers: r,
+    }),
+    gasSpent: new Counter({ name: "oracle_gas_spent_total", help: "Gas used by this node's fulfilment transactions", registers: r }),
+    txSent: new Counter({ name: "oracle_tx_sent_total", help: "Transactions sent, by kind (first, resend)", labelNames: ["kind"], registers: r }),
+    runnerRestarts: new Counter({ name: "oracle_runner_restarts_total", help: "Enclave runner restarts (each re-registers a new signer)", registers: r }),
+    batchSize: new Histogram({
+      name: "oracle_batch_size", help: "Results per fulfilBatch transaction",
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: r,
+    }),
+    watcherBlock: new Gauge({ name: "oracle_watcher_block", help: "Last block scanned by the watcher", registers: r }),
+    rpcErrors: new Counter({ name: "oracle_rpc_errors_total", help: "RPC calls that failed and were retried", registers: r }),
+    inFlight: new Gauge({ name: "oracle_jobs_in_flight", help: "Jobs being computed or submitted by this node", registers: r }),
+  };
+}

@@ -1,0 +1,3 @@
+export * from "./types";
+export { MemoryQueue } from "./memory";
+export { BullQueue, createRedis } from "./bullmq";

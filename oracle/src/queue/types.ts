@@ -1,0 +1,101 @@
+/**
+ * The work queue between the watcher and the runner pool. One interface, two implementations
+ * with the same semantics: BullMQ on Redis (several node processes may share it) and an
+ * in-process queue (the one-command demo, no Redis).
+ *
+ * Semantics both keep:
+ * - A job's id is derived from (chainId, oracle address, requestId): adding the same request
+ *   twice yields one job (`added: false` the second time), for as long as the queue remembers it.
+ * - A handler error marked permanent ({@link PermanentJobError}, or any error whose `transient`
+ *   is `false`) fails the job at once with its reason; any other error is retried with
+ *   exponential backoff (`backoffMs · 2^(attempt-1)`) until `attempts` are used up.
+ * - Job data holds only public, on-chain facts about the request: never a key or a URL.
+ */
+
+/** A request as the watcher saw it on-chain. Everything here is public. */
+export interface InferenceJob {
+  chainId: number;
+  oracle: string;
+  requestId: string;
+  modelId: string;
+  modelHash: string;
+  /** 0x-hex `abi.encode(int256[])`. */
+  input: string;
+  callbackGasLimit: number;
+  deadline: string;
+  requester: string;
+  blockNumber: number;
+  blockHash: string;
+  txHash: string;
+  /** Wall-clock ms when the watcher queued it. */
+  seenAt: number;
+}
+
+export type JobStateName = "waiting" | "delayed" | "active" | "completed" | "failed" | "unknown";
+
+export interface JobContext {
+  id: string;
+  /** 1 on the first attempt. */
+  attempt: number;
+}
+
+export type JobHandler = (job: InferenceJob, ctx: JobContext) => Promise<void>;
+
+export interface QueueOptions {
+  /** Attempts per job (first try included). */
+  attempts: number;
+  /** First retry delay in ms; doubles each attempt. */
+  backoffMs: number;
+}
+
+export interface WorkQueue {
+  readonly kind: "bullmq" | "memory";
+  /** Adds a job unless one with the same id exists. */
+  add(job: InferenceJob): Promise<{ id: string; added: boolean }>;
+  /** State of a job, "unknown" if the queue has no such job (never added, removed or flushed). */
+  state(id: string): Promise<{ state: JobStateName; failedReason?: string; attempts?: number }>;
+  /** Puts a failed job back in the queue (used when its request is still pending on-chain). */
+  retry(id: string): Promise<void>;
+  /** Starts consuming with `concurrency` jobs at once. */
+  process(handler: JobHandler, concurrency: number): void;
+  /** Stops taking new jobs and waits for the active ones to finish. Idempotent. */
+  stopProcessing(): Promise<void>;
+  /** Job counts by state. */
+  counts(): Promise<Record<string, number>>;
+  /** True when the backing store answers. */
+  ping(): Promise<boolean>;
+  /** Stops processing and releases every resource. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A failure that retrying cannot fix (bad input, unknown model, request gone from the chain). */
+export class PermanentJobError extends Error {
+  readonly transient = false;
+  constructor(message: string, readonly reason = "permanent", options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "PermanentJobError";
+  }
+}
+
+/** True when an error must fail its job at once instead of retrying. */
+export function isPermanent(err: unknown): boolean {
+  if (err instanceof PermanentJobError) return true;
+  return typeof err === "object" && err !== null && (err as { transient?: unknown }).transient === false;
+}
+
+/** Short machine reason of a permanent error, for metrics and the request trail. */
+export function failureReason(err: unknown): string {
+  if (err instanceof PermanentJobError) return err.reason;
+  const e = err as { code?: unknown; name?: unknown };
+  return typeof e?.code === "string" ? e.code : typeof e?.name === "string" ? e.name : "error";
+}
+
+/** The job id of a request: stable across nodes and restarts, free of ':' (BullMQ reserves it). */
+export function jobId(chainId: number | bigint, oracle: string, requestId: bigint | string): string {
+  return `${chainId}-${oracle.toLowerCase()}-${requestId.toString()}`;
+}
+
+/** Retry delay before attempt `attempt + 1`. */
+export function backoffDelay(backoffMs: number, attempt: number): number {
+  return backoffMs * 2 ** Math.max(0, attempt - 1);
+}

@@ -1,0 +1,26 @@
+/**
+ * The `oracle` command line (bin/oracle, `npm run oracle -- <command>`).
+ *
+ * Node commands (start, status, register-enclave) live in oracle/src/node/commands.ts; the
+ * auditor's commands are registered by `registerAuditCommands(program)` from oracle/src/audit.
+ */
+import { Command } from "commander";
+import { registerNodeCommands } from "./node/commands";
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name("oracle")
+    .description("Attested inference oracle: run a node, register enclaves, audit attestations and results")
+    .showHelpAfterError();
+  registerNodeCommands(program);
+  // Auditor commands: the auditor adds `registerAuditCommands(program);` (from ./audit) on this line.
+  return program;
+}
+
+if (require.main === module) {
+  buildProgram().parseAsync(process.argv).catch((err: Error) => {
+    process.stderr.write(`error: ${err.message}\n`);
+    process.exit(1);
+  });
+}

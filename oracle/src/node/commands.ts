@@ -1,0 +1,185 @@
+/**
+ * The node's commands for the `oracle` CLI: `start`, `status`, `register-enclave`.
+ * (The auditor's commands are registered next to these in oracle/src/cli.ts.)
+ */
+import path from "node:path";
+import type { Command } from "commander";
+import { Contract, JsonRpcProvider } from "ethers";
+import { ENCLAVE_REGISTRY_ABI, ORACLE_ABI, RequestState } from "../chain/abi";
+import { loadDeployment } from "../chain/deployment";
+import { shortError } from "../chain/retry";
+import { Submitter } from "../chain/submitter";
+import { ConfigError, ConfigKey, describeConfig, loadConfig, OracleConfig } from "../config";
+import { loadDevPlatform } from "../enclave/platform";
+import { createLogger } from "../log";
+import { createMetrics } from "../metrics";
+import { runUntilSignalled } from "../main";
+import { EnclaveRunners } from "./enclave-source";
+import { RegisteredRunnerPool } from "./runners";
+
+interface CommonOpts {
+  config?: string;
+  network?: string;
+  deployment?: string;
+}
+
+function envHelp(): string {
+  const rows = describeConfig().map((r) =>
+    `  ${r.env.padEnd(30)} ${r.description}${r.default ? ` (default ${r.default})` : r.required ? " (required)" : ""}${r.secret ? " [secret]" : ""}`);
+  return `\nConfiguration (environment variables; the same keys in camelCase in --config JSON):\n${rows.join("\n")}\n`;
+}
+
+function configFrom(opts: CommonOpts & Record<string, unknown>, extra: Partial<Record<ConfigKey, unknown>> = {}): OracleConfig {
+  const overrides: Partial<Record<ConfigKey, unknown>> = { ...extra };
+  if (opts.network) overrides.network = opts.network;
+  if (opts.deployment) overrides.deploymentFile = opts.deployment;
+  for (const k of Object.keys(overrides) as ConfigKey[]) if (overrides[k] === undefined) delete overrides[k];
+  return loadConfig({ file: opts.config, overrides });
+}
+
+function fail(err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`error: ${shortError(err)}\n`);
+  process.exit(1);
+}
+
+export function registerNodeCommands(program: Command): void {
+  program
+    .command("start")
+    .description("Run the oracle node: watch requests, compute them in attested runners, submit verified results")
+    .option("-c, --config <file>", "JSON config file (spec keys); environment variables override it")
+    .option("-n, --network <name>", "network name: addresses are read from deployments/<name>.json (ORACLE_NETWORK)")
+    .option("-d, --deployment <file>", "deployment file to read instead of deployments/<network>.json (ORACLE_DEPLOYMENT_FILE)")
+    .option("-p, --http-port <port>", "HTTP API port, 0 for any free port (ORACLE_HTTP_PORT)")
+    .option("-r, --runners <n>", "enclave runner processes (ORACLE_RUNNERS)")
+    .option("--confirmations <n>", "blocks to trail the head by (ORACLE_CONFIRMATIONS)")
+    .addHelpText("after", `${envHelp()}\nKeys and URLs are taken only from the environment or the config file, never from flags (flags show in ps).\nSIGINT/SIGTERM: graceful shutdown (drains in-flight work); a second signal exits at once.\n`)
+    .action(async (opts: CommonOpts & { httpPort?: string; runners?: string; confirmations?: string }) => {
+      let config: OracleConfig;
+      try {
+        config = configFrom(opts, { httpPort: opts.httpPort, runners: opts.runners, confirmations: opts.confirmations });
+      } catch (err) {
+        fail(err);
+      }
+      const log = createLogger({ level: config.logLevel });
+      try {
+        await runUntilSignalled(config, log);
+        log.flush();
+        process.exit(0);
+      } catch (err) {
+        log.fatal({ err: shortError(err) }, "oracle node failed");
+        log.flush();
+        setTimeout(() => process.exit(1), 100);
+      }
+    });
+
+  program
+    .command("status")
+    .description("Show a running node's health, readiness, runners and (with --request) one request; falls back to the chain")
+    .option("-u, --url <url>", "base URL of the node's HTTP API", "http://127.0.0.1:8080")
+    .option("--request <id>", "show the status and trail of this request id")
+    .option("-c, --config <file>", "JSON config file, for the chain fallback")
+    .option("-n, --network <name>", "network of the deployment file, for the chain fallback")
+    .option("-d, --deployment <file>", "deployment file, for the chain fallback")
+    .option("--json", "print JSON only")
+    .addHelpText("after", "\nWith the node unreachable, reads the deployment file and the chain (RPC_URL) instead:\nhead block, registered enclave signers, and the request's on-chain state.\n")
+    .action(async (opts: CommonOpts & { url: string; request?: string; json?: boolean }) => {
+      try {
+        const out = await statusFromNode(opts.url, opts.request).catch(async (err) => {
+          if (!opts.json) process.stderr.write(`node at ${opts.url} not reachable (${shortError(err)}); reading the chain\n`);
+          return statusFromChain(opts, opts.request);
+        });
+        process.stdout.write(JSON.stringify(out, null, 2) + "\n");
+      } catch (err) {
+        fail(err);
+      }
+    });
+
+  program
+    .command("register-enclave")
+    .description("Start the configured runners, have each attested, and register its signer in the EnclaveRegistry (operator = first ORACLE_PRIVATE_KEY)")
+    .option("-c, --config <file>", "JSON config file (spec keys); environment variables override it")
+    .option("-n, --network <name>", "network name (deployments/<name>.json)")
+    .option("-d, --deployment <file>", "deployment file to read instead of deployments/<network>.json")
+    .option("-r, --runners <n>", "how many runners to start and register (ORACLE_RUNNERS)")
+    .addHelpText("after", `\nA runner's key lives only inside its process: a signer registered here serves only while that\nprocess lives. \`oracle start\` registers its own runners; use this command to check that\nregistration works (platform root trusted, measurement allowed) before going live.\n${envHelp()}`)
+    .action(async (opts: CommonOpts & { runners?: string }) => {
+      let config: OracleConfig;
+      try {
+        config = configFrom(opts, { runners: opts.runners });
+      } catch (err) {
+        fail(err);
+      }
+      const log = createLogger({ level: config.logLevel });
+      let source: EnclaveRunners | undefined;
+      try {
+        const d = loadDeployment(config.deploymentPath);
+        const provider = new JsonRpcProvider(config.rpcUrl, d.chainId, { staticNetwork: true });
+        const platformFile = config.platformFile ? path.resolve(config.platformFile)
+          : path.resolve(path.dirname(config.deploymentPath), "..", d.devPlatform?.stateFile ?? "");
+        source = await EnclaveRunners.start({
+          count: config.runners, platform: loadDevPlatform(platformFile), chainId: d.chainId, oracle: d.contracts.InferenceOracle,
+          modelsDir: config.modelsDir, maxInputBytes: config.maxInputBytes, maxBatchSize: config.batchSize, log,
+        });
+        const metrics = createMetrics({ defaultMetrics: false });
+        const submitter = new Submitter({ provider, oracle: d.contracts.InferenceOracle, chainId: d.chainId, keys: config.privateKeys, metrics, log },
+          { gasHeadroomPercent: config.gasHeadroomPercent, txTimeoutMs: config.txTimeoutMs, feeBumpPercent: config.feeBumpPercent });
+        const pool = new RegisteredRunnerPool({ source, provider, registry: d.contracts.EnclaveRegistry, submitter, metrics, log });
+        await pool.start();
+        const registry = new Contract(d.contracts.EnclaveRegistry, ENCLAVE_REGISTRY_ABI, provider);
+        const rows = [];
+        for (const r of source.runners()) {
+          const [operator, measurement] = await registry.activeEnclave(r.signer());
+          rows.push({ runner: r.index, signer: r.signer(), operator, measurement });
+        }
+        process.stdout.write(JSON.stringify({ registered: rows }, null, 2) + "\n");
+        provider.destroy();
+      } catch (err) {
+        await source?.close();
+        fail(err);
+      }
+      await source?.close();
+      process.exit(0);
+    });
+}
+
+async function getJson(url: string): Promise<unknown> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+  const body = await res.json();
+  return body;
+}
+
+async function statusFromNode(base: string, requestId?: string): Promise<unknown> {
+  const u = base.replace(/\/$/, "");
+  const [health, ready, attestation] = await Promise.all([getJson(`${u}/healthz`), getJson(`${u}/readyz`), getJson(`${u}/v1/attestation`)]);
+  const runners = (attestation as { runners?: { index: number; signer?: string; measurement?: string; registered?: boolean }[] }).runners
+    ?.map((r) => ({ index: r.index, signer: r.signer, measurement: r.measurement, registered: r.registered }));
+  return { source: "node", health, ready, runners, ...(requestId ? { request: await getJson(`${u}/v1/requests/${requestId}`) } : {}) };
+}
+
+async function statusFromChain(opts: CommonOpts, requestId?: string): Promise<unknown> {
+  const config = loadConfig({ file: opts.config, overrides: { ...(opts.network ? { network: opts.network } : {}), ...(opts.deployment ? { deploymentFile: opts.deployment } : {}) },
+    env: { ...process.env, ORACLE_PRIVATE_KEY: process.env.ORACLE_PRIVATE_KEY || "0x" + "11".repeat(32) } });
+  const d = loadDeployment(config.deploymentPath);
+  const provider = new JsonRpcProvider(config.rpcUrl, d.chainId, { staticNetwork: true });
+  try {
+    const registry = new Contract(d.contracts.EnclaveRegistry, ENCLAVE_REGISTRY_ABI, provider);
+    const oracle = new Contract(d.contracts.InferenceOracle, ORACLE_ABI, provider);
+    const head = await provider.getBlockNumber();
+    const events = await registry.queryFilter(registry.filters.EnclaveRegistered(), d.deploymentBlock, head);
+    const signers = [];
+    for (const e of events) {
+      const signer = (e as unknown as { args: { signer: string } }).args.signer;
+      const active = await registry.activeEnclave(signer).then(() => true, () => false);
+      signers.push({ signer, active, block: e.blockNumber });
+    }
+    const out: Record<string, unknown> = { source: "chain", network: d.network, chainId: d.chainId, head, oracle: d.contracts.InferenceOracle, enclaves: signers };
+    if (requestId) out.request = { requestId, onChainState: RequestState[Number(await oracle.requestState(BigInt(requestId)))] };
+    return out;
+  } finally {
+    provider.destroy();
+  }
+}

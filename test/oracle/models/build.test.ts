@@ -34,9 +34,10 @@ describe("models/build", function () {
     const elem: Record<string, number> = { float32: 1, int64: 7, int32: 6, float64: 11 };
     for (const entry of committed.models) {
       const m = onnx.ModelProto.decode(fs.readFileSync(path.join(DEFAULT_MODELS_DIR, entry.file)));
+      const graph = m.graph as onnx.GraphProto;
       expect(Number(m.irVersion)).to.equal(8);
       expect(m.opsetImport.map((o) => [o.domain, Number(o.version)])).to.deep.equal([["", 17]]);
-      for (const [spec, vi] of [[entry.input, m.graph!.input[0]], [entry.output, m.graph!.output[0]]] as const) {
+      for (const [spec, vi] of [[entry.input, graph.input[0]], [entry.output, graph.output[0]]] as const) {
         expect(vi.name).to.equal(spec.name);
         expect(vi.type!.tensorType!.elemType).to.equal(elem[spec.type]);
         expect(vi.type!.tensorType!.shape!.dim!.map((d) => Number(d.dimValue))).to.deep.equal(spec.shape);
@@ -48,8 +49,8 @@ describe("models/build", function () {
     const names = committed.models.map((m) => m.name);
     expect(names).to.include.members(["iris-classifier", "volatility-risk", "penguins-species-int"]);
     const int = committed.models.find((m) => m.name === "penguins-species-int")!;
-    const ops = onnx.ModelProto.decode(fs.readFileSync(path.join(DEFAULT_MODELS_DIR, int.file))).graph!;
-    expect(ops.input.concat(ops.output).every((v) => v.type!.tensorType!.elemType === onnx.TensorProto.DataType.INT64)).to.equal(true);
+    const ops = onnx.ModelProto.decode(fs.readFileSync(path.join(DEFAULT_MODELS_DIR, int.file))).graph as onnx.GraphProto;
+    expect([...ops.input, ...ops.output].every((v) => v.type!.tensorType!.elemType === onnx.TensorProto.DataType.INT64)).to.equal(true);
     expect(ops.initializer.every((t) => t.dataType === onnx.TensorProto.DataType.INT64)).to.equal(true);
     for (const m of committed.models) {
       const held = Object.keys(m.metrics).filter((k) => k.startsWith("heldOut"));

@@ -241,17 +241,17 @@ async function expectRejection(p: Promise<unknown>, message: RegExp): Promise<Er
 
 /** Reads the int64 initializers of the penguins model straight from the ONNX protobuf. */
 function readPenguinWeights(file: string): { wq: bigint[]; bq: bigint[]; divisor: bigint } {
-  const m = onnx.ModelProto.decode(fs.readFileSync(file));
+  const graph = onnx.ModelProto.decode(fs.readFileSync(file)).graph as onnx.GraphProto;
   const get = (name: string): bigint[] => {
-    const t = m.graph!.initializer.find((i) => i.name === name);
+    const t = graph.initializer.find((i) => i.name === name);
     if (!t) throw new Error(`initializer ${name} missing`);
     expect(t.dataType).to.equal(onnx.TensorProto.DataType.INT64);
-    const raw = Buffer.from(t.rawData);
+    const raw = Buffer.from(t.rawData as Uint8Array);
     const out: bigint[] = [];
     for (let i = 0; i < raw.length; i += 8) out.push(raw.readBigInt64LE(i));
     return out;
   };
-  const ops = m.graph!.node.map((n) => n.opType);
+  const ops = graph.node.map((n) => n.opType);
   expect(ops).to.deep.equal(["MatMul", "Add", "Div"]);
   return { wq: get("Wq"), bq: get("bq"), divisor: get("divisor")[0] };
 }

@@ -69,8 +69,8 @@ export interface EnclaveLogger {
  * environment, and refused otherwise so production cannot slow or instrument a runner by accident.
  */
 export interface EnclaveTestHooks {
-  /** The runner sleeps this long before each job (a slow model). */
-  delayMs?: number;
+  /** The runner sleeps `delayMs` before the job of request `requestId` (a slow model). */
+  slowJob?: { requestId: bigint; delayMs: number };
   /** Extra Node options for the runner (e.g. a preload that records loaded modules). */
   execArgv?: string[];
   /** Extra environment for the runner. */
@@ -437,7 +437,9 @@ export class EnclaveHost extends EventEmitter {
       PATH: process.env.PATH ?? "",
       TS_NODE_PROJECT: path.join(this.#repoRoot, "tsconfig.json"),
       TS_NODE_TRANSPILE_ONLY: "true",
-      ...(hooks.delayMs ? { ORACLE_ENCLAVE_TEST_HOOKS: "1", ORACLE_RUNNER_TEST_DELAY_MS: String(hooks.delayMs) } : {}),
+      ...(hooks.slowJob
+        ? { ORACLE_ENCLAVE_TEST_HOOKS: "1", ORACLE_RUNNER_TEST_DELAY_MS: String(hooks.slowJob.delayMs), ORACLE_RUNNER_TEST_SLOW_REQUEST_ID: String(hooks.slowJob.requestId) }
+        : {}),
       ...(hooks.env ?? {}),
     };
     const child = fork(path.join(this.#repoRoot, RUNNER_ENTRY), [], {

@@ -38,11 +38,16 @@ interface RunnerState {
   hasher: ResultHasher;
 }
 
-/** Test hook: a slow model. Honoured only when the test switch is set in this process's environment. */
-function testDelayMs(): number {
-  if (process.env.ORACLE_ENCLAVE_TEST_HOOKS !== "1") return 0;
+/**
+ * Test hook: a slow model. The job for one request id sleeps before it runs, as a model that
+ * runs too long would. Honoured only when the test switch is set in this process's environment.
+ */
+function testDelay(): { requestId: bigint; ms: number } | undefined {
+  if (process.env.ORACLE_ENCLAVE_TEST_HOOKS !== "1") return undefined;
   const ms = Number(process.env.ORACLE_RUNNER_TEST_DELAY_MS ?? "0");
-  return Number.isFinite(ms) && ms > 0 ? ms : 0;
+  const id = process.env.ORACLE_RUNNER_TEST_SLOW_REQUEST_ID;
+  if (!Number.isFinite(ms) || ms <= 0 || id === undefined) return undefined;
+  return { requestId: BigInt(id), ms };
 }
 
 function sleepSync(ms: number): void {
@@ -120,12 +125,12 @@ function modelFailure(modelHash: string, err: unknown): RequestError {
 
 async function runJobs(state: RunnerState, msg: InferRequest): Promise<{ results: WireResult[]; signature: string }> {
   checkJobs(msg);
-  const delay = testDelayMs();
+  const delay = testDelay();
   const results: WireResult[] = new Array(msg.jobs.length);
   const structHashes: Uint8Array[] = new Array(msg.jobs.length);
   for (let i = 0; i < msg.jobs.length; i++) {
     const job = msg.jobs[i];
-    if (delay > 0) sleepSync(delay);
+    if (delay !== undefined && job.requestId === delay.requestId) sleepSync(delay.ms);
     let outcome: { status: number; output: string };
     try {
       outcome = await state.store.infer(job.modelHash, job.input);

@@ -13,14 +13,14 @@
  */
 import { Interface, JsonRpcProvider, TransactionReceipt, Wallet, getAddress } from "ethers";
 import type { Logger } from "pino";
-import { ORACLE_ABI } from "./abi";
+import { ORACLE_ABI, type RequestCommitment } from "./abi";
 import { NonceManager, isNonceTooLow, isUnderpriced } from "./nonce";
 import { shortError, sleep, withRetry } from "./retry";
 import type { OracleMetrics } from "../metrics";
 
-/** One result as `fulfilBatch` takes it. */
+/** One result as `fulfilBatch` takes it: the request's commitment, the output, the status. */
 export interface ResultSubmission {
-  requestId: bigint;
+  request: RequestCommitment;
   output: string;
   status: number;
 }
@@ -98,7 +98,7 @@ export class Submitter {
     const sender = this.senders.reduce((a, b) => (b.busy < a.busy ? b : a));
     sender.busy++;
     try {
-      const data = iface.encodeFunctionData("fulfilBatch", [results.map((r) => [r.requestId, r.output, r.status]), signature]);
+      const data = iface.encodeFunctionData("fulfilBatch", [results.map((r) => [commitmentTuple(r.request), r.output, r.status]), signature]);
       const gasLimit = await this.gasLimit(sender, data, callbackGas);
       const receipt = await this.sendAndWait(sender, data, gasLimit, onSent);
       this.deps.metrics.gasSpent.inc(Number(receipt.gasUsed));
@@ -225,7 +225,7 @@ export class Submitter {
       else if (ev.name === "ResultSkipped") out.set(id, { kind: "skipped", reason: ev.args.reason, ...at });
     }
     for (const r of results) {
-      const id = r.requestId.toString();
+      const id = r.request.requestId.toString();
       if (!out.has(id)) out.set(id, { kind: "missing", tx: receipt.hash, block: receipt.blockNumber });
     }
     return out;
@@ -238,4 +238,9 @@ export function decodeRevert(err: unknown): string {
   const data = e?.data ?? e?.info?.error?.data;
   if (typeof data === "string" && data.length >= 10) return `reverted with selector ${data.slice(0, 10)}`;
   return shortError(err);
+}
+
+/** The commitment as an ABI tuple, in field order. */
+export function commitmentTuple(c: RequestCommitment): unknown[] {
+  return [c.requestId, c.modelId, c.requester, c.modelHash, c.inputHash, c.fee, c.callbackGasLimit, c.deadline, c.redundancy];
 }

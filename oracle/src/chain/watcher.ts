@@ -156,6 +156,7 @@ export class Watcher {
           chainId: this.deps.chainId, oracle: this.deps.oracle, requestId,
           modelId: (ev.args.modelId as bigint).toString(), modelHash: ev.args.modelHash, input: ev.args.input,
           callbackGasLimit: Number(ev.args.callbackGasLimit), deadline: (ev.args.deadline as bigint).toString(),
+          fee: (ev.args.fee as bigint).toString(), redundancy: Number(ev.args.redundancy),
           requester: ev.args.requester, blockNumber: log.blockNumber, blockHash: log.blockHash,
           txHash: log.transactionHash, seenAt: Date.now(),
         });

@@ -29,7 +29,7 @@ function envHelp(): string {
   return `\nConfiguration (environment variables; the same keys in camelCase in --config JSON):\n${rows.join("\n")}\n`;
 }
 
-function configFrom(opts: CommonOpts & Record<string, unknown>, extra: Partial<Record<ConfigKey, unknown>> = {}): OracleConfig {
+function configFrom(opts: CommonOpts, extra: Partial<Record<ConfigKey, unknown>> = {}): OracleConfig {
   const overrides: Partial<Record<ConfigKey, unknown>> = { ...extra };
   if (opts.network) overrides.network = opts.network;
   if (opts.deployment) overrides.deploymentFile = opts.deployment;

@@ -7,15 +7,15 @@
  * The queue handler's promise is the ack: it resolves when the request is done on-chain, rejects
  * with a transient error to retry, or with a permanent one to fail the job with its reason.
  */
-import { Contract, JsonRpcProvider, Interface, getAddress, getBytes, hexlify, keccak256, recoverAddress } from "ethers";
+import { AbiCoder, Contract, JsonRpcProvider, Interface, getAddress, getBytes, keccak256, recoverAddress } from "ethers";
 import type { Logger } from "pino";
-import { ORACLE_ABI, RequestState } from "../chain/abi";
+import { COMMITMENT_TUPLE, ORACLE_ABI, RequestState } from "../chain/abi";
 import { shortError } from "../chain/retry";
-import type { ItemOutcome, Submitter } from "../chain/submitter";
+import { commitmentTuple, type ItemOutcome, type Submitter } from "../chain/submitter";
 import { requestLogger } from "../log";
 import type { OracleMetrics } from "../metrics";
 import { batchDigest, oracleDomain, type InferenceResult } from "../protocol/eip712";
-import { InferenceJob, JobContext, PermanentJobError, isPermanent } from "../queue/types";
+import { InferenceJob, JobContext, PermanentJobError, commitmentOf, isPermanent } from "../queue/types";
 import type { RegisteredRunnerPool, SignedBatch } from "./runners";
 import type { RequestTracker } from "./tracker";
 
@@ -45,6 +45,7 @@ interface Pending {
 
 const iface = new Interface(ORACLE_ABI);
 const TOPIC_REQUESTED = iface.getEvent("InferenceRequested")!.topicHash;
+const coder = AbiCoder.defaultAbiCoder();
 
 export class TransientError extends Error {
   readonly transient = true;
@@ -59,7 +60,6 @@ export class Pipeline {
   private timer?: NodeJS.Timeout;
   private readonly inflight = new Set<Promise<void>>();
   private readonly oracle: Contract;
-  private readonly blockHashes = new Map<number, { hash: string | null; at: number }>();
   private readonly domain;
 
   constructor(private readonly deps: PipelineDeps, private readonly opts: PipelineOptions) {
@@ -101,7 +101,7 @@ export class Pipeline {
     if (job.callbackGasLimit > this.opts.maxCallbackGas) {
       throw new PermanentJobError(`callback gas limit ${job.callbackGasLimit} exceeds ORACLE_MAX_CALLBACK_GAS=${this.opts.maxCallbackGas}`, "callback-gas-too-high");
     }
-    const [state, hash] = await Promise.all([this.requestState(job.requestId), this.blockHash(job.blockNumber)]);
+    const [state, stored] = await Promise.all([this.requestState(job.requestId), this.storedCommitment(job.requestId)]);
     if (state === RequestState.Fulfilled || state === RequestState.Expired) {
       this.deps.tracker.step(job.requestId, "settled-elsewhere", { step: state === RequestState.Fulfilled ? "already-fulfilled" : "expired" });
       this.deps.metrics.requestsFulfilled.inc({ outcome: "already-settled" });
@@ -113,20 +113,46 @@ export class Pipeline {
       this.deps.tracker.step(job.requestId, "dropped", { step: "dropped", detail: "request not on chain (reorg)" });
       throw new PermanentJobError(`request ${job.requestId} does not exist on-chain (dropped by a reorg)`, "reorged");
     }
-    if (hash === job.blockHash) return job;
-    // Pending, but not in the block we saw it in: find where it is now and use that event's data.
+    if (await this.commitmentMatches(job, stored)) return job;
+    // Pending, but with another commitment: a reorg replaced the request with this id. Find the
+    // canonical event and work on that one.
     const topicId = "0x" + BigInt(job.requestId).toString(16).padStart(64, "0");
     const logs = await this.deps.provider.getLogs({
       address: this.deps.oracle, fromBlock: Math.max(0, job.blockNumber - 256), toBlock: "latest", topics: [TOPIC_REQUESTED, topicId],
-    });
-    const ev = logs.find((l) => !l.removed);
-    if (!ev) throw new TransientError(`request ${job.requestId} is pending but its event is not found yet (reorg in progress)`);
-    const parsed = iface.parseLog(ev)!;
-    log.warn({ oldBlock: job.blockNumber, newBlock: ev.blockNumber }, "request moved by a reorg; using the canonical event");
-    return {
-      ...job, modelId: (parsed.args.modelId as bigint).toString(), modelHash: parsed.args.modelHash, input: parsed.args.input,
-      callbackGasLimit: Number(parsed.args.callbackGasLimit), blockNumber: ev.blockNumber, blockHash: ev.blockHash, txHash: ev.transactionHash,
-    };
+    }).catch((err) => { throw new TransientError(`getLogs failed: ${shortError(err)}`, { cause: err }); });
+    for (const ev of logs.filter((l) => !l.removed).reverse()) {
+      const parsed = iface.parseLog(ev)!;
+      const moved: InferenceJob = {
+        ...job, modelId: (parsed.args.modelId as bigint).toString(), modelHash: parsed.args.modelHash, input: parsed.args.input,
+        callbackGasLimit: Number(parsed.args.callbackGasLimit), deadline: (parsed.args.deadline as bigint).toString(),
+        fee: (parsed.args.fee as bigint).toString(), redundancy: Number(parsed.args.redundancy), requester: parsed.args.requester,
+        blockNumber: ev.blockNumber, blockHash: ev.blockHash, txHash: ev.transactionHash,
+      };
+      if (await this.commitmentMatches(moved, stored)) {
+        log.warn({ oldBlock: job.blockNumber, newBlock: ev.blockNumber }, "request replaced by a reorg; using the canonical event");
+        return moved;
+      }
+    }
+    throw new TransientError(`request ${job.requestId} is pending with a commitment no event found yet matches (reorg in progress)`);
+  }
+
+  private async storedCommitment(requestId: string): Promise<string> {
+    try {
+      return await this.oracle.requestCommitment(BigInt(requestId));
+    } catch (err) {
+      throw new TransientError(`requestCommitment(${requestId}) failed: ${shortError(err)}`, { cause: err });
+    }
+  }
+
+  /** Compares the job's commitment with the stored one (locally hashed; the contract's pure view if that differs). */
+  private async commitmentMatches(job: InferenceJob, stored: string): Promise<boolean> {
+    const c = commitmentOf(job);
+    if (keccak256(coder.encode([COMMITMENT_TUPLE], [commitmentTuple(c)])) === stored) return true;
+    try {
+      return (await this.oracle.commitmentHash(commitmentTuple(c))) === stored;
+    } catch (err) {
+      throw new TransientError(`commitmentHash failed: ${shortError(err)}`, { cause: err });
+    }
   }
 
   private async requestState(requestId: string): Promise<number> {
@@ -134,20 +160,6 @@ export class Pipeline {
       return Number(await this.oracle.requestState(BigInt(requestId)));
     } catch (err) {
       throw new TransientError(`requestState(${requestId}) failed: ${shortError(err)}`, { cause: err });
-    }
-  }
-
-  private async blockHash(n: number): Promise<string | null> {
-    const cached = this.blockHashes.get(n);
-    if (cached && Date.now() - cached.at < 1000) return cached.hash;
-    try {
-      const block = await this.deps.provider.getBlock(n);
-      const hash = block?.hash ?? null;
-      this.blockHashes.set(n, { hash, at: Date.now() });
-      if (this.blockHashes.size > 1000) this.blockHashes.delete(this.blockHashes.keys().next().value!);
-      return hash;
-    } catch (err) {
-      throw new TransientError(`getBlock(${n}) failed: ${shortError(err)}`, { cause: err });
     }
   }
 
@@ -208,7 +220,7 @@ export class Pipeline {
     })));
     this.checkBatch(batch, signed, runner.signer);
     for (const p of batch) tracker.step(p.job.requestId, "computed", { step: "computed", detail: `runner ${runner.index} signer ${runner.signer}` });
-    const results = signed.results.map((r) => ({ requestId: r.requestId, output: typeof r.output === "string" ? r.output : hexlify(r.output), status: r.status }));
+    const results = signed.results.map((r, i) => ({ request: commitmentOf(batch[i].job), output: r.output, status: r.status }));
     const receipt = await submitter.submitBatch(results, signed.signature, batch.map((p) => p.job.callbackGasLimit), runner.signer,
       (tx) => { for (const p of batch) tracker.step(p.job.requestId, "submitted", { step: "submitted", tx }); });
     const gasEach = Number(receipt.gasUsed) / batch.length;

@@ -11,6 +11,8 @@
  *   exponential backoff (`backoffMs · 2^(attempt-1)`) until `attempts` are used up.
  * - Job data holds only public, on-chain facts about the request: never a key or a URL.
  */
+import { keccak256 } from "ethers";
+import type { RequestCommitment } from "../chain/abi";
 
 /** A request as the watcher saw it on-chain. Everything here is public. */
 export interface InferenceJob {
@@ -23,6 +25,9 @@ export interface InferenceJob {
   input: string;
   callbackGasLimit: number;
   deadline: string;
+  /** Fee paid, wei, decimal. */
+  fee: string;
+  redundancy: number;
   requester: string;
   blockNumber: number;
   blockHash: string;
@@ -66,6 +71,15 @@ export interface WorkQueue {
   ping(): Promise<boolean>;
   /** Stops processing and releases every resource. Idempotent. */
   close(): Promise<void>;
+}
+
+/** The commitment `fulfilBatch` needs, rebuilt from the job (i.e. from the request event). */
+export function commitmentOf(job: InferenceJob): RequestCommitment {
+  return {
+    requestId: BigInt(job.requestId), modelId: BigInt(job.modelId), requester: job.requester, modelHash: job.modelHash,
+    inputHash: keccak256(job.input), fee: BigInt(job.fee), callbackGasLimit: job.callbackGasLimit,
+    deadline: BigInt(job.deadline), redundancy: job.redundancy,
+  };
 }
 
 /** A failure that retrying cannot fix (bad input, unknown model, request gone from the chain). */

@@ -25,8 +25,16 @@ describe("models/build", function () {
         expect(sha256Hex(bytes), `${entry.name} run ${run}`).to.equal(entry.sha256);
         expect(sha256Hex(fs.readFileSync(path.join(DEFAULT_MODELS_DIR, entry.file))), `committed ${entry.file}`).to.equal(entry.sha256);
       }
-      expect(built).to.deep.equal(committed);
-      expect(fs.readFileSync(path.join(dir, MANIFEST_FILE), "utf8")).to.equal(fs.readFileSync(path.join(DEFAULT_MODELS_DIR, MANIFEST_FILE), "utf8"));
+      // Everything but the metrics must match exactly. The float metrics come from running float32
+      // models, whose last bits may differ on another CPU (see docs/models.md), so they are held
+      // to a tolerance; on the machine that built the committed files they match exactly too.
+      const strip = (m: typeof committed) => ({ ...m, models: m.models.map(({ metrics: _metrics, ...rest }) => rest) });
+      expect(strip(built)).to.deep.equal(strip(committed));
+      built.models.forEach((m, i) => {
+        const want = committed.models[i].metrics;
+        expect(Object.keys(m.metrics)).to.deep.equal(Object.keys(want));
+        for (const [k, v] of Object.entries(m.metrics)) expect(v as number, `${m.name}.${k}`).to.be.closeTo(want[k] as number, 1e-5);
+      });
     }
   });
 

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {ITypeAndVersion} from "./ITypeAndVersion.sol";
+
+/// @title IInferenceOracle
+/// @notice Requests for ONNX model inferences, answered by attested enclaves.
+///
+/// A request is stored as ONE word: the keccak256 of its `RequestCommitment` while pending, a
+/// marker once final. Everything else travels in the `InferenceRequested` event, from which the
+/// node rebuilds the commitment and hands it back to `fulfil`, `fulfilBatch` and `expire`.
+///
+/// Fees: a request pays exactly `quote` (the model's fee times the redundancy); any excess is
+/// refunded at once. At finality the fee is split equally among the operators whose enclaves
+/// agreed; the remainder of the division goes to the operator that completed the quorum.
+/// Operators withdraw (pull). After the deadline anyone may expire a pending request and the
+/// whole fee goes back to the requester.
+interface IInferenceOracle is ITypeAndVersion {
+    /// @notice Options of a request.
+    struct RequestOptions {
+        /// @notice Gas the callback gets, exactly; zero for no callback (e.g. an EOA requester).
+        uint32 callbackGasLimit;
+        /// @notice Unix time after which the request can no longer be fulfilled, only expired.
+        uint64 deadline;
+        /// @notice Number of distinct enclaves of distinct operators that must agree (k).
+        uint8 redundancy;
+    }
+
+    /// @notice Everything fixed at request time; its keccak256 is what the oracle stores.
+    /// All fields are in the `InferenceRequested` event (inputHash = keccak256(input)).
+    struct RequestCommitment {
+        /// @notice The request id, sequential from 1.
+        uint256 requestId;
+        /// @notice The model.
+        uint256 modelId;
+        /// @notice The account that made the request: gets the callback and any refund.
+        address requester;
+        /// @notice sha256 of the model file at request time.
+        bytes32 modelHash;
+        /// @notice keccak256 of the input bytes.
+        bytes32 inputHash;
+        /// @notice The fee paid, in wei.
+        uint256 fee;
+        /// @notice Gas the callback gets.
+        uint32 callbackGasLimit;
+        /// @notice Unix time after which the request can only be expired.
+        uint64 deadline;
+        /// @notice Number of agreeing enclaves needed.
+        uint8 redundancy;
+    }
+
+    /// @notice One result in a batch.
+    struct ResultSubmission {
+        /// @notice The request, as committed.
+        RequestCommitment request;
+        /// @notice `abi.encode(int256[])` of the output when status is Ok, else empty.
+        bytes output;
+        /// @notice `OracleTypes.ResultStatus` of the result.
+        uint8 status;
+    }
+
+    /// @notice Bounds the owner sets on request options.
+    struct Config {
+        /// @notice Lowest non-zero callback gas limit.
+        uint32 minCallbackGasLimit;
+        /// @notice Highest callback gas limit.
+        uint32 maxCallbackGasLimit;
+        /// @notice Longest time from request to deadline, in seconds.
+        uint32 maxDeadlineDelay;
+        /// @notice Highest redundancy.
+        uint8 maxRedundancy;
+    }
+
+    /// @notice A request was accepted and paid for; carries everything a node needs.
+    /// @param requestId The request id.
+    /// @param modelId The model.
+    /// @param requester The requester.
+    /// @param modelHash sha256 of the model file.
+    /// @param input `abi.encode(int256[])` of the input.
+    /// @param fee The fee paid.
+    /// @param callbackGasLimit Gas the callback gets.
+    /// @param deadline Unix time after which the request can only be expired.
+    /// @param redundancy Number of agreeing enclaves needed.
+    event InferenceRequested(
+        uint256 indexed requestId,
+        uint256 indexed modelId,
+        address indexed requester,
+        bytes32 modelHash,
+        bytes input,
+        uint256 fee,
+        uint32 callbackGasLimit,
+        uint64 deadline,
+        uint8 redundancy
+    );
+
+    /// @notice An enclave's result was accepted (counted toward the quorum, or final when k = 1).
+    /// A result that disagrees with the final one stays on record in this event.
+    /// @param requestId The request.
+    /// @param signer The enclave signer.
+    /// @param operator The signer's operator.
+    /// @param outputHash keccak256 of the output.
+    /// @param status The result status.
+    event ResultSubmitted(
+        uint256 indexed requestId, address indexed signer, address indexed operator, bytes32 outputHash, uint8 status
+    );
+
+    /// @notice The request became final with this result; fees were credited.
+    /// @param requestId The request.
+    /// @param outputHash keccak256 of the output.
+    /// @param status The result status.
+    /// @param output The output bytes.
+    event InferenceFulfilled(uint256 indexed requestId, bytes32 outputHash, uint8 status, bytes output);
+
+    /// @notice The callback ran (or the requester had no code: success false, gasUsed 0).
+    /// @param requestId The request.
+    /// @param success Whether the callback returned without reverting.
+    /// @param gasUsed Gas the callback used.
+    event CallbackCompleted(uint256 indexed requestId, bool success, uint256 gasUsed);
+
+    /// @notice An item of a batch was skipped; the node treats it as done.
+    /// @param requestId The request.
+    /// @param signer The batch's enclave signer.
+    /// @param reason Selector of the error `fulfil` would have reverted with.
+    event ResultSkipped(uint256 indexed requestId, address indexed signer, bytes4 reason);
+
+    /// @notice A request expired unfulfilled; its fee went back to the requester.
+    /// @param requestId The request.
+    /// @param requester The requester.
+    /// @param refund The amount refunded.
+    event InferenceExpired(uint256 indexed requestId, address indexed requester, uint256 refund);
+
+    /// @notice A refund could not be pushed and was credited to the account's withdrawable balance.
+    /// @param account The account.
+    /// @param amount The amount credited.
+    event RefundCredited(address indexed account, uint256 amount);
+
+    /// @notice An account withdrew its balance.
+    /// @param account The account.
+    /// @param recipient Where the ether went.
+    /// @param amount The amount.
+    event Withdrawn(address indexed account, address indexed recipient, uint256 amount);
+
+    /// @notice The owner changed the bounds on request options.
+    /// @param config The new bounds.
+    event ConfigUpdated(Config config);
+
+    /// @notice No model has this id. Selector 0x00000000.
+    /// @param modelId The model.
+    error InferenceOracleUnknownModel(uint256 modelId);
+
+    /// @notice The model takes no new requests. Selector 0x00000000.
+    /// @param modelId The model.
+    error InferenceOracleModelInactive(uint256 modelId);
+
+    /// @notice The input is not the canonical `abi.encode(int256[])` of the model's input length. Selector 0x00000000.
+    /// @param inputLength The number of values the model takes.
+    error InferenceOracleMalformedInput(uint32 inputLength);
+
+    /// @notice Less ether sent than the fee. Selector 0x00000000.
+    /// @param paid The ether sent.
+    /// @param fee The fee (see `quote`).
+    error InferenceOracleInsufficientFee(uint256 paid, uint256 fee);
+
+    /// @notice The callback gas limit is neither zero nor within the bounds. Selector 0x00000000.
+    /// @param callbackGasLimit The limit asked for.
+    /// @param min The lowest non-zero limit.
+    /// @param max The highest limit.
+    error InferenceOracleCallbackGasLimitOutOfBounds(uint32 callbackGasLimit, uint32 min, uint32 max);
+
+    /// @notice The deadline is not in the future. Selector 0x00000000.
+    /// @param deadline The deadline asked for.
+    /// @param timestamp The current block time.
+    error InferenceOracleDeadlineInPast(uint64 deadline, uint256 timestamp);
+
+    /// @notice The deadline is further away than the maximum delay. Selector 0x00000000.
+    /// @param deadline The deadline asked for.
+    /// @param latest The latest deadline allowed now.
+    error InferenceOracleDeadlineTooFar(uint64 deadline, uint256 latest);
+
+    /// @notice Redundancy is zero or above the maximum. Selector 0x00000000.
+    /// @param redundancy The redundancy asked for.
+    /// @param max The maximum.
+    error InferenceOracleInvalidRedundancy(uint8 redundancy, uint8 max);
+
+    /// @notice No request has this id. Selector 0x00000000.
+    /// @param requestId The request.
+    error InferenceOracleUnknownRequest(uint256 requestId);
+
+    /// @notice The commitment handed in is not the one stored for the request. Selector 0x00000000.
+    /// @param requestId The request.
+    error InferenceOracleCommitmentMismatch(uint256 requestId);
+
+    /// @notice The request is already fulfilled. Selector 0x00000000.
+    /// @param requestId The request.
+    error InferenceOracleAlreadyFulfilled(uint256 requestId);
+
+    /// @notice The request already expired. Selector 0x00000000.
+    /// @param requestId The request.
+    error InferenceOracleAlreadyExpired(uint256 requestId);
+
+    /// @notice The deadline has passed: the request can only be expired. Selector 0x00000000.
+    /// @param requestId The request.
+    /// @param deadline Its deadline.
+    error InferenceOracleDeadlinePassed(uint256 requestId, uint64 deadline);
+
+    /// @notice The deadline has not passed yet: the request cannot be expired. Selector 0x00000000.
+    /// @param requestId The request.
+    /// @param deadline Its deadline.
+    error InferenceOracleDeadlineNotReached(uint256 requestId, uint64 deadline);
+
+    /// @notice The status is not a `ResultStatus`. Selector 0x00000000.
+    /// @param status The status given.
+    error InferenceOracleInvalidStatus(uint8 status);
+
+    /// @notice Ok output that is not the canonical `abi.encode(int256[])` of the model's output
+    /// length, or a non-empty output with a failure status. Selector 0x00000000.
+    /// @param requestId The request.
+    error InferenceOracleMalformedOutput(uint256 requestId);
+
+    /// @notice The model does not allow the enclave's measurement. Selector 0x00000000.
+    /// @param modelId The model.
+    /// @param measurement The enclave's measurement.
+    error InferenceOracleMeasurementNotAllowedForModel(uint256 modelId, bytes32 measurement);
+
+    /// @notice This operator (through this or another of its signers) already submitted a result. Selector 0x00000000.
+    /// @param requestId The request.
+    /// @param operator The operator.
+    error InferenceOracleAlreadySubmitted(uint256 requestId, address operator);
+
+    /// @notice The batch is empty. Selector 0x00000000.
+    error InferenceOracleEmptyBatch();
+
+    /// @notice Too little gas left to give the callback its full limit; resend with more gas. Selector 0x00000000.
+    /// @param requestId The request.
+    /// @param gasLeft Gas left before the callback.
+    /// @param callbackGasLimit The callback's gas limit.
+    error InferenceOracleInsufficientGasForCallback(uint256 requestId, uint256 gasLeft, uint32 callbackGasLimit);
+
+    /// @notice The account has nothing to withdraw. Selector 0x00000000.
+    /// @param account The account.
+    error InferenceOracleNothingToWithdraw(address account);
+
+    /// @notice Sending ether failed. Selector 0x00000000.
+    /// @param recipient The recipient.
+    /// @param amount The amount.
+    error InferenceOracleTransferFailed(address recipient, uint256 amount);
+
+    /// @notice Bounds are inconsistent (min above max, zero redundancy or zero delay). Selector 0x00000000.
+    error InferenceOracleInvalidConfig();
+
+    /// @notice Requests an inference. Pays exactly `quote(modelId, options)`; excess is refunded
+    /// at once (or credited to the sender's balance if it rejects ether). Reverts, charging
+    /// nothing, on an unknown or inactive model, a malformed input, too little fee, or options
+    /// out of bounds.
+    /// @param modelId The model.
+    /// @param input `abi.encode(int256[])` of exactly the model's input length.
+    /// @param options Callback gas limit, deadline and redundancy.
+    /// @return requestId The request id, sequential from 1.
+    function requestInference(uint256 modelId, bytes calldata input, RequestOptions calldata options)
+        external
+        payable
+        returns (uint256 requestId);
+
+    /// @notice The exact fee of a request: the model's fee times the redundancy.
+    /// @param modelId The model.
+    /// @param options The options; only redundancy matters.
+    /// @return fee The fee in wei.
+    function quote(uint256 modelId, RequestOptions calldata options) external view returns (uint256 fee);
+
+    /// @notice Submits one enclave-signed result. Anyone may relay it; the fee goes to the
+    /// signer's operator. Reverts with a named error if the result is not accepted.
+    /// @param request The request's commitment (from its `InferenceRequested` event).
+    /// @param output The output bytes.
+    /// @param status The result status.
+    /// @param signature The enclave's EIP-712 signature over `InferenceResult`.
+    function fulfil(RequestCommitment calldata request, bytes calldata output, uint8 status, bytes calldata signature)
+        external;
+
+    /// @notice Submits many results under one enclave signature over `InferenceBatch`. Reverts
+    /// only for the batch as a whole (bad signature, inactive signer, too little gas for a
+    /// callback); an item that cannot be accepted is skipped with `ResultSkipped`.
+    /// @param results The results.
+    /// @param signature The enclave's EIP-712 signature over `InferenceBatch(bytes32[] results)`.
+    function fulfilBatch(ResultSubmission[] calldata results, bytes calldata signature) external;
+
+    /// @notice Expires a pending request after its deadline and refunds its fee to the requester.
+    /// Anyone may call it. The refund is pushed with a bounded gas stipend; if the requester
+    /// rejects it, it is credited to the requester's withdrawable balance instead.
+    /// @param request The request's commitment.
+    function expire(RequestCommitment calldata request) external;
+
+    /// @notice Sends the caller's whole balance to the caller.
+    function withdraw() external;
+
+    /// @notice Sends the caller's whole balance to `recipient`.
+    /// @param recipient Where the ether goes.
+    function withdrawTo(address payable recipient) external;
+
+    /// @notice Sets the bounds on request options. Owner only.
+    /// @param config The new bounds.
+    function setConfig(Config calldata config) external;
+
+    /// @notice State of a request: 0 None, 1 Pending, 2 Fulfilled, 3 Expired.
+    /// @param requestId The request.
+    function requestState(uint256 requestId) external view returns (uint8);
+
+    /// @notice What is stored for a request: its commitment hash while pending, else a marker.
+    /// @param requestId The request.
+    function requestCommitment(uint256 requestId) external view returns (bytes32);
+
+    /// @notice The hash the oracle stores for a commitment.
+    /// @param request The commitment.
+    function commitmentHash(RequestCommitment calldata request) external pure returns (bytes32);
+
+    /// @notice Withdrawable balance of an operator (fees) or requester (refunds it rejected).
+    /// @param account The account.
+    function balances(address account) external view returns (uint256);
+
+    /// @notice The current bounds on request options.
+    function config() external view returns (Config memory);
+
+    /// @notice Number of requests made so far (the highest request id).
+    function requestCount() external view returns (uint256);
+
+    /// @notice Number of agreeing results so far for (request, output hash, status) while pending.
+    /// @param requestId The request.
+    /// @param outputHash keccak256 of the output.
+    /// @param status The result status.
+    function agreementCount(uint256 requestId, bytes32 outputHash, uint8 status) external view returns (uint256);
+
+    /// @notice The model registry the oracle reads.
+    function modelRegistry() external view returns (address);
+
+    /// @notice The enclave registry the oracle reads.
+    function enclaveRegistry() external view returns (address);
+}

@@ -1,0 +1,88 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { ConfigError, configMarkdownTable, loadConfig, redactedConfig } from "../../../oracle/src/config";
+import { createLogger } from "../../../oracle/src/log";
+
+const KEY = "0x" + "ab".repeat(32);
+
+function problems(env: Record<string, string>, file?: string): string[] {
+  try {
+    loadConfig({ env, file });
+  } catch (err) {
+    expect(err).to.be.instanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("node config", () => {
+  it("starts from defaults with only a key, and resolves the deployment file from the network", () => {
+    const cfg = loadConfig({ env: { ORACLE_PRIVATE_KEY: KEY, ORACLE_NETWORK: "sepolia" }, cwd: "/srv/oracle" });
+    expect(cfg.privateKeys).to.deep.equal([KEY]);
+    expect(cfg.confirmations).to.equal(2);
+    expect(cfg.deploymentPath).to.equal("/srv/oracle/deployments/sepolia.json");
+    expect(cfg.redisUrl).to.equal(undefined);
+    expect(cfg.jobConcurrency).to.equal(4 * cfg.batchSize * cfg.runners);
+  });
+
+  it("says which variable is missing and what it must be", () => {
+    const [p] = problems({});
+    expect(p).to.match(/^ORACLE_PRIVATE_KEY is required: a 32-byte hex key/);
+  });
+
+  it("rejects a malformed key without printing it", () => {
+    const secret = "0xdeadbeef";
+    const ps = problems({ ORACLE_PRIVATE_KEY: secret });
+    expect(ps[0]).to.match(/^ORACLE_PRIVATE_KEY must be a 32-byte hex key/);
+    expect(ps.join("\n")).to.not.include("deadbeef");
+    expect(ps[0]).to.include("value hidden");
+  });
+
+  it("accepts several comma-separated keys, with or without 0x", () => {
+    const cfg = loadConfig({ env: { ORACLE_PRIVATE_KEY: `${KEY}, ${"cd".repeat(32)}` } });
+    expect(cfg.privateKeys).to.deep.equal([KEY, "0x" + "cd".repeat(32)]);
+  });
+
+  it("lists every bad option at once, with the value for non-secrets", () => {
+    const ps = problems({ ORACLE_PRIVATE_KEY: KEY, ORACLE_CONFIRMATIONS: "-1", ORACLE_BATCH_SIZE: "lots", REDIS_URL: "localhost:6379", LOG_LEVEL: "loud" });
+    expect(ps).to.have.length(4);
+    expect(ps.find((p) => p.startsWith("ORACLE_CONFIRMATIONS"))).to.equal('ORACLE_CONFIRMATIONS must be an integer from 0 to 1000 (from environment ORACLE_CONFIRMATIONS; got "-1")');
+    expect(ps.find((p) => p.startsWith("ORACLE_BATCH_SIZE"))).to.include('got "lots"');
+    expect(ps.find((p) => p.startsWith("REDIS_URL"))).to.include("a redis:// or rediss:// URL").and.include("value hidden");
+    expect(ps.find((p) => p.startsWith("LOG_LEVEL"))).to.include("one of fatal");
+  });
+
+  it("reads a JSON file, lets the environment win, and rejects unknown keys", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cfg-"));
+    const file = path.join(dir, "c.json");
+    fs.writeFileSync(file, JSON.stringify({ privateKeys: [KEY], batchSize: 8, confirmations: 5 }));
+    const cfg = loadConfig({ env: { ORACLE_CONFIRMATIONS: "1" }, file });
+    expect(cfg.batchSize).to.equal(8);
+    expect(cfg.confirmations).to.equal(1);
+    fs.writeFileSync(file, JSON.stringify({ privateKeys: [KEY], batchsize: 8 }));
+    expect(problems({}, file)[0]).to.include('unknown option "batchsize"');
+    fs.writeFileSync(file, "{ not json");
+    expect(problems({}, file)[0]).to.include("cannot be read as JSON");
+  });
+
+  it("never shows secrets in the redacted config or the logs", () => {
+    const cfg = loadConfig({ env: { ORACLE_PRIVATE_KEY: KEY, REDIS_URL: "redis://:hunter2@db:6379", RPC_URL: "https://eth.example/v2/APIKEY123" } });
+    const shown = JSON.stringify(redactedConfig(cfg));
+    expect(shown).to.not.include("abab").and.not.include("hunter2").and.not.include("APIKEY123");
+    let out = "";
+    const sink = new Writable({ write(chunk, _enc, cb) { out += chunk.toString(); cb(); } });
+    const log = createLogger({ destination: sink });
+    log.info({ config: cfg }, "raw config by mistake");
+    log.info({ privateKey: KEY, nested: { redisUrl: cfg.redisUrl } }, "more mistakes");
+    expect(out).to.include("raw config by mistake");
+    expect(out).to.not.include("abab").and.not.include("hunter2").and.not.include("APIKEY123");
+  });
+
+  it("documents every option in the generated table", () => {
+    const table = configMarkdownTable();
+    expect(table).to.include("`ORACLE_PRIVATE_KEY`").and.include("**required**").and.include("`REDIS_URL`");
+  });
+});

@@ -5,6 +5,7 @@
  * auditor's commands are registered by `registerAuditCommands(program)` from oracle/src/audit.
  */
 import { Command } from "commander";
+import { registerAuditCommands } from "./audit/cli";
 import { registerNodeCommands } from "./node/commands";
 
 export function buildProgram(): Command {
@@ -14,7 +15,7 @@ export function buildProgram(): Command {
     .description("Attested inference oracle: run a node, register enclaves, audit attestations and results")
     .showHelpAfterError();
   registerNodeCommands(program);
-  // Auditor commands: the auditor adds `registerAuditCommands(program);` (from ./audit) on this line.
+  registerAuditCommands(program);
   return program;
 }
 

@@ -268,7 +268,9 @@ export function verifyDcap(quote: Uint8Array, options: DcapVerifyOptions): Verif
   }
 
   // 3. CRLs: issuer, signature, update window, and the serials of the chains' certificates.
-  const intermediates = [pckCa, ...tcbView.certificates, ...qeView.certificates].filter((c): c is X509Certificate => !!c);
+  const intermediates = [pckCa, ...tcbView.certificates, ...qeView.certificates].filter(
+    (c, i, all): c is X509Certificate => !!c && all.findIndex((o) => o?.fingerprint256 === c.fingerprint256) === i,
+  );
   const rootCrlOk = crlCheck(checks, "crl.root-ca", "Root CA CRL", collateral.root_ca_crl, anchor.certificate, at, intermediates);
   const pckCrlOk = pckCa
     ? crlCheck(checks, "crl.pck", "PCK CRL", collateral.pck_crl, pckCa, at, pckLeaf ? [pckLeaf] : [])

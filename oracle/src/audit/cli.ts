@@ -1,0 +1,148 @@
+/**
+ * `oracle audit ...`: the auditor's commands.
+ *
+ *   oracle audit verify-evidence --format <dev|nitro|dcap|sev-snp> --file F [--collateral C]
+ *                                [--at unix-seconds] [--policy P] [--json] [--html out.html]
+ *
+ * Exit codes: 0 the evidence is valid, 1 it is invalid (the output names the failed check),
+ * 2 bad usage (the message says what to fix). Commander's own usage errors (a missing or
+ * unknown option, a format not in the list) exit 1 by default; the `audit` commands install an
+ * exit callback that turns every usage error into 2.
+ */
+import { readFileSync, writeFileSync } from "fs";
+import { Command, InvalidArgumentError, Option, type CommanderError } from "commander";
+import { errorMessage } from "./checks";
+import { AuditError } from "./errors";
+import { renderHtmlReport } from "./html-report";
+import { loadPolicyFile, type Policy } from "./policy";
+import { getEvidenceVerifier, verifyEvidence } from "./registry";
+import { formatReportText } from "./text-report";
+import { EVIDENCE_FORMATS, type EvidenceFormat, type EvidenceVerifier } from "./types";
+
+/** Where the commands write and how they end; tests pass their own. */
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Ends at once with this code (usage errors, help). Must not return. */
+  exit: (code: number) => never;
+  /** Sets the code to end with once the command returns (a verdict: 0 or 1). */
+  setExitCode: (code: number) => void;
+}
+
+/** The real process: stdout, stderr, process.exit and process.exitCode. */
+export const processIo: CliIo = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+  exit: (code) => process.exit(code),
+  setExitCode: (code) => {
+    process.exitCode = code;
+  },
+};
+
+/** Exit codes of the audit commands. */
+export const EXIT = { VALID: 0, INVALID: 1, USAGE: 2 } as const;
+
+interface VerifyEvidenceOptions {
+  format: EvidenceFormat;
+  file: string;
+  collateral?: string;
+  at?: number;
+  policy?: string;
+  json?: boolean;
+  html?: string;
+}
+
+function parseAt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError("give the time as unix seconds, e.g. 1700000000");
+  return Number(value);
+}
+
+/** Adds the `audit` command and its sub-commands to `program`. */
+export function registerAuditCommands(program: Command, io: CliIo = processIo): Command {
+  const audit = program
+    .command("audit")
+    .description("auditor's tools: verify attestation evidence against pinned vendor roots and a measurement policy")
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride((error: CommanderError) => io.exit(error.exitCode === 0 ? EXIT.VALID : EXIT.USAGE));
+  // Sub-commands created below inherit the output and exit settings.
+  audit
+    .command("verify-evidence")
+    .description("verify TEE attestation evidence (chain of trust, signature, measurement policy) and say which check fails")
+    .addOption(new Option("--format <format>", "evidence format").choices(EVIDENCE_FORMATS).makeOptionMandatory())
+    .requiredOption("--file <path>", "the evidence: Nitro document (CBOR), DCAP quote, SEV-SNP report (binary), or dev report")
+    .option(
+      "--collateral <path>",
+      'dcap: collateral JSON (dcap-qvl layout); sev-snp: JSON {"vcek": "vcek.der", "askArk": "ask_ark.pem"} (paths relative to it) or a PEM bundle of VCEK, ASK, ARK',
+    )
+    .option("--at <unix-seconds>", "verify as of this time (default: now)", parseAt)
+    .option("--policy <path>", "policy JSON: expected measurements, allowed TCB statuses, debugAllowed, maxAgeSeconds, enclaveSigner (see docs/audit.md)")
+    .option("--json", "print the report as JSON instead of words")
+    .option("--html <out.html>", "also write a self-contained HTML report to this file")
+    .action(function (this: Command, options: VerifyEvidenceOptions) {
+      runVerifyEvidence(this, options, io);
+    });
+  return audit;
+}
+
+/** Fails the command with exit code 2 and a message that says what to fix. */
+function usage(command: Command, message: string): never {
+  command.error(`error: ${message}`, { exitCode: EXIT.USAGE, code: "oracle.usage" });
+  throw new Error("unreachable: the exit callback ends the command"); // for the type checker
+}
+
+function readCollateral(command: Command, verifier: EvidenceVerifier, options: VerifyEvidenceOptions): unknown {
+  if (options.collateral === undefined) {
+    if (verifier.collateral === "required") {
+      usage(command, `--collateral is required for --format ${verifier.format} (${verifier.description})`);
+    }
+    return undefined;
+  }
+  if (verifier.collateral === "none") usage(command, `--format ${verifier.format} takes no --collateral; remove it`);
+  if (!verifier.readCollateral) usage(command, `--format ${verifier.format} cannot read collateral from a file`);
+  try {
+    return verifier.readCollateral(options.collateral);
+  } catch (error) {
+    return usage(command, `--collateral ${options.collateral}: ${errorMessage(error)}`);
+  }
+}
+
+function runVerifyEvidence(command: Command, options: VerifyEvidenceOptions, io: CliIo): void {
+  let verifier: EvidenceVerifier;
+  try {
+    verifier = getEvidenceVerifier(options.format);
+  } catch (error) {
+    return usage(command, `${errorMessage(error)} (the ${options.format} verifier is registered by the module that implements it)`);
+  }
+  let evidence: Buffer;
+  try {
+    evidence = readFileSync(options.file);
+  } catch (error) {
+    return usage(command, `cannot read --file ${options.file}: ${errorMessage(error)}`);
+  }
+  const collateral = readCollateral(command, verifier, options);
+  let policy: Policy | undefined;
+  if (options.policy !== undefined) {
+    try {
+      policy = loadPolicyFile(options.policy);
+    } catch (error) {
+      return usage(command, errorMessage(error));
+    }
+  }
+  let report;
+  try {
+    report = verifyEvidence({ format: options.format, evidence, collateral, at: options.at, policy });
+  } catch (error) {
+    if (error instanceof AuditError) return usage(command, error.message);
+    throw error;
+  }
+  io.out(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReportText(report)}\n`);
+  if (options.html !== undefined) {
+    try {
+      writeFileSync(options.html, renderHtmlReport(report));
+    } catch (error) {
+      return usage(command, `cannot write --html ${options.html}: ${errorMessage(error)}`);
+    }
+    io.err(`HTML report written to ${options.html}\n`);
+  }
+  io.setExitCode(report.valid ? EXIT.VALID : EXIT.INVALID);
+}

@@ -1,0 +1,73 @@
+/**
+ * The auditor's evidence verifiers: public API.
+ *
+ *   verifyEvidence({format, evidence, collateral?, at?, policy?, trustAnchor?}) → VerificationReport
+ *   renderHtmlReport(report) → string        formatReportText(report) → string
+ *   parsePolicy(json) / loadPolicyFile(path) → Policy
+ *   registerEvidenceVerifier(verifier)        (the extension point for the `dev` format)
+ *   evaluatePolicy(claims, policy, at) → Check[]  (for a verifier's policy checks)
+ */
+export { verifyEvidence, registerEvidenceVerifier, getEvidenceVerifier, evidenceVerifiers } from "./registry";
+export { verifyNitro, nitroVerifier, coseSign1SigStructure, type NitroFacts, type NitroVerifyOptions } from "./nitro";
+export {
+  verifyDcap,
+  dcapVerifier,
+  parseDcapCollateral,
+  readDcapCollateralFile,
+  type DcapCollateral,
+  type DcapFacts,
+  type DcapVerifyOptions,
+} from "./dcap";
+export { DCAP_QVL_STEPS } from "./dcap-qvl";
+export { parseDcapQuote, type ParsedDcapQuote } from "./dcap-quote";
+export {
+  verifySevSnp,
+  sevSnpVerifier,
+  parseSevSnpReport,
+  parseSevSnpCollateral,
+  readSevSnpCollateralFile,
+  type SevSnpCollateral,
+  type SevSnpFacts,
+  type SevSnpVerifyOptions,
+} from "./sev-snp";
+export {
+  PolicySchema,
+  DEFAULT_POLICY,
+  parsePolicy,
+  loadPolicyFile,
+  resolvePolicy,
+  evaluatePolicy,
+  signerBindingHash,
+  TCB_STATUSES,
+  type Policy,
+  type PolicyInput,
+  type PolicyClaims,
+} from "./policy";
+export { CheckList } from "./checks";
+export { renderHtmlReport } from "./html-report";
+export { formatReportText } from "./text-report";
+export { registerAuditCommands, processIo, EXIT, type CliIo } from "./cli";
+export {
+  AWS_NITRO_ROOT_G1,
+  INTEL_SGX_ROOT_CA,
+  AMD_ARK_MILAN,
+  AWS_NITRO_ROOT_G1_SHA256,
+  INTEL_SGX_ROOT_CA_SHA256,
+  AMD_ARK_MILAN_SHA256,
+  AWS_NITRO_ROOT_G1_PEM,
+  INTEL_SGX_ROOT_CA_PEM,
+  AMD_ARK_MILAN_PEM,
+  type PinnedRoot,
+} from "./pinned-roots";
+export { AuditError, EvidenceInputError, UnsupportedFormatError, PolicyError } from "./errors";
+export {
+  EVIDENCE_FORMATS,
+  type EvidenceFormat,
+  type EvidenceInput,
+  type ResolvedEvidenceInput,
+  type EvidenceVerifier,
+  type VerificationReport,
+  type Check,
+  type TrustLink,
+  type CertificateInput,
+} from "./types";

@@ -2,3 +2,4 @@ export * from "./constants";
 export * from "./eip712";
 export * from "./report";
 export * from "./p256";
+export * from "./request";

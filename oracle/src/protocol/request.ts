@@ -1,0 +1,60 @@
+/**
+ * The request commitment: what `InferenceOracle` stores (as one keccak256) for a pending request,
+ * and what `fulfil`, `fulfilBatch` and `expire` take back. Every field is in the request's
+ * `InferenceRequested` event, so a node rebuilds it from the log without reading storage.
+ */
+import { AbiCoder, keccak256 } from "ethers";
+
+export interface RequestCommitment {
+  requestId: bigint;
+  modelId: bigint;
+  requester: string;
+  /** sha256 of the model file (0x-hex, 32 bytes). */
+  modelHash: string;
+  /** keccak256 of the input bytes. */
+  inputHash: string;
+  /** Fee paid, in wei. */
+  fee: bigint;
+  callbackGasLimit: bigint;
+  deadline: bigint;
+  redundancy: bigint;
+}
+
+/** The fields of an `InferenceRequested` event, as ethers decodes them (`log.args`). */
+export interface InferenceRequestedArgs {
+  requestId: bigint;
+  modelId: bigint;
+  requester: string;
+  modelHash: string;
+  input: string;
+  fee: bigint;
+  callbackGasLimit: bigint;
+  deadline: bigint;
+  redundancy: bigint;
+}
+
+/** Rebuilds the commitment of a request from its `InferenceRequested` event. */
+export function commitmentFromEvent(args: InferenceRequestedArgs): RequestCommitment {
+  return {
+    requestId: BigInt(args.requestId),
+    modelId: BigInt(args.modelId),
+    requester: args.requester,
+    modelHash: args.modelHash,
+    inputHash: keccak256(args.input),
+    fee: BigInt(args.fee),
+    callbackGasLimit: BigInt(args.callbackGasLimit),
+    deadline: BigInt(args.deadline),
+    redundancy: BigInt(args.redundancy),
+  };
+}
+
+const COMMITMENT_ABI = ["uint256", "uint256", "address", "bytes32", "bytes32", "uint256", "uint32", "uint64", "uint8"];
+
+/** The hash the oracle stores for a pending request (`requestCommitment(requestId)`). */
+export function commitmentHash(c: RequestCommitment): string {
+  return keccak256(
+    AbiCoder.defaultAbiCoder().encode(COMMITMENT_ABI, [
+      c.requestId, c.modelId, c.requester, c.modelHash, c.inputHash, c.fee, c.callbackGasLimit, c.deadline, c.redundancy,
+    ]),
+  );
+}

@@ -1,0 +1,128 @@
+/**
+ * Deploys ModelRegistry, EnclaveRegistry and InferenceOracle from the Hardhat artifacts with a
+ * plain ethers signer. Used by the contract tests, `npm run gas`, `scripts/deploy.ts`, the node's
+ * integration tests and the demo; it needs `npx hardhat compile` to have run, nothing else from
+ * Hardhat, so it works against any JSON-RPC provider.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { Contract, ContractFactory, Signer, getAddress } from "ethers";
+
+/** Where `hardhat compile` writes artifacts (repo root / artifacts). */
+export const ARTIFACTS_DIR = path.resolve(__dirname, "../../artifacts");
+
+export interface OracleConfig {
+  /** Lowest non-zero callback gas limit. */
+  minCallbackGasLimit: number;
+  /** Highest callback gas limit. */
+  maxCallbackGasLimit: number;
+  /** Longest time from request to deadline, in seconds. */
+  maxDeadlineDelay: number;
+  /** Highest redundancy k. */
+  maxRedundancy: number;
+}
+
+export interface DeployOptions {
+  /** Owner of EnclaveRegistry and InferenceOracle. Default: the deployer. */
+  owner?: string;
+  /** EnclaveRegistry's maximum report age at registration, seconds. Default 3600. */
+  maxReportAge?: number;
+  /** InferenceOracle's bounds on request options. Default {@link DEFAULT_ORACLE_CONFIG}. */
+  oracleConfig?: Partial<OracleConfig>;
+  /** Directory holding the artifacts. Default {@link ARTIFACTS_DIR}. */
+  artifactsDir?: string;
+}
+
+export const DEFAULT_ORACLE_CONFIG: OracleConfig = {
+  minCallbackGasLimit: 10_000,
+  maxCallbackGasLimit: 2_000_000,
+  maxDeadlineDelay: 7 * 24 * 3600,
+  maxRedundancy: 8,
+};
+
+export const DEFAULT_MAX_REPORT_AGE = 3600;
+
+export interface DeployedContracts {
+  modelRegistry: Contract;
+  enclaveRegistry: Contract;
+  oracle: Contract;
+  addresses: { modelRegistry: string; enclaveRegistry: string; oracle: string };
+}
+
+interface Artifact {
+  contractName: string;
+  abi: unknown[];
+  bytecode: string;
+}
+
+/** Reads the Hardhat artifact of a contract by name (searching `artifactsDir/contracts`). */
+export function loadArtifact(name: string, artifactsDir = ARTIFACTS_DIR): Artifact {
+  const found = findArtifact(path.join(artifactsDir, "contracts"), `${name}.json`);
+  if (!found) throw new Error(`artifact ${name} not found under ${artifactsDir}: run \`npx hardhat compile\``);
+  return JSON.parse(fs.readFileSync(found, "utf8")) as Artifact;
+}
+
+function findArtifact(dir: string, file: string): string | undefined {
+  if (!fs.existsSync(dir)) return undefined;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      const hit = findArtifact(p, file);
+      if (hit) return hit;
+    } else if (entry.name === file) {
+      return p;
+    }
+  }
+  return undefined;
+}
+
+/** Deploys one contract by artifact name and waits until it is mined. */
+export async function deployContract(
+  deployer: Signer,
+  name: string,
+  args: unknown[] = [],
+  artifactsDir = ARTIFACTS_DIR,
+): Promise<Contract> {
+  const artifact = loadArtifact(name, artifactsDir);
+  const factory = new ContractFactory(artifact.abi as never, artifact.bytecode, deployer);
+  const contract = await factory.deploy(...args);
+  await contract.waitForDeployment();
+  return contract as Contract;
+}
+
+/** An ethers Contract for a deployed address, from its artifact's ABI. */
+export function attachContract(name: string, address: string, runner: Signer, artifactsDir = ARTIFACTS_DIR): Contract {
+  return new Contract(getAddress(address), loadArtifact(name, artifactsDir).abi as never, runner);
+}
+
+/** Deploys the three core contracts, wired together. */
+export async function deployContracts(deployer: Signer, options: DeployOptions = {}): Promise<DeployedContracts> {
+  const owner = options.owner ?? (await deployer.getAddress());
+  const dir = options.artifactsDir ?? ARTIFACTS_DIR;
+  const config = { ...DEFAULT_ORACLE_CONFIG, ...options.oracleConfig };
+  const modelRegistry = await deployContract(deployer, "ModelRegistry", [], dir);
+  const enclaveRegistry = await deployContract(
+    deployer, "EnclaveRegistry", [owner, options.maxReportAge ?? DEFAULT_MAX_REPORT_AGE], dir,
+  );
+  const oracle = await deployContract(
+    deployer,
+    "InferenceOracle",
+    [
+      owner,
+      await modelRegistry.getAddress(),
+      await enclaveRegistry.getAddress(),
+      [config.minCallbackGasLimit, config.maxCallbackGasLimit, config.maxDeadlineDelay, config.maxRedundancy],
+    ],
+    dir,
+  );
+  return {
+    modelRegistry,
+    enclaveRegistry,
+    oracle,
+    addresses: {
+      modelRegistry: await modelRegistry.getAddress(),
+      enclaveRegistry: await enclaveRegistry.getAddress(),
+      oracle: await oracle.getAddress(),
+    },
+  };
+}

@@ -1,0 +1,191 @@
+/**
+ * Shared test fixtures for the contracts: everything deployed through
+ * `scripts/lib/deploy-contracts.ts`, a development platform (root + platform key) trusted by the
+ * EnclaveRegistry, an iris-like model, and helpers to register enclave signers, make requests
+ * and sign results with the protocol module. Other suites (node, e2e) import these too.
+ */
+import { ethers } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import {
+  BaseContract, Contract, ContractTransactionReceipt, Signer, TypedDataDomain, Wallet, id, parseEther,
+} from "ethers";
+import { deployContract, deployContracts } from "../../scripts/lib/deploy-contracts";
+import {
+  InferenceResult, RequestCommitment, ResultStatus, batchDigest, commitmentFromEvent, encodeTensor, keccakOf,
+  oracleDomain, resultDigest,
+} from "./protocol";
+import { DevPlatform, makeDevPlatform, makeReport } from "./platform";
+
+export { encodeTensor, ResultStatus };
+
+/** The runner measurement the fixture allows everywhere. */
+export const MEASUREMENT = id("runner measurement v1");
+/** A second allowed measurement that the fixture's model does NOT allow. */
+export const OTHER_MEASUREMENT = id("runner measurement v2");
+
+/** The fixture's model: iris-like, 4 inputs, 3 outputs, 6 decimals. */
+export const IRIS = {
+  modelHash: id("iris.onnx bytes"),
+  inputLength: 4,
+  outputLength: 3,
+  decimals: 6,
+  fee: parseEther("0.001"),
+  uri: "ipfs://iris.onnx",
+};
+
+export const IRIS_INPUT = encodeTensor([5_100_000n, 3_500_000n, 1_400_000n, 200_000n]);
+export const IRIS_OUTPUT = encodeTensor([912_345n, 80_000n, 7_655n]);
+
+export interface OracleFixture {
+  oracle: Contract;
+  modelRegistry: Contract;
+  enclaveRegistry: Contract;
+  consumer: Contract;
+  platform: DevPlatform;
+  modelId: bigint;
+  chainId: bigint;
+  domain: TypedDataDomain;
+  deployer: HardhatEthersSigner;
+  publisher: HardhatEthersSigner;
+  operatorA: HardhatEthersSigner;
+  operatorB: HardhatEthersSigner;
+  operatorC: HardhatEthersSigner;
+  user: HardhatEthersSigner;
+  relayer: HardhatEthersSigner;
+  stranger: HardhatEthersSigner;
+}
+
+/** Deploys and wires everything; use with `loadFixture(deployOracleFixture)`. */
+export async function deployOracleFixture(): Promise<OracleFixture> {
+  const [deployer, publisher, operatorA, operatorB, operatorC, user, relayer, stranger] = await ethers.getSigners();
+  const { oracle, modelRegistry, enclaveRegistry } = await deployContracts(deployer);
+  const platform = makeDevPlatform(BigInt(await time.latest()));
+  await (await enclaveRegistry.addRoot(platform.root.x, platform.root.y)).wait();
+  await (await enclaveRegistry.setMeasurementAllowed(MEASUREMENT, true)).wait();
+  await (await enclaveRegistry.setMeasurementAllowed(OTHER_MEASUREMENT, true)).wait();
+  const modelId = await registerModel(modelRegistry, publisher, IRIS, [MEASUREMENT]);
+  const consumer = await deployContract(deployer, "RecordingConsumer", [await oracle.getAddress()]);
+  const chainId = (await ethers.provider.getNetwork()).chainId;
+  const domain = oracleDomain(chainId, await oracle.getAddress());
+  return {
+    oracle, modelRegistry, enclaveRegistry, consumer, platform, modelId, chainId, domain,
+    deployer, publisher, operatorA, operatorB, operatorC, user, relayer, stranger,
+  };
+}
+
+/** Registers a model and returns its id. */
+export async function registerModel(
+  modelRegistry: Contract,
+  publisher: Signer,
+  spec: typeof IRIS,
+  measurements: string[],
+): Promise<bigint> {
+  const registry = modelRegistry.connect(publisher) as Contract;
+  const receipt = await (await registry.registerModel(
+    [spec.modelHash, spec.inputLength, spec.outputLength, spec.decimals, spec.fee, spec.uri], measurements,
+  )).wait();
+  return findEvent(registry, receipt, "ModelRegistered").args.modelId as bigint;
+}
+
+/**
+ * Makes a fresh enclave signer (an ethers Wallet, as the runner's key), has the platform sign a
+ * report for it, and registers it with `operator` as operator.
+ */
+export async function registerEnclave(
+  f: Pick<OracleFixture, "enclaveRegistry" | "platform">,
+  operator: Signer,
+  measurement = MEASUREMENT,
+): Promise<Wallet> {
+  const wallet = new Wallet(Wallet.createRandom().privateKey);
+  const { encoded, sig } = makeReport(f.platform, {
+    enclaveSigner: wallet.address, measurement, issuedAt: BigInt(await time.latest()),
+  });
+  const registry = f.enclaveRegistry.connect(operator) as Contract;
+  await (await registry.registerEnclave(encoded, sig, f.platform.certificate, f.platform.certSig, f.platform.rootId)).wait();
+  return wallet;
+}
+
+export interface RequestParams {
+  input?: string;
+  callbackGasLimit?: number;
+  /** Seconds from now. Default one hour. */
+  ttl?: number;
+  redundancy?: number;
+  /** Ether sent; default the exact quote. */
+  value?: bigint;
+}
+
+/** Default options of a request made by the fixture's helpers. */
+export async function requestOptions(p: RequestParams = {}) {
+  return {
+    callbackGasLimit: p.callbackGasLimit ?? 200_000,
+    deadline: BigInt(await time.latest()) + BigInt(p.ttl ?? 3600),
+    redundancy: p.redundancy ?? 1,
+  };
+}
+
+/** Requests an inference from the fixture's RecordingConsumer and returns the commitment. */
+export async function requestViaConsumer(f: OracleFixture, p: RequestParams = {}): Promise<RequestCommitment> {
+  const options = await requestOptions(p);
+  const fee = await f.oracle.quote(f.modelId, options);
+  const tx = await (f.consumer.connect(f.user) as Contract).request(f.modelId, p.input ?? IRIS_INPUT, options, {
+    value: p.value ?? fee,
+  });
+  return commitmentFromReceipt(f.oracle, await tx.wait());
+}
+
+/** Requests an inference directly from an account (no callback unless a gas limit is given). */
+export async function requestFrom(f: OracleFixture, from: Signer, p: RequestParams = {}): Promise<RequestCommitment> {
+  const options = await requestOptions({ callbackGasLimit: 0, ...p });
+  const fee = await f.oracle.quote(f.modelId, options);
+  const tx = await (f.oracle.connect(from) as Contract).requestInference(f.modelId, p.input ?? IRIS_INPUT, options, {
+    value: p.value ?? fee,
+  });
+  return commitmentFromReceipt(f.oracle, await tx.wait());
+}
+
+/** The commitment of the request whose `InferenceRequested` event is in `receipt`. */
+export function commitmentFromReceipt(oracle: Contract, receipt: ContractTransactionReceipt | null): RequestCommitment {
+  return commitmentFromEvent(findEvent(oracle, receipt, "InferenceRequested").args as never);
+}
+
+/** The result an enclave signs for `commitment`. */
+export function resultFor(c: RequestCommitment, output: string, status: ResultStatus = ResultStatus.Ok): InferenceResult {
+  return { requestId: c.requestId, modelHash: c.modelHash, inputHash: c.inputHash, outputHash: keccakOf(output), status };
+}
+
+/** An enclave's signature over one result (`fulfil`). */
+export function signResult(
+  signer: Wallet, domain: TypedDataDomain, c: RequestCommitment, output: string, status: ResultStatus = ResultStatus.Ok,
+): string {
+  return signer.signingKey.sign(resultDigest(domain, resultFor(c, output, status))).serialized;
+}
+
+export interface Submission {
+  request: RequestCommitment;
+  output: string;
+  status: ResultStatus;
+}
+
+/** An enclave's one signature over a batch of results (`fulfilBatch`). */
+export function signBatch(signer: Wallet, domain: TypedDataDomain, items: Submission[]): string {
+  return signer.signingKey.sign(batchDigest(domain, items.map((i) => resultFor(i.request, i.output, i.status)))).serialized;
+}
+
+/** The first log of `name` emitted by `contract` in `receipt`; throws if there is none. */
+export function findEvent(contract: BaseContract, receipt: ContractTransactionReceipt | null, name: string) {
+  const all = findEvents(contract, receipt, name);
+  if (all.length === 0) throw new Error(`no ${name} event in the receipt`);
+  return all[0];
+}
+
+/** Every log of `name` emitted by `contract` in `receipt`. */
+export function findEvents(contract: BaseContract, receipt: ContractTransactionReceipt | null, name: string) {
+  if (!receipt) throw new Error("no receipt");
+  const address = (contract.target as string).toLowerCase();
+  return receipt.logs
+    .filter((l) => l.address.toLowerCase() === address)
+    .map((l) => contract.interface.parseLog(l))
+    .filter((l): l is NonNullable<typeof l> => l !== null && l.name === name);
+}

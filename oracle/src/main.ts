@@ -27,6 +27,9 @@ import { RequestTracker } from "./node/tracker";
 import { decodeCertificate, decodeReport } from "./protocol/report";
 import { BullQueue, MemoryQueue, type WorkQueue } from "./queue";
 
+/** The checkout's root: relative paths in deployment files are relative to it. */
+export const REPO_ROOT = path.resolve(__dirname, "../..");
+
 export interface OracleNode {
   config: OracleConfig;
   deployment: Deployment;
@@ -99,7 +102,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
     let source = opts.runnerSource;
     if (!source) {
       const platformFile = config.platformFile ? path.resolve(config.platformFile)
-        : deployment.devPlatform?.stateFile ? path.resolve(path.dirname(config.deploymentPath), "..", deployment.devPlatform.stateFile) : undefined;
+        : deployment.devPlatform?.stateFile ? path.resolve(REPO_ROOT, deployment.devPlatform.stateFile) : undefined;
       if (!opts.platform && !platformFile) throw new Error("no attestation platform: set ORACLE_PLATFORM_FILE or deploy with a dev platform");
       const platform = opts.platform ?? loadDevPlatform(platformFile!);
       source = await EnclaveRunners.start({

@@ -13,7 +13,7 @@ import { ConfigError, ConfigKey, describeConfig, loadConfig, OracleConfig } from
 import { loadDevPlatform } from "../enclave/platform";
 import { createLogger } from "../log";
 import { createMetrics } from "../metrics";
-import { runUntilSignalled } from "../main";
+import { REPO_ROOT, runUntilSignalled } from "../main";
 import { EnclaveRunners } from "./enclave-source";
 import { RegisteredRunnerPool } from "./runners";
 
@@ -119,7 +119,7 @@ export function registerNodeCommands(program: Command): void {
         const d = loadDeployment(config.deploymentPath);
         const provider = new JsonRpcProvider(config.rpcUrl, d.chainId, { staticNetwork: true });
         const platformFile = config.platformFile ? path.resolve(config.platformFile)
-          : path.resolve(path.dirname(config.deploymentPath), "..", d.devPlatform?.stateFile ?? "");
+          : path.resolve(REPO_ROOT, d.devPlatform?.stateFile ?? "");
         source = await EnclaveRunners.start({
           count: config.runners, platform: loadDevPlatform(platformFile), chainId: d.chainId, oracle: d.contracts.InferenceOracle,
           modelsDir: config.modelsDir, maxInputBytes: config.maxInputBytes, maxBatchSize: config.batchSize, log,

@@ -211,7 +211,7 @@ export function saveDevPlatform(platform: DevPlatform, file: string): void {
 
 /** Reads a platform file; refuses one that others can read, as ssh refuses such a key. */
 export function loadDevPlatform(file: string): DevPlatform {
-  if (!existsSync(file)) throw new Error(`no development platform at ${file} (create one: npm run dev-platform -- --network <name>)`);
+  if (!existsSync(file)) throw new Error(`no development platform at ${file} (create one: npx ts-node scripts/dev-platform.ts --network <name>)`);
   const mode = statSync(file).mode & 0o777;
   if (process.platform !== "win32" && (mode & 0o077) !== 0) {
     throw new Error(`${file} has mode ${mode.toString(8)}: it holds the platform key, make it 0600`);

@@ -34,7 +34,7 @@ import {
   RunnerTimeoutError,
   RunnerUnavailableError,
 } from "./errors";
-import type { HostMessage, InferReply, RunnerMessage, WireJob } from "./ipc";
+import type { HostMessage, InferReply, RunnerMessage, RunnerReply, WireJob } from "./ipc";
 import { defaultRepoRoot, measureRunner, RUNNER_ENTRY, type RunnerMeasurement } from "./measure";
 
 /** Limits the host enforces. */
@@ -143,7 +143,7 @@ const NULL_LOGGER: EnclaveLogger = { debug() {}, info() {}, warn() {}, error() {
 const RESTART_BACKOFF_MS = [0, 500, 2_000, 5_000, 15_000, 30_000];
 
 interface Pending {
-  resolve(msg: RunnerMessage): void;
+  resolve(msg: RunnerReply): void;
   reject(err: Error): void;
 }
 
@@ -358,11 +358,11 @@ export class EnclaveHost extends EventEmitter {
   }
 
   /** Sends one request and waits for its answer; a timeout kills the runner. */
-  #call(runner: Runner, msg: HostMessage, timeoutMs: number): Promise<RunnerMessage & { id: number }> {
+  #call(runner: Runner, msg: HostMessage, timeoutMs: number): Promise<RunnerReply> {
     return sendRequest(runner.child, runner.pending, { ...msg, id: this.#nextId++ }, timeoutMs, this.#hooks, (reason) => {
       runner.killReason = reason;
       runner.child.kill("SIGKILL");
-    }) as Promise<RunnerMessage & { id: number }>;
+    });
   }
 
   /** Measure, fork, init, attest. Rejects with RunnerStartError; never leaves a process behind. */
@@ -394,7 +394,7 @@ export class EnclaveHost extends EventEmitter {
       const p = pending.get(id);
       if (!p) return;
       pending.delete(id);
-      p.resolve(msg);
+      p.resolve(msg as RunnerReply);
     });
     try {
       await Promise.race([waitReady(child, this.limits.startTimeoutMs), exited]);
@@ -519,8 +519,8 @@ function sendRequest(
   timeoutMs: number,
   hooks: EnclaveTestHooks,
   onTimeout?: (reason: string) => void,
-): Promise<RunnerMessage> {
-  return new Promise<RunnerMessage>((resolve, reject) => {
+): Promise<RunnerReply> {
+  return new Promise<RunnerReply>((resolve, reject) => {
     const timer = setTimeout(() => {
       pending.delete(msg.id);
       onTimeout?.(`killed after ${timeoutMs} ms without an answer`);

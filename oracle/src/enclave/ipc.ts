@@ -97,4 +97,7 @@ export interface ReadyMessage {
   type: "ready";
 }
 
-export type RunnerMessage = ReadyMessage | ErrorReply | InitReply | AttestReply | InferReply;
+/** An answer to one request (matched by `id`). */
+export type RunnerReply = ErrorReply | InitReply | AttestReply | InferReply;
+
+export type RunnerMessage = ReadyMessage | RunnerReply;

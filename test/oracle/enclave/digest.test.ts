@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { hexlify, randomBytes } from "ethers";
 import { ResultHasher } from "../../../oracle/src/enclave/digest";
-import { batchDigest, oracleDomain, resultDigest, resultStructHash, type InferenceResult } from "../../../oracle/src/protocol";
+import { batchDigest, oracleDomain, resultDigest, resultStructHash, type InferenceResult, type ResultStatus } from "../../../oracle/src/protocol";
 
 function randomResult(i: number): InferenceResult {
   return {
@@ -34,7 +34,7 @@ describe("runner hot-path EIP-712 hashing", () => {
 
   it("refuses values out of their EIP-712 type", () => {
     expect(() => hasher.structHash({ ...randomResult(1), requestId: -1n })).to.throw(RangeError);
-    expect(() => hasher.structHash({ ...randomResult(1), status: 256 })).to.throw(RangeError);
+    expect(() => hasher.structHash({ ...randomResult(1), status: 256 as ResultStatus })).to.throw(RangeError);
     expect(() => hasher.structHash({ ...randomResult(1), modelHash: "0x1234" })).to.throw(RangeError);
   });
 });

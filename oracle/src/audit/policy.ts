@@ -20,9 +20,8 @@ const hexValue = z
   .regex(/^(0x)?([0-9a-fA-F]{2})*$/, "must be hex (an even number of digits, 0x optional)")
   .transform((value) => value.replace(/^0x/, "").toLowerCase());
 
-const oneOrMany = z
-  .union([hexValue, z.array(hexValue).nonempty()])
-  .transform((value) => (Array.isArray(value) ? value : [value]));
+/** One hex value or a non-empty list of them; always a list after parsing. */
+const oneOrMany = z.preprocess((value) => (Array.isArray(value) ? value : [value]), z.array(hexValue).nonempty());
 
 /** TCB statuses of Intel DCAP (as dcap-qvl reports them). */
 export const TCB_STATUSES = [
@@ -66,8 +65,19 @@ export const PolicySchema = z
   })
   .strict();
 
-/** A policy as written in a file (hex with or without 0x, single values or lists). */
-export type PolicyInput = z.input<typeof PolicySchema>;
+/** A policy as written in a file: hex with or without 0x, each value single or a list. */
+export interface PolicyInput {
+  measurement?: string | string[];
+  pcrs?: Record<string, string | string[]>;
+  mrEnclave?: string | string[];
+  mrSigner?: string | string[];
+  mrTd?: string | string[];
+  allowedTcbStatuses?: (typeof TCB_STATUSES)[number][];
+  debugAllowed?: boolean;
+  maxAgeSeconds?: number;
+  enclaveSigner?: string;
+  nonce?: string;
+}
 /** A validated policy (hex lowercase without 0x, lists, checksummed signer). */
 export type Policy = z.output<typeof PolicySchema>;
 

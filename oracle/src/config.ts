@@ -125,6 +125,16 @@ export const CONFIG_SPEC = {
     description: "First retry delay; it doubles on each attempt (exponential backoff).",
     schema: int(1, 3_600_000),
   },
+  lockDurationMs: {
+    env: "ORACLE_LOCK_DURATION_MS", default: "10000", expect: "an integer of milliseconds from 1000",
+    description: "BullMQ job lock: a node that has not renewed it for this long is presumed dead and its jobs go to other workers.",
+    schema: int(1000),
+  },
+  stalledIntervalMs: {
+    env: "ORACLE_STALLED_INTERVAL_MS", default: "5000", expect: "an integer of milliseconds from 500",
+    description: "How often BullMQ workers look for jobs of dead nodes.",
+    schema: int(500),
+  },
   txTimeoutMs: {
     env: "ORACLE_TX_TIMEOUT_MS", default: "20000", expect: "an integer of milliseconds from 1000",
     description: "A transaction not mined after this long is re-sent with the same nonce and a higher fee.",

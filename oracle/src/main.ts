@@ -11,7 +11,7 @@ import { startApi, type ApiServer } from "./api/server";
 import { ORACLE_ABI, RequestState } from "./chain/abi";
 import { CombinedCheckpointStore, FileCheckpointStore, RedisCheckpointStore, type CheckpointStore } from "./chain/checkpoint";
 import { loadDeployment, type Deployment } from "./chain/deployment";
-import { shortError } from "./chain/retry";
+import { shortError, withRetry } from "./chain/retry";
 import { Submitter } from "./chain/submitter";
 import { Watcher } from "./chain/watcher";
 import { OracleConfig, redactedConfig } from "./config";
@@ -73,7 +73,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
     const oracle = deployment.contracts.InferenceOracle;
     const provider = new JsonRpcProvider(config.rpcUrl, deployment.chainId, { staticNetwork: true, batchMaxCount: 50, pollingInterval: 250 });
     cleanups.push(["provider", async () => provider.destroy()]);
-    const network = await provider._detectNetwork().catch((err) => {
+    const network = await withRetry(() => provider._detectNetwork(), { what: "eth_chainId", attempts: 8, log }).catch((err) => {
       throw new Error(`RPC_URL does not answer: ${shortError(err)}`);
     });
     if (Number(network.chainId) !== deployment.chainId) {
@@ -83,7 +83,8 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
     const tracker = new RequestTracker();
     const queueOpts = { attempts: config.jobAttempts, backoffMs: config.backoffMs };
     const queue: WorkQueue = config.redisUrl
-      ? new BullQueue({ ...queueOpts, redisUrl: config.redisUrl, name: config.queueName, prefix: config.queuePrefix }, log.child({ part: "queue" }))
+      ? new BullQueue({ ...queueOpts, redisUrl: config.redisUrl, name: config.queueName, prefix: config.queuePrefix,
+        lockDurationMs: config.lockDurationMs, stalledIntervalMs: config.stalledIntervalMs }, log.child({ part: "queue" }))
       : new MemoryQueue(queueOpts, log.child({ part: "queue" }));
     cleanups.push(["queue", () => queue.close()]);
 

@@ -7,6 +7,8 @@ import type { JsonRpcProvider } from "ethers";
 
 export class NonceManager {
   private next?: number;
+  /** Nonces handed out whose transaction never reached the node: reused first, lowest first. */
+  private released: number[] = [];
   private lock: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly provider: JsonRpcProvider, readonly address: string) {}
@@ -14,6 +16,7 @@ export class NonceManager {
   /** The next nonce to use; serialised so concurrent callers never get the same one. */
   take(): Promise<number> {
     const p = this.lock.then(async () => {
+      if (this.released.length) return this.released.shift()!;
       if (this.next === undefined) this.next = await this.provider.getTransactionCount(this.address, "pending");
       return this.next++;
     });
@@ -21,9 +24,19 @@ export class NonceManager {
     return p;
   }
 
+  /** Gives back a nonce whose transaction was never accepted, so no gap is left behind. */
+  release(nonce: number): void {
+    this.lock = this.lock.then(() => {
+      if (this.next !== undefined && nonce < this.next && !this.released.includes(nonce)) {
+        this.released.push(nonce);
+        this.released.sort((a, b) => a - b);
+      }
+    });
+  }
+
   /** Forget the local count; the next `take` reads it from the chain. */
   resync(): void {
-    this.lock = this.lock.then(() => { this.next = undefined; });
+    this.lock = this.lock.then(() => { this.next = undefined; this.released = []; });
   }
 }
 

@@ -151,7 +151,7 @@ export class Submitter {
     sender: Sender, data: string, gasLimit: bigint, onSent?: (tx: string) => void, to = this.deps.oracle,
   ): Promise<TransactionReceipt> {
     const { provider, log, metrics } = this.deps;
-    const fee = await provider.getFeeData();
+    const fee = await withRetry(() => provider.getFeeData(), { what: "fee data", attempts: 4, log, onError: () => metrics.rpcErrors.inc() });
     let maxFee = fee.maxFeePerGas ?? fee.gasPrice ?? 1_000_000_000n;
     let tip = fee.maxPriorityFeePerGas ?? 1_000_000n;
     let nonce = await sender.nonces.take();
@@ -176,7 +176,7 @@ export class Submitter {
           continue;
         }
         if (hashes.length === 0) {
-          sender.nonces.resync(); // the nonce may be unused now: the next send re-reads it
+          sender.nonces.release(nonce); // never accepted: the next batch takes this nonce, no gap
           throw new SubmitError(`sending fulfilBatch failed: ${shortError(err)}`, { cause: err });
         }
         // A re-send failed (an earlier version was mined, or the fee is still too low): keep waiting.
@@ -189,7 +189,7 @@ export class Submitter {
       log.warn({ nonce, hashes, maxFee: maxFee.toString() }, "fulfilBatch not mined in time: re-sending with a higher fee");
     }
     sender.nonces.resync();
-    throw new SubmitError(`fulfilBatch not mined after ${maxResends} re-sends (${hashes.join(", ")})`);
+    throw new SubmitError(`transaction not mined after ${maxResends} re-sends (${hashes.join(", ")})`);
   }
 
   private async waitAny(hashes: string[], timeoutMs: number): Promise<TransactionReceipt | null> {

@@ -40,6 +40,16 @@ contract ReentrantConsumer is InferenceConsumer {
         return _requestInference(modelId, input, options);
     }
 
+    /// @notice Sends the armed calldata to `target` (e.g. to register an enclave as operator).
+    function execute(address target) external {
+        (bool ok, bytes memory ret) = target.call(replay);
+        if (!ok) {
+            assembly {
+                revert(add(ret, 0x20), mload(ret))
+            }
+        }
+    }
+
     /// @notice Withdraws this contract's oracle balance.
     function withdrawFromOracle() external {
         ORACLE.withdraw();

@@ -90,16 +90,18 @@ export async function registerModel(
 
 /**
  * Makes a fresh enclave signer (an ethers Wallet, as the runner's key), has the platform sign a
- * report for it, and registers it with `operator` as operator.
+ * report for it (valid 30 days, or `validFor` seconds), and registers it with `operator` as operator.
  */
 export async function registerEnclave(
   f: Pick<OracleFixture, "enclaveRegistry" | "platform">,
   operator: Signer,
   measurement = MEASUREMENT,
+  validFor?: bigint,
 ): Promise<Wallet> {
   const wallet = new Wallet(Wallet.createRandom().privateKey);
+  const issuedAt = BigInt(await time.latest());
   const { encoded, sig } = makeReport(f.platform, {
-    enclaveSigner: wallet.address, measurement, issuedAt: BigInt(await time.latest()),
+    enclaveSigner: wallet.address, measurement, issuedAt, ...(validFor ? { expiresAt: issuedAt + validFor } : {}),
   });
   const registry = f.enclaveRegistry.connect(operator) as Contract;
   await (await registry.registerEnclave(encoded, sig, f.platform.certificate, f.platform.certSig, f.platform.rootId)).wait();
@@ -157,7 +159,7 @@ export function resultFor(c: RequestCommitment, output: string, status: ResultSt
 
 /** An enclave's signature over one result (`fulfil`). */
 export function signResult(
-  signer: Wallet, domain: TypedDataDomain, c: RequestCommitment, output: string, status: ResultStatus = ResultStatus.Ok,
+  signer: Wallet, domain: TypedDataDomain, c: RequestCommitment, output = IRIS_OUTPUT, status: ResultStatus = ResultStatus.Ok,
 ): string {
   return signer.signingKey.sign(resultDigest(domain, resultFor(c, output, status))).serialized;
 }

@@ -1,0 +1,675 @@
+/**
+ * Verifies one request's result end to end, from the chain back to the source code and the model
+ * file, and says which link breaks first:
+ *
+ *   request      `InferenceRequested` (the commitment, the input, the model hash) and its state
+ *   fulfilment   `ResultSubmitted` per enclave submission, `InferenceFulfilled`, `CallbackCompleted`;
+ *                the `fulfil` / `fulfilBatch` calldata, its commitment equal to the request's
+ *   signer       the EIP-712 digest (single or batch) rebuilt from the calldata, the signer
+ *                recovered, equal to the one the oracle emitted; the signed output is the emitted one
+ *   registration the signer's `EnclaveRegistered` event before it signed, its operator the one paid,
+ *                and its state now (revoked, measurement or root revoked: broken; retired or
+ *                expired since it signed: still good)
+ *   attestation  the registration calldata: a development report and platform certificate
+ *                verified against the deployment's pinned development root, or the auditors'
+ *                countersignatures recovered and each a trusted auditor, at least the threshold
+ *   measurement  `measureRunner` over the source tree equals the registered measurement
+ *   model        the manifest entry with the request's model hash; the file's sha256 equals it
+ *   output       the model re-run on the request's input (ModelStore) gives the signed output
+ *   callback     the consumer's callback outcome
+ *
+ * With redundancy k > 1, each submission that made the result final is verified (signer,
+ * registration, attestation, measurement). The first failed check stops the run; every check
+ * it did not reach is listed as skipped. Input the caller must fix (unknown request, wrong chain)
+ * throws an `AuditError`.
+ */
+import { createHash } from "crypto";
+import { existsSync, readFileSync } from "fs";
+import * as path from "path";
+import {
+  Contract, getAddress, keccak256, recoverAddress, toBeHex, zeroPadValue, type Log, type Provider, type TransactionResponse,
+} from "ethers";
+import type { Deployment } from "../chain/deployment";
+import { defaultRepoRoot, measureRunner, type RunnerMeasurement } from "../enclave/measure";
+import { verifyDevEvidence } from "../enclave/platform";
+import { findByHash, loadManifest, type ModelManifest, type ModelManifestEntry } from "../models/manifest";
+import { ModelStore } from "../models/store";
+import { TeeType } from "../protocol/constants";
+import { batchDigest, oracleDomain, resultDigest, type EnclaveAttestation, type InferenceResult } from "../protocol/eip712";
+import { rootId as computeRootId } from "../protocol/report";
+import { commitmentFromEvent, commitmentHash, type InferenceRequestedArgs, type RequestCommitment } from "../protocol/request";
+import { attestationDigest } from "./attest";
+import {
+  ENCLAVE_STATUS, REQUEST_STATE, ROOT_STATUS, ORACLE_AUDIT_ABI, REGISTRY_AUDIT_ABI, oracleAuditInterface, registryAuditInterface,
+} from "./chain-abi";
+import { CheckList, errorMessage, isoTime, shortHex } from "./checks";
+import { AuditError } from "./errors";
+import type { EvidenceValue, TrustLink, VerificationReport } from "./types";
+
+export interface VerifyResultParams {
+  /** Any ethers provider of the deployment's chain (JSON-RPC, or Hardhat's in-process one). */
+  provider: Provider;
+  deployment: Deployment;
+  requestId: bigint;
+  /** Source tree whose runner is measured; default this checkout. */
+  sourceDir?: string;
+  /** Models folder (manifest and .onnx files); default `<sourceDir>/models`. */
+  modelsDir?: string;
+}
+
+/** The links of the chain, in order; each check name starts with (or maps to) one of them. */
+export const RESULT_LINKS = [
+  "request", "fulfilment", "signer", "output", "registration", "attestation", "measurement", "model", "callback",
+] as const;
+export type ResultLink = (typeof RESULT_LINKS)[number];
+
+export interface ResultFacts {
+  network: string;
+  chainId: number;
+  oracle: string;
+  request: Record<string, EvidenceValue>;
+  submissions: Record<string, Record<string, EvidenceValue>>;
+  measurement: Record<string, EvidenceValue>;
+  model: Record<string, EvidenceValue>;
+  rerun: Record<string, EvidenceValue>;
+  callback: Record<string, EvidenceValue>;
+}
+
+/** A verification report (same shape as the evidence reports, so the same renderers draw it). */
+export interface ResultReport extends Omit<VerificationReport<ResultFacts>, "format"> {
+  format: "result";
+  requestId: string;
+  /** The link the first failed check belongs to, if any. */
+  brokenLink?: ResultLink;
+}
+
+/** The request id is unknown on this deployment's oracle. */
+export class UnknownRequestError extends AuditError {
+  constructor(requestId: bigint, oracle: string, fromBlock: number, count: bigint) {
+    super(`unknown request id ${requestId}`, {
+      details: `no InferenceRequested event for it on oracle ${oracle} since block ${fromBlock}; ` +
+        (count === 0n ? "the oracle has no requests yet" : `the oracle's request ids are 1 to ${count}`),
+    });
+    this.name = "UnknownRequestError";
+  }
+}
+
+/** The link a check belongs to: the segment after an optional `submission[i].` prefix. */
+export function linkOf(checkName: string): ResultLink | undefined {
+  const head = checkName.replace(/^submission\[\d+\]\./, "").split(".")[0];
+  return (RESULT_LINKS as readonly string[]).includes(head) ? (head as ResultLink) : undefined;
+}
+
+const SUBMISSION_CHECKS = [
+  "fulfilment.calldata", "fulfilment.commitment", "signer.recovered", "output.emitted",
+  "registration.event", "registration.state", "attestation.verified", "measurement.source",
+] as const;
+const FINAL_CHECKS = ["model.manifest", "model.file", "output.rerun", "callback.outcome"] as const;
+
+function expectedChecks(submissions: number): string[] {
+  const per = submissions <= 1
+    ? [...SUBMISSION_CHECKS]
+    : Array.from({ length: submissions }, (_, i) => SUBMISSION_CHECKS.map((c) => `submission[${i + 1}].${c}`)).flat();
+  return ["request.event", "request.state", "fulfilment.events", ...per, ...FINAL_CHECKS];
+}
+
+const sha256Hex = (bytes: Uint8Array): string => "0x" + createHash("sha256").update(bytes).digest("hex");
+const idTopic = (id: bigint): string => zeroPadValue(toBeHex(id), 32);
+const addressTopic = (a: string): string => zeroPadValue(getAddress(a), 32);
+
+/** One `ResultSubmitted` event with its position. */
+interface Submission {
+  signer: string;
+  operator: string;
+  outputHash: string;
+  status: number;
+  log: Log;
+}
+
+interface CalldataItem {
+  request: RequestCommitment;
+  output: string;
+  status: number;
+}
+
+/** The verifier's working state; each step method returns false when its check failed. */
+class ResultVerifier {
+  readonly checks = new CheckList();
+  readonly chain: TrustLink[] = [];
+  readonly facts: ResultFacts;
+  private readonly oracle: Contract;
+  private readonly registry: Contract;
+  private readonly sourceDir: string;
+  private readonly modelsDir: string;
+  private measured?: RunnerMeasurement | Error;
+  private expected: string[] = expectedChecks(1);
+  private request!: InferenceRequestedArgs & { log: Log };
+  private fulfilled!: { outputHash: string; status: number; output: string; log: Log };
+  private callbackLog?: Log;
+  private submissions: Submission[] = [];
+  private entry?: ModelManifestEntry;
+  private manifest?: ModelManifest;
+
+  constructor(private readonly p: VerifyResultParams) {
+    const d = p.deployment;
+    this.oracle = new Contract(d.contracts.InferenceOracle, ORACLE_AUDIT_ABI, p.provider);
+    this.registry = new Contract(d.contracts.EnclaveRegistry, REGISTRY_AUDIT_ABI, p.provider);
+    this.sourceDir = path.resolve(p.sourceDir ?? defaultRepoRoot());
+    this.modelsDir = path.resolve(p.modelsDir ?? path.join(this.sourceDir, "models"));
+    this.facts = {
+      network: d.network, chainId: d.chainId, oracle: d.contracts.InferenceOracle,
+      request: { id: p.requestId.toString() }, submissions: {}, measurement: {}, model: {}, rerun: {}, callback: {},
+    };
+  }
+
+  private get d(): Deployment {
+    return this.p.deployment;
+  }
+
+  async run(): Promise<ResultReport> {
+    await this.checkNetwork();
+    await this.findRequest();
+    const steps: (() => boolean | Promise<boolean>)[] = [
+      () => this.requestState(), () => this.fulfilmentEvents(), () => this.allSubmissions(),
+      () => this.modelManifest(), () => this.modelFile(), () => this.rerun(), () => this.callback(),
+    ];
+    for (const step of steps) {
+      if (!(await step())) break; // the first broken link stops the run; finish lists the rest as skipped
+    }
+    return this.finish();
+  }
+
+  // ------------------------------------------------------------------ request
+
+  private async checkNetwork(): Promise<void> {
+    let chainId: bigint;
+    try {
+      chainId = (await this.p.provider.getNetwork()).chainId;
+    } catch (error) {
+      throw new AuditError("cannot reach the chain", { details: `${errorMessage(error)} (check --rpc)`, cause: error });
+    }
+    if (chainId !== BigInt(this.d.chainId)) {
+      throw new AuditError(`the RPC endpoint serves chain ${chainId}, the deployment file is for chain ${this.d.chainId} (${this.d.network})`, {
+        details: "point --rpc at the deployment's chain, or pick the matching --network",
+      });
+    }
+  }
+
+  private async findRequest(): Promise<void> {
+    const id = this.p.requestId;
+    const event = oracleAuditInterface.getEvent("InferenceRequested")!;
+    const logs = await this.p.provider.getLogs({
+      address: this.d.contracts.InferenceOracle, topics: [event.topicHash, idTopic(id)],
+      fromBlock: this.d.deploymentBlock, toBlock: "latest",
+    });
+    if (logs.length === 0) {
+      let count = 0n;
+      try {
+        count = BigInt(await this.oracle.requestCount());
+      } catch {
+        // no code at the address, or an older oracle: the message still names the oracle
+      }
+      throw new UnknownRequestError(id, this.d.contracts.InferenceOracle, this.d.deploymentBlock, count);
+    }
+    const log = logs[logs.length - 1];
+    const args = oracleAuditInterface.parseLog(log)!.args;
+    this.request = {
+      requestId: args.requestId, modelId: args.modelId, requester: args.requester, modelHash: args.modelHash,
+      input: args.input, fee: args.fee, callbackGasLimit: args.callbackGasLimit, deadline: args.deadline,
+      redundancy: args.redundancy, log,
+    };
+    const r = this.request;
+    Object.assign(this.facts.request, {
+      block: log.blockNumber, tx: log.transactionHash, modelId: r.modelId.toString(), requester: r.requester,
+      modelHash: r.modelHash, input: r.input, inputHash: keccak256(r.input), fee: r.fee.toString(),
+      callbackGasLimit: Number(r.callbackGasLimit), deadline: Number(r.deadline), redundancy: Number(r.redundancy),
+    });
+    this.checks.pass("request.event", `request ${id} was made in block ${log.blockNumber} by ${r.requester} for model ${r.modelId}`, {
+      tx: log.transactionHash, modelHash: r.modelHash, inputHash: keccak256(r.input), redundancy: Number(r.redundancy),
+    });
+    this.chain.push({ role: "evidence", title: `Request #${id}`, subtitle: `model ${r.modelId}, block ${log.blockNumber}`, check: "request.event", ok: true });
+  }
+
+  private async requestState(): Promise<boolean> {
+    const state = Number(await this.oracle.requestState(this.p.requestId));
+    const name = REQUEST_STATE[state] ?? `unknown (${state})`;
+    this.facts.request.state = name;
+    const detail = state === 2
+      ? "the oracle records the request as fulfilled"
+      : state === 1
+        ? `the request is still pending (deadline ${isoTime(Number(this.request.deadline))}): there is no result to verify yet`
+        : state === 3 ? "the request expired unanswered and its fee was refunded: there is no result to verify" : `the oracle reports state ${name}`;
+    return this.checks.record("request.state", state === 2, detail, { state: name });
+  }
+
+  // ------------------------------------------------------------------ fulfilment
+
+  private async fulfilmentEvents(): Promise<boolean> {
+    const i = oracleAuditInterface;
+    const topics = ["ResultSubmitted", "InferenceFulfilled", "CallbackCompleted"].map((n) => i.getEvent(n)!.topicHash);
+    const logs = await this.p.provider.getLogs({
+      address: this.d.contracts.InferenceOracle, topics: [topics, idTopic(this.p.requestId)],
+      fromBlock: this.request.log.blockNumber, toBlock: "latest",
+    });
+    const all: Submission[] = [];
+    const fulfilled: Log[] = [];
+    for (const log of logs) {
+      const parsed = i.parseLog(log)!;
+      if (parsed.name === "ResultSubmitted") {
+        all.push({ signer: parsed.args.signer, operator: parsed.args.operator, outputHash: parsed.args.outputHash, status: Number(parsed.args.status), log });
+      } else if (parsed.name === "InferenceFulfilled") {
+        fulfilled.push(log);
+      } else {
+        this.callbackLog = log;
+      }
+    }
+    if (fulfilled.length !== 1) {
+      return this.checks.fail("fulfilment.events", `expected one InferenceFulfilled event for the request, found ${fulfilled.length}`, {
+        resultSubmitted: all.length, inferenceFulfilled: fulfilled.length,
+      });
+    }
+    const f = i.parseLog(fulfilled[0])!.args;
+    this.fulfilled = { outputHash: f.outputHash, status: Number(f.status), output: f.output, log: fulfilled[0] };
+    this.submissions = all.filter((s) => s.outputHash === this.fulfilled.outputHash && s.status === this.fulfilled.status);
+    const k = Number(this.request.redundancy);
+    this.expected = expectedChecks(this.submissions.length);
+    Object.assign(this.facts.request, { outputHash: this.fulfilled.outputHash, status: this.fulfilled.status, output: this.fulfilled.output, fulfilledInTx: fulfilled[0].transactionHash });
+    const dissent = all.length - this.submissions.length;
+    const ok = this.submissions.length >= k && keccak256(this.fulfilled.output) === this.fulfilled.outputHash;
+    return this.checks.record(
+      "fulfilment.events", ok,
+      ok
+        ? `fulfilled in block ${fulfilled[0].blockNumber} by ${this.submissions.length} agreeing submission(s) (redundancy ${k})${dissent ? `; ${dissent} other submission(s) disagreed` : ""}; the emitted output hashes to the emitted outputHash`
+        : this.submissions.length < k
+          ? `only ${this.submissions.length} submission(s) agree with the fulfilled output, the request needs ${k}`
+          : "the emitted output does not hash to the emitted outputHash",
+      { redundancy: k, agreeing: this.submissions.length, disagreeing: dissent, outputHash: this.fulfilled.outputHash, status: this.fulfilled.status },
+    );
+  }
+
+  private async allSubmissions(): Promise<boolean> {
+    for (let n = 0; n < this.submissions.length; n++) {
+      const prefix = this.submissions.length > 1 ? `submission[${n + 1}].` : "";
+      if (!(await this.submission(this.submissions[n], prefix, String(n + 1)))) return false;
+    }
+    return true;
+  }
+
+  private async submission(s: Submission, prefix: string, key: string): Promise<boolean> {
+    const facts: Record<string, EvidenceValue> = { signer: s.signer, operator: s.operator, tx: s.log.transactionHash, block: s.log.blockNumber };
+    this.facts.submissions[key] = facts;
+    const decoded = await this.calldata(s, prefix);
+    if (!decoded) return false;
+    facts.call = decoded.batch ? `fulfilBatch (${decoded.items.length} results, item ${decoded.index})` : "fulfil";
+    if (!this.commitment(decoded.items[decoded.index].request, prefix)) return false;
+    if (!this.recoverSigner(s, decoded, prefix, facts)) return false;
+    const item = decoded.items[decoded.index];
+    const emittedOk = item.output === this.fulfilled.output && item.status === this.fulfilled.status;
+    if (!this.checks.record(`${prefix}output.emitted`, emittedOk,
+      emittedOk ? "the output the enclave signed is the output the oracle emitted and delivered" : "the output in the calldata differs from the output the oracle emitted",
+      { signedOutputHash: keccak256(item.output), emittedOutputHash: this.fulfilled.outputHash })) return false;
+    const reg = await this.registration(s, prefix, facts);
+    if (!reg) return false;
+    if (!(await this.registrationState(s, reg, prefix, facts))) return false;
+    if (!(await this.attestation(s, reg, prefix, facts))) return false;
+    return this.measurement(reg.measurement, prefix);
+  }
+
+  private async calldata(s: Submission, prefix: string): Promise<{ batch: boolean; items: CalldataItem[]; index: number; signature: string } | undefined> {
+    const name = `${prefix}fulfilment.calldata`;
+    const tx = await this.p.provider.getTransaction(s.log.transactionHash);
+    if (!tx) return void this.checks.fail(name, `the fulfilment transaction ${s.log.transactionHash} is not available from the node`);
+    if (!tx.to || getAddress(tx.to) !== this.d.contracts.InferenceOracle) {
+      return void this.checks.fail(name, `the fulfilment transaction was sent to ${tx.to ?? "(contract creation)"}, not the oracle: it was relayed through a contract whose calldata this tool does not decode`, { tx: tx.hash });
+    }
+    const parsed = safeParse(() => oracleAuditInterface.parseTransaction({ data: tx.data }));
+    if (!parsed || (parsed.name !== "fulfil" && parsed.name !== "fulfilBatch")) {
+      return void this.checks.fail(name, `the transaction's calldata is not fulfil or fulfilBatch`, { tx: tx.hash, selector: tx.data.slice(0, 10) });
+    }
+    const batch = parsed.name === "fulfilBatch";
+    const items: CalldataItem[] = batch
+      ? (parsed.args.results as unknown as { request: unknown; output: string; status: bigint }[]).map((r) => ({ request: toCommitment(r.request), output: r.output, status: Number(r.status) }))
+      : [{ request: toCommitment(parsed.args.request), output: parsed.args.output, status: Number(parsed.args.status) }];
+    const signature: string = parsed.args.signature;
+    const index = items.findIndex((it) => it.request.requestId === this.p.requestId && keccak256(it.output) === s.outputHash && it.status === s.status);
+    if (index < 0) {
+      return void this.checks.fail(name, `no item of the ${parsed.name} calldata is request ${this.p.requestId} with the emitted output`, { tx: tx.hash, items: items.length });
+    }
+    this.checks.pass(name, `transaction ${shortHex(tx.hash)} calls ${parsed.name}${batch ? ` with ${items.length} results (this request is item ${index})` : ""}`, {
+      tx: tx.hash, function: parsed.name, items: items.length, index, from: tx.from,
+    });
+    return { batch, items, index, signature };
+  }
+
+  private commitment(submitted: RequestCommitment, prefix: string): boolean {
+    const expected = commitmentFromEvent(this.request);
+    const a = commitmentHash(submitted);
+    const b = commitmentHash(expected);
+    return this.checks.record(`${prefix}fulfilment.commitment`, a === b,
+      a === b ? "the commitment in the calldata is the one the request event committed to (model hash, input hash, fee, options)" : "the commitment in the calldata differs from the request event's",
+      { submitted: a, expected: b });
+  }
+
+  private recoverSigner(s: Submission, call: { batch: boolean; items: CalldataItem[]; signature: string }, prefix: string, facts: Record<string, EvidenceValue>): boolean {
+    const domain = oracleDomain(this.d.chainId, this.d.contracts.InferenceOracle);
+    const results: InferenceResult[] = call.items.map((it) => ({
+      requestId: it.request.requestId, modelHash: it.request.modelHash, inputHash: it.request.inputHash, outputHash: keccak256(it.output), status: it.status,
+    }));
+    const digest = call.batch ? batchDigest(domain, results) : resultDigest(domain, results[0]);
+    const recovered = safeParse(() => recoverAddress(digest, call.signature));
+    const ok = recovered !== undefined && recovered === getAddress(s.signer);
+    facts.digest = digest;
+    const name = `${prefix}signer.recovered`;
+    this.chain.push({ role: "signer", title: "Enclave signer", subtitle: s.signer, check: name, ok });
+    return this.checks.record(name, ok,
+      ok
+        ? `the ${call.batch ? `InferenceBatch of ${results.length}` : "InferenceResult"} EIP-712 signature recovers to ${recovered}, the signer the oracle emitted`
+        : recovered ? `the signature recovers to ${recovered}, not to ${s.signer} as emitted` : "the signature does not recover",
+      { digest, recovered: recovered ?? null, emitted: s.signer, kind: call.batch ? "batch" : "single" });
+  }
+
+  // ------------------------------------------------------------------ registration and attestation
+
+  private async registration(s: Submission, prefix: string, facts: Record<string, EvidenceValue>): Promise<RegistrationEvent | undefined> {
+    const name = `${prefix}registration.event`;
+    const event = registryAuditInterface.getEvent("EnclaveRegistered")!;
+    const logs = await this.p.provider.getLogs({
+      address: this.d.contracts.EnclaveRegistry, topics: [event.topicHash, addressTopic(s.signer)],
+      fromBlock: this.d.deploymentBlock, toBlock: s.log.blockNumber,
+    });
+    const before = logs.filter((l) => l.blockNumber < s.log.blockNumber || l.index < s.log.index);
+    if (before.length === 0) {
+      this.chain.push({ role: "evidence", title: "Registration", subtitle: "none found", check: name, ok: false });
+      return void this.checks.fail(name, `no EnclaveRegistered event for signer ${s.signer} before it signed (block ${s.log.blockNumber})`, { signer: s.signer });
+    }
+    const log = before[before.length - 1];
+    const a = registryAuditInterface.parseLog(log)!.args;
+    const reg: RegistrationEvent = {
+      signer: getAddress(a.signer), operator: getAddress(a.operator), measurement: a.measurement, teeType: Number(a.teeType),
+      expiresAt: Number(a.expiresAt), evidenceHash: a.evidenceHash, log,
+    };
+    Object.assign(facts, { registeredInTx: log.transactionHash, measurement: reg.measurement, teeType: `${reg.teeType} (${TeeType[reg.teeType] ?? "?"})`, expiresAt: reg.expiresAt, evidenceHash: reg.evidenceHash });
+    const ok = reg.operator === getAddress(s.operator);
+    this.chain.push({ role: "evidence", title: "Registration", subtitle: `block ${log.blockNumber}, ${TeeType[reg.teeType] ?? reg.teeType}`, check: `${prefix}registration.state`, ok: ok ? null : false });
+    return this.checks.record(name, ok,
+      ok
+        ? `signer registered in block ${log.blockNumber} by operator ${reg.operator} (the operator the fee went to), measurement ${shortHex(reg.measurement)}`
+        : `signer registered by ${reg.operator}, but the oracle credited ${s.operator}`,
+      { tx: log.transactionHash, operator: reg.operator, paidOperator: s.operator, measurement: reg.measurement, teeType: reg.teeType, expiresAt: reg.expiresAt, evidenceHash: reg.evidenceHash })
+      ? reg
+      : undefined;
+  }
+
+  private async registrationState(s: Submission, reg: RegistrationEvent, prefix: string, facts: Record<string, EvidenceValue>): Promise<boolean> {
+    const name = `${prefix}registration.state`;
+    const e = await this.registry.getEnclave(s.signer);
+    const status = ENCLAVE_STATUS[Number(e.status)] ?? `unknown (${e.status})`;
+    const latest = await this.p.provider.getBlock("latest");
+    const signedAt = (await this.p.provider.getBlock(s.log.blockNumber))!.timestamp;
+    const now = latest!.timestamp;
+    const expiresAt = Number(e.expiresAt);
+    const measurementAllowed: boolean = await this.registry.isMeasurementAllowed(reg.measurement);
+    let rootStatus: string | null = null;
+    if (e.rootId !== "0x" + "00".repeat(32)) rootStatus = ROOT_STATUS[Number((await this.registry.getRoot(e.rootId)).status)] ?? null;
+    facts.statusNow = status;
+    const evidence: Record<string, EvidenceValue> = {
+      status, expiresAt: isoTime(expiresAt), signedAt: isoTime(signedAt), now: isoTime(now), measurementAllowed, root: rootStatus,
+    };
+    const problems: string[] = [];
+    if (status === "Revoked") {
+      const revoked = await this.p.provider.getLogs({
+        address: this.d.contracts.EnclaveRegistry, topics: [registryAuditInterface.getEvent("EnclaveRevoked")!.topicHash, addressTopic(s.signer)],
+        fromBlock: this.d.deploymentBlock, toBlock: "latest",
+      });
+      const at = revoked.length ? ` in block ${revoked[revoked.length - 1].blockNumber}` : "";
+      if (revoked.length) evidence.revokedInTx = revoked[revoked.length - 1].transactionHash;
+      problems.push(`the registry owner revoked the signer${at}: what it signed is not to be trusted`);
+    } else if (status !== "Active" && status !== "Retired") {
+      problems.push(`the registry has the signer as ${status}`);
+    }
+    if (!measurementAllowed) problems.push(`the registry no longer allows measurement ${shortHex(reg.measurement)}`);
+    if (rootStatus !== null && rootStatus !== "Trusted") problems.push(`the development root that certified it is ${rootStatus}`);
+    if (reg.expiresAt < signedAt) problems.push(`the registration expired at ${isoTime(reg.expiresAt)}, before it signed at ${isoTime(signedAt)}`);
+    const ok = problems.length === 0;
+    const notes = [
+      status === "Retired" ? "retired by its operator since it signed" : "",
+      expiresAt < now ? `expired at ${isoTime(expiresAt)}, after it signed` : "",
+    ].filter(Boolean);
+    this.chain[this.chain.length - 1].ok = ok;
+    return this.checks.record(name, ok,
+      ok ? `the signer is ${status.toLowerCase()}${notes.length ? ` (${notes.join("; ")}; it was valid when it signed)` : `, valid until ${isoTime(expiresAt)}`}; its measurement is allowed` : problems.join("; "),
+      evidence);
+  }
+
+  private async attestation(s: Submission, reg: RegistrationEvent, prefix: string, facts: Record<string, EvidenceValue>): Promise<boolean> {
+    const name = `${prefix}attestation.verified`;
+    const fail = (detail: string, evidence?: Record<string, EvidenceValue>): false => {
+      this.chain.push({ role: "evidence", title: "Attestation", subtitle: "not verified", check: name, ok: false });
+      return this.checks.fail(name, detail, evidence);
+    };
+    const tx = await this.p.provider.getTransaction(reg.log.transactionHash);
+    if (!tx || !tx.to || getAddress(tx.to) !== this.d.contracts.EnclaveRegistry) {
+      return fail(`the registration transaction ${reg.log.transactionHash} was not sent to the EnclaveRegistry directly: its attestation cannot be read from the calldata`);
+    }
+    const parsed = safeParse(() => registryAuditInterface.parseTransaction({ data: tx.data }));
+    if (parsed?.name === "registerEnclave") return this.devAttestation(tx, parsed.args, reg, name, facts, fail);
+    if (parsed?.name === "registerAttestedEnclave") return this.auditorAttestation(parsed.args, reg, name, facts, fail);
+    return fail("the registration calldata is neither registerEnclave nor registerAttestedEnclave", { selector: tx.data.slice(0, 10) });
+  }
+
+  private async devAttestation(
+    tx: TransactionResponse, args: ReadonlyArray<unknown> & Record<string, any>, reg: RegistrationEvent, name: string,
+    facts: Record<string, EvidenceValue>, fail: (detail: string, evidence?: Record<string, EvidenceValue>) => false,
+  ): Promise<boolean> {
+    const root = this.d.devPlatform?.rootPublicKey;
+    if (!root) return fail(`the signer was registered with a development report, but ${this.d.network}'s deployment file pins no development root (devPlatform.rootPublicKey): add it to verify the report independently of the chain`);
+    const report: string = args.report;
+    const hash = sha256Hex(Buffer.from(report.slice(2), "hex"));
+    if (hash !== reg.evidenceHash) return fail("sha256 of the report in the calldata is not the evidenceHash the registry emitted", { calldata: hash, emitted: reg.evidenceHash });
+    const pinnedRootId = computeRootId(root.x, root.y);
+    if (args.rootId !== pinnedRootId) return fail(`the report was registered under root ${args.rootId}, not the deployment's pinned development root ${pinnedRootId}`);
+    const at = (await this.p.provider.getBlock(tx.blockNumber!))!.timestamp;
+    const result = verifyDevEvidence(
+      { report, reportSignature: { r: args.reportSig.r, s: args.reportSig.s }, certificate: args.certificate, certificateSignature: { r: args.certSig.r, s: args.certSig.s } },
+      { roots: [root], at, allowedMeasurements: [reg.measurement], expectedSigner: reg.signer },
+    );
+    facts.attestation = `development report (SIMULATION), platform ${result.facts.platformId ?? "?"}`;
+    if (!result.valid) {
+      const failed = result.checks.find((c) => c.name === result.failedCheck);
+      return fail(`the development report does not verify at its registration time: ${result.failedCheck}: ${failed?.detail ?? ""}`, { failedCheck: result.failedCheck ?? null, registeredAt: isoTime(at) });
+    }
+    this.chain.push({ role: "evidence", title: "Attestation report (dev, simulation)", subtitle: `root ${shortHex(pinnedRootId)}`, check: name, ok: true });
+    return this.checks.pass(name,
+      `the registration's development report (a SIMULATION of TEE hardware) verifies against the pinned root at ${isoTime(at)}: ${result.checks.length} checks, platform ${shortHex(String(result.facts.platformId))}, measurement and signer as registered`,
+      { rootId: pinnedRootId, platformId: result.facts.platformId, evidenceHash: hash, issuedAt: result.facts.issuedAt, registeredAt: isoTime(at) });
+  }
+
+  private async auditorAttestation(
+    args: ReadonlyArray<unknown> & Record<string, any>, reg: RegistrationEvent, name: string,
+    facts: Record<string, EvidenceValue>, fail: (detail: string, evidence?: Record<string, EvidenceValue>) => false,
+  ): Promise<boolean> {
+    const att: EnclaveAttestation = {
+      signer: getAddress(args.att.signer), measurement: args.att.measurement, teeType: Number(args.att.teeType),
+      evidenceHash: args.att.evidenceHash, expiresAt: BigInt(args.att.expiresAt),
+    };
+    if (att.signer !== reg.signer || att.measurement !== reg.measurement || att.teeType !== reg.teeType || att.evidenceHash !== reg.evidenceHash || Number(att.expiresAt) !== reg.expiresAt) {
+      return fail("the attestation in the calldata differs from the registration the registry emitted");
+    }
+    const digest = attestationDigest(BigInt(this.d.chainId), this.d.contracts.EnclaveRegistry, att);
+    const signatures = args.auditorSignatures as string[];
+    const auditors: string[] = [];
+    for (const sig of signatures) {
+      const a = safeParse(() => recoverAddress(digest, sig));
+      if (!a) return fail("an auditor signature does not recover", { digest });
+      auditors.push(a);
+    }
+    const trusted = await Promise.all(auditors.map((a) => this.registry.isAuditor(a) as Promise<boolean>));
+    const threshold = Number(await this.registry.auditorThreshold());
+    const distinct = new Set(auditors).size === auditors.length;
+    const untrusted = auditors.filter((_, i) => !trusted[i]);
+    facts.attestation = `${auditors.length} auditor countersignature(s) over evidence ${reg.evidenceHash}`;
+    facts.auditors = auditors.join(", ");
+    const evidence = { digest, auditors: auditors.join(", "), threshold, evidenceHash: reg.evidenceHash };
+    if (!distinct) return fail("the auditor signatures repeat an auditor", evidence);
+    if (untrusted.length) return fail(`auditor(s) ${untrusted.join(", ")} are not trusted by the registry now`, evidence);
+    if (auditors.length < threshold) return fail(`${auditors.length} auditor signature(s), the registry's threshold is now ${threshold}`, evidence);
+    this.chain.push({ role: "evidence", title: `Auditors' attestation (${TeeType[reg.teeType] ?? reg.teeType})`, subtitle: `${auditors.length} of threshold ${threshold}`, check: name, ok: true });
+    return this.checks.pass(name,
+      `${auditors.length} trusted auditors (threshold ${threshold}) countersigned the EnclaveAttestation for evidence sha256 ${shortHex(reg.evidenceHash)}; verify that evidence itself with \`oracle audit verify-evidence\` and compare its sha256`,
+      evidence);
+  }
+
+  // ------------------------------------------------------------------ measurement, model, output
+
+  private measurement(registered: string, prefix: string): boolean {
+    const name = `${prefix}measurement.source`;
+    if (this.measured === undefined) {
+      try {
+        this.measured = measureRunner({ repoRoot: this.sourceDir, modelsDir: this.modelsDir });
+        Object.assign(this.facts.measurement, {
+          source: this.sourceDir, modelsDir: this.modelsDir, measurement: this.measured.measurement, runtime: this.measured.runtime,
+          files: this.measured.files.length, runtimeIds: this.measured.runtimeIds.map((r) => `${r.name}@${r.version}`).join(", "),
+        });
+      } catch (error) {
+        this.measured = error as Error;
+      }
+    }
+    const m = this.measured;
+    if (m instanceof Error) {
+      this.chain.push({ role: "measurement", title: "Runner measurement", subtitle: "not computed", check: name, ok: false });
+      return this.checks.fail(name, `cannot measure the runner in ${this.sourceDir}: ${m.message}`, { source: this.sourceDir });
+    }
+    const ok = m.measurement === registered.toLowerCase();
+    this.chain.push({ role: "measurement", title: "Runner measurement", subtitle: registered, check: name, ok });
+    return this.checks.record(name, ok,
+      ok
+        ? `measureRunner over ${this.sourceDir} (${m.files.length} files, runtime ${m.runtimeIds.map((r) => `${r.name}@${r.version}`).join(" ")}) gives the registered measurement`
+        : `measureRunner over ${this.sourceDir} gives ${m.measurement}, the signer was registered with ${registered}: the source, the manifest or the runtime versions differ from what ran`,
+      { recomputed: m.measurement, registered, source: this.sourceDir, files: m.files.length });
+  }
+
+  private modelManifest(): boolean {
+    const modelHash = this.request.modelHash;
+    try {
+      this.manifest = loadManifest(this.modelsDir);
+    } catch (error) {
+      this.pushModelLink(false);
+      return this.checks.fail("model.manifest", `cannot read the model manifest in ${this.modelsDir}: ${errorMessage(error)}`);
+    }
+    this.entry = findByHash(this.manifest, modelHash);
+    if (!this.entry) {
+      this.pushModelLink(false);
+      return this.checks.fail("model.manifest", `no model in ${path.join(this.modelsDir, "manifest.json")} has sha256 ${modelHash}`, { modelHash, known: this.manifest.models.map((m) => m.name).join(", ") });
+    }
+    Object.assign(this.facts.model, { name: this.entry.name, file: this.entry.file, sha256: this.entry.sha256, decimals: this.entry.decimals });
+    return this.checks.pass("model.manifest", `the request's model hash is ${this.entry.name} (${this.entry.file}) in the manifest`, { name: this.entry.name, modelHash });
+  }
+
+  private modelFile(): boolean {
+    const file = path.join(this.modelsDir, this.entry!.file);
+    if (!existsSync(file)) {
+      this.pushModelLink(false);
+      return this.checks.fail("model.file", `the model file ${file} is missing`);
+    }
+    const actual = sha256Hex(readFileSync(file));
+    const ok = actual === this.request.modelHash.toLowerCase();
+    this.facts.model.fileSha256 = actual;
+    this.pushModelLink(ok);
+    return this.checks.record("model.file", ok,
+      ok ? `sha256 of ${file} equals the request's model hash` : `sha256 of ${file} is ${actual}, the request asked for model ${this.request.modelHash}: this is not the file that ran`,
+      { file, actual, expected: this.request.modelHash });
+  }
+
+  private pushModelLink(ok: boolean): void {
+    this.chain.push({ role: "evidence", title: `Model ${this.entry?.name ?? ""}`.trim(), subtitle: this.request.modelHash, check: "model.file", ok });
+  }
+
+  private async rerun(): Promise<boolean> {
+    const store = new ModelStore({ dir: this.modelsDir, manifest: this.manifest });
+    let output: string;
+    let status: number;
+    try {
+      const r = await store.infer(this.request.modelHash, this.request.input);
+      output = r.output;
+      status = r.status;
+    } catch (error) {
+      this.chain.push({ role: "evidence", title: "Output", subtitle: "re-run failed", check: "output.rerun", ok: false });
+      return this.checks.fail("output.rerun", `the model did not re-run: ${errorMessage(error)}`);
+    } finally {
+      await store.close().catch(() => undefined);
+    }
+    const hash = keccak256(output);
+    Object.assign(this.facts.rerun, { output, outputHash: hash, status });
+    const ok = hash === this.fulfilled.outputHash && status === this.fulfilled.status;
+    this.chain.push({ role: "evidence", title: "Output", subtitle: this.fulfilled.outputHash, check: "output.rerun", ok });
+    return this.checks.record("output.rerun", ok,
+      ok
+        ? `re-running ${this.entry!.name} on the request's input gives the signed and emitted output (status ${status})`
+        : `re-running ${this.entry!.name} on the request's input gives output hash ${hash} (status ${status}), the enclave signed ${this.fulfilled.outputHash} (status ${this.fulfilled.status})`,
+      { rerunOutputHash: hash, signedOutputHash: this.fulfilled.outputHash, rerunStatus: status, signedStatus: this.fulfilled.status, rerunOutput: output, signedOutput: this.fulfilled.output });
+  }
+
+  private async callback(): Promise<boolean> {
+    const limit = Number(this.request.callbackGasLimit);
+    if (limit === 0) {
+      this.facts.callback.outcome = "none requested";
+      return this.checks.pass("callback.outcome", "no callback was requested (callbackGasLimit 0)");
+    }
+    if (!this.callbackLog) return this.checks.fail("callback.outcome", "no CallbackCompleted event for the fulfilled request");
+    const a = oracleAuditInterface.parseLog(this.callbackLog)!.args;
+    const success: boolean = a.success;
+    const gasUsed = Number(a.gasUsed);
+    Object.assign(this.facts.callback, { success, gasUsed, gasLimit: limit, tx: this.callbackLog.transactionHash });
+    if (success) return this.checks.pass("callback.outcome", `the consumer ${this.request.requester} received the result (callback used ${gasUsed} of ${limit} gas)`, { success, gasUsed, gasLimit: limit });
+    const code = await this.p.provider.getCode(this.request.requester, this.callbackLog.blockNumber);
+    if (code === "0x") {
+      return this.checks.pass("callback.outcome", `the requester ${this.request.requester} is an account without code: there was no callback to make; the result is on-chain`, { success, gasUsed });
+    }
+    return this.checks.fail("callback.outcome",
+      `the consumer's callback reverted or ran out of gas (used ${gasUsed} of ${limit}); the result stands on-chain but the consumer did not take it`,
+      { success, gasUsed, gasLimit: limit, consumer: this.request.requester });
+  }
+
+  private finish(): ResultReport {
+    const base = this.checks.finish({ format: "dev", at: 0, facts: this.facts, chain: this.chain, expected: this.expected });
+    const failed = base.failedCheck;
+    return {
+      ...base,
+      format: "result",
+      at: Math.floor(Date.now() / 1000),
+      requestId: this.p.requestId.toString(),
+      ...(failed ? { brokenLink: linkOf(failed) } : {}),
+    };
+  }
+}
+
+interface RegistrationEvent {
+  signer: string;
+  operator: string;
+  measurement: string;
+  teeType: number;
+  expiresAt: number;
+  evidenceHash: string;
+  log: Log;
+}
+
+function safeParse<T>(fn: () => T | null): T | undefined {
+  try {
+    return fn() ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function toCommitment(r: any): RequestCommitment {
+  return {
+    requestId: BigInt(r.requestId), modelId: BigInt(r.modelId), requester: getAddress(r.requester), modelHash: r.modelHash,
+    inputHash: r.inputHash, fee: BigInt(r.fee), callbackGasLimit: BigInt(r.callbackGasLimit), deadline: BigInt(r.deadline),
+    redundancy: BigInt(r.redundancy),
+  };
+}
+
+/** Verifies one request's result end to end; see the module comment for the links and checks. */
+export function verifyResult(params: VerifyResultParams): Promise<ResultReport> {
+  return new ResultVerifier(params).run();
+}

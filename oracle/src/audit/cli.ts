@@ -18,6 +18,7 @@ import { loadPolicyFile, type Policy } from "./policy";
 import { getEvidenceVerifier, verifyEvidence } from "./registry";
 import { formatReportText } from "./text-report";
 import { EVIDENCE_FORMATS, type EvidenceFormat, type EvidenceVerifier } from "./types";
+import { registerResultAuditCommands } from "./verify-result-cli";
 
 /** Where the commands write and how they end; tests pass their own. */
 export interface CliIo {
@@ -81,6 +82,7 @@ export function registerAuditCommands(program: Command, io: CliIo = processIo): 
     .action(function (this: Command, options: VerifyEvidenceOptions) {
       runVerifyEvidence(this, options, io);
     });
+  registerResultAuditCommands(audit, io);
   return audit;
 }
 

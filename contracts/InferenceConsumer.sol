@@ -12,7 +12,7 @@ abstract contract InferenceConsumer is IInferenceConsumer {
     /// @notice The oracle this consumer trusts for results.
     IInferenceOracle public immutable ORACLE;
 
-    /// @notice A caller other than the oracle delivered a result. Selector 0x00000000.
+    /// @notice A caller other than the oracle delivered a result. Selector 0x0f5b4695.
     /// @param caller The caller.
     error InferenceConsumerOnlyOracle(address caller);
 

@@ -38,7 +38,7 @@ contract IrisClassifierConsumer is InferenceConsumer {
     /// @param status The result status.
     event ClassificationFailed(uint256 indexed requestId, uint8 status);
 
-    /// @notice No prediction for this request (yet). Selector 0x00000000.
+    /// @notice No prediction for this request (yet). Selector 0x7bdd2fa0.
     /// @param requestId The request.
     error IrisClassifierNoPrediction(uint256 requestId);
 

@@ -72,27 +72,27 @@ contract RiskScoredLendingPool is InferenceConsumer, Ownable, ReentrancyGuardTra
     /// @param amount The amount.
     event LiquidityAdded(uint256 amount);
 
-    /// @notice The action would leave the account's debt above collateral x LTV. Selector 0x00000000.
+    /// @notice The action would leave the account's debt above collateral x LTV. Selector 0x80cc0c48.
     /// @param debt The debt after the action.
     /// @param limit The limit after the action.
     error RiskPoolLtvExceeded(uint256 debt, uint256 limit);
-    /// @notice Not enough ether to lend. Selector 0x00000000.
+    /// @notice Not enough ether to lend. Selector 0x5e95a552.
     /// @param requested The amount asked for.
     /// @param available The liquidity.
     error RiskPoolInsufficientLiquidity(uint256 requested, uint256 available);
-    /// @notice More collateral asked for than deposited, or more repaid than owed. Selector 0x00000000.
+    /// @notice More collateral asked for than deposited, or more repaid than owed. Selector 0x7f4175e4.
     /// @param requested The amount.
     /// @param available The most allowed.
     error RiskPoolAmountTooLarge(uint256 requested, uint256 available);
-    /// @notice The ether sent is not the oracle's fee. Selector 0x00000000.
+    /// @notice The ether sent is not the oracle's fee. Selector 0xadac75a0.
     /// @param sent The ether sent.
     /// @param fee The fee.
     error RiskPoolWrongFee(uint256 sent, uint256 fee);
-    /// @notice LTV bounds must satisfy min <= max <= 100%. Selector 0x00000000.
+    /// @notice LTV bounds must satisfy min <= max <= 100%. Selector 0x20f3ba44.
     error RiskPoolInvalidBounds();
-    /// @notice Zero amount. Selector 0x00000000.
+    /// @notice Zero amount. Selector 0x218cd3b1.
     error RiskPoolZeroAmount();
-    /// @notice Sending ether failed. Selector 0x00000000.
+    /// @notice Sending ether failed. Selector 0x8d85d9be.
     error RiskPoolTransferFailed();
 
     /// @param oracle The InferenceOracle.

@@ -121,122 +121,122 @@ interface IEnclaveRegistry is ITypeAndVersion {
     /// @param maxReportAge The new maximum, in seconds.
     event MaxReportAgeUpdated(uint64 maxReportAge);
 
-    /// @notice The root is not trusted (never added). Selector 0x00000000.
+    /// @notice The root is not trusted (never added). Selector 0x4ccffeb4.
     /// @param rootId The root.
     error EnclaveRegistryUntrustedRoot(bytes32 rootId);
 
-    /// @notice The root was revoked. Selector 0x00000000.
+    /// @notice The root was revoked. Selector 0x4819ff3a.
     /// @param rootId The root.
     error EnclaveRegistryRootRevoked(bytes32 rootId);
 
-    /// @notice The root was already added. Selector 0x00000000.
+    /// @notice The root was already added. Selector 0x87044b17.
     /// @param rootId The root.
     error EnclaveRegistryRootAlreadyAdded(bytes32 rootId);
 
-    /// @notice The key is not a valid P-256 public key. Selector 0x00000000.
+    /// @notice The key is not a valid P-256 public key. Selector 0xec973c46.
     /// @param x x coordinate.
     /// @param y y coordinate.
     error EnclaveRegistryInvalidRootKey(bytes32 x, bytes32 y);
 
-    /// @notice The report or certificate has a layout version this contract does not read. Selector 0x00000000.
+    /// @notice The report or certificate has a layout version this contract does not read. Selector 0x4b4eda64.
     /// @param version The version found.
     error EnclaveRegistryUnsupportedVersion(uint16 version);
 
-    /// @notice The report's platform is not the one the certificate names. Selector 0x00000000.
+    /// @notice The report's platform is not the one the certificate names. Selector 0x6339b87d.
     /// @param reportPlatformId Platform id in the report.
     /// @param certificatePlatformId Platform id in the certificate.
     error EnclaveRegistryPlatformMismatch(bytes32 reportPlatformId, bytes32 certificatePlatformId);
 
-    /// @notice The root's signature over the certificate does not verify. Selector 0x00000000.
+    /// @notice The root's signature over the certificate does not verify. Selector 0x4d27c620.
     /// @param rootId The root.
     error EnclaveRegistryInvalidCertificateSignature(bytes32 rootId);
 
-    /// @notice The platform key's signature over the report does not verify. Selector 0x00000000.
+    /// @notice The platform key's signature over the report does not verify. Selector 0x3420bbdc.
     /// @param platformId The platform.
     error EnclaveRegistryInvalidReportSignature(bytes32 platformId);
 
-    /// @notice The certificate is not valid now. Selector 0x00000000.
+    /// @notice The certificate is not valid now. Selector 0xb37b8608.
     /// @param notBefore Start of validity.
     /// @param notAfter End of validity.
     /// @param timestamp The current block time.
     error EnclaveRegistryCertificateNotValid(uint64 notBefore, uint64 notAfter, uint256 timestamp);
 
-    /// @notice The report was issued in the future, beyond the allowed clock skew. Selector 0x00000000.
+    /// @notice The report was issued in the future, beyond the allowed clock skew. Selector 0x2acd28ac.
     /// @param issuedAt Issue time in the report.
     /// @param timestamp The current block time.
     error EnclaveRegistryReportFromFuture(uint64 issuedAt, uint256 timestamp);
 
-    /// @notice The report is older than the maximum report age. Selector 0x00000000.
+    /// @notice The report is older than the maximum report age. Selector 0x829b9966.
     /// @param issuedAt Issue time in the report.
     /// @param timestamp The current block time.
     /// @param maxReportAge The maximum age in seconds.
     error EnclaveRegistryReportStale(uint64 issuedAt, uint256 timestamp, uint64 maxReportAge);
 
-    /// @notice The report has expired. Selector 0x00000000.
+    /// @notice The report has expired. Selector 0x14b6de33.
     /// @param expiresAt Expiry in the report.
     /// @param timestamp The current block time.
     error EnclaveRegistryReportExpired(uint64 expiresAt, uint256 timestamp);
 
-    /// @notice The auditors' attestation has expired. Selector 0x00000000.
+    /// @notice The auditors' attestation has expired. Selector 0xc46e24b9.
     /// @param expiresAt Expiry in the attestation.
     /// @param timestamp The current block time.
     error EnclaveRegistryAttestationExpired(uint64 expiresAt, uint256 timestamp);
 
-    /// @notice This path does not accept the TEE type (reports: DevSimulated only; auditors: real TEEs only). Selector 0x00000000.
+    /// @notice This path does not accept the TEE type (reports: DevSimulated only; auditors: real TEEs only). Selector 0x620a4306.
     /// @param teeType The TEE type given.
     error EnclaveRegistryUnsupportedTeeType(uint8 teeType);
 
-    /// @notice The measurement is not allowed. Selector 0x00000000.
+    /// @notice The measurement is not allowed. Selector 0xf3c31aa3.
     /// @param measurement The measurement.
     error EnclaveRegistryMeasurementNotAllowed(bytes32 measurement);
 
-    /// @notice The enclave signer address is zero. Selector 0x00000000.
+    /// @notice The enclave signer address is zero. Selector 0x0f7f455f.
     error EnclaveRegistryZeroSigner();
 
-    /// @notice The signer is bound to another operator and cannot be re-registered. Selector 0x00000000.
+    /// @notice The signer is bound to another operator and cannot be re-registered. Selector 0x0a7b3d0b.
     /// @param signer The signer.
     /// @param operator The operator it is bound to.
     error EnclaveRegistrySignerBoundToOtherOperator(address signer, address operator);
 
-    /// @notice The signer was never registered. Selector 0x00000000.
+    /// @notice The signer was never registered. Selector 0xe015d1c0.
     /// @param signer The signer.
     error EnclaveRegistryUnknownSigner(address signer);
 
-    /// @notice The owner revoked the signer. Selector 0x00000000.
+    /// @notice The owner revoked the signer. Selector 0x1ee2c6ef.
     /// @param signer The signer.
     error EnclaveRegistrySignerRevoked(address signer);
 
-    /// @notice The operator retired the signer. Selector 0x00000000.
+    /// @notice The operator retired the signer. Selector 0x70b5e9dc.
     /// @param signer The signer.
     error EnclaveRegistrySignerRetired(address signer);
 
-    /// @notice The signer's registration has expired. Selector 0x00000000.
+    /// @notice The signer's registration has expired. Selector 0x6ca98bd9.
     /// @param signer The signer.
     /// @param expiresAt When it expired.
     error EnclaveRegistrySignerExpired(address signer, uint64 expiresAt);
 
-    /// @notice Only the signer's operator may retire it. Selector 0x00000000.
+    /// @notice Only the signer's operator may retire it. Selector 0x16be3dad.
     /// @param signer The signer.
     /// @param caller The account that tried.
     error EnclaveRegistryNotOperator(address signer, address caller);
 
-    /// @notice The auditor path is disabled (threshold zero). Selector 0x00000000.
+    /// @notice The auditor path is disabled (threshold zero). Selector 0xfef8530f.
     error EnclaveRegistryAuditorPathDisabled();
 
-    /// @notice A signature recovered to an address that is not a trusted auditor. Selector 0x00000000.
+    /// @notice A signature recovered to an address that is not a trusted auditor. Selector 0x1113327f.
     /// @param auditor The recovered address.
     error EnclaveRegistryUntrustedAuditor(address auditor);
 
-    /// @notice Two signatures came from the same auditor. Selector 0x00000000.
+    /// @notice Two signatures came from the same auditor. Selector 0x23dd0f40.
     /// @param auditor The auditor.
     error EnclaveRegistryDuplicateAuditor(address auditor);
 
-    /// @notice Fewer auditor signatures than the threshold. Selector 0x00000000.
+    /// @notice Fewer auditor signatures than the threshold. Selector 0xe56d10e4.
     /// @param given Number of signatures given.
     /// @param threshold Number required.
     error EnclaveRegistryNotEnoughAuditors(uint256 given, uint8 threshold);
 
-    /// @notice The maximum report age must be positive. Selector 0x00000000.
+    /// @notice The maximum report age must be positive. Selector 0x840e8fbe.
     error EnclaveRegistryZeroMaxReportAge();
 
     /// @notice Trusts a vendor root key. Owner only.

@@ -144,108 +144,108 @@ interface IInferenceOracle is ITypeAndVersion {
     /// @param config The new bounds.
     event ConfigUpdated(Config config);
 
-    /// @notice No model has this id. Selector 0x00000000.
+    /// @notice No model has this id. Selector 0x6342588e.
     /// @param modelId The model.
     error InferenceOracleUnknownModel(uint256 modelId);
 
-    /// @notice The model takes no new requests. Selector 0x00000000.
+    /// @notice The model takes no new requests. Selector 0x57ffe7e3.
     /// @param modelId The model.
     error InferenceOracleModelInactive(uint256 modelId);
 
-    /// @notice The input is not the canonical `abi.encode(int256[])` of the model's input length. Selector 0x00000000.
+    /// @notice The input is not the canonical `abi.encode(int256[])` of the model's input length. Selector 0xc8541b36.
     /// @param inputLength The number of values the model takes.
     error InferenceOracleMalformedInput(uint32 inputLength);
 
-    /// @notice Less ether sent than the fee. Selector 0x00000000.
+    /// @notice Less ether sent than the fee. Selector 0x46cde302.
     /// @param paid The ether sent.
     /// @param fee The fee (see `quote`).
     error InferenceOracleInsufficientFee(uint256 paid, uint256 fee);
 
-    /// @notice The callback gas limit is neither zero nor within the bounds. Selector 0x00000000.
+    /// @notice The callback gas limit is neither zero nor within the bounds. Selector 0x58f5661b.
     /// @param callbackGasLimit The limit asked for.
     /// @param min The lowest non-zero limit.
     /// @param max The highest limit.
     error InferenceOracleCallbackGasLimitOutOfBounds(uint32 callbackGasLimit, uint32 min, uint32 max);
 
-    /// @notice The deadline is not in the future. Selector 0x00000000.
+    /// @notice The deadline is not in the future. Selector 0xc89c557c.
     /// @param deadline The deadline asked for.
     /// @param timestamp The current block time.
     error InferenceOracleDeadlineInPast(uint64 deadline, uint256 timestamp);
 
-    /// @notice The deadline is further away than the maximum delay. Selector 0x00000000.
+    /// @notice The deadline is further away than the maximum delay. Selector 0x51c7471d.
     /// @param deadline The deadline asked for.
     /// @param latest The latest deadline allowed now.
     error InferenceOracleDeadlineTooFar(uint64 deadline, uint256 latest);
 
-    /// @notice Redundancy is zero or above the maximum. Selector 0x00000000.
+    /// @notice Redundancy is zero or above the maximum. Selector 0xb05fc0ba.
     /// @param redundancy The redundancy asked for.
     /// @param max The maximum.
     error InferenceOracleInvalidRedundancy(uint8 redundancy, uint8 max);
 
-    /// @notice No request has this id. Selector 0x00000000.
+    /// @notice No request has this id. Selector 0xdcc9c5a9.
     /// @param requestId The request.
     error InferenceOracleUnknownRequest(uint256 requestId);
 
-    /// @notice The commitment handed in is not the one stored for the request. Selector 0x00000000.
+    /// @notice The commitment handed in is not the one stored for the request. Selector 0x1a767c18.
     /// @param requestId The request.
     error InferenceOracleCommitmentMismatch(uint256 requestId);
 
-    /// @notice The request is already fulfilled. Selector 0x00000000.
+    /// @notice The request is already fulfilled. Selector 0x596532fa.
     /// @param requestId The request.
     error InferenceOracleAlreadyFulfilled(uint256 requestId);
 
-    /// @notice The request already expired. Selector 0x00000000.
+    /// @notice The request already expired. Selector 0xaf03aa0b.
     /// @param requestId The request.
     error InferenceOracleAlreadyExpired(uint256 requestId);
 
-    /// @notice The deadline has passed: the request can only be expired. Selector 0x00000000.
+    /// @notice The deadline has passed: the request can only be expired. Selector 0x05b69555.
     /// @param requestId The request.
     /// @param deadline Its deadline.
     error InferenceOracleDeadlinePassed(uint256 requestId, uint64 deadline);
 
-    /// @notice The deadline has not passed yet: the request cannot be expired. Selector 0x00000000.
+    /// @notice The deadline has not passed yet: the request cannot be expired. Selector 0x6d04797c.
     /// @param requestId The request.
     /// @param deadline Its deadline.
     error InferenceOracleDeadlineNotReached(uint256 requestId, uint64 deadline);
 
-    /// @notice The status is not a `ResultStatus`. Selector 0x00000000.
+    /// @notice The status is not a `ResultStatus`. Selector 0x8161b097.
     /// @param status The status given.
     error InferenceOracleInvalidStatus(uint8 status);
 
     /// @notice Ok output that is not the canonical `abi.encode(int256[])` of the model's output
-    /// length, or a non-empty output with a failure status. Selector 0x00000000.
+    /// length, or a non-empty output with a failure status. Selector 0x51cd4a88.
     /// @param requestId The request.
     error InferenceOracleMalformedOutput(uint256 requestId);
 
-    /// @notice The model does not allow the enclave's measurement. Selector 0x00000000.
+    /// @notice The model does not allow the enclave's measurement. Selector 0xecfd99a3.
     /// @param modelId The model.
     /// @param measurement The enclave's measurement.
     error InferenceOracleMeasurementNotAllowedForModel(uint256 modelId, bytes32 measurement);
 
-    /// @notice This operator (through this or another of its signers) already submitted a result. Selector 0x00000000.
+    /// @notice This operator (through this or another of its signers) already submitted a result. Selector 0xc08ee7ca.
     /// @param requestId The request.
     /// @param operator The operator.
     error InferenceOracleAlreadySubmitted(uint256 requestId, address operator);
 
-    /// @notice The batch is empty. Selector 0x00000000.
+    /// @notice The batch is empty. Selector 0xe5bbca65.
     error InferenceOracleEmptyBatch();
 
-    /// @notice Too little gas left to give the callback its full limit; resend with more gas. Selector 0x00000000.
+    /// @notice Too little gas left to give the callback its full limit; resend with more gas. Selector 0x37356837.
     /// @param requestId The request.
     /// @param gasLeft Gas left before the callback.
     /// @param callbackGasLimit The callback's gas limit.
     error InferenceOracleInsufficientGasForCallback(uint256 requestId, uint256 gasLeft, uint32 callbackGasLimit);
 
-    /// @notice The account has nothing to withdraw. Selector 0x00000000.
+    /// @notice The account has nothing to withdraw. Selector 0xca45dc1a.
     /// @param account The account.
     error InferenceOracleNothingToWithdraw(address account);
 
-    /// @notice Sending ether failed. Selector 0x00000000.
+    /// @notice Sending ether failed. Selector 0xdc58dc80.
     /// @param recipient The recipient.
     /// @param amount The amount.
     error InferenceOracleTransferFailed(address recipient, uint256 amount);
 
-    /// @notice Bounds are inconsistent (min above max, zero redundancy or zero delay). Selector 0x00000000.
+    /// @notice Bounds are inconsistent (min above max, zero redundancy or zero delay). Selector 0x5e99c7da.
     error InferenceOracleInvalidConfig();
 
     /// @notice Requests an inference. Pays exactly `quote(modelId, options)`; excess is refunded

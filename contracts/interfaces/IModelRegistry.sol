@@ -78,28 +78,28 @@ interface IModelRegistry is ITypeAndVersion {
     /// @param modelId The model.
     event ModelDeactivated(uint256 indexed modelId);
 
-    /// @notice No model has this id. Selector 0xa9eb2a4e.
+    /// @notice No model has this id. Selector 0xed88f2a4.
     /// @param modelId The id asked for.
     error ModelRegistryUnknownModel(uint256 modelId);
 
-    /// @notice Only the model's publisher may change it. Selector 0xba7ecb50.
+    /// @notice Only the model's publisher may change it. Selector 0x87bb1cf0.
     /// @param modelId The model.
     /// @param caller The account that tried.
     error ModelRegistryNotPublisher(uint256 modelId, address caller);
 
-    /// @notice The model is deactivated. Selector 0x66cc0dc0.
+    /// @notice The model is deactivated. Selector 0xfccdf4a0.
     /// @param modelId The model.
     error ModelRegistryModelInactive(uint256 modelId);
 
-    /// @notice The model hash is zero. Selector 0x2ebea3a8.
+    /// @notice The model hash is zero. Selector 0x38e53d2a.
     error ModelRegistryEmptyModelHash();
 
-    /// @notice Input and output must each have at least one value. Selector 0x5fc67da4.
+    /// @notice Input and output must each have at least one value. Selector 0xdb60c6fa.
     /// @param inputLength The input length given.
     /// @param outputLength The output length given.
     error ModelRegistryInvalidTensorLength(uint32 inputLength, uint32 outputLength);
 
-    /// @notice A measurement is zero. Selector 0x1ab9cb1c.
+    /// @notice A measurement is zero. Selector 0x21a20169.
     error ModelRegistryEmptyMeasurement();
 
     /// @notice Registers a model; the caller becomes its publisher.

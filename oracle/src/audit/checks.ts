@@ -3,6 +3,7 @@
  * Verifiers stop at a failure that later checks depend on; `finish` then lists the checks that
  * could not run as skipped, so a report always names every check of its format.
  */
+import type { Policy } from "./policy";
 import type { Check, EvidenceFormat, EvidenceValue, TrustLink, VerificationReport } from "./types";
 
 export class CheckList {
@@ -100,4 +101,11 @@ export function shortHex(hex: string, keep = 12): string {
 /** The message of an unknown thrown value. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The last box of the diagram: the enclave signer the policy expects, if any. */
+export function signerLink(checks: CheckList, policy: Policy): TrustLink {
+  return policy.enclaveSigner
+    ? { role: "signer", title: "Enclave signer", subtitle: policy.enclaveSigner, check: "policy.enclave-signer", ok: checks.outcome("policy.enclave-signer") }
+    : { role: "signer", title: "Enclave signer", subtitle: "not checked: no enclaveSigner in the policy", ok: null };
 }

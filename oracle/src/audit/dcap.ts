@@ -13,14 +13,13 @@ import { readFileSync } from "fs";
 import type { X509Certificate } from "crypto";
 import { z } from "zod";
 import type { Collateral } from "@phala/dcap-qvl";
-import { CheckList, errorMessage, isoTime, shortHex, toHex } from "./checks";
+import { CheckList, errorMessage, isoTime, shortHex, signerLink, toHex } from "./checks";
 import { crlProblems, normalizeSerial, parseCrl, type ParsedCrl } from "./crl";
 import { parseDcapQuote, ATTESTATION_KEY_ECDSA_P256, CERT_TYPE_PCK_CHAIN, INTEL_QE_VENDOR_ID, type ParsedDcapQuote } from "./dcap-quote";
 import { DCAP_QVL_STEPS, runDcapQvl, type QvlChain } from "./dcap-qvl";
 import { DER_TAG, derChildren, derContent, derOid, expectTag, parseCertificateParts, readDer } from "./der";
 import { EvidenceInputError } from "./errors";
-import { signerLink } from "./nitro";
-import { INTEL_SGX_ROOT_CA, type PinnedRoot } from "./pinned-roots";
+import { INTEL_SGX_ROOT_CA, resolveTrustAnchor, type PinnedRoot } from "./pinned-roots";
 import { evaluatePolicy, resolvePolicy, type Policy, type PolicyInput } from "./policy";
 import type { CertificateInput, EvidenceValue, EvidenceVerifier, TrustLink, VerificationReport } from "./types";
 import { checkIssuedBy, commonName, fingerprintSha256, splitPem, toX509, type LinkResult } from "./x509";
@@ -133,12 +132,6 @@ export function pckFmspc(pck: X509Certificate): string {
 
 const bytesOf = (value: string | number[]) => (typeof value === "string" ? Buffer.from(value, "hex") : Buffer.from(value));
 
-function resolveAnchor(trustAnchor: CertificateInput | undefined): PinnedRoot {
-  if (trustAnchor === undefined) return INTEL_SGX_ROOT_CA;
-  const certificate = toX509(trustAnchor);
-  return { name: `trust anchor "${commonName(certificate.subject)}"`, certificate, sha256: fingerprintSha256(certificate) };
-}
-
 /** A chain as given (leaf first), without a trailing copy of the pinned root. */
 interface ChainView {
   certificates: X509Certificate[];
@@ -146,7 +139,7 @@ interface ChainView {
   carriedRoot?: string;
 }
 
-function chainView(pem: string, anchor: PinnedRoot): ChainView {
+function chainView(pem: string): ChainView {
   const certificates = splitPem(pem).map((p) => toX509(p));
   const top = certificates[certificates.length - 1];
   if (top && top.subject === top.issuer) {
@@ -180,7 +173,7 @@ export function verifyDcap(quote: Uint8Array, options: DcapVerifyOptions): Verif
   const { at } = options;
   const collateral = parseDcapCollateral(options.collateral);
   const policy = resolvePolicy(options.policy);
-  const anchor = resolveAnchor(options.trustAnchor);
+  const anchor = resolveTrustAnchor(options.trustAnchor, INTEL_SGX_ROOT_CA);
   const checks = new CheckList();
   const facts: DcapFacts = {};
   const chain: TrustLink[] = [];
@@ -222,9 +215,9 @@ export function verifyDcap(quote: Uint8Array, options: DcapVerifyOptions): Verif
 
   // 2. Chains against the pinned root: PCK (quote or collateral), TCB info and QE identity signing.
   const pckPem = collateral.pck_certificate_chain ?? Buffer.from(parsed.certificationData).toString("latin1");
-  const pckView = chainView(pckPem, anchor);
-  const tcbView = chainView(collateral.tcb_info_issuer_chain, anchor);
-  const qeView = chainView(collateral.qe_identity_issuer_chain, anchor);
+  const pckView = chainView(pckPem);
+  const tcbView = chainView(collateral.tcb_info_issuer_chain);
+  const qeView = chainView(collateral.qe_identity_issuer_chain);
   const carried = [
     ["PCK chain", pckView],
     ["TCB info issuer chain", tcbView],

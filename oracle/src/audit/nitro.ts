@@ -9,8 +9,8 @@
  */
 import { verify as cryptoVerify, X509Certificate } from "crypto";
 import { Decoder, Tag } from "cbor-x";
-import { CheckList, errorMessage, isoTime, shortHex, toHex } from "./checks";
-import { AWS_NITRO_ROOT_G1, type PinnedRoot } from "./pinned-roots";
+import { CheckList, errorMessage, isoTime, shortHex, signerLink, toHex } from "./checks";
+import { AWS_NITRO_ROOT_G1, resolveTrustAnchor } from "./pinned-roots";
 import { evaluatePolicy, resolvePolicy, type Policy, type PolicyInput } from "./policy";
 import type { CertificateInput, EvidenceVerifier, TrustLink, VerificationReport } from "./types";
 import { checkIssuedBy, commonName, describeCertificate, fingerprintSha256, toX509, validity, validityProblem } from "./x509";
@@ -173,19 +173,13 @@ function decodePayload(payload: Uint8Array): NitroPayload {
   };
 }
 
-function resolveAnchor(trustAnchor: CertificateInput | undefined): PinnedRoot {
-  if (trustAnchor === undefined) return AWS_NITRO_ROOT_G1;
-  const certificate = toX509(trustAnchor);
-  return { name: `trust anchor "${commonName(certificate.subject)}"`, certificate, sha256: fingerprintSha256(certificate) };
-}
-
 const isZero = (hex: string | undefined): boolean => hex !== undefined && /^0+$/.test(hex);
 
 /** Verifies a Nitro attestation document; never throws for bad evidence. */
 export function verifyNitro(document: Uint8Array, options: NitroVerifyOptions): VerificationReport<NitroFacts> {
   const { at } = options;
   const policy = resolvePolicy(options.policy);
-  const anchor = resolveAnchor(options.trustAnchor);
+  const anchor = resolveTrustAnchor(options.trustAnchor, AWS_NITRO_ROOT_G1);
   const checks = new CheckList();
   const facts: NitroFacts = {};
   const chain: TrustLink[] = [];
@@ -356,13 +350,6 @@ export function verifyNitro(document: Uint8Array, options: NitroVerifyOptions): 
 
 function pick<T extends Record<string, unknown>>(record: T, keys: (keyof T)[]): Partial<T> {
   return Object.fromEntries(keys.map((k) => [k, record[k]])) as Partial<T>;
-}
-
-/** The last box of the diagram: the enclave signer the policy expects, if any. */
-export function signerLink(checks: CheckList, policy: Policy): TrustLink {
-  return policy.enclaveSigner
-    ? { role: "signer", title: "Enclave signer", subtitle: policy.enclaveSigner, check: "policy.enclave-signer", ok: checks.outcome("policy.enclave-signer") }
-    : { role: "signer", title: "Enclave signer", subtitle: "not checked: no enclaveSigner in the policy", ok: null };
 }
 
 /** The registry entry for Nitro documents. */

@@ -6,7 +6,8 @@
  * AMD KDS (ARK-Milan). Fingerprints as in ../shared/attestation-samples/FORMATS.md.
  */
 import { X509Certificate } from "crypto";
-import { fingerprintSha256 } from "./x509";
+import type { CertificateInput } from "./types";
+import { commonName, fingerprintSha256, toX509 } from "./x509";
 
 /** SHA-256 of the DER of the AWS Nitro Enclaves root certificate G1. */
 export const AWS_NITRO_ROOT_G1_SHA256 = "641A0321A3E244EFE456463195D606317ED7CDCC3C1756E09893F3C68F79BB5B";
@@ -114,3 +115,10 @@ function pinned(name: string, pem: string, sha256: string): PinnedRoot {
 export const AWS_NITRO_ROOT_G1: PinnedRoot = pinned("AWS Nitro root G1", AWS_NITRO_ROOT_G1_PEM, AWS_NITRO_ROOT_G1_SHA256);
 export const INTEL_SGX_ROOT_CA: PinnedRoot = pinned("Intel SGX Root CA", INTEL_SGX_ROOT_CA_PEM, INTEL_SGX_ROOT_CA_SHA256);
 export const AMD_ARK_MILAN: PinnedRoot = pinned("AMD ARK-Milan", AMD_ARK_MILAN_PEM, AMD_ARK_MILAN_SHA256);
+
+/** The root to pin: the caller's `trustAnchor` if given (its fingerprint becomes the pin), else `fallback`. */
+export function resolveTrustAnchor(trustAnchor: CertificateInput | undefined, fallback: PinnedRoot): PinnedRoot {
+  if (trustAnchor === undefined) return fallback;
+  const certificate = toX509(trustAnchor);
+  return { name: `trust anchor "${commonName(certificate.subject)}"`, certificate, sha256: fingerprintSha256(certificate) };
+}

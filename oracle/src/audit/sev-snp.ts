@@ -10,11 +10,10 @@
 import { readFileSync } from "fs";
 import { dirname, resolve } from "path";
 import { verify as cryptoVerify, X509Certificate } from "crypto";
-import { CheckList, errorMessage, shortHex, toHex } from "./checks";
+import { CheckList, errorMessage, shortHex, signerLink, toHex } from "./checks";
 import { DER_TAG, derContent, derUnsigned, parseCertificateParts, readDer } from "./der";
 import { EvidenceInputError } from "./errors";
-import { signerLink } from "./nitro";
-import { AMD_ARK_MILAN, type PinnedRoot } from "./pinned-roots";
+import { AMD_ARK_MILAN, resolveTrustAnchor } from "./pinned-roots";
 import { evaluatePolicy, resolvePolicy, type Policy, type PolicyInput } from "./policy";
 import type { CertificateInput, EvidenceVerifier, TrustLink, VerificationReport } from "./types";
 import { checkIssuedBy, commonName, fingerprintSha256, splitPem, toX509, validityProblem } from "./x509";
@@ -253,18 +252,12 @@ export function readSevSnpCollateralFile(path: string): { vcek: X509Certificate;
   return parseSevSnpCollateral(text);
 }
 
-function resolveAnchor(trustAnchor: CertificateInput | undefined): PinnedRoot {
-  if (trustAnchor === undefined) return AMD_ARK_MILAN;
-  const certificate = toX509(trustAnchor);
-  return { name: `trust anchor "${commonName(certificate.subject)}"`, certificate, sha256: fingerprintSha256(certificate) };
-}
-
 /** Verifies an SEV-SNP report with its VCEK and ASK (and ARK); never throws for bad evidence. */
 export function verifySevSnp(report: Uint8Array, options: SevSnpVerifyOptions): VerificationReport<SevSnpFacts> {
   const { at } = options;
   const collateral = parseSevSnpCollateral(options.collateral);
   const policy = resolvePolicy(options.policy);
-  const anchor = resolveAnchor(options.trustAnchor);
+  const anchor = resolveTrustAnchor(options.trustAnchor, AMD_ARK_MILAN);
   const checks = new CheckList();
   let facts: SevSnpFacts = {};
   const chain: TrustLink[] = [];

@@ -2,7 +2,8 @@
  * `oracle audit ...`: the auditor's commands.
  *
  *   oracle audit verify-evidence --format <dev|nitro|dcap|sev-snp> --file F [--collateral C]
- *                                [--at unix-seconds] [--policy P] [--json] [--html out.html]
+ *                                [--at unix-seconds] [--policy P] [--trust-anchor A]
+ *                                [--json] [--html out.html]
  *
  * Exit codes: 0 the evidence is valid, 1 it is invalid (the output names the failed check),
  * 2 bad usage (the message says what to fix). Commander's own usage errors (a missing or
@@ -12,6 +13,7 @@
 import { readFileSync, writeFileSync } from "fs";
 import { Command, InvalidArgumentError, Option, type CommanderError } from "commander";
 import { errorMessage } from "./checks";
+import { registerDevVerifier } from "../enclave/dev-verifier";
 import { AuditError } from "./errors";
 import { renderHtmlReport } from "./html-report";
 import { loadPolicyFile, type Policy } from "./policy";
@@ -49,6 +51,7 @@ interface VerifyEvidenceOptions {
   collateral?: string;
   at?: number;
   policy?: string;
+  trustAnchor?: string;
   json?: boolean;
   html?: string;
 }
@@ -60,6 +63,8 @@ function parseAt(value: string): number {
 
 /** Adds the `audit` command and its sub-commands to `program`. */
 export function registerAuditCommands(program: Command, io: CliIo = processIo): Command {
+  // The development platform's verifier lives with the platform; the CLI makes `--format dev` work.
+  registerDevVerifier();
   const audit = program
     .command("audit")
     .description("auditor's tools: verify attestation evidence against pinned vendor roots and a measurement policy")
@@ -77,6 +82,10 @@ export function registerAuditCommands(program: Command, io: CliIo = processIo): 
     )
     .option("--at <unix-seconds>", "verify as of this time (default: now)", parseAt)
     .option("--policy <path>", "policy JSON: expected measurements, allowed TCB statuses, debugAllowed, maxAgeSeconds, enclaveSigner (see docs/audit.md)")
+    .option(
+      "--trust-anchor <file-or-hex>",
+      "root to pin instead of the built-in vendor root: a PEM/DER certificate file (a test CA, a root the project does not embed); for dev, the platform root public key 0x04||x||y",
+    )
     .option("--json", "print the report as JSON instead of words")
     .option("--html <out.html>", "also write a self-contained HTML report to this file")
     .action(function (this: Command, options: VerifyEvidenceOptions) {
@@ -108,6 +117,19 @@ function readCollateral(command: Command, verifier: EvidenceVerifier, options: V
   }
 }
 
+/** `--trust-anchor`: inline 0x-hex (a raw public key), else a file holding a PEM or DER certificate. */
+function readTrustAnchor(command: Command, value: string | undefined): string | Buffer | undefined {
+  if (value === undefined) return undefined;
+  if (/^0x[0-9a-fA-F]+$/.test(value)) return value;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(value);
+  } catch (error) {
+    return usage(command, `cannot read --trust-anchor ${value}: ${errorMessage(error)} (give a PEM/DER file, or 0x-hex for dev)`);
+  }
+  return bytes.includes("-----BEGIN") ? bytes.toString("utf8") : bytes;
+}
+
 function runVerifyEvidence(command: Command, options: VerifyEvidenceOptions, io: CliIo): void {
   let verifier: EvidenceVerifier;
   try {
@@ -130,9 +152,10 @@ function runVerifyEvidence(command: Command, options: VerifyEvidenceOptions, io:
       return usage(command, errorMessage(error));
     }
   }
+  const trustAnchor = readTrustAnchor(command, options.trustAnchor);
   let report;
   try {
-    report = verifyEvidence({ format: options.format, evidence, collateral, at: options.at, policy });
+    report = verifyEvidence({ format: options.format, evidence, collateral, at: options.at, policy, trustAnchor });
   } catch (error) {
     if (error instanceof AuditError) return usage(command, error.message);
     throw error;

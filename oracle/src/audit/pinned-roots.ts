@@ -6,6 +6,7 @@
  * AMD KDS (ARK-Milan). Fingerprints as in ../shared/attestation-samples/FORMATS.md.
  */
 import { X509Certificate } from "crypto";
+import { EvidenceInputError } from "./errors";
 import type { CertificateInput } from "./types";
 import { commonName, fingerprintSha256, toX509 } from "./x509";
 
@@ -119,6 +120,14 @@ export const AMD_ARK_MILAN: PinnedRoot = pinned("AMD ARK-Milan", AMD_ARK_MILAN_P
 /** The root to pin: the caller's `trustAnchor` if given (its fingerprint becomes the pin), else `fallback`. */
 export function resolveTrustAnchor(trustAnchor: CertificateInput | undefined, fallback: PinnedRoot): PinnedRoot {
   if (trustAnchor === undefined) return fallback;
-  const certificate = toX509(trustAnchor);
+  let certificate: X509Certificate;
+  try {
+    certificate = toX509(trustAnchor);
+  } catch (error) {
+    throw new EvidenceInputError(`the trust anchor for ${fallback.name} is not a certificate`, {
+      details: "give the root certificate as PEM or DER",
+      cause: error,
+    });
+  }
   return { name: `trust anchor "${commonName(certificate.subject)}"`, certificate, sha256: fingerprintSha256(certificate) };
 }

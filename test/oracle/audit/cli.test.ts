@@ -55,11 +55,15 @@ describe("oracle audit verify-evidence (CLI)", function () {
   const T = 1_750_000_000;
   let dir: string;
   let synthetic: string;
+  let anchor: string;
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "audit-cli-"));
     synthetic = join(dir, "synthetic.cbor");
-    writeFileSync(synthetic, createNitroDocument(createNitroTestCa(), { timestamp: T }).bytes);
+    anchor = join(dir, "test-root.pem");
+    const ca = createNitroTestCa();
+    writeFileSync(synthetic, createNitroDocument(ca, { timestamp: T }).bytes);
+    writeFileSync(anchor, ca.root.pem);
   });
 
   it("exits 1 and names the failed check for evidence that does not chain to the pinned root", async () => {
@@ -106,12 +110,23 @@ describe("oracle audit verify-evidence (CLI)", function () {
     });
   }
 
-  it("exits 2 for --format dev until the development platform registers its verifier", async function () {
-    const { evidenceVerifiers } = await import("../../../oracle/src/audit");
-    if (evidenceVerifiers.has("dev")) this.skip();
-    const run = await audit("verify-evidence", "--format", "dev", "--file", synthetic);
+  it("exits 0 for evidence that chains to the root given with --trust-anchor", async () => {
+    const run = await audit("verify-evidence", "--format", "nitro", "--file", synthetic, "--at", String(T + 60), "--trust-anchor", anchor);
+    expect(run.code, run.out).to.equal(0);
+    expect(run.out).to.match(/^nitro evidence: VALID at /);
+    expect(run.out).to.match(/  PASS  root\.pinned +cabundle\[0\] is the pinned trust anchor "test\.nitro-enclaves"/);
+  });
+
+  it("exits 2 when --trust-anchor is not a certificate for a certificate-based format", async () => {
+    const run = await audit("verify-evidence", "--format", "nitro", "--file", synthetic, "--trust-anchor", synthetic);
     expect(run.code).to.equal(2);
-    expect(run.err).to.match(/no verifier is registered for evidence format "dev"/);
+    expect(run.err).to.match(/trust anchor for AWS Nitro root G1 is not a certificate/);
+  });
+
+  it("hands --format dev to the development platform's verifier", async () => {
+    const run = await audit("verify-evidence", "--format", "dev", "--file", synthetic, "--at", String(T));
+    expect(run.code).to.equal(1);
+    expect(run.out).to.match(/^dev evidence: INVALID at /);
   });
 
   it("exits 0 for --help", async () => {

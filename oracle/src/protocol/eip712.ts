@@ -3,7 +3,8 @@
  * enclave attestations. One module, used by the runner (signing), the node (batching), the
  * auditor (recovering) and the tests; `test/contracts/protocol.test.ts` holds it equal to Solidity.
  */
-import { AbiCoder, TypedDataDomain, TypedDataEncoder, keccak256, getAddress } from "ethers";
+import { TypedDataDomain, TypedDataEncoder, getAddress } from "ethers";
+import { decodeInt256Array, encodeInt256Array, fromHex, toHex } from "./bytes";
 import { DOMAIN_VERSION, ORACLE_DOMAIN_NAME, REGISTRY_DOMAIN_NAME, ResultStatus } from "./constants";
 
 /** What an enclave signs for one request. Hashes are 0x-prefixed 32-byte hex. */
@@ -80,17 +81,19 @@ export function enclaveAttestationDigest(domain: TypedDataDomain, att: EnclaveAt
   return TypedDataEncoder.hash(domain, ENCLAVE_ATTESTATION_TYPES, att);
 }
 
-const coder = AbiCoder.defaultAbiCoder();
-
-/** `abi.encode(int256[])`: the on-chain form of every input and output tensor. */
+/** `abi.encode(int256[])`: the on-chain form of every input and output tensor (0x hex). */
 export function encodeTensor(values: readonly bigint[]): string {
-  return coder.encode(["int256[]"], [values]);
+  return toHex(encodeInt256Array(values));
 }
 
-/** Inverse of {@link encodeTensor}; throws on bytes that are not a canonical `int256[]` encoding. */
+/**
+ * Inverse of {@link encodeTensor}; throws on bytes that are not a canonical `int256[]` encoding
+ * (offset word 0x20, length word n, exactly 64 + 32·n bytes: see protocol/bytes.ts).
+ */
 export function decodeTensor(data: string | Uint8Array): bigint[] {
-  const [values] = coder.decode(["int256[]"], data);
-  const out = (values as bigint[]).map((v) => BigInt(v));
-  if (keccak256(encodeTensor(out)) !== keccak256(data)) throw new Error("input is not canonical abi.encode(int256[])");
-  return out;
+  try {
+    return decodeInt256Array(typeof data === "string" ? fromHex(data) : data);
+  } catch (cause) {
+    throw new Error("input is not canonical abi.encode(int256[])", { cause });
+  }
 }

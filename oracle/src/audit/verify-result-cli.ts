@@ -9,7 +9,7 @@
  * Exit codes: 0 every link holds, 1 a link is broken (the output names it and its check),
  * 2 bad usage: no deployment file, unknown request id, RPC on another chain or unreachable.
  */
-import { writeFileSync } from "fs";
+import { existsSync, writeFileSync } from "fs";
 import * as path from "path";
 import { Command, InvalidArgumentError } from "commander";
 import { JsonRpcProvider, Network, type Provider } from "ethers";
@@ -118,6 +118,9 @@ function readDeployment(command: Command, options: VerifyResultOptions): Deploym
 
 async function runVerifyResult(command: Command, options: VerifyResultOptions, io: CliIo, deps: ResultAuditDeps): Promise<void> {
   const deployment = readDeployment(command, options);
+  for (const [flag, dir] of [["--source", options.source], ["--models", options.models]] as const) {
+    if (dir !== undefined && !existsSync(dir)) usage(command, `${flag} ${dir} does not exist: give a checkout (with npm ci run in it) or omit ${flag}`);
+  }
   const rpcUrl = options.rpc ?? process.env.RPC_URL ?? "http://127.0.0.1:8545";
   let provider: Provider;
   let own = false;

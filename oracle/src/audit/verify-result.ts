@@ -4,9 +4,10 @@
  *
  *   request      `InferenceRequested` (the commitment, the input, the model hash) and its state
  *   fulfilment   `ResultSubmitted` per enclave submission, `InferenceFulfilled`, `CallbackCompleted`;
- *                the `fulfil` / `fulfilBatch` calldata, its commitment equal to the request's
+ *                the `fulfil` / `fulfilBatch` calldata, its commitment equal to the request's, its
+ *                output the one the oracle emitted
  *   signer       the EIP-712 digest (single or batch) rebuilt from the calldata, the signer
- *                recovered, equal to the one the oracle emitted; the signed output is the emitted one
+ *                recovered, equal to the one the oracle emitted
  *   registration the signer's `EnclaveRegistered` event before it signed, its operator the one paid,
  *                and its state now (revoked, measurement or root revoked: broken; retired or
  *                expired since it signed: still good)
@@ -59,7 +60,7 @@ export interface VerifyResultParams {
 
 /** The links of the chain, in order; each check name starts with (or maps to) one of them. */
 export const RESULT_LINKS = [
-  "request", "fulfilment", "signer", "output", "registration", "attestation", "measurement", "model", "callback",
+  "request", "fulfilment", "signer", "registration", "attestation", "measurement", "model", "output", "callback",
 ] as const;
 export type ResultLink = (typeof RESULT_LINKS)[number];
 
@@ -101,7 +102,7 @@ export function linkOf(checkName: string): ResultLink | undefined {
 }
 
 const SUBMISSION_CHECKS = [
-  "fulfilment.calldata", "fulfilment.commitment", "signer.recovered", "output.emitted",
+  "fulfilment.calldata", "fulfilment.commitment", "signer.recovered", "fulfilment.output",
   "registration.event", "registration.state", "attestation.verified", "measurement.source",
 ] as const;
 const FINAL_CHECKS = ["model.manifest", "model.file", "output.rerun", "callback.outcome"] as const;
@@ -305,7 +306,7 @@ class ResultVerifier {
     if (!this.recoverSigner(s, decoded, prefix, facts)) return false;
     const item = decoded.items[decoded.index];
     const emittedOk = item.output === this.fulfilled.output && item.status === this.fulfilled.status;
-    if (!this.checks.record(`${prefix}output.emitted`, emittedOk,
+    if (!this.checks.record(`${prefix}fulfilment.output`, emittedOk,
       emittedOk ? "the output the enclave signed is the output the oracle emitted and delivered" : "the output in the calldata differs from the output the oracle emitted",
       { signedOutputHash: keccak256(item.output), emittedOutputHash: this.fulfilled.outputHash })) return false;
     const reg = await this.registration(s, prefix, facts);

@@ -192,7 +192,7 @@ describe("oracle audit verify-result: one request end to end", function () {
     expect(report.valid, formatResultText(report)).to.equal(true);
     expect(report.checks.map((c) => c.name)).to.deep.equal([
       "request.event", "request.state", "fulfilment.events", "fulfilment.calldata", "fulfilment.commitment", "signer.recovered",
-      "output.emitted", "registration.event", "registration.state", "attestation.verified", "measurement.source",
+      "fulfilment.output", "registration.event", "registration.state", "attestation.verified", "measurement.source",
       "model.manifest", "model.file", "output.rerun", "callback.outcome",
     ]);
     expect(report.facts.submissions["1"]).to.include({ signer: host.signer, measurement });

@@ -144,7 +144,8 @@ export class Watcher {
   }
 
   private async handleLogs(logs: Log[]): Promise<void> {
-    const requested: InferenceJob[] = [];
+    // One entry per request id: an RPC may return a log twice (overlapping ranges, buggy nodes).
+    const requested = new Map<string, InferenceJob>();
     for (const log of logs) {
       if (log.removed) continue;
       const ev = iface.parseLog(log);
@@ -152,7 +153,8 @@ export class Watcher {
       const requestId = (ev.args.requestId as bigint).toString();
       if (ev.name === "InferenceRequested") {
         this.deps.metrics.requestsSeen.inc();
-        requested.push({
+        if (requested.has(requestId)) continue;
+        requested.set(requestId, {
           chainId: this.deps.chainId, oracle: this.deps.oracle, requestId,
           modelId: (ev.args.modelId as bigint).toString(), modelHash: ev.args.modelHash, input: ev.args.input,
           callbackGasLimit: Number(ev.args.callbackGasLimit), deadline: (ev.args.deadline as bigint).toString(),
@@ -171,8 +173,9 @@ export class Watcher {
     }
     // Re-check every request on-chain before queuing it: a duplicate event, a request fulfilled by
     // another node, or one expired meanwhile costs one eth_call and no job.
-    for (let i = 0; i < requested.length; i += 200) {
-      await Promise.all(requested.slice(i, i + 200).map((job) => this.consider(job)));
+    const jobs = [...requested.values()];
+    for (let i = 0; i < jobs.length; i += 200) {
+      await Promise.all(jobs.slice(i, i + 200).map((job) => this.consider(job)));
     }
   }
 

@@ -29,6 +29,7 @@ export class BullQueue implements WorkQueue {
   private readonly queue: Queue<InferenceJob>;
   private worker?: Worker<InferenceJob>;
   private closing?: Promise<void>;
+  private readonly adding = new Map<string, Promise<boolean>>();
 
   constructor(private readonly opts: BullQueueOptions, private readonly log?: Logger) {
     this.connection = createRedis(opts.redisUrl);
@@ -50,9 +51,24 @@ export class BullQueue implements WorkQueue {
 
   async add(data: InferenceJob): Promise<{ id: string; added: boolean }> {
     const id = jobId(data.chainId, data.oracle, data.requestId);
-    if (await this.queue.getJob(id)) return { id, added: false };
-    await this.queue.add("infer", data, { jobId: id });
-    return { id, added: true };
+    // Concurrent adds of one id in this process: the second waits for the first and reports a duplicate.
+    const pending = this.adding.get(id);
+    if (pending) {
+      await pending.catch(() => undefined);
+      return { id, added: false };
+    }
+    const p = (async () => {
+      if (await this.queue.getJob(id)) return false;
+      // BullMQ itself ignores an add whose job id exists, so two nodes racing here still make one job.
+      await this.queue.add("infer", data, { jobId: id });
+      return true;
+    })();
+    this.adding.set(id, p);
+    try {
+      return { id, added: await p };
+    } finally {
+      this.adding.delete(id);
+    }
   }
 
   async state(id: string): Promise<{ state: JobStateName; failedReason?: string; attempts?: number }> {

@@ -1,0 +1,175 @@
+/**
+ * Exactly once, end to end: a real Hardhat node, the real contracts, real Redis (a unique key
+ * prefix per test), the oracle node as a child process with its real runner process. Each test
+ * counts InferenceFulfilled events per request id on the chain and prints what it counted.
+ */
+import { expect } from "chai";
+import { Contract } from "ethers";
+import { ORACLE_ABI } from "../../oracle/src/chain/abi";
+import { encodeTensor } from "../../oracle/src/protocol/eip712";
+import { devAccount } from "../../oracle/src/node/devchain";
+import {
+  Env, LoadGenerator, NodeProcess, deletePrefix, metricValue, rpc, setupEnv, startFaultyProxy, startNodeProcess, summarize, tally, waitAllFulfilled,
+} from "./lib";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function expectExactlyOnce(t: Awaited<ReturnType<typeof tally>>, expected: number): void {
+  expect(t.requested, "requests on chain").to.equal(expected);
+  const never = t.requestIds.filter((id) => !t.fulfilledPerRequest.has(id.toString()));
+  expect(never.slice(0, 10).map(String), "requests never fulfilled").to.deep.equal([]);
+  const twice = [...t.fulfilledPerRequest].filter(([, n]) => n !== 1);
+  expect(twice, "requests fulfilled more than once").to.deep.equal([]);
+}
+
+describe("e2e: every request fulfilled exactly once", function () {
+  this.timeout(240_000);
+  let env: Env | undefined;
+  let nodes: NodeProcess[] = [];
+
+  afterEach(async () => {
+    await Promise.all(nodes.map((n) => n.kill()));
+    nodes = [];
+    await env?.cleanup();
+    env = undefined;
+  });
+
+  const start = async (extra?: Record<string, string>, rpcUrl?: string) => {
+    const n = await startNodeProcess(env!, extra, rpcUrl);
+    nodes.push(n);
+    return n;
+  };
+
+  it("1,000 requests while the node is SIGKILLed five times at random moments and restarted", async () => {
+    env = await setupEnv("crash");
+    await rpc(env.chain.url, "evm_setAutomine", [false]);
+    await rpc(env.chain.url, "evm_setIntervalMining", [300]);
+    let node = await start();
+    const gen = new LoadGenerator(env);
+    const sending = (async () => {
+      for (let w = 0; w < 10; w++) {
+        await gen.send(100);
+        await sleep(600);
+      }
+    })();
+    for (let k = 1; k <= 5; k++) {
+      const wait = 800 + Math.floor(Math.random() * 2000);
+      await sleep(wait);
+      const before = await tally(env);
+      await node.kill();
+      console.log(`      SIGKILL ${k} after ${wait} ms (fulfilled so far: ${before.fulfilledPerRequest.size}/${before.requested}); restarting`);
+      node = await start();
+    }
+    await sending;
+    const t = await waitAllFulfilled(env, 1000, 120_000);
+    summarize("after 5 crashes", t);
+    expectExactlyOnce(t, 1000);
+    expect(await node.terminate(), "graceful exit code").to.equal(0);
+  });
+
+  it("Redis flushed mid-run (this test's keys), and again while the node is down: the node rebuilds its work from the chain", async () => {
+    env = await setupEnv("flush");
+    await rpc(env.chain.url, "evm_setAutomine", [false]);
+    await rpc(env.chain.url, "evm_setIntervalMining", [300]);
+    let node = await start();
+    const gen = new LoadGenerator(env);
+    await gen.send(150);
+    await sleep(400);
+    const flushed = await deletePrefix(env.prefix);
+    const mid = await tally(env);
+    console.log(`      flushed ${flushed} Redis keys mid-run (fulfilled so far: ${mid.fulfilledPerRequest.size}/${mid.requested})`);
+    await gen.send(150);
+    await sleep(500);
+    await node.kill();
+    await gen.send(100);
+    const flushed2 = await deletePrefix(env.prefix);
+    console.log(`      killed the node, sent 100 more, flushed ${flushed2} keys; restarting`);
+    node = await start();
+    const t = await waitAllFulfilled(env, 400, 90_000);
+    summarize("after two flushes", t);
+    expectExactlyOnce(t, 400);
+  });
+
+  it("a reorg that drops a request: no result is ever submitted for it", async () => {
+    env = await setupEnv("reorg");
+    await rpc(env.chain.url, "evm_setAutomine", [false]);
+    await rpc(env.chain.url, "evm_setIntervalMining", [300]);
+    const node = await start({ ORACLE_CONFIRMATIONS: "3" });
+    const gen = new LoadGenerator(env);
+    await gen.send(20);
+    await waitAllFulfilled(env, 20, 30_000);
+    await rpc(env.chain.url, "evm_setIntervalMining", [0]); // from here blocks come only when the test mines them
+    // The request to be dropped: mined, one block on top, then the chain reverts past it.
+    const snapshot = await rpc(env.chain.url, "evm_snapshot", []);
+    const dropper = new Contract(env.oracle, ORACLE_ABI, devAccount(10).connect(env.provider));
+    const opts = [0, BigInt(Math.floor(Date.now() / 1000) + 3600), 1];
+    const fee = await dropper.quote(env.penguinsId, opts);
+    const droppedInput = encodeTensor([999n, 499n, 399n, 9999n]);
+    const tx = await dropper.requestInference(env.penguinsId, droppedInput, opts, { value: fee });
+    await rpc(env.chain.url, "hardhat_mine", ["0x2"]);
+    const rcpt = await tx.wait();
+    await sleep(1000); // the node polls meanwhile: the request has 1 confirmation of the 3 it needs
+    await rpc(env.chain.url, "evm_revert", [snapshot]);
+    console.log(`      request mined in block ${rcpt!.blockNumber} then reverted away (evm_revert)`);
+    // Life goes on: new requests reuse the dropped request's id with other inputs.
+    await gen.send(20);
+    await rpc(env.chain.url, "evm_setIntervalMining", [300]);
+    const t = await waitAllFulfilled(env, 40, 60_000);
+    summarize("after the reorg", t);
+    expectExactlyOnce(t, 40);
+    expect(await env.provider.getTransactionReceipt(tx.hash), "dropped request's tx").to.equal(null);
+    const fulfilledLogs = await env.provider.getLogs({ address: env.oracle, fromBlock: 0, topics: [null] });
+    const outputsForDropped = fulfilledLogs.filter((l) => l.data.includes(droppedInput.slice(2)));
+    expect(outputsForDropped.length, "events carrying the dropped input").to.equal(0);
+    expect(t.skipped, "ResultSkipped (a result sent for a request that no longer matched)").to.equal(0);
+    const seen = metricValue(await node.metrics(), "oracle_requests_seen_total");
+    console.log(`      node saw ${seen} request events (40 canonical; the dropped one never reached its confirmations)`);
+    expect(seen).to.equal(40);
+  });
+
+  it("duplicate events (an RPC that returns every log twice): one job per request", async () => {
+    env = await setupEnv("dups");
+    await rpc(env.chain.url, "evm_setAutomine", [false]);
+    await rpc(env.chain.url, "evm_setIntervalMining", [300]);
+    const proxy = await startFaultyProxy(env.chain.url, { duplicateLogs: true });
+    try {
+      const node = await start({}, proxy.url);
+      const gen = new LoadGenerator(env);
+      await gen.send(200);
+      const t = await waitAllFulfilled(env, 200, 60_000);
+      const m = await node.metrics();
+      const seen = metricValue(m, "oracle_requests_seen_total");
+      const queued = metricValue(m, "oracle_requests_queued_total");
+      summarize("with duplicated logs", t);
+      console.log(`      proxy duplicated ${proxy.stats.duplicated} logs; node saw ${seen} request events, queued ${queued} jobs`);
+      expectExactlyOnce(t, 200);
+      expect(seen).to.equal(400);
+      expect(queued).to.equal(200);
+      expect(t.skipped).to.equal(0);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("an RPC endpoint that fails 10% of calls: all fulfilled, exactly once", async () => {
+    env = await setupEnv("faulty");
+    await rpc(env.chain.url, "evm_setAutomine", [false]);
+    await rpc(env.chain.url, "evm_setIntervalMining", [300]);
+    const proxy = await startFaultyProxy(env.chain.url, { failRate: 0.1 });
+    try {
+      await start({}, proxy.url);
+      const gen = new LoadGenerator(env);
+      for (let w = 0; w < 3; w++) {
+        await gen.send(100);
+        await sleep(500);
+      }
+      const t = await waitAllFulfilled(env, 300, 90_000);
+      summarize("through a 10%-faulty RPC", t);
+      console.log(`      proxy: ${proxy.stats.calls} calls, ${proxy.stats.failed} failed (${((100 * proxy.stats.failed) / proxy.stats.calls).toFixed(1)}%)`);
+      expectExactlyOnce(t, 300);
+      expect(proxy.stats.failed).to.be.greaterThan(0);
+    } finally {
+      await proxy.close();
+    }
+  });
+});

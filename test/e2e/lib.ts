@@ -1,0 +1,283 @@
+/**
+ * End-to-end harness: a real Hardhat node (child process), the real contracts, real Redis with a
+ * unique key prefix per test, the oracle node as a child process (`bin/oracle start`, its own
+ * process group so SIGKILL takes its runner down with it, as a crashed machine would), a load
+ * generator, a fault-injecting JSON-RPC proxy, and the counters the tests assert on.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import IORedis from "ioredis";
+import { Contract, Interface, JsonRpcProvider, NonceManager, Wallet } from "ethers";
+import { ORACLE_ABI } from "../../oracle/src/chain/abi";
+import { devAccount, freePort, rpc, startDevChain, type DevChain } from "../../oracle/src/node/devchain";
+import { encodeTensor } from "../../oracle/src/protocol/eip712";
+import { deployNetwork, REPO_ROOT, type DeployResult } from "../../scripts/deploy";
+
+export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+export const oracleIface = new Interface(ORACLE_ABI);
+
+export interface Env {
+  chain: DevChain;
+  provider: JsonRpcProvider;
+  deployed: DeployResult;
+  dir: string;
+  prefix: string;
+  oracle: string;
+  penguinsId: number;
+  cleanup(): Promise<void>;
+}
+
+/** A fresh chain with the contracts deployed, a private data dir and a Redis prefix. */
+export async function setupEnv(name: string): Promise<Env> {
+  const chain = await startDevChain();
+  const provider = new JsonRpcProvider(chain.url, 31337, { staticNetwork: true, pollingInterval: 100, batchMaxCount: 50 });
+  const id = `${name}-${randomBytes(3).toString("hex")}`;
+  const dir = path.join(REPO_ROOT, ".oracle-data", "e2e", id);
+  fs.mkdirSync(dir, { recursive: true });
+  const deployed = await deployNetwork({
+    network: "localhost", deployer: new NonceManager(devAccount(0).connect(provider)), deploymentFile: path.join(dir, "deployment.json"),
+  });
+  const prefix = `oracle-e2e-${id}`;
+  return {
+    chain, provider, deployed, dir, prefix, oracle: deployed.deployment.contracts.InferenceOracle,
+    penguinsId: deployed.deployment.models["penguins-species-int"],
+    cleanup: async () => {
+      provider.destroy();
+      await chain.stop();
+      await deletePrefix(prefix);
+      if (!process.env.E2E_KEEP) fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Deletes this test's Redis keys only (other users of the same Redis keep theirs). */
+export async function deletePrefix(prefix: string): Promise<number> {
+  const r = new IORedis(REDIS_URL, { maxRetriesPerRequest: 2 });
+  try {
+    let n = 0;
+    let cursor = "0";
+    do {
+      const [next, keys] = await r.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length) n += await r.del(...keys);
+    } while (cursor !== "0");
+    return n;
+  } finally {
+    r.disconnect();
+  }
+}
+
+export interface NodeProcess {
+  child: ChildProcess;
+  port: number;
+  /** SIGKILL the whole process group (node and runner): a crash. */
+  kill(): Promise<void>;
+  /** SIGTERM: graceful shutdown; resolves with the exit code. */
+  terminate(): Promise<number | null>;
+  metrics(): Promise<string>;
+}
+
+/** Starts `bin/oracle start` as a child process and waits until /readyz says ready. */
+export async function startNodeProcess(env: Env, extra: Record<string, string> = {}, rpcUrl = env.chain.url): Promise<NodeProcess> {
+  const port = await freePort();
+  const out = fs.openSync(path.join(env.dir, "node.log"), "a");
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, "bin", "oracle"), "start"], {
+    cwd: REPO_ROOT, detached: true, stdio: ["ignore", out, out],
+    env: {
+      PATH: process.env.PATH ?? "",
+      RPC_URL: rpcUrl,
+      ORACLE_PRIVATE_KEY: devAccount(1).privateKey,
+      ORACLE_DEPLOYMENT_FILE: path.join(env.dir, "deployment.json"),
+      ORACLE_DATA_DIR: env.dir,
+      REDIS_URL,
+      ORACLE_QUEUE_PREFIX: env.prefix,
+      ORACLE_HTTP_PORT: String(port),
+      ORACLE_CONFIRMATIONS: "1",
+      ORACLE_POLL_INTERVAL_MS: "200",
+      ORACLE_BATCH_SIZE: "64",
+      ORACLE_BATCH_WINDOW_MS: "100",
+      ORACLE_RECONCILE_INTERVAL_MS: "2000",
+      ORACLE_LOCK_DURATION_MS: "3000",
+      ORACLE_STALLED_INTERVAL_MS: "1000",
+      ORACLE_BACKOFF_MS: "200",
+      LOG_LEVEL: "info",
+      ...extra,
+    },
+  });
+  fs.closeSync(out);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const kill = async () => {
+    try { process.kill(-child.pid!, "SIGKILL"); } catch { /* gone */ }
+    await exited;
+  };
+  const node: NodeProcess = {
+    child, port, kill,
+    terminate: async () => { try { process.kill(child.pid!, "SIGTERM"); } catch { /* gone */ } return exited; },
+    metrics: async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`node exited with ${child.exitCode}; see ${path.join(env.dir, "node.log")}`);
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) });
+      if (r.status === 200) return node;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) {
+      await kill();
+      throw new Error(`node not ready within 60 s; see ${path.join(env.dir, "node.log")}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Reads one counter (summing label sets) from Prometheus text. */
+export function metricValue(text: string, name: string): number {
+  return text.split("\n").filter((l) => l.startsWith(name) && !l.startsWith("#"))
+    .reduce((a, l) => a + Number(l.split(" ").pop()), 0);
+}
+
+/**
+ * Sends `count` requests for the integer model from several accounts, signing locally with
+ * explicit nonces and sending many per block. Returns the transaction hashes.
+ */
+export class LoadGenerator {
+  private readonly wallets: Wallet[];
+  private readonly nonces = new Map<string, number>();
+  private fee?: bigint;
+  private sent = 0;
+
+  constructor(private readonly env: Env, accounts = [2, 3, 4, 5, 6, 7, 8, 9]) {
+    this.wallets = accounts.map((i) => devAccount(i));
+  }
+
+  async send(count: number, opts: { concurrency?: number; tag?: number } = {}): Promise<string[]> {
+    const oracle = new Contract(this.env.oracle, ORACLE_ABI, this.env.provider);
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 24 * 3600);
+    const options = [0, deadline, 1];
+    this.fee ??= (await oracle.quote(this.env.penguinsId, options)) as bigint;
+    const feeData = await this.env.provider.getFeeData();
+    for (const w of this.wallets) {
+      if (!this.nonces.has(w.address)) this.nonces.set(w.address, await this.env.provider.getTransactionCount(w.address, "pending"));
+    }
+    const signed: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const w = this.wallets[(this.sent + i) % this.wallets.length];
+      const n = this.sent + i;
+      const input = encodeTensor([BigInt(380 + (n % 97)), BigInt(150 + (n % 41)), BigInt(180 + (n % 43)), BigInt(3000 + ((n * 37 + (opts.tag ?? 0)) % 3000))]);
+      const nonce = this.nonces.get(w.address)!;
+      this.nonces.set(w.address, nonce + 1);
+      signed.push(await w.signTransaction({
+        to: this.env.oracle, data: oracleIface.encodeFunctionData("requestInference", [this.env.penguinsId, input, options]),
+        value: this.fee, nonce, gasLimit: 250_000, chainId: 31337, type: 2,
+        maxFeePerGas: (feeData.maxFeePerGas ?? 10n ** 10n) * 2n, maxPriorityFeePerGas: feeData.maxPriorityFeePerGas ?? 10n ** 9n,
+      }));
+    }
+    this.sent += count;
+    const hashes: string[] = [];
+    const c = opts.concurrency ?? 50;
+    for (let i = 0; i < signed.length; i += c) {
+      hashes.push(...(await Promise.all(signed.slice(i, i + c).map((raw) => rpc(this.env.chain.url, "eth_sendRawTransaction", [raw]) as Promise<string>))));
+    }
+    return hashes;
+  }
+}
+
+export interface Tally {
+  requested: number;
+  requestIds: bigint[];
+  fulfilledPerRequest: Map<string, number>;
+  skipped: number;
+  fulfilledTotal: number;
+}
+
+/** Counts InferenceRequested, InferenceFulfilled (per request) and ResultSkipped on the chain. */
+export async function tally(env: Env): Promise<Tally> {
+  const head = await env.provider.getBlockNumber();
+  const topics = ["InferenceRequested", "InferenceFulfilled", "ResultSkipped"].map((n) => oracleIface.getEvent(n)!.topicHash);
+  const logs = [];
+  for (let from = env.deployed.deployment.deploymentBlock; from <= head; from += 5000) {
+    logs.push(...(await env.provider.getLogs({ address: env.oracle, fromBlock: from, toBlock: Math.min(head, from + 4999), topics: [topics] })));
+  }
+  const t: Tally = { requested: 0, requestIds: [], fulfilledPerRequest: new Map(), skipped: 0, fulfilledTotal: 0 };
+  for (const l of logs) {
+    const ev = oracleIface.parseLog(l)!;
+    const id = (ev.args.requestId as bigint).toString();
+    if (ev.name === "InferenceRequested") { t.requested++; t.requestIds.push(ev.args.requestId); }
+    else if (ev.name === "InferenceFulfilled") { t.fulfilledTotal++; t.fulfilledPerRequest.set(id, (t.fulfilledPerRequest.get(id) ?? 0) + 1); }
+    else t.skipped++;
+  }
+  return t;
+}
+
+/** Waits until every requested id is fulfilled (or the time is up); returns the last tally. */
+export async function waitAllFulfilled(env: Env, expected: number, timeoutMs: number): Promise<Tally> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const t = await tally(env);
+    if ((t.requested >= expected && t.fulfilledPerRequest.size >= t.requested) || Date.now() > end) return t;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+export function summarize(label: string, t: Tally): string {
+  const counts = [...t.fulfilledPerRequest.values()];
+  const once = counts.filter((c) => c === 1).length;
+  const more = counts.filter((c) => c > 1).length;
+  const line = `${label}: requested ${t.requested}, fulfilled ${t.fulfilledPerRequest.size} (exactly once: ${once}, more than once: ${more}, never: ${t.requested - t.fulfilledPerRequest.size}), InferenceFulfilled events ${t.fulfilledTotal}, ResultSkipped ${t.skipped}`;
+  console.log(`      ${line}`);
+  return line;
+}
+
+/**
+ * A JSON-RPC proxy on 127.0.0.1 that fails a share of calls (HTTP 503, a JSON-RPC error, or a
+ * dropped connection, in turn) and can duplicate every log in eth_getLogs answers.
+ */
+export async function startFaultyProxy(target: string, opts: { failRate?: number; duplicateLogs?: boolean }): Promise<{ url: string; stats: { calls: number; failed: number; duplicated: number }; close(): Promise<void> }> {
+  const stats = { calls: 0, failed: 0, duplicated: 0 };
+  let turn = 0;
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks).toString();
+    stats.calls++;
+    if (Math.random() < (opts.failRate ?? 0)) {
+      stats.failed++;
+      const kind = turn++ % 3;
+      if (kind === 0) { res.writeHead(503).end("upstream unavailable"); return; }
+      if (kind === 1) {
+        const parsed = JSON.parse(body);
+        const err = (p: { id: unknown }) => ({ jsonrpc: "2.0", id: p.id, error: { code: -32603, message: "injected fault" } });
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(Array.isArray(parsed) ? parsed.map(err) : err(parsed)));
+        return;
+      }
+      req.socket.destroy();
+      return;
+    }
+    try {
+      const up = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body });
+      let text = await up.text();
+      if (opts.duplicateLogs && body.includes("eth_getLogs")) {
+        const parsed = JSON.parse(text);
+        const dup = (r: { result?: unknown }) => {
+          if (Array.isArray(r.result) && r.result.length) { stats.duplicated += r.result.length; r.result = r.result.flatMap((x: unknown) => [x, x]); }
+          return r;
+        };
+        text = JSON.stringify(Array.isArray(parsed) ? parsed.map(dup) : dup(parsed));
+      }
+      res.writeHead(up.status, { "content-type": "application/json" }).end(text);
+    } catch {
+      res.writeHead(502).end("bad gateway");
+    }
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r()));
+  return {
+    url: `http://127.0.0.1:${port}`, stats,
+    close: () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }),
+  };
+}
+
+export { rpc };

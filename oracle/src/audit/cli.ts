@@ -61,6 +61,12 @@ function parseAt(value: string): number {
   return Number(value);
 }
 
+/** Commander's own errors (bad options, help after an error) are usage errors: 2. Ours keep their code. */
+function exitCodeFor(error: CommanderError): number {
+  if (error.exitCode === 0) return 0;
+  return error.code.startsWith("commander.") ? EXIT.USAGE : error.exitCode;
+}
+
 /** Adds the `audit` command and its sub-commands to `program`. */
 export function registerAuditCommands(program: Command, io: CliIo = processIo): Command {
   // The development platform's verifier lives with the platform; the CLI makes `--format dev` work.
@@ -69,7 +75,7 @@ export function registerAuditCommands(program: Command, io: CliIo = processIo): 
     .command("audit")
     .description("auditor's tools: verify attestation evidence against pinned vendor roots and a measurement policy")
     .configureOutput({ writeOut: io.out, writeErr: io.err })
-    .exitOverride((error: CommanderError) => io.exit(error.exitCode === 0 ? EXIT.VALID : EXIT.USAGE));
+    .exitOverride((error: CommanderError) => io.exit(exitCodeFor(error)));
   // Sub-commands created below inherit the output and exit settings.
   audit
     .command("verify-evidence")

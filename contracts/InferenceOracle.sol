@@ -24,9 +24,13 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     );
     bytes32 private constant _BATCH_TYPEHASH = keccak256("InferenceBatch(bytes32[] results)");
 
-    /// @dev Stored for a request once final. A pending request stores its commitment hash, which
-    /// equals one of these with probability 2^-254.
+    /// @dev Reported by `requestCommitment` for a fulfilled request, whose slot is cleared (zero):
+    /// clearing earns the EIP-3529 refund (4,800 gas) on every fulfilment. A request id up to
+    /// `_requestCount` with a zero slot is fulfilled; ids are never reused, so it cannot be
+    /// mistaken for a new request.
     bytes32 private constant _FULFILLED = bytes32(uint256(2));
+    /// @dev Stored for an expired request. A pending request stores its commitment hash, which
+    /// equals it with probability 2^-255.
     bytes32 private constant _EXPIRED = bytes32(uint256(3));
 
     /// @notice Gas kept back, on top of the callback's limit, for the work between the gas check
@@ -44,7 +48,8 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
 
     // ---------------------------------------------------------------- storage
 
-    /// @dev requestId => commitment hash (pending), _FULFILLED or _EXPIRED.
+    /// @dev requestId => commitment hash (pending), zero (fulfilled, or never requested when the id
+    /// is above `_requestCount`) or _EXPIRED.
     mapping(uint256 requestId => bytes32) private _requests;
     /// @dev Withdrawable ether: operators' fees and refunds a requester could not receive.
     mapping(address account => uint256) private _balances;
@@ -185,15 +190,17 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     /// @inheritdoc IInferenceOracle
     function requestState(uint256 requestId) external view returns (uint8) {
         bytes32 stored = _requests[requestId];
-        if (stored == bytes32(0)) return uint8(OracleTypes.RequestState.None);
-        if (stored == _FULFILLED) return uint8(OracleTypes.RequestState.Fulfilled);
+        if (stored == bytes32(0)) {
+            return uint8(_exists(requestId) ? OracleTypes.RequestState.Fulfilled : OracleTypes.RequestState.None);
+        }
         if (stored == _EXPIRED) return uint8(OracleTypes.RequestState.Expired);
         return uint8(OracleTypes.RequestState.Pending);
     }
 
     /// @inheritdoc IInferenceOracle
     function requestCommitment(uint256 requestId) external view returns (bytes32) {
-        return _requests[requestId];
+        bytes32 stored = _requests[requestId];
+        return stored == bytes32(0) && _exists(requestId) ? _FULFILLED : stored;
     }
 
     /// @inheritdoc IInferenceOracle
@@ -329,8 +336,11 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     /// @dev Returns the selector of the error that makes a pending commitment unusable, or zero.
     function _checkPending(RequestCommitment calldata request) private view returns (bytes4) {
         bytes32 stored = _requests[request.requestId];
-        if (stored == bytes32(0)) return InferenceOracleUnknownRequest.selector;
-        if (stored == _FULFILLED) return InferenceOracleAlreadyFulfilled.selector;
+        if (stored == bytes32(0)) {
+            return _exists(request.requestId)
+                ? InferenceOracleAlreadyFulfilled.selector
+                : InferenceOracleUnknownRequest.selector;
+        }
         if (stored == _EXPIRED) return InferenceOracleAlreadyExpired.selector;
         if (stored != keccak256(abi.encode(request))) return InferenceOracleCommitmentMismatch.selector;
         return bytes4(0);
@@ -396,7 +406,7 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         uint256 requestId = request.requestId;
         emit ResultSubmitted(requestId, signer, operator, outputHash, status);
         if (request.redundancy == 1) {
-            _requests[requestId] = _FULFILLED;
+            delete _requests[requestId]; // fulfilled: see _FULFILLED
             _balances[operator] += request.fee;
         } else if (!_vote(request, outputHash, status, operator)) {
             return;
@@ -424,7 +434,7 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
             _voted[_voteKey(requestId, operator)] = true;
             return false;
         }
-        _requests[requestId] = _FULFILLED;
+        delete _requests[requestId]; // fulfilled: see _FULFILLED
         uint256 share = request.fee / k;
         _balances[address(uint160(head))] += share;
         for (uint256 i = 1; i < count; ++i) {
@@ -503,6 +513,11 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         _maxDeadlineDelay = c.maxDeadlineDelay;
         _maxRedundancy = c.maxRedundancy;
         emit ConfigUpdated(c);
+    }
+
+    /// @dev Whether `requestId` was ever handed out (ids run from 1 to `_requestCount`).
+    function _exists(uint256 requestId) private view returns (bool) {
+        return requestId != 0 && requestId <= _requestCount;
     }
 
     function _groupKey(uint256 requestId, bytes32 outputHash, uint8 status) private pure returns (bytes32) {

@@ -148,6 +148,31 @@ describe("InferenceOracle", () => {
       expect(await f.consumer.callbackCount()).to.equal(1n);
     });
 
+    it("clears the commitment slot at fulfilment (gas refund) yet still reports the request Fulfilled", async () => {
+      const f = await fixture();
+      const c = await requestViaConsumer(f);
+      const pending = await requestViaConsumer(f);
+      // The request mapping's slot: the one among the first declared slots that holds the commitment.
+      const at = async (s: string) => ethers.provider.getStorage(await f.oracle.getAddress(), s);
+      let slot = "";
+      for (let base = 0; base < 16 && !slot; base++) {
+        const candidate = ethers.solidityPackedKeccak256(["uint256", "uint256"], [c.requestId, base]);
+        if ((await at(candidate)) === commitmentHash(c)) slot = candidate;
+      }
+      expect(slot, "commitment slot").to.not.equal("");
+      await fulfil(f, f.signerA, c);
+      expect(await at(slot)).to.equal(ethers.ZeroHash);
+      expect(await f.oracle.requestState(c.requestId)).to.equal(2n);
+      expect(await f.oracle.requestCommitment(c.requestId)).to.equal(toBeHex(2, 32));
+      expect(await f.oracle.requestState(pending.requestId)).to.equal(1n);
+      for (const unknown of [0n, pending.requestId + 1n]) {
+        expect(await f.oracle.requestState(unknown)).to.equal(0n);
+        expect(await f.oracle.requestCommitment(unknown)).to.equal(ethers.ZeroHash);
+      }
+      await expect(fulfil(f, f.signerA, c)).to.be.revertedWithCustomError(f.oracle, "InferenceOracleAlreadyFulfilled").withArgs(c.requestId);
+      await expect(fulfil(f, f.signerA, { ...c, requestId: 0n })).to.be.revertedWithCustomError(f.oracle, "InferenceOracleUnknownRequest").withArgs(0n);
+    });
+
     it("pays the operator, never the relayer: a front-running relayer gains nothing", async () => {
       const f = await fixture();
       const c = await requestViaConsumer(f);

@@ -16,6 +16,30 @@ import {OracleTypes, P256Sig} from "./libraries/OracleTypes.sol";
 /// @dev The development platform is a SIMULATION of TEE hardware; its reports are verified here in
 /// full (two P-256 signatures). Real TEE evidence is verified off-chain by auditors.
 contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
+    // ---------------------------------------------------------------- structs
+
+    /// @dev Storage form of {Enclave}. Its first word holds everything `activeEnclave` needs but
+    /// the measurement, including the revocation epoch at registration: while the registry's
+    /// epoch has not moved since, no measurement or root was revoked, so the signer's measurement
+    /// is still allowed and its root still trusted (both were checked at registration) and the two
+    /// reads that would show it are skipped.
+    struct EnclaveRecord {
+        /// @dev See {Enclave-operator}.
+        address operator;
+        /// @dev See {Enclave-expiresAt}; saturated at 2^48 - 1 (year 8.9 million), which never comes.
+        uint48 expiresAt;
+        /// @dev See {Enclave-teeType}.
+        uint8 teeType;
+        /// @dev See {Enclave-status}.
+        EnclaveStatus status;
+        /// @dev `_revocationEpoch` when the signer was registered, renewed or refreshed.
+        uint32 epoch;
+        /// @dev See {Enclave-measurement}.
+        bytes32 measurement;
+        /// @dev See {Enclave-rootId}.
+        bytes32 rootId;
+    }
+
     // ---------------------------------------------------------------- constants
 
     /// @notice How far in the future a report's `issuedAt` may lie (clocks of platform and chain differ).
@@ -27,12 +51,16 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
 
     // ---------------------------------------------------------------- storage
 
-    mapping(address signer => Enclave) private _enclaves;
+    mapping(address signer => EnclaveRecord) private _enclaves;
     mapping(bytes32 rootId => Root) private _roots;
     mapping(bytes32 measurement => bool) private _measurementAllowed;
     mapping(address auditor => bool) private _auditors;
     uint64 private _maxReportAge;
     uint8 private _auditorThreshold;
+    /// @dev Incremented by every revocation of a measurement or a root (not of a signer: that is in
+    /// the signer's own first word). 2^32 revocations, each an owner transaction, cannot be
+    /// reached; the increment is checked all the same, as a wrap would revive revoked signers.
+    uint32 private _revocationEpoch;
 
     // ---------------------------------------------------------------- constructor
 
@@ -62,12 +90,15 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
         if (root.status == RootStatus.None) revert EnclaveRegistryUntrustedRoot(rootId);
         if (root.status == RootStatus.Revoked) revert EnclaveRegistryRootRevoked(rootId);
         root.status = RootStatus.Revoked;
+        ++_revocationEpoch;
         emit RootRevoked(rootId);
     }
 
     /// @inheritdoc IEnclaveRegistry
     function setMeasurementAllowed(bytes32 measurement, bool allowed) external onlyOwner {
         _measurementAllowed[measurement] = allowed;
+        // Allowing cannot stop a signer, so only disallowing moves the epoch.
+        if (!allowed) ++_revocationEpoch;
         emit MeasurementAllowedUpdated(measurement, allowed);
     }
 
@@ -148,7 +179,7 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
 
     /// @inheritdoc IEnclaveRegistry
     function retireSigner(address signer) external {
-        Enclave storage e = _enclaves[signer];
+        EnclaveRecord storage e = _enclaves[signer];
         if (e.status == EnclaveStatus.None) revert EnclaveRegistryUnknownSigner(signer);
         if (e.operator != msg.sender) revert EnclaveRegistryNotOperator(signer, msg.sender);
         if (e.status == EnclaveStatus.Revoked) revert EnclaveRegistrySignerRevoked(signer);
@@ -161,24 +192,38 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
 
     /// @inheritdoc IEnclaveRegistry
     function activeEnclave(address signer) external view returns (address operator, bytes32 measurement) {
-        Enclave storage e = _enclaves[signer];
-        EnclaveStatus status = e.status;
-        if (status != EnclaveStatus.Active) _revertInactive(signer, status);
-        uint64 expiresAt = e.expiresAt;
-        if (expiresAt < block.timestamp) revert EnclaveRegistrySignerExpired(signer, expiresAt);
+        EnclaveRecord storage e = _enclaves[signer];
+        bool current;
+        (operator, current) = _checkSigner(signer, e);
         measurement = e.measurement;
-        if (!_measurementAllowed[measurement]) revert EnclaveRegistryMeasurementNotAllowed(measurement);
-        bytes32 rootId = e.rootId;
-        // Auditor-attested signers have no root (rootId zero); every other one needs its root trusted.
-        if (rootId != bytes32(0) && _roots[rootId].status != RootStatus.Trusted) {
-            revert EnclaveRegistryRootRevoked(rootId);
-        }
-        return (e.operator, measurement);
+        if (!current) _checkTrust(e, measurement);
+    }
+
+    /// @inheritdoc IEnclaveRegistry
+    function refreshSigner(address signer) external {
+        EnclaveRecord storage e = _enclaves[signer];
+        (, bool current) = _checkSigner(signer, e);
+        if (current) return;
+        _checkTrust(e, e.measurement);
+        e.epoch = _revocationEpoch;
     }
 
     /// @inheritdoc IEnclaveRegistry
     function getEnclave(address signer) external view returns (Enclave memory) {
-        return _enclaves[signer];
+        EnclaveRecord storage e = _enclaves[signer];
+        return Enclave({
+            operator: e.operator,
+            expiresAt: e.expiresAt,
+            teeType: e.teeType,
+            status: e.status,
+            measurement: e.measurement,
+            rootId: e.rootId
+        });
+    }
+
+    /// @inheritdoc IEnclaveRegistry
+    function revocationEpoch() external view returns (uint32) {
+        return _revocationEpoch;
     }
 
     /// @inheritdoc IEnclaveRegistry
@@ -287,14 +332,23 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
     /// `record.operator` is always msg.sender.
     function _bind(address signer, Enclave memory record, bytes32 evidenceHash) private {
         if (signer == address(0)) revert EnclaveRegistryZeroSigner();
-        Enclave storage e = _enclaves[signer];
+        EnclaveRecord storage e = _enclaves[signer];
         EnclaveStatus status = e.status;
         if (status == EnclaveStatus.Revoked) revert EnclaveRegistrySignerRevoked(signer);
         if (status == EnclaveStatus.Retired) revert EnclaveRegistrySignerRetired(signer);
         if (status == EnclaveStatus.Active && e.operator != msg.sender) {
             revert EnclaveRegistrySignerBoundToOtherOperator(signer, e.operator);
         }
-        _enclaves[signer] = record;
+        // The measurement was found allowed and the root trusted just now: stamp the current epoch.
+        _enclaves[signer] = EnclaveRecord({
+            operator: record.operator,
+            expiresAt: record.expiresAt > type(uint48).max ? type(uint48).max : uint48(record.expiresAt),
+            teeType: record.teeType,
+            status: record.status,
+            epoch: _revocationEpoch,
+            measurement: record.measurement,
+            rootId: record.rootId
+        });
         emit EnclaveRegistered(signer, msg.sender, record.measurement, record.teeType, record.expiresAt, evidenceHash);
     }
 
@@ -312,6 +366,31 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
         if (maxReportAge_ == 0) revert EnclaveRegistryZeroMaxReportAge();
         _maxReportAge = maxReportAge_;
         emit MaxReportAgeUpdated(maxReportAge_);
+    }
+
+    /// @dev Reverts unless the signer is active and unexpired (all from its first word); returns its
+    /// operator and whether no measurement or root was revoked since its epoch.
+    function _checkSigner(address signer, EnclaveRecord storage e)
+        private
+        view
+        returns (address operator, bool current)
+    {
+        EnclaveStatus status = e.status;
+        if (status != EnclaveStatus.Active) _revertInactive(signer, status);
+        uint48 expiresAt = e.expiresAt;
+        if (expiresAt < block.timestamp) revert EnclaveRegistrySignerExpired(signer, expiresAt);
+        return (e.operator, e.epoch == _revocationEpoch);
+    }
+
+    /// @dev Reverts unless the signer's measurement is allowed and its root (if any) trusted now:
+    /// the check a signer needs once a revocation has moved the epoch past its own.
+    function _checkTrust(EnclaveRecord storage e, bytes32 measurement) private view {
+        if (!_measurementAllowed[measurement]) revert EnclaveRegistryMeasurementNotAllowed(measurement);
+        bytes32 rootId = e.rootId;
+        // Auditor-attested signers have no root (rootId zero); every other one needs its root trusted.
+        if (rootId != bytes32(0) && _roots[rootId].status != RootStatus.Trusted) {
+            revert EnclaveRegistryRootRevoked(rootId);
+        }
     }
 
     function _revertInactive(address signer, EnclaveStatus status) private pure {

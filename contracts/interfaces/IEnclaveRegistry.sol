@@ -307,9 +307,21 @@ interface IEnclaveRegistry is ITypeAndVersion {
     /// @return measurement The signer's runner measurement.
     function activeEnclave(address signer) external view returns (address operator, bytes32 measurement);
 
+    /// @notice Stamps an active signer with the current revocation epoch after checking that its
+    /// measurement is still allowed and its root still trusted, so that `activeEnclave` skips those
+    /// two reads again (about 4,200 gas per result) until the next revocation. Anyone may call it;
+    /// it changes nothing else, and a signer that fails a check reverts as in `activeEnclave`.
+    /// Registration and renewal stamp the epoch too. Does nothing if the signer is current.
+    /// @param signer The signer.
+    function refreshSigner(address signer) external;
+
     /// @notice The stored record of a signer (all zero if never registered).
     /// @param signer The signer.
     function getEnclave(address signer) external view returns (Enclave memory);
+
+    /// @notice Number of measurement and root revocations so far (`setMeasurementAllowed(m, false)`,
+    /// `revokeRoot`). A signer registered at the current epoch needs neither re-checked.
+    function revocationEpoch() external view returns (uint32);
 
     /// @notice A vendor root (all zero if never added).
     /// @param rootId The root.

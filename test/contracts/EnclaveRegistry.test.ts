@@ -286,6 +286,67 @@ describe("EnclaveRegistry", () => {
     });
   });
 
+  describe("revocation epoch", () => {
+    const OTHER = id("another runner");
+
+    it("moves on every measurement or root revocation, not on allowing or on a signer's revocation", async () => {
+      const { enclaveRegistry, register, wallet, platform } = await fixture();
+      expect(await enclaveRegistry.revocationEpoch()).to.equal(0n);
+      await enclaveRegistry.setMeasurementAllowed(OTHER, true);
+      await register();
+      await enclaveRegistry.revokeSigner(wallet.address);
+      expect(await enclaveRegistry.revocationEpoch()).to.equal(0n);
+      await enclaveRegistry.setMeasurementAllowed(OTHER, false);
+      expect(await enclaveRegistry.revocationEpoch()).to.equal(1n);
+      await enclaveRegistry.revokeRoot(platform.rootId);
+      expect(await enclaveRegistry.revocationEpoch()).to.equal(2n);
+    });
+
+    it("applies a revocation made after a signer's registration at once, and re-allowing resumes the signer", async () => {
+      const { registry, enclaveRegistry, register, wallet } = await fixture();
+      await register();
+      const fast = await registry.activeEnclave.estimateGas(wallet.address);
+      // An unrelated revocation: the signer's epoch is now old, it is checked in full and still accepted.
+      await enclaveRegistry.setMeasurementAllowed(OTHER, false);
+      expect(await registry.activeEnclave(wallet.address)).to.deep.equal([await registry.runner!.getAddress(), MEASUREMENT]);
+      const full = await registry.activeEnclave.estimateGas(wallet.address);
+      expect(full - fast).to.be.greaterThan(4_000n);
+      // Its own measurement revoked: refused at the very next call.
+      await enclaveRegistry.setMeasurementAllowed(MEASUREMENT, false);
+      await expect(registry.activeEnclave(wallet.address)).to.be.revertedWithCustomError(registry, "EnclaveRegistryMeasurementNotAllowed").withArgs(MEASUREMENT);
+      await expect(enclaveRegistry.refreshSigner(wallet.address)).to.be.revertedWithCustomError(registry, "EnclaveRegistryMeasurementNotAllowed").withArgs(MEASUREMENT);
+      // Allowed again: the signer resumes (checked in full, as before any revocation).
+      await enclaveRegistry.setMeasurementAllowed(MEASUREMENT, true);
+      expect((await registry.activeEnclave(wallet.address))[1]).to.equal(MEASUREMENT);
+      expect(await registry.activeEnclave.estimateGas(wallet.address)).to.equal(full);
+    });
+
+    it("refreshSigner stamps a still-trusted signer with the current epoch; the next revocation still applies at once", async () => {
+      const { registry, enclaveRegistry, register, wallet, platform, stranger } = await fixture();
+      await register();
+      const fast = await registry.activeEnclave.estimateGas(wallet.address);
+      await enclaveRegistry.setMeasurementAllowed(OTHER, false);
+      expect(await registry.activeEnclave.estimateGas(wallet.address)).to.be.greaterThan(fast);
+      await (enclaveRegistry.connect(stranger) as Contract).refreshSigner(wallet.address); // anyone may
+      expect(await registry.activeEnclave.estimateGas(wallet.address)).to.equal(fast);
+      await enclaveRegistry.refreshSigner(wallet.address); // already current: nothing to do
+      await enclaveRegistry.revokeRoot(platform.rootId);
+      await expect(registry.activeEnclave(wallet.address)).to.be.revertedWithCustomError(registry, "EnclaveRegistryRootRevoked").withArgs(platform.rootId);
+      await expect(enclaveRegistry.refreshSigner(wallet.address)).to.be.revertedWithCustomError(registry, "EnclaveRegistryRootRevoked").withArgs(platform.rootId);
+      await expect(enclaveRegistry.refreshSigner(stranger.address)).to.be.revertedWithCustomError(registry, "EnclaveRegistryUnknownSigner").withArgs(stranger.address);
+    });
+
+    it("stamps a renewed signer with the current epoch", async () => {
+      const { registry, enclaveRegistry, register, wallet, platform } = await fixture();
+      await register();
+      const fast = await registry.activeEnclave.estimateGas(wallet.address);
+      await enclaveRegistry.setMeasurementAllowed(OTHER, false);
+      await time.increase(60);
+      await register(makeReport(platform, { enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: BigInt(await time.latest()) }));
+      expect(await registry.activeEnclave.estimateGas(wallet.address)).to.equal(fast);
+    });
+  });
+
   describe("registerAttestedEnclave (real-TEE path through auditors)", () => {
     async function auditorFixture() {
       const f = await fixture();
@@ -310,6 +371,14 @@ describe("EnclaveRegistry", () => {
         .withArgs(att.signer, operatorA.address, att.measurement, att.teeType, att.expiresAt, att.evidenceHash);
       expect(await registry.activeEnclave(att.signer)).to.deep.equal([operatorA.address, MEASUREMENT]);
       expect((await registry.getEnclave(att.signer)).rootId).to.equal(ZeroHash);
+    });
+
+    it("keeps an expiry beyond 2^48 - 1 as 2^48 - 1 (never reached)", async () => {
+      const { registry, auditors, att, sign } = await auditorFixture();
+      const forever = { ...att, expiresAt: 2n ** 64n - 1n };
+      await registry.registerAttestedEnclave(forever, auditors.slice(0, 2).map((a) => sign(a, forever)));
+      expect((await registry.getEnclave(att.signer)).expiresAt).to.equal(2n ** 48n - 1n);
+      expect((await registry.activeEnclave(att.signer))[1]).to.equal(MEASUREMENT);
     });
 
     it("computes the same digest as the protocol module", async () => {

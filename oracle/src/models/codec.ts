@@ -31,7 +31,8 @@ function boundAt(bound: number | number[] | undefined, i: number): number | unde
   return Array.isArray(bound) ? bound[i] : bound;
 }
 
-function allocate(type: TensorType, length: number): TensorData {
+/** A zeroed tensor of the type. */
+export function allocateTensor(type: TensorType, length: number): TensorData {
   switch (type) {
     case "float32":
       return new Float32Array(length);
@@ -66,7 +67,7 @@ export function decodeInput(input: string | Uint8Array, entry: Spec): DecodedInp
   if (n !== entry.input.length) {
     throw new InputEncodingError(`input has ${n} values, the model takes ${entry.input.length}`);
   }
-  const data = allocate(entry.input.type, n);
+  const data = allocateTensor(entry.input.type, n);
   const refused = decodeInto(bytes, entry, data, 0);
   return refused ?? { status: ResultStatus.Ok, data };
 }

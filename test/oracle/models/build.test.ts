@@ -48,7 +48,11 @@ describe("models/build", function () {
       for (const [spec, vi] of [[entry.input, graph.input[0]], [entry.output, graph.output[0]]] as const) {
         expect(vi.name).to.equal(spec.name);
         expect(vi.type!.tensorType!.elemType).to.equal(elem[spec.type]);
-        expect(vi.type!.tensorType!.shape!.dim!.map((d) => Number(d.dimValue))).to.deep.equal(spec.shape);
+        // The first dimension is the symbolic batch dimension; the manifest's shape is one request's [1, n].
+        const dims = vi.type!.tensorType!.shape!.dim!;
+        expect(dims[0].dimParam).to.equal("batch");
+        expect(spec.shape[0]).to.equal(1);
+        expect(dims.slice(1).map((d) => Number(d.dimValue))).to.deep.equal(spec.shape.slice(1));
       }
     }
   });

@@ -1,6 +1,7 @@
 import { fitLda } from "./linalg";
 import { loadIris } from "./data";
 import { type TrainedModel, argmax, metric, stratifiedSplit } from "./types";
+import { BATCH_DIM } from "./onnx-builder";
 
 /**
  * iris-classifier: linear discriminant analysis (closed form: class means and the pooled
@@ -35,8 +36,8 @@ export function trainIris(): TrainedModel {
     graph: {
       name: "iris_classifier",
       docString: "Iris LDA classifier (softmax over linear discriminant scores). Trained by scripts/build-models.ts.",
-      inputs: [{ name: "features", type: "float32", shape: [1, 4] }],
-      outputs: [{ name: "probabilities", type: "float32", shape: [1, 3] }],
+      inputs: [{ name: "features", type: "float32", shape: [BATCH_DIM, 4] }],
+      outputs: [{ name: "probabilities", type: "float32", shape: [BATCH_DIM, 3] }],
       initializers: [
         { name: "W", type: "float32", dims: [4, 3], values: weights.flat() },
         { name: "b", type: "float32", dims: [3], values: biases },

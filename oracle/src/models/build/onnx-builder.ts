@@ -4,6 +4,13 @@ import { onnx } from "onnx-proto";
 export const IR_VERSION = 8;
 export const OPSET_VERSION = 17;
 
+/**
+ * Symbolic first dimension of every graph input and output: a session can run `[batch, n]`
+ * stacked requests in one call (the runner does, per model; see docs/models.md for the test that
+ * each row's output is bit-identical to a batch of one). The manifest's `shape` is one request's.
+ */
+export const BATCH_DIM = "batch";
+
 /** Tensor element types the model builder writes; values are `onnx.TensorProto.DataType`. */
 export type ElementType = "float32" | "float64" | "int32" | "int64";
 

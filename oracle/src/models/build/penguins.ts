@@ -1,6 +1,7 @@
 import { fitLda } from "./linalg";
 import { loadPenguins } from "./data";
 import { type TrainedModel, argmax, metric, stratifiedSplit } from "./types";
+import { BATCH_DIM } from "./onnx-builder";
 
 /** Weight scale of the quantized model: weights are integers in millionths of a score unit per input unit. */
 export const PENGUINS_WEIGHT_SCALE = 1_000_000;
@@ -60,8 +61,8 @@ export function trainPenguins(): TrainedModel {
     graph: {
       name: "penguins_species_int",
       docString: "Quantized Palmer penguins LDA; integer-only. Trained by scripts/build-models.ts.",
-      inputs: [{ name: "measurements", type: "int64", shape: [1, 4] }],
-      outputs: [{ name: "scores", type: "int64", shape: [1, 3] }],
+      inputs: [{ name: "measurements", type: "int64", shape: [BATCH_DIM, 4] }],
+      outputs: [{ name: "scores", type: "int64", shape: [BATCH_DIM, 3] }],
       initializers: [
         { name: "Wq", type: "int64", dims: [4, 3], values: wq.flat() },
         { name: "bq", type: "int64", dims: [3], values: bq },

@@ -1,6 +1,7 @@
 import { fitRidge } from "./linalg";
 import { loadSp500Daily } from "./data";
 import { type TrainedModel, metric } from "./types";
+import { BATCH_DIM } from "./onnx-builder";
 
 /** Daily returns the model reads: one trading month. */
 export const VOL_WINDOW = 21;
@@ -85,8 +86,8 @@ export function trainVolatility(): TrainedModel {
     graph: {
       name: "volatility_risk",
       docString: "HAR-RV volatility forecast from 21 daily returns. Trained by scripts/build-models.ts.",
-      inputs: [{ name: "returns", type: "float32", shape: [1, VOL_WINDOW] }],
-      outputs: [{ name: "volatility", type: "float32", shape: [1, 1] }],
+      inputs: [{ name: "returns", type: "float32", shape: [BATCH_DIM, VOL_WINDOW] }],
+      outputs: [{ name: "volatility", type: "float32", shape: [BATCH_DIM, 1] }],
       initializers: [
         { name: "averaging", type: "float32", dims: [VOL_WINDOW, HAR_LAGS.length], values: averaging },
         { name: "coefs", type: "float32", dims: [HAR_LAGS.length, 1], values: coefs },

@@ -12,8 +12,10 @@ contract ModelRegistry is IModelRegistry {
 
     /// @dev modelId => model. Ids start at 1, so id 0 is never registered.
     mapping(uint256 modelId => Model) private _models;
-    /// @dev modelId => runner measurement => allowed.
-    mapping(uint256 modelId => mapping(bytes32 measurement => bool)) private _allowed;
+    /// @dev modelId => runner measurement => the model's output length if the measurement is
+    /// allowed, else zero (output lengths are at least 1). Keeping the length in the allowance word
+    /// lets `servingTerms` answer the oracle from one storage read; the length never changes.
+    mapping(uint256 modelId => mapping(bytes32 measurement => uint32)) private _allowed;
     /// @dev Number of models registered; the last id handed out.
     uint256 private _modelCount;
 
@@ -50,7 +52,7 @@ contract ModelRegistry is IModelRegistry {
             modelId, msg.sender, spec.modelHash, spec.inputLength, spec.outputLength, spec.decimals, spec.fee, spec.uri
         );
         for (uint256 i = 0; i < measurements.length; ++i) {
-            _setMeasurement(modelId, measurements[i], true);
+            _setMeasurement(modelId, measurements[i], true, spec.outputLength);
         }
     }
 
@@ -63,7 +65,7 @@ contract ModelRegistry is IModelRegistry {
 
     /// @inheritdoc IModelRegistry
     function setMeasurement(uint256 modelId, bytes32 measurement, bool allowed) external onlyPublisher(modelId) {
-        _setMeasurement(modelId, measurement, allowed);
+        _setMeasurement(modelId, measurement, allowed, _models[modelId].outputLength);
     }
 
     /// @inheritdoc IModelRegistry
@@ -84,7 +86,7 @@ contract ModelRegistry is IModelRegistry {
 
     /// @inheritdoc IModelRegistry
     function isMeasurementAllowed(uint256 modelId, bytes32 measurement) external view returns (bool) {
-        return _allowed[modelId][measurement];
+        return _allowed[modelId][measurement] != 0;
     }
 
     /// @inheritdoc IModelRegistry
@@ -103,7 +105,9 @@ contract ModelRegistry is IModelRegistry {
         view
         returns (uint32 outputLength, bool allowed)
     {
-        return (_models[modelId].outputLength, _allowed[modelId][measurement]);
+        outputLength = _allowed[modelId][measurement];
+        if (outputLength != 0) return (outputLength, true);
+        return (_models[modelId].outputLength, false);
     }
 
     /// @inheritdoc IModelRegistry
@@ -118,9 +122,9 @@ contract ModelRegistry is IModelRegistry {
 
     // ---------------------------------------------------------------- internal
 
-    function _setMeasurement(uint256 modelId, bytes32 measurement, bool allowed) private {
+    function _setMeasurement(uint256 modelId, bytes32 measurement, bool allowed, uint32 outputLength) private {
         if (measurement == bytes32(0)) revert ModelRegistryEmptyMeasurement();
-        _allowed[modelId][measurement] = allowed;
+        _allowed[modelId][measurement] = allowed ? outputLength : 0;
         emit ModelMeasurementUpdated(modelId, measurement, allowed);
     }
 

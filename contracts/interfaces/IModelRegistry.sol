@@ -147,7 +147,8 @@ interface IModelRegistry is ITypeAndVersion {
         view
         returns (bytes32 modelHash, uint32 inputLength, uint96 fee, bool active);
 
-    /// @notice The fields the oracle checks when a result is submitted, in two storage reads.
+    /// @notice The fields the oracle checks when a result is submitted, in one storage read when
+    /// the measurement is allowed (the allowance word holds the output length).
     /// @param modelId The model.
     /// @param measurement The submitting enclave's measurement.
     /// @return outputLength Number of output values (zero if unknown).

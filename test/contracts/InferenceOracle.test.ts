@@ -266,6 +266,17 @@ describe("InferenceOracle", () => {
         .to.be.revertedWithCustomError(f.oracle, "InferenceOracleMeasurementNotAllowedForModel").withArgs(f.modelId, OTHER_MEASUREMENT);
     });
 
+    it("rejects a signer at once when the publisher disallows its measurement for the model, and accepts it when allowed again", async () => {
+      const f = await fixture();
+      const c = await requestViaConsumer(f);
+      const publisher = f.modelRegistry.connect(f.publisher) as Contract;
+      await publisher.setMeasurement(f.modelId, MEASUREMENT, false);
+      await expect(fulfil(f, f.signerA, c))
+        .to.be.revertedWithCustomError(f.oracle, "InferenceOracleMeasurementNotAllowedForModel").withArgs(f.modelId, MEASUREMENT);
+      await publisher.setMeasurement(f.modelId, MEASUREMENT, true);
+      await expect(fulfil(f, f.signerA, c)).to.emit(f.oracle, "InferenceFulfilled");
+    });
+
     it("rejects a malformed output from a broken runner, and a failure status carrying output", async () => {
       const f = await fixture();
       const c = await requestViaConsumer(f);

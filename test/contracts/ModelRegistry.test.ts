@@ -75,6 +75,21 @@ describe("ModelRegistry", () => {
       expect(await registry.isMeasurementAllowed(modelId, OTHER_MEASUREMENT)).to.equal(false);
     });
 
+    it("answer servingTerms with the output length and the allowance, through every change", async () => {
+      const { registry, modelId } = await fixture();
+      const terms = async (m: string) => [...(await registry.servingTerms(modelId, m))];
+      expect(await terms(MEASUREMENT)).to.deep.equal([BigInt(IRIS.outputLength), true]);
+      expect(await terms(OTHER_MEASUREMENT)).to.deep.equal([BigInt(IRIS.outputLength), false]);
+      await registry.setMeasurement(modelId, OTHER_MEASUREMENT, true);
+      expect(await terms(OTHER_MEASUREMENT)).to.deep.equal([BigInt(IRIS.outputLength), true]);
+      await registry.setMeasurement(modelId, MEASUREMENT, false);
+      expect(await terms(MEASUREMENT)).to.deep.equal([BigInt(IRIS.outputLength), false]);
+      expect(await registry.isMeasurementAllowed(modelId, MEASUREMENT)).to.equal(false);
+      await registry.setMeasurement(modelId, MEASUREMENT, true);
+      expect(await terms(MEASUREMENT)).to.deep.equal([BigInt(IRIS.outputLength), true]);
+      expect([...(await registry.servingTerms(99n, MEASUREMENT))]).to.deep.equal([0n, false]);
+    });
+
     it("let the publisher deactivate the model for good", async () => {
       const { registry, modelId } = await fixture();
       await expect(registry.deactivate(modelId)).to.emit(registry, "ModelDeactivated").withArgs(modelId);

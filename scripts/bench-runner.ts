@@ -5,8 +5,10 @@
  *   signedResultsPerSecBatched  through the runner process, batches of 50, one signature each
  *   p50LatencyMs / p99LatencyMs of single signed results (host → runner → host)
  *   rssMb                       resident memory of the runner process
+ *   breakdown                   µs per item of a batch: decode, run, encode, hashes, sign, recover, IPC
+ * Each rate is the median of `--rounds` rounds (default 5), the three measured side by side per round.
  * Prints ONE JSON object on stdout and writes it to bench/runner.json; progress goes to stderr.
- *   npm run bench:runner [-- --seconds 5]
+ *   npm run bench:runner [-- --seconds 5 --rounds 5]
  */
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -15,8 +17,12 @@ import { EnclaveHost, type InferenceJob } from "../oracle/src/enclave/host";
 import { createDevPlatform } from "../oracle/src/enclave/platform";
 import { defaultRepoRoot } from "../oracle/src/enclave/measure";
 import { loadManifest, type ModelManifestEntry } from "../oracle/src/models/manifest";
-import { decodeInput } from "../oracle/src/models/codec";
-import { encodeTensor, ResultStatus } from "../oracle/src/protocol";
+import { SigningKey, recoverAddress } from "ethers";
+import { allocateTensor, decodeInput, decodeInto, encodeOutputBytes } from "../oracle/src/models/codec";
+import { ModelStore } from "../oracle/src/models/store";
+import { ResultHasher } from "../oracle/src/enclave/digest";
+import { encodeTensor, oracleDomain, ResultStatus } from "../oracle/src/protocol";
+import { fromHex, keccak256Bytes } from "../oracle/src/protocol/bytes";
 
 const BATCH = 50;
 
@@ -59,62 +65,147 @@ function rssMb(pid: number): number {
   return Math.round((kb / 1024) * 10) / 10;
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Mean µs per call of `f` over about `ms` milliseconds. */
+async function usPer(ms: number, f: () => unknown | Promise<unknown>): Promise<number> {
+  for (let i = 0; i < 50; i++) await f();
+  let n = 0;
+  const start = process.hrtime.bigint();
+  const until = start + BigInt(ms * 1e6);
+  while (process.hrtime.bigint() < until) {
+    await f();
+    n++;
+  }
+  return Number(process.hrtime.bigint() - start) / 1e3 / n;
+}
+
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
 async function main(): Promise<void> {
   const secondsAt = process.argv.indexOf("--seconds");
   const seconds = secondsAt >= 0 ? Number(process.argv[secondsAt + 1]) : 5;
+  const roundsAt = process.argv.indexOf("--rounds");
+  const rounds = roundsAt >= 0 ? Number(process.argv[roundsAt + 1]) : 5;
+  const perRound = seconds / rounds;
   const repo = defaultRepoRoot();
   const modelsDir = path.join(repo, "models");
   const manifest = loadManifest(modelsDir);
   const entry = [...manifest.models].sort((a, b) => statSync(path.join(modelsDir, a.file)).size - statSync(path.join(modelsDir, b.file)).size)[0];
   const input = validInput(entry);
-  progress(`smallest model: ${entry.name} (${statSync(path.join(modelsDir, entry.file)).size} bytes)`);
+  const inputBytes = fromHex(input);
+  progress(`smallest model: ${entry.name} (${statSync(path.join(modelsDir, entry.file)).size} bytes); ${rounds} rounds of ${perRound} s per measure`);
 
-  // 1. raw onnxruntime, batch 1, same session options as the model store
+  // raw onnxruntime, batch 1, same session options as the model store
   const session = await ort.InferenceSession.create(readFileSync(path.join(modelsDir, entry.file)), {
     graphOptimizationLevel: "all", intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: "sequential",
   });
   const decoded = decodeInput(input, entry);
   if (decoded.status !== ResultStatus.Ok) throw new Error(`bench input is out of range for ${entry.name}`);
   const feeds = { [entry.input.name]: new ort.Tensor(entry.input.type, decoded.data, entry.input.shape) };
-  progress("raw onnxruntime …");
-  const inferenceOnlyPerSec = await rate(seconds, 1, () => session.run(feeds));
-  await session.release();
 
-  // 2. through the runner process
   progress("starting the runner …");
   const host = await EnclaveHost.start({ platform: createDevPlatform(), chainId: 31337n, oracleAddress: "0x" + "5a".repeat(20), modelsDir });
   let id = 0n;
-  const job = (): InferenceJob => ({ requestId: ++id, modelHash: entry.sha256, input });
+  const job = (): InferenceJob => ({ requestId: ++id, modelHash: entry.sha256, input: inputBytes });
+  const raw: number[] = [];
+  const single: number[] = [];
+  const batched: number[] = [];
+  const latencies: number[] = [];
   try {
-    progress("signed results, one signature each …");
-    const latencies: number[] = [];
-    const signedResultsPerSec = await rate(seconds, 1, async () => {
-      const t = process.hrtime.bigint();
-      await host.infer(job());
-      latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+    // Side by side: each round measures all three, so load from other processes hits them alike.
+    for (let round = 0; round < rounds; round++) {
+      raw.push(await rate(perRound, 1, () => session.run(feeds)));
+      single.push(
+        await rate(perRound, 1, async () => {
+          const t = process.hrtime.bigint();
+          await host.infer(job());
+          latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+        }),
+      );
+      batched.push(await rate(perRound, BATCH, () => host.inferBatch(Array.from({ length: BATCH }, job))));
+      progress(`round ${round + 1}/${rounds}: raw ${Math.round(raw[round])}/s, signed ${Math.round(single[round])}/s, batched ${Math.round(batched[round])}/s`);
+    }
+
+    // Breakdown, µs per item of a batch of 50, each stage timed alone in this process with the
+    // code the runner and host run (the runner does decode, run, encode, 3 keccaks, 1/50 sign;
+    // the host 3 keccaks and 1/50 recover); ipcAndRest is what remains of the batched time.
+    progress("breakdown …");
+    const ms = Math.max(200, perRound * 200);
+    const store = new ModelStore({ dir: modelsDir });
+    const inputs = Array.from({ length: BATCH }, () => inputBytes);
+    const n = entry.input.length;
+    const m = entry.output.length;
+    const stacked = allocateTensor(entry.input.type, BATCH * n);
+    for (let r = 0; r < BATCH; r++) decodeInto(inputBytes, entry, stacked, r * n);
+    const stackedFeeds = { [entry.input.name]: new ort.Tensor(entry.input.type, stacked, [BATCH, n]) };
+    const { session: storeSession } = await store.load(entry.sha256);
+    const y = (await storeSession.run(stackedFeeds))[entry.output.name].data as Float32Array;
+    const out = encodeOutputBytes(y, 0, entry).output;
+    const hasher = new ResultHasher(oracleDomain(31337n, "0x" + "5a".repeat(20)));
+    const word = new Uint8Array(32);
+    const structs = new Uint8Array(32 * BATCH);
+    const key = new SigningKey("0x" + "11".repeat(32));
+    const digest = hasher.batchDigestRaw(structs);
+    const sig = key.sign(digest).serialized;
+    const decodeUs = await usPer(ms, () => decodeInto(inputBytes, entry, stacked, 0));
+    const runUs = (await usPer(ms, () => storeSession.run(stackedFeeds))) / BATCH;
+    const encodeUs = await usPer(ms, () => encodeOutputBytes(y, 0, entry));
+    const keccakUs = await usPer(ms, () => {
+      keccak256Bytes(inputBytes);
+      keccak256Bytes(out);
+      hasher.structHashRaw(word, word, word, word, 0, structs, 0);
     });
-    progress(`signed results, batches of ${BATCH} …`);
-    const signedResultsPerSecBatched = await rate(seconds, BATCH, () => host.inferBatch(Array.from({ length: BATCH }, job)));
+    const batchDigestUs = (await usPer(ms, () => hasher.batchDigestRaw(structs))) / BATCH;
+    const signUs = (await usPer(ms, () => key.sign(digest))) / BATCH;
+    const recoverUs = (await usPer(ms, () => recoverAddress(digest, sig))) / BATCH;
+    const inferStackedUs = (await usPer(ms, () => store.inferStacked(entry.sha256, inputs))) / BATCH;
+    await store.close();
+    const batchedUsPerItem = 1e6 / median(batched);
+    const breakdown = {
+      note: "µs per item in a batch of 50; each stage timed alone (same code as the runner/host); runner stages: decode, run, encode, runnerHash, sign; host stages: hostHash, recover; ipcAndRest = batched time per item - all of them",
+      decode: r2(decodeUs),
+      run: r2(runUs),
+      encode: r2(encodeUs),
+      inferStackedTotal: r2(inferStackedUs),
+      runnerHash: r2(keccakUs + batchDigestUs),
+      sign: r2(signUs),
+      hostHash: r2(keccakUs + batchDigestUs),
+      recover: r2(recoverUs),
+      ipcAndRest: r2(batchedUsPerItem - (decodeUs + runUs + encodeUs + 2 * (keccakUs + batchDigestUs) + signUs + recoverUs)),
+      batchedTotal: r2(batchedUsPerItem),
+      rawBatch1PerItem: r2(1e6 / median(raw)),
+    };
+
     latencies.sort((a, b) => a - b);
+    const inferenceOnlyPerSec = median(raw);
+    const signedResultsPerSecBatched = median(batched);
     const result = {
       model: entry.name,
       inferenceOnlyPerSec: Math.round(inferenceOnlyPerSec),
-      signedResultsPerSec: Math.round(signedResultsPerSec),
+      signedResultsPerSec: Math.round(median(single)),
       signedResultsPerSecBatched: Math.round(signedResultsPerSecBatched),
       batchSize: BATCH,
       batchedShareOfRaw: Math.round((signedResultsPerSecBatched / inferenceOnlyPerSec) * 1000) / 1000,
       p50LatencyMs: Math.round(percentile(latencies, 50) * 1000) / 1000,
       p99LatencyMs: Math.round(percentile(latencies, 99) * 1000) / 1000,
       rssMb: rssMb(host.runnerPid!),
+      breakdown,
+      rounds: { raw: raw.map(Math.round), single: single.map(Math.round), batched: batched.map(Math.round) },
       node: process.versions.node,
       onnxruntimeNode: (JSON.parse(readFileSync(path.join(repo, "node_modules/onnxruntime-node/package.json"), "utf8")) as { version: string }).version,
       secondsPerMeasure: seconds,
+      roundsPerMeasure: rounds,
     };
-    const out = JSON.stringify(result, null, 2);
+    const text = JSON.stringify(result, null, 2);
     mkdirSync(path.join(repo, "bench"), { recursive: true });
-    writeFileSync(path.join(repo, "bench", "runner.json"), out + "\n");
-    process.stdout.write(out + "\n");
+    writeFileSync(path.join(repo, "bench", "runner.json"), text + "\n");
+    process.stdout.write(text + "\n");
   } finally {
+    await session.release();
     await host.close();
   }
 }

@@ -16,9 +16,10 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import * as path from "node:path";
-import { getAddress, getBytes, hexlify, keccak256, recoverAddress } from "ethers";
-import { oracleDomain, type InferenceResult } from "../protocol/eip712";
-import { ResultHasher } from "./digest";
+import { getAddress, getBytes, keccak256, recoverAddress } from "ethers";
+import { oracleDomain } from "../protocol/eip712";
+import { fromHex, keccak256Bytes, toHex } from "../protocol/bytes";
+import { ResultHasher, uint256Word } from "./digest";
 import type { AttestationBackend, EnclaveEvidence } from "./backend";
 import {
   EnclaveError,
@@ -34,7 +35,7 @@ import {
   RunnerTimeoutError,
   RunnerUnavailableError,
 } from "./errors";
-import type { HostMessage, InferReply, RunnerMessage, RunnerReply, WireJob } from "./ipc";
+import type { HostMessage, InferReply, InferRequest, RunnerMessage, RunnerReply, WireJob } from "./ipc";
 import { defaultRepoRoot, measureRunner, RUNNER_ENTRY, type RunnerMeasurement } from "./measure";
 
 /** Limits the host enforces. */
@@ -169,6 +170,8 @@ export class EnclaveHost extends EventEmitter {
   readonly #modelsDir: string;
   readonly #hooks: EnclaveTestHooks;
   readonly #hasher: ResultHasher;
+  /** The packed form of each batch sent, for checking its reply (collected with the batch). */
+  readonly #packed = new WeakMap<WireJob[], PackedJobs>();
   #runner?: Runner;
   /** Resolves when a runner is ready; replaced while one is (re)starting. */
   #ready: Promise<Runner | undefined>;
@@ -325,27 +328,44 @@ export class EnclaveHost extends EventEmitter {
   async #dispatch(jobs: WireJob[], mode: "single" | "batch"): Promise<{ reply: InferReply; signer: string }> {
     const runner = await this.#currentRunner();
     const timeoutMs = this.limits.timeoutMs * jobs.length;
-    const reply = await this.#call(runner, { type: "infer", id: 0, mode, jobs }, timeoutMs);
+    const packed = packJobs(jobs);
+    this.#packed.set(jobs, packed);
+    const reply = await this.#call(runner, { type: "infer", id: 0, mode, ...packed }, timeoutMs);
     if (!reply.ok) throw mapRunnerError(reply.code, reply.message);
     if (reply.type !== "infer") throw new RunnerMisbehavedError(`answered an infer with ${reply.type}`);
     return { reply, signer: runner.signer };
   }
 
   #checkReply(jobs: WireJob[], reply: InferReply, signer: string, mode: "single" | "batch"): SignedResult[] {
-    if (!Array.isArray(reply.results) || reply.results.length !== jobs.length) {
-      throw new RunnerMisbehavedError(`returned ${reply.results?.length} results for ${jobs.length} jobs`);
+    const count = jobs.length;
+    const { statuses, outputs, outputEnds, inputHashes, outputHashes } = reply;
+    if (!(statuses instanceof Uint8Array) || statuses.length !== count || !(outputEnds instanceof Uint32Array) || outputEnds.length !== count) {
+      throw new RunnerMisbehavedError(`returned ${statuses?.length} results for ${count} jobs`);
     }
-    const signed: InferenceResult[] = [];
-    const results = reply.results.map((r, i): SignedResult => {
-      const job = jobs[i];
-      const output = hexlify(r.output);
-      if (r.requestId !== job.requestId || r.modelHash !== job.modelHash) throw new RunnerMisbehavedError(`result ${i} is for another job`);
-      if (r.inputHash !== keccak256(job.input) || r.outputHash !== keccak256(output)) throw new RunnerMisbehavedError(`result ${i} has wrong hashes`);
-      signed.push({ requestId: r.requestId, modelHash: r.modelHash, inputHash: r.inputHash, outputHash: r.outputHash, status: r.status });
-      return { requestId: r.requestId, modelHash: r.modelHash, inputHash: r.inputHash, status: r.status, output, outputHash: r.outputHash };
-    });
+    if (!(outputs instanceof Uint8Array) || !(inputHashes instanceof Uint8Array) || inputHashes.length !== 32 * count || !(outputHashes instanceof Uint8Array) || outputHashes.length !== 32 * count) {
+      throw new RunnerMisbehavedError("the reply is malformed");
+    }
+    const packed = this.#packed.get(jobs);
+    if (!packed) throw new RunnerMisbehavedError("a reply for jobs the host did not send");
+    const structHashes = new Uint8Array(32 * count);
+    const results: SignedResult[] = new Array(count);
+    let prev = 0;
+    for (let i = 0; i < count; i++) {
+      const end = outputEnds[i];
+      if (end < prev || end > outputs.length || (i === count - 1 && end !== outputs.length)) throw new RunnerMisbehavedError(`result ${i} has a bad output range`);
+      const output = outputs.subarray(prev, end);
+      prev = end;
+      const inputHash = keccak256Bytes(jobs[i].input);
+      const outputHash = keccak256Bytes(output);
+      const w = 32 * i;
+      if (!equalBytes(inputHash, inputHashes.subarray(w, w + 32)) || !equalBytes(outputHash, outputHashes.subarray(w, w + 32))) {
+        throw new RunnerMisbehavedError(`result ${i} has wrong hashes`);
+      }
+      this.#hasher.structHashRaw(packed.requestIds.subarray(w, w + 32), packed.modelHashes.subarray(w, w + 32), inputHash, outputHash, statuses[i], structHashes, w);
+      results[i] = { requestId: jobs[i].requestId, modelHash: jobs[i].modelHash, inputHash: toHex(inputHash), status: statuses[i], output: toHex(output), outputHash: toHex(outputHash) };
+    }
     if (this.#options.verifySignatures !== false) {
-      const digest = mode === "single" ? this.#hasher.resultDigest(signed[0]) : this.#hasher.batchDigest(signed);
+      const digest = mode === "single" ? this.#hasher.resultDigestRaw(structHashes) : this.#hasher.batchDigestRaw(structHashes);
       let recovered: string;
       try {
         recovered = recoverAddress(digest, reply.signature);
@@ -497,6 +517,41 @@ export class EnclaveHost extends EventEmitter {
       },
     );
   }
+}
+
+type PackedJobs = Pick<InferRequest, "count" | "requestIds" | "modelHashes" | "inputs" | "inputEnds">;
+
+/** The jobs as one IPC message's packed arrays (see ipc.ts). */
+function packJobs(jobs: WireJob[]): PackedJobs {
+  const count = jobs.length;
+  const requestIds = new Uint8Array(32 * count);
+  const modelHashes = new Uint8Array(32 * count);
+  const inputEnds = new Uint32Array(count);
+  let size = 0;
+  for (let i = 0; i < count; i++) {
+    size += jobs[i].input.length;
+    inputEnds[i] = size;
+  }
+  const inputs = new Uint8Array(size);
+  let lastHash = "";
+  let lastBytes: Uint8Array = new Uint8Array(32);
+  for (let i = 0; i < count; i++) {
+    const job = jobs[i];
+    uint256Word(job.requestId, requestIds, 32 * i);
+    if (job.modelHash !== lastHash) {
+      lastHash = job.modelHash;
+      lastBytes = fromHex(job.modelHash);
+    }
+    modelHashes.set(lastBytes, 32 * i);
+    inputs.set(job.input, i === 0 ? 0 : inputEnds[i - 1]);
+  }
+  return { count, requestIds, modelHashes, inputs, inputEnds };
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function mapRunnerError(code: string, message: string): EnclaveError {

@@ -25,30 +25,31 @@ export interface AttestRequest {
   id: number;
 }
 
+/** One job as the host checked it (host side; it crosses the IPC packed, see {@link InferRequest}). */
 export interface WireJob {
   requestId: bigint;
   modelHash: string;
   input: Uint8Array;
 }
 
+/**
+ * A batch of `count` jobs in ONE message, packed (no per-job objects): job i is request
+ * `requestIds[32i, 32i+32)` (uint256, big-endian), model `modelHashes[32i, 32i+32)` (sha256 of
+ * the .onnx file), input `inputs[inputEnds[i-1] ?? 0, inputEnds[i])` (`abi.encode(int256[])`).
+ */
 export interface InferRequest {
   type: "infer";
   id: number;
   /** "single": one job, one signature over its `InferenceResult`; "batch": one signature over the `InferenceBatch`. */
   mode: "single" | "batch";
-  jobs: WireJob[];
+  count: number;
+  requestIds: Uint8Array;
+  modelHashes: Uint8Array;
+  inputs: Uint8Array;
+  inputEnds: Uint32Array;
 }
 
 export type HostMessage = InitRequest | AttestRequest | InferRequest;
-
-export interface WireResult {
-  requestId: bigint;
-  modelHash: string;
-  inputHash: string;
-  status: number;
-  output: Uint8Array;
-  outputHash: string;
-}
 
 export type RunnerErrorCode =
   | "UNKNOWN_OPERATION"
@@ -85,11 +86,20 @@ export interface AttestReply {
   reportData: string;
 }
 
+/**
+ * The results of an {@link InferRequest}, packed like it: result i has status `statuses[i]`,
+ * output `outputs[outputEnds[i-1] ?? 0, outputEnds[i])` (empty unless Ok), and the raw 32-byte
+ * `inputHashes`/`outputHashes` words it signed; one signature (65 bytes, r ‖ s ‖ v, 0x hex).
+ */
 export interface InferReply {
   id: number;
   ok: true;
   type: "infer";
-  results: WireResult[];
+  statuses: Uint8Array;
+  outputs: Uint8Array;
+  outputEnds: Uint32Array;
+  inputHashes: Uint8Array;
+  outputHashes: Uint8Array;
   signature: string;
 }
 

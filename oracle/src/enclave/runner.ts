@@ -15,15 +15,15 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync, existsSync, renameSync } from "node:fs";
-import { SigningKey, computeAddress, getBytes, keccak256 } from "ethers";
+import { SigningKey, computeAddress, keccak256 } from "ethers";
 import { ModelStore } from "../models/store";
 import { oracleDomain } from "../protocol/eip712";
-import { ResultHasher } from "./digest";
+import type { EncodedOutputBytes } from "../models/codec";
+import { keccak256Bytes } from "../protocol/bytes";
+import { ResultHasher, uint256Word } from "./digest";
 import { sealKey, unsealKey, UnsealError, type SealedKeyFile } from "./sealing";
-import type { ErrorReply, HostMessage, InferRequest, InitRequest, RunnerErrorCode, RunnerMessage, WireResult } from "./ipc";
+import type { ErrorReply, HostMessage, InferReply, InferRequest, InitRequest, RunnerErrorCode, RunnerMessage } from "./ipc";
 
-const HASH_RE = /^0x[0-9a-fA-F]{64}$/;
-const UINT256_MAX = (1n << 256n) - 1n;
 
 class RequestError extends Error {
   constructor(readonly code: RunnerErrorCode, message: string) {
@@ -42,12 +42,12 @@ interface RunnerState {
  * Test hook: a slow model. The job for one request id sleeps before it runs, as a model that
  * runs too long would. Honoured only when the test switch is set in this process's environment.
  */
-function testDelay(): { requestId: bigint; ms: number } | undefined {
+function testDelay(): { requestIds: Uint8Array[]; ms: number } | undefined {
   if (process.env.ORACLE_ENCLAVE_TEST_HOOKS !== "1") return undefined;
   const ms = Number(process.env.ORACLE_RUNNER_TEST_DELAY_MS ?? "0");
   const id = process.env.ORACLE_RUNNER_TEST_SLOW_REQUEST_ID;
   if (!Number.isFinite(ms) || ms <= 0 || id === undefined) return undefined;
-  return { requestId: BigInt(id), ms };
+  return { requestIds: [uint256Word(BigInt(id))], ms };
 }
 
 function sleepSync(ms: number): void {
@@ -101,17 +101,25 @@ function loadOrCreateKey(msg: InitRequest): { key: SigningKey; unsealed: boolean
   return { key, unsealed: false };
 }
 
-function checkJobs(msg: InferRequest): void {
-  if (!Array.isArray(msg.jobs) || msg.jobs.length === 0) throw new RequestError("BAD_REQUEST", "no jobs");
+const MAX_JOBS = 4096;
+
+/** Validates the packed layout of an infer request; returns the job count. */
+function checkJobs(msg: InferRequest): number {
   if (msg.mode !== "single" && msg.mode !== "batch") throw new RequestError("BAD_REQUEST", "mode must be single or batch");
-  if (msg.mode === "single" && msg.jobs.length !== 1) throw new RequestError("BAD_REQUEST", "single mode takes one job");
-  for (const job of msg.jobs) {
-    if (typeof job.requestId !== "bigint" || job.requestId < 0n || job.requestId > UINT256_MAX) {
-      throw new RequestError("BAD_REQUEST", "requestId must be a uint256 bigint");
-    }
-    if (typeof job.modelHash !== "string" || !HASH_RE.test(job.modelHash)) throw new RequestError("BAD_REQUEST", "modelHash must be 32-byte hex");
-    if (!(job.input instanceof Uint8Array)) throw new RequestError("BAD_REQUEST", "input must be bytes");
+  const count = msg.count;
+  if (!Number.isSafeInteger(count) || count < 1 || count > MAX_JOBS) throw new RequestError("BAD_REQUEST", "no jobs, or too many");
+  if (msg.mode === "single" && count !== 1) throw new RequestError("BAD_REQUEST", "single mode takes one job");
+  if (!(msg.requestIds instanceof Uint8Array) || msg.requestIds.length !== 32 * count) throw new RequestError("BAD_REQUEST", "requestIds must be 32 bytes per job");
+  if (!(msg.modelHashes instanceof Uint8Array) || msg.modelHashes.length !== 32 * count) throw new RequestError("BAD_REQUEST", "modelHashes must be 32 bytes per job");
+  if (!(msg.inputs instanceof Uint8Array)) throw new RequestError("BAD_REQUEST", "inputs must be bytes");
+  if (!(msg.inputEnds instanceof Uint32Array) || msg.inputEnds.length !== count) throw new RequestError("BAD_REQUEST", "inputEnds must hold one end per job");
+  let prev = 0;
+  for (let i = 0; i < count; i++) {
+    if (msg.inputEnds[i] < prev) throw new RequestError("BAD_REQUEST", "inputEnds must not decrease");
+    prev = msg.inputEnds[i];
   }
+  if (prev !== msg.inputs.length) throw new RequestError("BAD_REQUEST", "inputEnds must end at the inputs' length");
+  return count;
 }
 
 /** Maps a ModelStore failure to the answer's code (by error name: models/errors.ts). */
@@ -123,31 +131,70 @@ function modelFailure(modelHash: string, err: unknown): RequestError {
   return new RequestError("INFERENCE_FAILED", `model ${modelHash}: ${name || "error"}: ${text}`);
 }
 
-async function runJobs(state: RunnerState, msg: InferRequest): Promise<{ results: WireResult[]; signature: string }> {
-  checkJobs(msg);
+/**
+ * Runs a batch: the jobs of each model go through ONE ModelStore.inferStacked call (one
+ * session.run for a model with a batch dimension), then each result is hashed once (input,
+ * output, struct: keccak over bytes) and the batch, or the single result, is signed once.
+ */
+async function runJobs(state: RunnerState, msg: InferRequest): Promise<Omit<InferReply, "id" | "ok" | "type">> {
+  const count = checkJobs(msg);
   const delay = testDelay();
-  const results: WireResult[] = new Array(msg.jobs.length);
-  const structHashes: Uint8Array[] = new Array(msg.jobs.length);
-  for (let i = 0; i < msg.jobs.length; i++) {
-    const job = msg.jobs[i];
-    if (delay !== undefined && job.requestId === delay.requestId) sleepSync(delay.ms);
-    let outcome: { status: number; output: string };
-    try {
-      outcome = await state.store.infer(job.modelHash, job.input);
-    } catch (err) {
-      throw modelFailure(job.modelHash, err);
+  const inputs: Uint8Array[] = new Array(count);
+  // Group by model, in order of first appearance; the hex of a model hash is computed once.
+  const groups = new Map<string, number[]>();
+  let lastKey = "";
+  let lastHex = "";
+  for (let i = 0; i < count; i++) {
+    inputs[i] = msg.inputs.subarray(i === 0 ? 0 : msg.inputEnds[i - 1], msg.inputEnds[i]);
+    const key = Buffer.from(msg.modelHashes.buffer, msg.modelHashes.byteOffset + 32 * i, 32).toString("latin1");
+    if (key !== lastKey) {
+      lastKey = key;
+      lastHex = "0x" + Buffer.from(key, "latin1").toString("hex");
     }
-    const output = getBytes(outcome.output);
-    const inputHash = keccak256(job.input);
-    const outputHash = keccak256(output);
-    const result = { requestId: job.requestId, modelHash: job.modelHash, inputHash, outputHash, status: outcome.status };
-    structHashes[i] = state.hasher.structHash(result);
-    results[i] = { ...result, output };
+    let group = groups.get(lastHex);
+    if (!group) groups.set(lastHex, (group = []));
+    group.push(i);
+    if (delay !== undefined && delay.requestIds.some((w) => Buffer.compare(w, msg.requestIds.subarray(32 * i, 32 * i + 32)) === 0)) sleepSync(delay.ms);
   }
-  const digest = msg.mode === "single"
-    ? state.hasher.resultDigest(results[0])
-    : state.hasher.batchDigestOfStructHashes(structHashes);
-  return { results, signature: state.key.sign(digest).serialized };
+  const outcomes: EncodedOutputBytes[] = new Array(count);
+  for (const [modelHash, jobs] of groups) {
+    let results: EncodedOutputBytes[];
+    try {
+      results = await state.store.inferStacked(modelHash, jobs.map((i) => inputs[i]));
+    } catch (err) {
+      throw modelFailure(modelHash, err);
+    }
+    jobs.forEach((i, k) => (outcomes[i] = results[k]));
+  }
+  let outputSize = 0;
+  for (const o of outcomes) outputSize += o.output.length;
+  const outputs = new Uint8Array(outputSize);
+  const outputEnds = new Uint32Array(count);
+  const statuses = new Uint8Array(count);
+  const inputHashes = new Uint8Array(32 * count);
+  const outputHashes = new Uint8Array(32 * count);
+  const structHashes = new Uint8Array(32 * count);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const { status, output } = outcomes[i];
+    outputs.set(output, at);
+    at += output.length;
+    outputEnds[i] = at;
+    statuses[i] = status;
+    inputHashes.set(keccak256Bytes(inputs[i]), 32 * i);
+    outputHashes.set(keccak256Bytes(output), 32 * i);
+    state.hasher.structHashRaw(
+      msg.requestIds.subarray(32 * i, 32 * i + 32),
+      msg.modelHashes.subarray(32 * i, 32 * i + 32),
+      inputHashes.subarray(32 * i, 32 * i + 32),
+      outputHashes.subarray(32 * i, 32 * i + 32),
+      status,
+      structHashes,
+      32 * i,
+    );
+  }
+  const digest = msg.mode === "single" ? state.hasher.resultDigestRaw(structHashes) : state.hasher.batchDigestRaw(structHashes);
+  return { statuses, outputs, outputEnds, inputHashes, outputHashes, signature: state.key.sign(digest).serialized };
 }
 
 /** Starts the runner's message loop on this process's IPC channel. */
@@ -186,8 +233,7 @@ export function startRunner(): void {
         }
         case "infer": {
           if (state === undefined) throw new RequestError("NOT_INITIALISED", "init first");
-          const { results, signature } = await runJobs(state, msg);
-          send({ id, ok: true, type: "infer", results, signature });
+          send({ id, ok: true, type: "infer", ...(await runJobs(state, msg)) });
           return;
         }
         default:

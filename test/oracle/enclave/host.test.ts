@@ -177,7 +177,13 @@ describe("the runner's IPC surface", function () {
       // a signature can only come from infer, over a result the runner computed itself
       const entry = models[0];
       const reply = nextMessage(child, (m) => m.id === 20);
-      child.send({ type: "infer", id: 20, mode: "single", digest, jobs: [{ requestId: 1n, modelHash: entry.sha256, input: Buffer.from(sampleInput(entry).slice(2), "hex") }] });
+      const input = Buffer.from(sampleInput(entry).slice(2), "hex");
+      const requestIds = new Uint8Array(32);
+      requestIds[31] = 1;
+      child.send({
+        type: "infer", id: 20, mode: "single", digest, count: 1, requestIds, modelHashes: Buffer.from(entry.sha256.slice(2), "hex"),
+        inputs: input, inputEnds: Uint32Array.of(input.length),
+      });
       const r = await reply;
       expect(r.ok).to.equal(true);
       expect(recoverAddress(digest, r.signature)).to.not.equal(signer);

@@ -47,6 +47,8 @@ export class Watcher {
   private running = false;
   private loop?: Promise<void>;
   private lastReconcile = 0;
+  /** Blocks up to here are a backfill (scanned before, by an earlier run): their requests are re-checked on-chain before queuing. */
+  private backfillUntil = -1;
   private readonly oracleContract: Contract;
   /** Last head seen and when, for readiness. */
   lastHead = -1;
@@ -68,6 +70,7 @@ export class Watcher {
     // Re-scan from the settled watermark: requests between it and the old scanned block are
     // re-checked on-chain and re-queued if pending (their jobs may be gone with Redis).
     this.cp = { scannedBlock: from - 1, scannedHash: "", settledBlock: from - 1 };
+    this.backfillUntil = loaded?.scannedBlock ?? -1;
     this.deps.log.info({ from, checkpoint: loaded }, "watcher starting");
     this.running = true;
     this.loop = this.run();
@@ -185,7 +188,11 @@ export class Watcher {
     if (!tracker.get(job.requestId)) {
       tracker.step(job.requestId, "seen", { step: "seen", block: job.blockNumber, tx: job.txHash }, { modelId: job.modelId, blockNumber: job.blockNumber });
     }
-    const state = Number(await this.rpc("requestState", () => this.oracleContract.requestState(BigInt(job.requestId))));
+    // A request first seen now, just confirmed, is pending unless settled within its confirmations;
+    // the pipeline re-checks it against the stored commitment before any result is submitted.
+    // Backfilled requests (seen by an earlier run, jobs possibly lost) are checked here first.
+    const state = job.blockNumber > this.backfillUntil ? RequestState.Pending
+      : Number(await this.rpc("requestState", () => this.oracleContract.requestState(BigInt(job.requestId))));
     if (state === RequestState.Pending) {
       const { added } = await this.deps.queue.add(job);
       if (added) {

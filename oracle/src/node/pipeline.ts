@@ -101,7 +101,11 @@ export class Pipeline {
     if (job.callbackGasLimit > this.opts.maxCallbackGas) {
       throw new PermanentJobError(`callback gas limit ${job.callbackGasLimit} exceeds ORACLE_MAX_CALLBACK_GAS=${this.opts.maxCallbackGas}`, "callback-gas-too-high");
     }
-    const [state, stored] = await Promise.all([this.requestState(job.requestId), this.storedCommitment(job.requestId)]);
+    // One call in the common case: while pending, the oracle stores the request's commitment hash,
+    // so a match proves the request is pending and is the one we saw. Otherwise ask its state.
+    const stored = await this.storedCommitment(job.requestId);
+    if (await this.commitmentMatches(job, stored)) return job;
+    const state = await this.requestState(job.requestId);
     if (state === RequestState.Fulfilled || state === RequestState.Expired) {
       this.deps.tracker.step(job.requestId, "settled-elsewhere", { step: state === RequestState.Fulfilled ? "already-fulfilled" : "expired" });
       this.deps.metrics.requestsFulfilled.inc({ outcome: "already-settled" });
@@ -113,7 +117,6 @@ export class Pipeline {
       this.deps.tracker.step(job.requestId, "dropped", { step: "dropped", detail: "request not on chain (reorg)" });
       throw new PermanentJobError(`request ${job.requestId} does not exist on-chain (dropped by a reorg)`, "reorged");
     }
-    if (await this.commitmentMatches(job, stored)) return job;
     // Pending, but with another commitment: a reorg replaced the request with this id. Find the
     // canonical event and work on that one.
     const topicId = "0x" + BigInt(job.requestId).toString(16).padStart(64, "0");
@@ -148,6 +151,7 @@ export class Pipeline {
   private async commitmentMatches(job: InferenceJob, stored: string): Promise<boolean> {
     const c = commitmentOf(job);
     if (keccak256(coder.encode([COMMITMENT_TUPLE], [commitmentTuple(c)])) === stored) return true;
+    if (/^0x0{63}[0-9a-f]$/i.test(stored)) return false; // none or a final marker: no commitment to compare
     try {
       return (await this.oracle.commitmentHash(commitmentTuple(c))) === stored;
     } catch (err) {

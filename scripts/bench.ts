@@ -1,0 +1,230 @@
+/**
+ * `npm run bench`: end-to-end throughput and latency of the oracle node.
+ *
+ * Starts a Hardhat chain (child process, interval mining), deploys, starts the node as a child
+ * process on BullMQ/Redis (a throw-away key prefix) with its runner, and drives two phases with a
+ * load generator that signs requests for the integer model from several accounts up front and
+ * sends them at a target rate:
+ *   1. latency: 100 requests/s offered for BENCH_LATENCY_SECONDS (default 10);
+ *   2. throughput: BENCH_BURST requests (default 3000) sent as fast as the chain takes them.
+ * Latency is request mined → callback mined, each measured as the wall-clock time at which the
+ * bench first saw the block holding it (it polls the head every 20 ms), so both ends share one clock.
+ * Prints ONE JSON object and writes bench/results.json.
+ */
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import IORedis from "ioredis";
+import { Contract, Interface, JsonRpcProvider, NonceManager } from "ethers";
+import { ORACLE_ABI } from "../oracle/src/chain/abi";
+import { devAccount, freePort, rpc, startDevChain } from "../oracle/src/node/devchain";
+import { encodeTensor } from "../oracle/src/protocol/eip712";
+import { deployNetwork, REPO_ROOT } from "./deploy";
+
+const iface = new Interface(ORACLE_ABI);
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const BLOCK_MS = Number(process.env.BENCH_BLOCK_MS ?? 100);
+const LAT_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
+const BURST = Number(process.env.BENCH_BURST ?? 3000);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
+
+/** CPU time (user + system, ms) of a process, from /proc. */
+function cpuMs(pid: number): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    const ticks = Number(f[11]) + Number(f[12]);
+    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+async function main(): Promise<void> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanup = async () => { for (const c of cleanups.reverse()) await c().catch(() => undefined); };
+  process.on("SIGINT", () => { void cleanup().finally(() => process.exit(130)); });
+  try {
+    const chain = await startDevChain();
+    cleanups.push(() => chain.stop());
+    const provider = new JsonRpcProvider(chain.url, 31337, { staticNetwork: true, pollingInterval: 50, batchMaxCount: 100 });
+    cleanups.push(async () => provider.destroy());
+    const dir = path.join(REPO_ROOT, "bench", "tmp", `run-${process.pid}`);
+    fs.mkdirSync(dir, { recursive: true });
+    cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+    const deployed = await deployNetwork({ network: "localhost", deployer: new NonceManager(devAccount(0).connect(provider)), deploymentFile: path.join(dir, "deployment.json") });
+    const oracle = deployed.deployment.contracts.InferenceOracle;
+    const modelId = deployed.deployment.models["penguins-species-int"];
+    await rpc(chain.url, "evm_setAutomine", [false]);
+    await rpc(chain.url, "evm_setIntervalMining", [BLOCK_MS]);
+
+    const prefix = `oracle-bench-${randomBytes(4).toString("hex")}`;
+    cleanups.push(async () => {
+      const r = new IORedis(REDIS_URL, { maxRetriesPerRequest: 1 });
+      try { const keys = await r.keys(`${prefix}:*`); if (keys.length) await r.del(...keys); } finally { r.disconnect(); }
+    });
+    const port = await freePort();
+    const out = fs.openSync(path.join(dir, "node.log"), "a");
+    const env = {
+      PATH: process.env.PATH ?? "", RPC_URL: chain.url, ORACLE_PRIVATE_KEY: [devAccount(1).privateKey, devAccount(11).privateKey].join(","),
+      ORACLE_DEPLOYMENT_FILE: path.join(dir, "deployment.json"), ORACLE_DATA_DIR: dir, REDIS_URL, ORACLE_QUEUE_PREFIX: prefix,
+      ORACLE_HTTP_PORT: String(port), ORACLE_CONFIRMATIONS: "1", ORACLE_POLL_INTERVAL_MS: "50", ORACLE_BATCH_SIZE: process.env.BENCH_BATCH_SIZE ?? "100",
+      ORACLE_BATCH_WINDOW_MS: process.env.BENCH_BATCH_WINDOW_MS ?? "30", ORACLE_RUNNERS: process.env.BENCH_RUNNERS ?? "1", ORACLE_CONCURRENCY: "800", LOG_LEVEL: "warn",
+    };
+    const node = spawn(process.execPath, [path.join(REPO_ROOT, "bin", "oracle"), "start"], { cwd: REPO_ROOT, detached: true, stdio: ["ignore", out, out], env });
+    fs.closeSync(out);
+    cleanups.push(async () => { try { process.kill(-node.pid!, "SIGKILL"); } catch { /* gone */ } });
+    for (let i = 0; ; i++) {
+      if (node.exitCode !== null) throw new Error(`node exited; see ${path.join(dir, "node.log")}`);
+      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
+      if (ok) break;
+      if (i > 300) throw new Error("node not ready in 60 s");
+      await sleep(200);
+    }
+    say("chain, contracts, Redis queue, node and runner ready");
+
+    // Pre-sign every request: the load generator's own signing stays out of the measured window.
+    const wallets = Array.from({ length: 8 }, (_, i) => devAccount(2 + i));
+    const nonces = await Promise.all(wallets.map((w) => provider.getTransactionCount(w.address, "pending")));
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 24 * 3600);
+    const options = [0, deadline, 1];
+    const fee = (await new Contract(oracle, ORACLE_ABI, provider).quote(modelId, options)) as bigint;
+    const sign = async (n: number): Promise<string> => {
+      const wi = n % wallets.length;
+      const input = encodeTensor([BigInt(380 + (n % 97)), BigInt(150 + (n % 41)), BigInt(180 + (n % 43)), BigInt(3000 + ((n * 37) % 3000))]);
+      return wallets[wi].signTransaction({
+        to: oracle, data: iface.encodeFunctionData("requestInference", [modelId, input, options]), value: fee,
+        nonce: nonces[wi]++, gasLimit: 250_000, chainId: 31337, type: 2, maxFeePerGas: 10n ** 11n, maxPriorityFeePerGas: 10n ** 9n,
+      });
+    };
+    const latencyCount = Math.round(100 * LAT_SECONDS);
+    const signed: string[] = [];
+    for (let n = 0; n < latencyCount + BURST; n++) signed.push(await sign(n));
+    say(`signed ${signed.length} requests from ${wallets.length} accounts`);
+
+    // Block observer: first wall-clock sighting of each block, and the oracle's events in it.
+    const requestedAt = new Map<string, number>();
+    const fulfilledAt = new Map<string, number>();
+    const batchTxs = new Map<string, number>();
+    let seenBlock = await provider.getBlockNumber();
+    let observing = true;
+    const observer = (async () => {
+      while (observing) {
+        const head = await provider.getBlockNumber().catch(() => seenBlock);
+        if (head > seenBlock) {
+          const t = Date.now();
+          const logs = await provider.getLogs({ address: oracle, fromBlock: seenBlock + 1, toBlock: head });
+          for (const l of logs) {
+            const ev = iface.parseLog(l);
+            if (!ev) continue;
+            const id = (ev.args.requestId as bigint).toString();
+            if (ev.name === "InferenceRequested") requestedAt.set(id, t);
+            else if (ev.name === "InferenceFulfilled") { fulfilledAt.set(id, t); batchTxs.set(l.transactionHash, (batchTxs.get(l.transactionHash) ?? 0) + 1); }
+          }
+          seenBlock = head;
+        }
+        await sleep(20);
+      }
+    })();
+
+    const sendAtRate = async (txs: string[], perSecond: number) => {
+      const start = Date.now();
+      const inflight: Promise<unknown>[] = [];
+      for (let i = 0; i < txs.length; i++) {
+        const due = start + (i * 1000) / perSecond;
+        const wait = due - Date.now();
+        if (wait > 2) await sleep(wait);
+        inflight.push(rpc(chain.url, "eth_sendRawTransaction", [txs[i]]));
+        if (inflight.length >= 64) await Promise.all(inflight.splice(0));
+      }
+      await Promise.all(inflight);
+      return (Date.now() - start) / 1000;
+    };
+    const waitFulfilled = async (n: number, timeoutMs: number) => {
+      const end = Date.now() + timeoutMs;
+      while (fulfilledAt.size < n && Date.now() < end) await sleep(50);
+    };
+    const nodePid = node.pid!;
+    const cpu = () => ({ node: cpuMs(nodePid), runners: childPids(nodePid).reduce((a, p) => a + cpuMs(p), 0) });
+
+    // Phase 1: latency at 100 requests/s offered.
+    const cpu0 = cpu();
+    say(`phase 1: ${latencyCount} requests at 100/s`);
+    await sendAtRate(signed.slice(0, latencyCount), 100);
+    await waitFulfilled(latencyCount, 60_000);
+    const latIds = [...requestedAt.keys()].slice(0, latencyCount);
+    const lat = latIds.filter((id) => fulfilledAt.has(id)).map((id) => fulfilledAt.get(id)! - requestedAt.get(id)!).sort((a, b) => a - b);
+
+    // Phase 2: throughput with a burst as fast as the chain takes it.
+    say(`phase 2: ${BURST} requests as fast as the chain accepts them`);
+    const p2start = Date.now();
+    const sendSeconds = await sendAtRate(signed.slice(latencyCount), 5000);
+    await waitFulfilled(latencyCount + BURST, 180_000);
+    const cpu1 = cpu();
+    observing = false;
+    await observer;
+    const burstIds = [...requestedAt.keys()].slice(latencyCount);
+    const burstDone = burstIds.map((id) => fulfilledAt.get(id)).filter((t): t is number => t !== undefined).sort((a, b) => a - b);
+    // Sustained rate: fulfilments between the 10th and 90th percentile of the burst's completions.
+    const lo = burstDone[Math.floor(burstDone.length * 0.1)];
+    const hi = burstDone[Math.floor(burstDone.length * 0.9)];
+    const sustained = ((Math.floor(burstDone.length * 0.9) - Math.floor(burstDone.length * 0.1)) * 1000) / Math.max(1, hi - lo);
+    const total = fulfilledAt.size;
+
+    let gasUsed = 0n;
+    for (const h of batchTxs.keys()) gasUsed += (await provider.getTransactionReceipt(h))!.gasUsed;
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const result = {
+      requests: requestedAt.size,
+      fulfilled: total,
+      fulfilledPerSec: Math.round(sustained),
+      burstOfferedPerSec: Math.round(BURST / sendSeconds),
+      burstWallSeconds: Number(((burstDone[burstDone.length - 1] - p2start) / 1000).toFixed(2)),
+      p50LatencyMs: quantile(lat, 0.5),
+      p99LatencyMs: quantile(lat, 0.99),
+      latencyOfferedPerSec: 100,
+      latencyMeasuredOn: "wall clock at which the bench first saw the block holding the request and the block holding its InferenceFulfilled (head polled every 20 ms)",
+      blockIntervalMs: BLOCK_MS,
+      confirmations: 1,
+      gasPerResult: Math.round(Number(gasUsed) / total),
+      batchSizeMean: Number((total / batchTxs.size).toFixed(1)),
+      batches: batchTxs.size,
+      nodeCpuMsPerResult: Number(((cpu1.node - cpu0.node) / total).toFixed(3)),
+      inferenceCpuMsPerResult: Number(((cpu1.runners - cpu0.runners) / total).toFixed(3)),
+      rpcErrors: metricsValue(metrics, "oracle_rpc_errors_total"),
+      workload: "penguins-species-int (integer ONNX model), no callback, 8 requester accounts, 1 runner, BullMQ on Redis, 2 sending keys",
+      machine: `${require("node:os").cpus().length} cores shared with the chain, Redis and the load generator`,
+    };
+    fs.mkdirSync(path.join(REPO_ROOT, "bench"), { recursive: true });
+    fs.writeFileSync(path.join(REPO_ROOT, "bench", "results.json"), JSON.stringify(result, null, 2) + "\n");
+    process.stdout.write(JSON.stringify(result) + "\n");
+    try { process.kill(node.pid!, "SIGTERM"); } catch { /* gone */ }
+    await sleep(500);
+  } finally {
+    await cleanup();
+  }
+}
+
+function metricsValue(text: string, name: string): number {
+  return text.split("\n").filter((l) => l.startsWith(name)).reduce((a, l) => a + Number(l.split(" ").pop()), 0);
+}
+
+if (require.main === module) {
+  main().then(() => process.exit(0), (err) => { process.stderr.write(`bench failed: ${(err as Error).stack}\n`); process.exit(1); });
+}
+
+

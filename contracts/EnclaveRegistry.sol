@@ -375,11 +375,18 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
         view
         returns (address operator, bool current)
     {
-        EnclaveStatus status = e.status;
+        uint256 head;
+        assembly ("memory-safe") {
+            // One SLOAD of the record's first word; reading the four fields through `e` makes the
+            // compiler load it once per field. Layout (EnclaveRecord, low bits first): operator
+            // 0-159, expiresAt 160-207, teeType 208-215, status 216-223, epoch 224-255.
+            head := sload(e.slot)
+        }
+        EnclaveStatus status = EnclaveStatus(uint8(head >> 216));
         if (status != EnclaveStatus.Active) _revertInactive(signer, status);
-        uint48 expiresAt = e.expiresAt;
+        uint48 expiresAt = uint48(head >> 160);
         if (expiresAt < block.timestamp) revert EnclaveRegistrySignerExpired(signer, expiresAt);
-        return (e.operator, e.epoch == _revocationEpoch);
+        return (address(uint160(head)), uint32(head >> 224) == _revocationEpoch);
     }
 
     /// @dev Reverts unless the signer's measurement is allowed and its root (if any) trusted now:

@@ -38,6 +38,9 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     /// `callWithExactGas`.
     uint256 public constant CALLBACK_GAS_RESERVE = 5_000;
 
+    /// @dev See `_balances`.
+    uint256 private constant _WITHDRAWN_MARK = 1 << 255;
+
     /// @notice Gas stipend of a pushed refund; a requester that needs more is credited instead.
     uint256 public constant REFUND_GAS_STIPEND = 30_000;
 
@@ -51,7 +54,10 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     /// @dev requestId => commitment hash (pending), zero (fulfilled, or never requested when the id
     /// is above `_requestCount`) or _EXPIRED.
     mapping(uint256 requestId => bytes32) private _requests;
-    /// @dev Withdrawable ether: operators' fees and refunds a requester could not receive.
+    /// @dev Withdrawable ether (operators' fees, refunds a requester could not receive) in the low
+    /// 255 bits; bit 255 (_WITHDRAWN_MARK) is set by a withdrawal, so that the slot stays non-zero
+    /// and the operator's next fee is a non-zero -> non-zero write (2,900 gas) instead of a
+    /// zero -> non-zero one (20,000 gas). Balances never come near 2^255 wei.
     mapping(address account => uint256) private _balances;
     /// @dev keccak256(requestId, outputHash, status) => (count << 160) | first operator; only for
     /// redundancy > 1 while pending. The first voter shares the slot with the count.
@@ -210,7 +216,7 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
 
     /// @inheritdoc IInferenceOracle
     function balances(address account) external view returns (uint256) {
-        return _balances[account];
+        return _balances[account] & ~_WITHDRAWN_MARK;
     }
 
     /// @inheritdoc IInferenceOracle
@@ -407,7 +413,7 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         emit ResultSubmitted(requestId, signer, operator, outputHash, status);
         if (request.redundancy == 1) {
             delete _requests[requestId]; // fulfilled: see _FULFILLED
-            _balances[operator] += request.fee;
+            _credit(operator, request.fee);
         } else if (!_vote(request, outputHash, status, operator)) {
             return;
         }
@@ -436,12 +442,12 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         }
         delete _requests[requestId]; // fulfilled: see _FULFILLED
         uint256 share = request.fee / k;
-        _balances[address(uint160(head))] += share;
+        _credit(address(uint160(head)), share);
         for (uint256 i = 1; i < count; ++i) {
-            _balances[_groupVoters[groupKey][i]] += share;
+            _credit(_groupVoters[groupKey][i], share);
         }
         // fee - share * (k - 1) = share + (fee % k): the remainder goes to the completing operator.
-        _balances[operator] += request.fee - share * (k - 1);
+        _credit(operator, request.fee - share * (k - 1));
         return true;
     }
 
@@ -477,19 +483,28 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
 
     // ---------------------------------------------------------------- internal: ether
 
+    /// @dev Adds `amount` to the withdrawable balance of `account`.
+    function _credit(address account, uint256 amount) private {
+        // Safe: every credited wei is ether this contract holds (< 2^128), so the balance stays
+        // below 2^255 and never reaches the mark bit, let alone overflows.
+        unchecked {
+            _balances[account] += amount;
+        }
+    }
+
     /// @dev Pushes a refund with a bounded stipend; credits the balance if the push fails, so a
     /// requester that rejects ether never blocks the caller.
     function _refund(address to, uint256 amount) private {
         if (!_send(to, amount, REFUND_GAS_STIPEND)) {
-            _balances[to] += amount;
+            _credit(to, amount);
             emit RefundCredited(to, amount);
         }
     }
 
     function _withdraw(address payable recipient) private {
-        uint256 amount = _balances[msg.sender];
+        uint256 amount = _balances[msg.sender] & ~_WITHDRAWN_MARK;
         if (amount == 0) revert InferenceOracleNothingToWithdraw(msg.sender);
-        _balances[msg.sender] = 0;
+        _balances[msg.sender] = _WITHDRAWN_MARK; // stays non-zero: see _balances
         emit Withdrawn(msg.sender, recipient, amount);
         if (!_send(recipient, amount, gasleft())) revert InferenceOracleTransferFailed(recipient, amount);
     }

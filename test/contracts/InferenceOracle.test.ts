@@ -602,6 +602,21 @@ describe("InferenceOracle", () => {
       await expect(operator.withdraw()).to.be.revertedWithCustomError(f.oracle, "InferenceOracleNothingToWithdraw").withArgs(f.operatorA.address);
     });
 
+    it("keeps the operator's balance slot non-zero, so the first fee after a withdrawal costs no new storage", async () => {
+      const f = await fixture();
+      const gasOf = async (c: RequestCommitment) => (await (await fulfil(f, f.signerA, c)).wait()).gasUsed;
+      await gasOf(await requestFrom(f, f.user)); // the operator's first fee ever: zero -> non-zero
+      const steady = await gasOf(await requestFrom(f, f.user));
+      const operator = f.oracle.connect(f.operatorA) as Contract;
+      await expect(operator.withdraw()).to.emit(f.oracle, "Withdrawn").withArgs(f.operatorA.address, f.operatorA.address, IRIS.fee * 2n);
+      expect(await f.oracle.balances(f.operatorA.address)).to.equal(0n);
+      await expect(operator.withdraw()).to.be.revertedWithCustomError(f.oracle, "InferenceOracleNothingToWithdraw").withArgs(f.operatorA.address);
+      const afterWithdraw = await gasOf(await requestFrom(f, f.user));
+      expect(afterWithdraw - steady).to.be.lessThan(500n);
+      expect(await f.oracle.balances(f.operatorA.address)).to.equal(IRIS.fee);
+      await expect(operator.withdraw()).to.changeEtherBalances([f.operatorA, f.oracle], [IRIS.fee, -IRIS.fee]);
+    });
+
     it("pays to another recipient with withdrawTo", async () => {
       const f = await fixture();
       await fulfil(f, f.signerA, await requestViaConsumer(f));

@@ -107,7 +107,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
       if (!opts.platform && !platformFile) throw new Error("no attestation platform: set ORACLE_PLATFORM_FILE or deploy with a dev platform");
       const platform = opts.platform ?? loadDevPlatform(platformFile!);
       source = await EnclaveRunners.start({
-        count: config.runners, platform, chainId: deployment.chainId, oracle, modelsDir: config.modelsDir,
+        count: config.runners, platform, operator: submitter.operator, chainId: deployment.chainId, oracle, modelsDir: config.modelsDir,
         maxInputBytes: config.maxInputBytes, maxBatchSize: config.batchSize, log: log.child({ part: "enclave" }),
       });
     }

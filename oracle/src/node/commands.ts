@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import type { Command } from "commander";
-import { Contract, JsonRpcProvider } from "ethers";
+import { Contract, JsonRpcProvider, Wallet } from "ethers";
 import { ENCLAVE_REGISTRY_ABI, ORACLE_ABI, RequestState } from "../chain/abi";
 import { loadDeployment } from "../chain/deployment";
 import { shortError } from "../chain/retry";
@@ -121,7 +121,7 @@ export function registerNodeCommands(program: Command): void {
         const platformFile = config.platformFile ? path.resolve(config.platformFile)
           : path.resolve(REPO_ROOT, d.devPlatform?.stateFile ?? "");
         source = await EnclaveRunners.start({
-          count: config.runners, platform: loadDevPlatform(platformFile), chainId: d.chainId, oracle: d.contracts.InferenceOracle,
+          count: config.runners, platform: loadDevPlatform(platformFile), operator: new Wallet(config.privateKeys[0]).address, chainId: d.chainId, oracle: d.contracts.InferenceOracle,
           modelsDir: config.modelsDir, maxInputBytes: config.maxInputBytes, maxBatchSize: config.batchSize, log,
         });
         const metrics = createMetrics({ defaultMetrics: false });

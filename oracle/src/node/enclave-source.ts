@@ -12,6 +12,8 @@ import type { BatchJob, RunnerEvidence, RunnerHandle, RunnerSource, SignedBatch 
 export interface EnclaveRunnersOptions {
   count: number;
   platform: AttestationBackend;
+  /** The node's sending (operator) address: the dev platform signs it into each report, and only it may register them. */
+  operator: string;
   chainId: number;
   oracle: string;
   modelsDir: string;
@@ -31,7 +33,7 @@ export class EnclaveRunners extends EventEmitter implements RunnerSource {
   /** Starts `count` runners in parallel; if one fails to start, the others are stopped. */
   static async start(opts: EnclaveRunnersOptions): Promise<EnclaveRunners> {
     const started = await Promise.allSettled(Array.from({ length: opts.count }, (_, i) => EnclaveHost.start({
-      platform: opts.platform, chainId: opts.chainId, oracleAddress: opts.oracle, modelsDir: opts.modelsDir,
+      platform: opts.platform, operator: opts.operator, chainId: opts.chainId, oracleAddress: opts.oracle, modelsDir: opts.modelsDir,
       limits: { maxInputBytes: opts.maxInputBytes, maxBatchSize: Math.max(opts.maxBatchSize, 1) },
       logger: opts.log.child({ runner: i }),
     })));

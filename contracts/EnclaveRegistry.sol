@@ -258,7 +258,7 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
 
     /// @inheritdoc ITypeAndVersion
     function typeAndVersion() external pure returns (string memory) {
-        return "EnclaveRegistry 1.0.0";
+        return "EnclaveRegistry 1.1.0";
     }
 
     // ---------------------------------------------------------------- internal
@@ -274,7 +274,7 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
         if (status == RootStatus.None) revert EnclaveRegistryUntrustedRoot(rootId);
         if (status == RootStatus.Revoked) revert EnclaveRegistryRootRevoked(rootId);
         cert = AttestationReport.decodeCertificate(certificate);
-        if (cert.version != OracleTypes.REPORT_VERSION) revert EnclaveRegistryUnsupportedVersion(cert.version);
+        if (cert.version != OracleTypes.CERTIFICATE_VERSION) revert EnclaveRegistryUnsupportedVersion(cert.version);
         if (block.timestamp < cert.notBefore || block.timestamp > cert.notAfter) {
             revert EnclaveRegistryCertificateNotValid(cert.notBefore, cert.notAfter, block.timestamp);
         }
@@ -283,14 +283,18 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
         }
     }
 
-    /// @dev Version, platform, platform key's P-256 signature, TEE type, measurement, freshness.
+    /// @dev Version (read before decoding), operator, platform, platform key's P-256 signature, TEE
+    /// type, measurement, freshness. The operator is the one the platform signed into the report
+    /// (checked below, with the signature): a copy of someone else's report reverts, whoever sends it.
     function _verifyReport(
         bytes calldata report,
         P256Sig calldata sig,
         AttestationReport.Certificate memory cert
     ) private view returns (AttestationReport.Report memory r) {
+        uint16 version = AttestationReport.versionOf(report);
+        if (version != OracleTypes.REPORT_VERSION) revert EnclaveRegistryUnsupportedVersion(version);
         r = AttestationReport.decodeReport(report);
-        if (r.version != OracleTypes.REPORT_VERSION) revert EnclaveRegistryUnsupportedVersion(r.version);
+        if (r.operator != msg.sender) revert EnclaveRegistryOperatorMismatch(r.operator, msg.sender);
         if (r.platformId != cert.platformId) revert EnclaveRegistryPlatformMismatch(r.platformId, cert.platformId);
         if (!P256.verify(sha256(report), sig.r, sig.s, cert.platformKeyX, cert.platformKeyY)) {
             revert EnclaveRegistryInvalidReportSignature(r.platformId);
@@ -327,7 +331,10 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
     }
 
     /// @dev Binds `signer` to the caller. A signer stays bound to its first operator for good:
-    /// another account replaying the same report or attestation cannot take over its fees. The
+    /// another account replaying the same report or attestation cannot take over its fees once it
+    /// is registered. Before that, a development report names its operator (checked in
+    /// `_verifyReport`), so only that account can register it at all; an auditors' attestation
+    /// names none, so whoever submits it first becomes the operator (see docs/contracts.md). The
     /// same operator may renew it with a fresh report; a retired or revoked signer stays dead.
     /// `record.operator` is always msg.sender.
     function _bind(address signer, Enclave memory record, bytes32 evidenceHash) private {

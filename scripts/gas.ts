@@ -9,7 +9,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import hre from "hardhat";
-import { Contract, Wallet, parseEther } from "ethers";
+import { Contract, Signer, Wallet, parseEther } from "ethers";
 import { deployContract, deployContracts } from "./lib/deploy-contracts";
 import {
   ResultStatus, batchDigest, commitmentFromEvent, encodeTensor, oracleDomain, resultDigest, type RequestCommitment,
@@ -43,10 +43,12 @@ async function setUp() {
 
 type Env = Awaited<ReturnType<typeof setUp>>;
 
-async function registerEnclaveGas(env: Env, operator: Contract["runner"]): Promise<{ gas: bigint; wallet: Wallet }> {
+async function registerEnclaveGas(env: Env, operator: Signer): Promise<{ gas: bigint; wallet: Wallet }> {
   const wallet = new Wallet(Wallet.createRandom().privateKey);
-  const { encoded, sig } = makeReport(env.platform, { enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: await now() });
   const registry = env.enclaveRegistry.connect(operator) as Contract;
+  const { encoded, sig } = makeReport(env.platform, {
+    enclaveSigner: wallet.address, operator: await operator.getAddress(), measurement: MEASUREMENT, issuedAt: await now(),
+  });
   const tx = await registry.registerEnclave(encoded, sig, env.platform.certificate, env.platform.certSig, env.platform.rootId);
   return { gas: (await tx.wait()).gasUsed, wallet };
 }

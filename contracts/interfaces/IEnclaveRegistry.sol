@@ -142,6 +142,14 @@ interface IEnclaveRegistry is ITypeAndVersion {
     /// @param version The version found.
     error EnclaveRegistryUnsupportedVersion(uint16 version);
 
+    /// @notice The report binds another operator than the caller: only the operator the platform
+    /// signed into the report may register it, so a copy of the report (from the mempool or the
+    /// node's public `/v1/attestation`) cannot be replayed by another account to take over the
+    /// signer and its fees. Selector 0x1bdea2e1.
+    /// @param expected The operator the report names.
+    /// @param caller The account that submitted it.
+    error EnclaveRegistryOperatorMismatch(address expected, address caller);
+
     /// @notice The report's platform is not the one the certificate names. Selector 0x6339b87d.
     /// @param reportPlatformId Platform id in the report.
     /// @param certificatePlatformId Platform id in the certificate.
@@ -258,9 +266,10 @@ interface IEnclaveRegistry is ITypeAndVersion {
     /// @param maxReportAge Seconds; positive.
     function setMaxReportAge(uint64 maxReportAge) external;
 
-    /// @notice Registers the enclave signer a development-platform report binds; the caller
-    /// becomes its operator. Verifies root -> certificate -> report with P-256, the measurement,
-    /// freshness and validity times. The signer expires at the earlier of the report's expiry and
+    /// @notice Registers the enclave signer a development-platform report binds to the operator it
+    /// names, which must be the caller (`EnclaveRegistryOperatorMismatch` otherwise). Verifies
+    /// root -> certificate -> report with P-256, the report version, the measurement, freshness
+    /// and validity times. The signer expires at the earlier of the report's expiry and
     /// the certificate's end of validity.
     /// @param report abi-encoded report (see `AttestationReport`).
     /// @param reportSig Platform key's P-256 signature over sha256(report).
@@ -278,6 +287,9 @@ interface IEnclaveRegistry is ITypeAndVersion {
 
     /// @notice Registers an enclave signer of a real TEE on the countersignatures of at least
     /// `auditorThreshold` distinct trusted auditors; the caller becomes its operator.
+    /// @dev The attestation names no operator, so whoever submits it first becomes the operator: a
+    /// front-runner who copies it gains the fees of that one signer until the owner revokes it.
+    /// Operators get the auditors' signatures privately and submit privately (docs/contracts.md).
     /// @param att The attestation the auditors signed.
     /// @param auditorSignatures 65-byte ECDSA signatures over the attestation's EIP-712 digest.
     function registerAttestedEnclave(EnclaveAttestation calldata att, bytes[] calldata auditorSignatures) external;

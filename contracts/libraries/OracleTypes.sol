@@ -38,8 +38,11 @@ library OracleTypes {
     uint8 internal constant MAX_RESULT_STATUS = uint8(ResultStatus.OutputNotRepresentable);
     /// @notice Highest valid `TeeType` value.
     uint8 internal constant MAX_TEE_TYPE = uint8(TeeType.AmdSevSnp);
-    /// @notice Version of the development-platform report and certificate layout.
-    uint16 internal constant REPORT_VERSION = 1;
+    /// @notice Version of the development-platform report layout. 2 added `operator` (the only
+    /// account that may register the report); the registry rejects every other version.
+    uint16 internal constant REPORT_VERSION = 2;
+    /// @notice Version of the development-platform certificate layout (unchanged since 1).
+    uint16 internal constant CERTIFICATE_VERSION = 1;
 }
 
 /// @notice A P-256 (secp256r1) signature as two 32-byte words; `s` must be in the lower half of

@@ -84,8 +84,17 @@ contract ProtocolHarness is EIP712 {
         return TensorCodec.isCanonical(data, length);
     }
 
-    /// @notice The enum bounds and report version, to compare with constants.ts.
-    function constants() external pure returns (uint8 maxResultStatus, uint8 maxTeeType, uint16 reportVersion) {
-        return (OracleTypes.MAX_RESULT_STATUS, OracleTypes.MAX_TEE_TYPE, OracleTypes.REPORT_VERSION);
+    /// @notice The enum bounds and the report and certificate versions, to compare with constants.ts.
+    function constants()
+        external
+        pure
+        returns (uint8 maxResultStatus, uint8 maxTeeType, uint16 reportVersion, uint16 certificateVersion)
+    {
+        return (
+            OracleTypes.MAX_RESULT_STATUS,
+            OracleTypes.MAX_TEE_TYPE,
+            OracleTypes.REPORT_VERSION,
+            OracleTypes.CERTIFICATE_VERSION
+        );
     }
 }

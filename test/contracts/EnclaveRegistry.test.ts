@@ -1,20 +1,25 @@
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { expect } from "chai";
-import { Contract, Wallet, ZeroAddress, ZeroHash, id, sha256 } from "ethers";
+import { AbiCoder, Contract, Wallet, ZeroAddress, ZeroHash, id, sha256 } from "ethers";
 import { MEASUREMENT, deployOracleFixture, registerEnclave } from "../helpers/fixtures";
 import { makeDevPlatform, makeReport, reissueCertificate } from "../helpers/platform";
-import { EnclaveAttestation, TeeType, enclaveAttestationDigest, p256SignDigest, registryDomain, reportDigest } from "../helpers/protocol";
+import {
+  CERTIFICATE_VERSION, EnclaveAttestation, REPORT_VERSION, TeeType, enclaveAttestationDigest, p256SignDigest, registryDomain, reportDigest,
+} from "../helpers/protocol";
 
 const UNKNOWN_MEASUREMENT = id("unknown runner");
 const DAY = 86_400n;
+/** The account the fixture registers from (operatorA); the reports it makes name it. */
+let OPERATOR: string;
 
 describe("EnclaveRegistry", () => {
   async function fixture() {
     const f = await loadFixture(deployOracleFixture);
+    OPERATOR = f.operatorA.address;
     const registry = f.enclaveRegistry.connect(f.operatorA) as Contract;
     const now = BigInt(await time.latest());
     const wallet = new Wallet(Wallet.createRandom().privateKey);
-    const signed = makeReport(f.platform, { enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now });
+    const signed = makeReport(f.platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now });
     const register = (r = signed, p = f.platform, rootId = f.platform.rootId) =>
       registry.registerEnclave(r.encoded, r.sig, p.certificate, p.certSig, rootId);
     return { ...f, registry, now, wallet, signed, register };
@@ -95,7 +100,7 @@ describe("EnclaveRegistry", () => {
     it("expires the signer with its certificate when that ends first", async () => {
       const { registry, platform, wallet, now } = await fixture();
       const shortCert = reissueCertificate(platform, { notAfter: now + DAY });
-      const r = makeReport(platform, { enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now });
+      const r = makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now });
       await registry.registerEnclave(r.encoded, r.sig, shortCert.certificate, shortCert.certSig, platform.rootId);
       expect((await registry.getEnclave(wallet.address)).expiresAt).to.equal(now + DAY);
     });
@@ -103,7 +108,7 @@ describe("EnclaveRegistry", () => {
     it("rejects a report from an untrusted root", async () => {
       const { registry, wallet, now } = await fixture();
       const rogue = makeDevPlatform(now);
-      const r = makeReport(rogue, { enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now });
+      const r = makeReport(rogue, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now });
       await expect(registry.registerEnclave(r.encoded, r.sig, rogue.certificate, rogue.certSig, rogue.rootId))
         .to.be.revertedWithCustomError(registry, "EnclaveRegistryUntrustedRoot").withArgs(rogue.rootId);
     });
@@ -133,22 +138,40 @@ describe("EnclaveRegistry", () => {
 
     it("rejects an unsupported certificate or report version", async () => {
       const { registry, register, platform, wallet, now } = await fixture();
+      expect(REPORT_VERSION).to.equal(2);
+      expect(CERTIFICATE_VERSION).to.equal(1);
       await expect(register(undefined, reissueCertificate(platform, { version: 2 })))
         .to.be.revertedWithCustomError(registry, "EnclaveRegistryUnsupportedVersion").withArgs(2);
-      const v2 = makeReport(platform, { enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now, version: 2 });
-      await expect(register(v2)).to.be.revertedWithCustomError(registry, "EnclaveRegistryUnsupportedVersion").withArgs(2);
+      for (const version of [0, 1, 3]) {
+        const r = makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now, version });
+        await expect(register(r)).to.be.revertedWithCustomError(registry, "EnclaveRegistryUnsupportedVersion").withArgs(version);
+      }
+    });
+
+    it("rejects a version-1 report (no operator field) by its version, validly signed or not", async () => {
+      const { registry, register, platform, wallet, now } = await fixture();
+      // The layout before the operator was bound: one word shorter, so it would not even decode.
+      const v1 = AbiCoder.defaultAbiCoder().encode(
+        ["uint16", "uint8", "bytes32", "bytes32", "address", "bytes32", "uint64", "uint64"],
+        [1, TeeType.DevSimulated, platform.platformId, MEASUREMENT, wallet.address, id("runtime"), now, now + DAY],
+      );
+      const sig = p256SignDigest(platform.platformKey, sha256(v1));
+      await expect(register({ ...makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now }), encoded: v1, sig }))
+        .to.be.revertedWithCustomError(registry, "EnclaveRegistryUnsupportedVersion").withArgs(1);
+      await expect(register({ ...makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now }), encoded: "0x1234" }))
+        .to.be.revertedWithCustomError(registry, "EnclaveRegistryUnsupportedVersion").withArgs(0);
     });
 
     it("rejects a report of another platform", async () => {
       const { registry, register, platform, wallet, now } = await fixture();
       const otherId = id("other platform");
-      const r = makeReport(platform, { enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now, platformId: otherId });
+      const r = makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now, platformId: otherId });
       await expect(register(r)).to.be.revertedWithCustomError(registry, "EnclaveRegistryPlatformMismatch").withArgs(otherId, platform.platformId);
     });
 
     it("rejects a report not signed by the certified platform key", async () => {
       const { registry, register, platform, wallet, now } = await fixture();
-      const r = makeReport(platform, { enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now }, platform.rootKey);
+      const r = makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now }, platform.rootKey);
       await expect(register(r)).to.be.revertedWithCustomError(registry, "EnclaveRegistryInvalidReportSignature").withArgs(platform.platformId);
     });
 
@@ -160,13 +183,13 @@ describe("EnclaveRegistry", () => {
 
     it("rejects a report whose TEE type is not the development platform", async () => {
       const { registry, register, platform, wallet, now } = await fixture();
-      const r = makeReport(platform, { enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now, teeType: TeeType.IntelTdx });
+      const r = makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now, teeType: TeeType.IntelTdx });
       await expect(register(r)).to.be.revertedWithCustomError(registry, "EnclaveRegistryUnsupportedTeeType").withArgs(TeeType.IntelTdx);
     });
 
     it("rejects a measurement that is not allowed", async () => {
       const { registry, register, platform, wallet, now } = await fixture();
-      const r = makeReport(platform, { enclaveSigner: wallet.address, measurement: UNKNOWN_MEASUREMENT, issuedAt: now });
+      const r = makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: UNKNOWN_MEASUREMENT, issuedAt: now });
       await expect(register(r)).to.be.revertedWithCustomError(registry, "EnclaveRegistryMeasurementNotAllowed").withArgs(UNKNOWN_MEASUREMENT);
     });
 
@@ -180,29 +203,64 @@ describe("EnclaveRegistry", () => {
 
     it("rejects a report issued in the future beyond the clock skew, accepts one within it", async () => {
       const { registry, register, platform, wallet, now } = await fixture();
-      const ahead = makeReport(platform, { enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now + 600n });
+      const ahead = makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now + 600n });
       await expect(register(ahead)).to.be.revertedWithCustomError(registry, "EnclaveRegistryReportFromFuture").withArgs(now + 600n, now + 1n);
-      const slightly = makeReport(platform, { enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now + 60n });
+      const slightly = makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now + 60n });
       await expect(register(slightly)).to.emit(registry, "EnclaveRegistered");
     });
 
     it("rejects an expired report", async () => {
       const { registry, register, platform, wallet, now } = await fixture();
-      const r = makeReport(platform, { enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now - 10n, expiresAt: now });
+      const r = makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now - 10n, expiresAt: now });
       await expect(register(r)).to.be.revertedWithCustomError(registry, "EnclaveRegistryReportExpired").withArgs(now, now + 1n);
     });
 
     it("rejects the zero signer", async () => {
       const { registry, register, platform, now } = await fixture();
-      const r = makeReport(platform, { enclaveSigner: ZeroAddress, measurement: MEASUREMENT, issuedAt: now });
+      const r = makeReport(platform, { operator: OPERATOR, enclaveSigner: ZeroAddress, measurement: MEASUREMENT, issuedAt: now });
       await expect(register(r)).to.be.revertedWithCustomError(registry, "EnclaveRegistryZeroSigner");
     });
 
-    it("does not let another operator re-register (steal) a registered signer", async () => {
+    it("stops a front-runner: another account submitting the operator's report reverts, the operator's own registration then succeeds", async () => {
       const { registry, enclaveRegistry, register, signed, wallet, operatorA, operatorB, platform } = await fixture();
+      expect(signed.report.operator).to.equal(operatorA.address);
+      // operatorB copied operatorA's pending registration (mempool) or the node's /v1/attestation.
+      const thief = enclaveRegistry.connect(operatorB) as Contract;
+      await expect(thief.registerEnclave(signed.encoded, signed.sig, platform.certificate, platform.certSig, platform.rootId))
+        .to.be.revertedWithCustomError(registry, "EnclaveRegistryOperatorMismatch").withArgs(operatorA.address, operatorB.address);
+      expect((await thief.getEnclave(wallet.address)).status).to.equal(0n);
+      // The thief cannot rewrite the operator either: the platform's signature covers it.
+      const rewritten = { ...signed, encoded: signed.encoded.replace(operatorA.address.slice(2).toLowerCase(), operatorB.address.slice(2).toLowerCase()) };
+      expect(rewritten.encoded).to.not.equal(signed.encoded);
+      await expect(thief.registerEnclave(rewritten.encoded, rewritten.sig, platform.certificate, platform.certSig, platform.rootId))
+        .to.be.revertedWithCustomError(registry, "EnclaveRegistryInvalidReportSignature").withArgs(platform.platformId);
+      // The honest operator's transaction, mined after, still goes through and binds the fees to it.
+      await expect(register()).to.emit(registry, "EnclaveRegistered").withArgs(
+        wallet.address, operatorA.address, MEASUREMENT, TeeType.DevSimulated, signed.report.expiresAt, reportDigest(signed.report),
+      );
+      expect(await registry.activeEnclave(wallet.address)).to.deep.equal([operatorA.address, MEASUREMENT]);
+    });
+
+    it("rejects a report naming the zero operator (a host started without one), whoever sends it", async () => {
+      const { registry, register, platform, wallet, now, operatorA } = await fixture();
+      const r = makeReport(platform, { operator: ZeroAddress, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now });
+      await expect(register(r)).to.be.revertedWithCustomError(registry, "EnclaveRegistryOperatorMismatch").withArgs(ZeroAddress, operatorA.address);
+    });
+
+    it("names the operator-mismatch error with the selector its NatSpec gives", async () => {
+      const { registry } = await fixture();
+      expect(registry.interface.getError("EnclaveRegistryOperatorMismatch")!.selector).to.equal("0x1bdea2e1");
+    });
+
+    it("does not let another operator re-register (steal) a registered signer", async () => {
+      const { registry, enclaveRegistry, register, signed, wallet, operatorA, operatorB, platform, now } = await fixture();
       await register();
       const thief = enclaveRegistry.connect(operatorB) as Contract;
       await expect(thief.registerEnclave(signed.encoded, signed.sig, platform.certificate, platform.certSig, platform.rootId))
+        .to.be.revertedWithCustomError(registry, "EnclaveRegistryOperatorMismatch").withArgs(operatorA.address, operatorB.address);
+      // Even a report naming operatorB for the same signer (the platform holder's doing) cannot move it.
+      const own = makeReport(platform, { operator: operatorB.address, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now });
+      await expect(thief.registerEnclave(own.encoded, own.sig, platform.certificate, platform.certSig, platform.rootId))
         .to.be.revertedWithCustomError(registry, "EnclaveRegistrySignerBoundToOtherOperator").withArgs(wallet.address, operatorA.address);
     });
 
@@ -210,7 +268,7 @@ describe("EnclaveRegistry", () => {
       const { registry, register, platform, wallet } = await fixture();
       await register();
       await time.increase(1000);
-      const fresh = makeReport(platform, { enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: BigInt(await time.latest()) });
+      const fresh = makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: BigInt(await time.latest()) });
       await expect(register(fresh)).to.emit(registry, "EnclaveRegistered");
       expect((await registry.getEnclave(wallet.address)).expiresAt).to.equal(fresh.report.expiresAt);
     });
@@ -222,7 +280,7 @@ describe("EnclaveRegistry", () => {
       await expect(register()).to.be.revertedWithCustomError(registry, "EnclaveRegistrySignerRetired").withArgs(wallet.address);
       const other = await registerEnclave({ enclaveRegistry, platform }, (await registry.runner) as never);
       await enclaveRegistry.revokeSigner(other.address);
-      const r = makeReport(platform, { enclaveSigner: other.address, measurement: MEASUREMENT, issuedAt: BigInt(await time.latest()) });
+      const r = makeReport(platform, { operator: OPERATOR, enclaveSigner: other.address, measurement: MEASUREMENT, issuedAt: BigInt(await time.latest()) });
       await expect(register(r)).to.be.revertedWithCustomError(registry, "EnclaveRegistrySignerRevoked").withArgs(other.address);
     });
   });
@@ -308,7 +366,7 @@ describe("EnclaveRegistry", () => {
       const fast = await registry.activeEnclave.estimateGas(wallet.address);
       // An unrelated revocation: the signer's epoch is now old, it is checked in full and still accepted.
       await enclaveRegistry.setMeasurementAllowed(OTHER, false);
-      expect(await registry.activeEnclave(wallet.address)).to.deep.equal([await registry.runner!.getAddress(), MEASUREMENT]);
+      expect(await registry.activeEnclave(wallet.address)).to.deep.equal([OPERATOR, MEASUREMENT]);
       const full = await registry.activeEnclave.estimateGas(wallet.address);
       expect(full - fast).to.be.greaterThan(4_000n);
       // Its own measurement revoked: refused at the very next call.
@@ -342,7 +400,7 @@ describe("EnclaveRegistry", () => {
       const fast = await registry.activeEnclave.estimateGas(wallet.address);
       await enclaveRegistry.setMeasurementAllowed(OTHER, false);
       await time.increase(60);
-      await register(makeReport(platform, { enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: BigInt(await time.latest()) }));
+      await register(makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: BigInt(await time.latest()) }));
       expect(await registry.activeEnclave.estimateGas(wallet.address)).to.equal(fast);
     });
   });
@@ -454,6 +512,6 @@ describe("EnclaveRegistry", () => {
 
   it("names its type and version", async () => {
     const { registry } = await fixture();
-    expect(await registry.typeAndVersion()).to.equal("EnclaveRegistry 1.0.0");
+    expect(await registry.typeAndVersion()).to.equal("EnclaveRegistry 1.1.0");
   });
 });

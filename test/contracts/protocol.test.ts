@@ -4,8 +4,8 @@ import { ethers } from "hardhat";
 import { hexlify, id, randomBytes } from "ethers";
 import { deployContract } from "../../scripts/lib/deploy-contracts";
 import {
-  AttestationReport, InferenceResult, PlatformCertificate, REPORT_VERSION, ResultStatus, TeeType, batchDigest,
-  certificateDigest, encodeCertificate, encodeReport, oracleDomain, reportDigest, resultDigest, resultStructHash, rootId,
+  AttestationReport, CERTIFICATE_VERSION, InferenceResult, PlatformCertificate, REPORT_VERSION, ResultStatus, TeeType, batchDigest,
+  certificateDigest, decodeReport, encodeCertificate, encodeReport, oracleDomain, reportDigest, resultDigest, resultStructHash, rootId,
 } from "../helpers/protocol";
 import { makeDevPlatform } from "../helpers/platform";
 
@@ -44,10 +44,16 @@ describe("The Solidity encodings equal the TypeScript protocol module", () => {
     const { harness } = await loadFixture(fixture);
     const r: AttestationReport = {
       version: REPORT_VERSION, teeType: TeeType.DevSimulated, platformId: id("platform"), measurement: id("measurement"),
-      enclaveSigner: ethers.Wallet.createRandom().address, runtime: id("node 20, onnxruntime 1.30"),
-      issuedAt: 1_700_000_000n, expiresAt: 1_800_000_000n,
+      enclaveSigner: ethers.Wallet.createRandom().address, operator: ethers.Wallet.createRandom().address,
+      runtime: id("node 20, onnxruntime 1.30"), issuedAt: 1_700_000_000n, expiresAt: 1_800_000_000n,
     };
-    const tuple = [r.version, r.teeType, r.platformId, r.measurement, r.enclaveSigner, r.runtime, r.issuedAt, r.expiresAt];
+    const tuple = [r.version, r.teeType, r.platformId, r.measurement, r.enclaveSigner, r.operator, r.runtime, r.issuedAt, r.expiresAt];
+    // The layout is fixed: nine 32-byte words in this order, the operator right after the signer.
+    const words = encodeReport(r).slice(2).match(/.{64}/g)!;
+    expect(words).to.have.length(9);
+    expect("0x" + words[4].slice(24)).to.equal(r.enclaveSigner.toLowerCase());
+    expect("0x" + words[5].slice(24)).to.equal(r.operator.toLowerCase());
+    expect(decodeReport(encodeReport(r))).to.deep.equal(r);
     expect(await harness.encodeReport(tuple)).to.equal(encodeReport(r));
     expect(await harness.reportDigest(tuple)).to.equal(reportDigest(r));
     expect([...(await harness.decodeReport(encodeReport(r)))]).to.deep.equal(tuple.map((v) => (typeof v === "number" ? BigInt(v) : v)));
@@ -70,10 +76,11 @@ describe("The Solidity encodings equal the TypeScript protocol module", () => {
 
   it("uses the enum bounds and report version of constants.ts", async () => {
     const { harness } = await loadFixture(fixture);
-    const [maxStatus, maxTee, version] = await harness.constants();
+    const [maxStatus, maxTee, version, certificateVersion] = await harness.constants();
     expect(maxStatus).to.equal(BigInt(ResultStatus.OutputNotRepresentable));
     expect(maxTee).to.equal(BigInt(TeeType.AmdSevSnp));
     expect(version).to.equal(BigInt(REPORT_VERSION));
+    expect(certificateVersion).to.equal(BigInt(CERTIFICATE_VERSION));
     expect(Object.keys(ResultStatus).filter((k) => isNaN(Number(k)))).to.have.length(Number(maxStatus) + 1);
     expect(Object.keys(TeeType).filter((k) => isNaN(Number(k)))).to.have.length(Number(maxTee) + 1);
   });

@@ -90,7 +90,7 @@ export async function registerModel(
 
 /**
  * Makes a fresh enclave signer (an ethers Wallet, as the runner's key), has the platform sign a
- * report for it (valid 30 days, or `validFor` seconds), and registers it with `operator` as operator.
+ * report for it naming `operator` (valid 30 days, or `validFor` seconds), and registers it from `operator`.
  */
 export async function registerEnclave(
   f: Pick<OracleFixture, "enclaveRegistry" | "platform">,
@@ -101,7 +101,8 @@ export async function registerEnclave(
   const wallet = new Wallet(Wallet.createRandom().privateKey);
   const issuedAt = BigInt(await time.latest());
   const { encoded, sig } = makeReport(f.platform, {
-    enclaveSigner: wallet.address, measurement, issuedAt, ...(validFor ? { expiresAt: issuedAt + validFor } : {}),
+    enclaveSigner: wallet.address, operator: await operator.getAddress(), measurement, issuedAt,
+    ...(validFor ? { expiresAt: issuedAt + validFor } : {}),
   });
   const registry = f.enclaveRegistry.connect(operator) as Contract;
   await (await registry.registerEnclave(encoded, sig, f.platform.certificate, f.platform.certSig, f.platform.rootId)).wait();

@@ -6,7 +6,7 @@
 import { p256 } from "@noble/curves/p256";
 import { hexlify, randomBytes } from "ethers";
 import {
-  AttestationReport, P256PublicKey, P256Signature, PlatformCertificate, REPORT_VERSION, TeeType,
+  AttestationReport, CERTIFICATE_VERSION, P256PublicKey, P256Signature, PlatformCertificate, REPORT_VERSION, TeeType,
   certificateDigest, encodeCertificate, encodeReport, p256PublicKey, p256SignDigest, reportDigest, rootId,
 } from "../../oracle/src/protocol";
 
@@ -40,7 +40,7 @@ export function makeDevPlatform(now: bigint, overrides: Partial<PlatformCertific
   const platform = p256PublicKey(platformKey);
   const platformId = hexlify(randomBytes(32));
   const cert: PlatformCertificate = {
-    version: REPORT_VERSION,
+    version: CERTIFICATE_VERSION,
     platformId,
     platformKeyX: platform.x,
     platformKeyY: platform.y,
@@ -63,10 +63,13 @@ export function reissueCertificate(
   return { ...platform, cert, certificate: encodeCertificate(cert), certSig: p256SignDigest(signingKey, certificateDigest(cert)) };
 }
 
-/** A report binding `enclaveSigner` to `measurement`, issued at `issuedAt`, valid 30 days by default. */
+/**
+ * A report binding `enclaveSigner` to `measurement` and to `operator` (the only account that may
+ * register it), issued at `issuedAt`, valid 30 days by default.
+ */
 export function makeReport(
   platform: DevPlatform,
-  fields: { enclaveSigner: string; measurement: string; issuedAt: bigint } & Partial<AttestationReport>,
+  fields: { enclaveSigner: string; operator: string; measurement: string; issuedAt: bigint } & Partial<AttestationReport>,
   signingKey = platform.platformKey,
 ): SignedReport {
   const report: AttestationReport = {

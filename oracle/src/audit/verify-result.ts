@@ -472,7 +472,7 @@ class ResultVerifier {
     const at = (await this.p.provider.getBlock(tx.blockNumber!))!.timestamp;
     const result = verifyDevEvidence(
       { report, reportSignature: { r: args.reportSig.r, s: args.reportSig.s }, certificate: args.certificate, certificateSignature: { r: args.certSig.r, s: args.certSig.s } },
-      { roots: [root], at, allowedMeasurements: [reg.measurement], expectedSigner: reg.signer },
+      { roots: [root], at, allowedMeasurements: [reg.measurement], expectedSigner: reg.signer, expectedOperator: reg.operator },
     );
     facts.attestation = `development report (SIMULATION), platform ${result.facts.platformId ?? "?"}`;
     if (!result.valid) {
@@ -481,7 +481,7 @@ class ResultVerifier {
     }
     this.chain.push({ role: "evidence", title: "Attestation report (dev, simulation)", subtitle: `root ${shortHex(pinnedRootId)}`, check: name, ok: true });
     return this.checks.pass(name,
-      `the registration's development report (a SIMULATION of TEE hardware) verifies against the pinned root at ${isoTime(at)}: ${result.checks.length} checks, platform ${shortHex(String(result.facts.platformId))}, measurement and signer as registered`,
+      `the registration's development report (a SIMULATION of TEE hardware) verifies against the pinned root at ${isoTime(at)}: ${result.checks.length} checks, platform ${shortHex(String(result.facts.platformId))}, measurement, signer and operator as registered`,
       { rootId: pinnedRootId, platformId: result.facts.platformId, evidenceHash: hash, issuedAt: result.facts.issuedAt, registeredAt: isoTime(at) });
   }
 

@@ -2,7 +2,8 @@
  * The interface between the enclave host and whatever attests its runner: the development
  * platform (a software SIMULATION, platform.ts) or a real TEE backend (tee/configfs-tsm.ts).
  * The host measures the runner itself and hands the backend the measurement it computed, the
- * runtime hash and the runner's signer; the backend returns evidence binding them.
+ * runtime hash, the runner's signer and the operator it is configured with; the backend returns
+ * evidence binding them.
  */
 import type { P256Signature } from "../protocol/report";
 
@@ -12,6 +13,14 @@ export interface AttestationRequest {
   runtime: string;
   /** The runner's enclave signer (secp256k1 address). */
   signer: string;
+  /**
+   * The operator the host is configured with: the one account that may register the signer (and
+   * is paid its fees). The development platform signs it into the report, where the
+   * EnclaveRegistry requires it to equal msg.sender; without it the report names the zero
+   * address and nobody can register it. Hardware backends bind only keccak256(signer): the
+   * auditor path names no operator (docs/contracts.md, "Front-running a registration").
+   */
+  operator?: string;
 }
 
 /** Evidence from the development platform: the report and certificate the EnclaveRegistry verifies on-chain. */
@@ -26,6 +35,8 @@ export interface DevEvidence {
   rootId: string;
   measurement: string;
   signer: string;
+  /** The only account that may register this report (the report's `operator` field). */
+  operator: string;
   teeType: number;
   runtime: string;
   issuedAt: bigint;
@@ -54,6 +65,8 @@ export type EnclaveEvidence = DevEvidence | HardwareEvidence;
 export interface AttestationBackend {
   /** Short name for logs: "dev-platform", "configfs-tsm". */
   readonly name: string;
+  /** True when the evidence binds `AttestationRequest.operator` (the development platform). */
+  readonly bindsOperator?: boolean;
   attest(request: AttestationRequest): Promise<EnclaveEvidence>;
   /**
    * Sealing key for a measurement, derived from a platform secret the runner never sees.

@@ -1,7 +1,9 @@
 /**
  * The enclave host: measures the runner's code, launches it as a separate OS process, has it
  * attested over the measurement the HOST computed (as TEE hardware measures enclave pages; the
- * runner's own claims are not trusted), and passes jobs to it.
+ * runner's own claims are not trusted) and the operator the host is configured with (the one
+ * account that may register the runner's signer; the runner never sees it and signs only
+ * results), and passes jobs to it.
  *
  * Limits: an input over `maxInputBytes` is refused before it reaches the runner; a call that runs
  * past `timeoutMs` kills the runner (onnxruntime cannot be interrupted) and fails with
@@ -16,7 +18,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import * as path from "node:path";
-import { getAddress, getBytes, keccak256, recoverAddress } from "ethers";
+import { ZeroAddress, getAddress, getBytes, keccak256, recoverAddress } from "ethers";
 import { oracleDomain } from "../protocol/eip712";
 import { fromHex, keccak256Bytes, toHex } from "../protocol/bytes";
 import { ResultHasher, uint256Word } from "./digest";
@@ -85,6 +87,13 @@ export interface EnclaveTestHooks {
 export interface EnclaveHostOptions {
   /** Attests the runner: the development platform (a simulation) or a real TEE backend. */
   platform: AttestationBackend;
+  /**
+   * The operator that will register the runner's signer: the node's sending address. The
+   * development platform signs it into every report, and the EnclaveRegistry accepts the report
+   * only from that address, so a copy of it (mempool, `/v1/attestation`) is useless to anyone
+   * else. Without it a dev report names the zero address and cannot be registered at all.
+   */
+  operator?: string;
   /** Folder of the models and their manifest; default `<repo>/models`. */
   modelsDir?: string;
   limits?: Partial<EnclaveLimits>;
@@ -164,6 +173,8 @@ export class EnclaveHost extends EventEmitter {
   readonly limits: EnclaveLimits;
   readonly chainId: bigint;
   readonly oracleAddress: string;
+  /** The operator every report names (checksummed); undefined if none was configured. */
+  readonly operator: string | undefined;
   readonly #options: EnclaveHostOptions;
   readonly #log: EnclaveLogger;
   readonly #repoRoot: string;
@@ -190,6 +201,16 @@ export class EnclaveHost extends EventEmitter {
     this.limits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
     this.chainId = BigInt(options.chainId);
     this.oracleAddress = getAddress(options.oracleAddress);
+    if (options.operator !== undefined) {
+      let operator: string;
+      try {
+        operator = getAddress(options.operator);
+      } catch {
+        throw new Error(`EnclaveHost: operator ${String(options.operator)} is not an address`);
+      }
+      if (operator === ZeroAddress) throw new Error("EnclaveHost: the operator cannot be the zero address");
+      this.operator = operator;
+    }
     this.#hasher = new ResultHasher(oracleDomain(this.chainId, this.oracleAddress));
     this.#repoRoot = path.resolve(options.repoRoot ?? defaultRepoRoot());
     this.#modelsDir = path.resolve(options.modelsDir ?? path.join(this.#repoRoot, "models"));
@@ -201,6 +222,9 @@ export class EnclaveHost extends EventEmitter {
     }
     this.#hooks = options.testHooks ?? {};
     this.#ready = Promise.resolve(undefined);
+    if (options.platform.bindsOperator && this.operator === undefined) {
+      this.#log.warn({ platform: options.platform.name }, "no operator configured: the attestation reports name the zero address and cannot be registered");
+    }
   }
 
   /** Measures, launches and attests a runner; resolves once it can take jobs. */
@@ -447,8 +471,16 @@ export class EnclaveHost extends EventEmitter {
     const signer = getAddress(reply.signer);
     if (expectedSigner !== undefined && signer !== expectedSigner) throw new RunnerStartError(`attest names ${signer}, init named ${expectedSigner}`);
     if (reply.reportData !== keccak256(signer)) throw new RunnerStartError("report data is not keccak256(signer)");
-    // The measurement is the host's own, computed before launch: the runner claims none.
-    return this.#options.platform.attest({ measurement: measurement.measurement, runtime: measurement.runtime, signer });
+    // The measurement is the host's own, computed before launch: the runner claims none. The
+    // operator is the host's configuration too: the runner neither sees nor signs it.
+    const evidence = await this.#options.platform.attest({
+      measurement: measurement.measurement, runtime: measurement.runtime, signer,
+      ...(this.operator !== undefined ? { operator: this.operator } : {}),
+    });
+    if (evidence.format === "dev" && evidence.operator !== (this.operator ?? ZeroAddress)) {
+      throw new RunnerStartError(`the platform's report names operator ${evidence.operator}, the host is configured with ${this.operator ?? "none"}`);
+    }
+    return evidence;
   }
 
   #fork(): ChildProcess {

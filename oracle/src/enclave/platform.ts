@@ -8,15 +8,17 @@
  *   `rootId = keccak256(abi.encode(x, y))`. The private half is used once, to certify the platform
  *   key, and is not kept in the platform file.
  * - platform key: a P-256 key certified by the root (PlatformCertificate, protocol/report.ts).
- *   It signs attestation reports (teeType DevSimulated) over the measurement the host computed.
+ *   It signs attestation reports (teeType DevSimulated) over the measurement the host computed,
+ *   the runner's signer and the operator the host is configured with (the only account the
+ *   EnclaveRegistry lets register the report).
  * - platform secret: 32 random bytes from which sealing keys are derived per measurement.
  */
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { getAddress, hexlify, sha256 } from "ethers";
+import { ZeroAddress, getAddress, hexlify, sha256 } from "ethers";
 import { p256 } from "@noble/curves/p256";
-import { REPORT_VERSION, TeeType } from "../protocol/constants";
+import { CERTIFICATE_VERSION, REPORT_VERSION, TeeType } from "../protocol/constants";
 import { p256PublicKey, p256SignDigest, p256VerifyDigest, type P256PublicKey } from "../protocol/p256";
 import {
   certificateDigest,
@@ -77,6 +79,7 @@ interface PlatformFile {
 /** The simulated TEE platform. Implements {@link AttestationBackend}. */
 export class DevPlatform implements AttestationBackend {
   readonly name = "dev-platform";
+  readonly bindsOperator = true;
   readonly teeType = TeeType.DevSimulated;
   readonly platformId: string;
   readonly rootPublicKey: P256PublicKey;
@@ -112,7 +115,10 @@ export class DevPlatform implements AttestationBackend {
     }
   }
 
-  /** Signs a DevSimulated report over the host's measurement, the runtime hash and the signer. */
+  /**
+   * Signs a DevSimulated report over the host's measurement, the runtime hash, the signer and the
+   * operator. Without an operator the report names the zero address, which no account can register.
+   */
   async attest(request: AttestationRequest): Promise<DevEvidence> {
     return this.signReport(request);
   }
@@ -124,6 +130,7 @@ export class DevPlatform implements AttestationBackend {
       platformId: this.platformId,
       measurement: request.measurement,
       enclaveSigner: getAddress(request.signer),
+      operator: request.operator === undefined ? ZeroAddress : getAddress(request.operator),
       runtime: request.runtime,
       issuedAt: BigInt(issuedAt),
       expiresAt: BigInt(issuedAt + this.reportValiditySeconds),
@@ -137,6 +144,7 @@ export class DevPlatform implements AttestationBackend {
       rootId: this.rootId,
       measurement: report.measurement,
       signer: report.enclaveSigner,
+      operator: report.operator,
       teeType: report.teeType,
       runtime: report.runtime,
       issuedAt: report.issuedAt,
@@ -179,7 +187,7 @@ export function createDevPlatform(options: CreateDevPlatformOptions = {}): DevPl
   const platformPublicKey = p256PublicKey(platformPrivateKey);
   const platformId = sha256(Buffer.concat([Buffer.from(platformPublicKey.x.slice(2), "hex"), Buffer.from(platformPublicKey.y.slice(2), "hex")]));
   const cert: PlatformCertificate = {
-    version: REPORT_VERSION,
+    version: CERTIFICATE_VERSION,
     platformId,
     platformKeyX: platformPublicKey.x,
     platformKeyY: platformPublicKey.y,
@@ -238,6 +246,8 @@ export interface VerifyDevEvidenceOptions {
   allowedMeasurements?: string[];
   /** If given, the report must name this enclave signer. */
   expectedSigner?: string;
+  /** If given, the report must name this operator (the account that registered, or will register, it). */
+  expectedOperator?: string;
 }
 
 export interface DevCheck {
@@ -254,6 +264,8 @@ export interface DevFacts {
   rootId: string | null;
   measurement: string | null;
   enclaveSigner: string | null;
+  /** The only account that may register the report (version 2 onwards). */
+  operator: string | null;
   runtime: string | null;
   issuedAt: number | null;
   expiresAt: number | null;
@@ -292,6 +304,7 @@ export const DEV_CHECKS = [
   "report.freshness",
   "policy.measurement",
   "policy.signer",
+  "policy.operator",
 ] as const;
 
 /**
@@ -303,7 +316,7 @@ export function verifyDevEvidence(evidence: DevEvidenceInput, options: VerifyDev
   const checks: DevCheck[] = [];
   const facts: DevFacts = {
     simulation: true, teeType: null, platformId: null, rootId: null, measurement: null,
-    enclaveSigner: null, runtime: null, issuedAt: null, expiresAt: null,
+    enclaveSigner: null, operator: null, runtime: null, issuedAt: null, expiresAt: null,
   };
   const record = (name: string, ok: boolean, detail: string): boolean => {
     checks.push({ name, ok, detail });
@@ -351,12 +364,15 @@ export function verifyDevEvidence(evidence: DevEvidenceInput, options: VerifyDev
     report = decodeReport(evidence.report);
     record("encoding.report", true, "the report decodes as the AttestationReport ABI layout");
   } catch (err) {
-    record("encoding.report", false, `the report does not decode: ${(err as Error).message}`);
+    const version = declaredVersion(evidence.report);
+    record("encoding.report", false, version !== undefined && version !== REPORT_VERSION
+      ? `report version ${version}: this verifier reads version ${REPORT_VERSION} (version 2 added the operator)`
+      : `the report does not decode: ${(err as Error).message}`);
     return finish();
   }
   Object.assign(facts, {
     teeType: report.teeType, platformId: report.platformId, measurement: report.measurement,
-    enclaveSigner: report.enclaveSigner, runtime: report.runtime,
+    enclaveSigner: report.enclaveSigner, operator: report.operator, runtime: report.runtime,
     issuedAt: Number(report.issuedAt), expiresAt: Number(report.expiresAt),
   });
 
@@ -366,7 +382,7 @@ export function verifyDevEvidence(evidence: DevEvidenceInput, options: VerifyDev
     ? `the certificate is signed by pinned root ${computeRootId(root.x, root.y)}`
     : `the certificate signature verifies under none of the ${options.roots.length} pinned roots`)) return finish();
   facts.rootId = computeRootId(root!.x, root!.y);
-  record("chain.certificate", cert.version === REPORT_VERSION, `certificate version ${cert.version}, expected ${REPORT_VERSION}`);
+  record("chain.certificate", cert.version === CERTIFICATE_VERSION, `certificate version ${cert.version}, expected ${CERTIFICATE_VERSION}`);
   record("certificate.validity", BigInt(at) >= cert.notBefore && BigInt(at) <= cert.notAfter,
     `certificate valid from ${cert.notBefore} to ${cert.notAfter}; checked at ${at}`);
   if (!record("report.platform", report.platformId === cert.platformId,
@@ -394,7 +410,20 @@ export function verifyDevEvidence(evidence: DevEvidenceInput, options: VerifyDev
   } else {
     record("policy.signer", true, "no expected signer given");
   }
+  if (options.expectedOperator) {
+    record("policy.operator", getAddress(options.expectedOperator) === getAddress(report.operator),
+      `report names operator ${report.operator}, expected ${getAddress(options.expectedOperator)}`);
+  } else {
+    record("policy.operator", true, `no expected operator given; the report names ${report.operator}${report.operator === ZeroAddress ? " (the zero address: no account can register it)" : ""}`);
+  }
   return finish();
+}
+
+/** The version a report declares in its first word, if it has one that fits a uint16. */
+function declaredVersion(report: string): number | undefined {
+  if (!/^0x[0-9a-fA-F]{64}/.test(report)) return undefined;
+  const word = BigInt(report.slice(0, 66));
+  return word <= 0xffffn ? Number(word) : undefined;
 }
 
 function safeVerify(key: P256PublicKey, digest: string, sig: P256Signature): boolean {

@@ -24,8 +24,13 @@ export enum TeeType {
   AmdSevSnp = 4,
 }
 
-/** Version of the development-platform attestation report and platform certificate layout. */
-export const REPORT_VERSION = 1;
+/**
+ * Version of the development-platform attestation report layout. 2 added `operator`, the one
+ * account that may register the report; the EnclaveRegistry rejects every other version.
+ */
+export const REPORT_VERSION = 2;
+/** Version of the development-platform certificate layout (unchanged since 1). */
+export const CERTIFICATE_VERSION = 1;
 
 /** EIP-712 domain names and versions. */
 export const ORACLE_DOMAIN_NAME = "InferenceOracle";

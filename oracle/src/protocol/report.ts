@@ -2,16 +2,23 @@
  * The development platform's attestation report and platform certificate, as the contracts read
  * them. The platform is a SIMULATION of TEE hardware (see docs/attestation.md): a vendor root
  * certifies a platform key, and the platform key signs reports that bind an enclave signer to the
- * runner measurement. Signatures are P-256 (secp256r1) over sha256 of the ABI encoding below,
- * with low-s (OpenZeppelin's `P256.verify` rejects s > n/2). `contracts/libraries/AttestationReport.sol`
- * encodes the same bytes; a test holds the two equal.
+ * runner measurement and to the one operator allowed to register it. Signatures are P-256
+ * (secp256r1) over sha256 of the ABI encoding below, with low-s (OpenZeppelin's `P256.verify`
+ * rejects s > n/2). `contracts/libraries/AttestationReport.sol` encodes the same bytes; a test
+ * holds the two equal.
  *
  * Field order (fixed):
  *   report      = abi.encode(uint16 version, uint8 teeType, bytes32 platformId, bytes32 measurement,
- *                            address enclaveSigner, bytes32 runtime, uint64 issuedAt, uint64 expiresAt)
+ *                            address enclaveSigner, address operator, bytes32 runtime,
+ *                            uint64 issuedAt, uint64 expiresAt)                  (REPORT_VERSION 2)
  *   certificate = abi.encode(uint16 version, bytes32 platformId, bytes32 platformKeyX,
- *                            bytes32 platformKeyY, uint64 notBefore, uint64 notAfter)
+ *                            bytes32 platformKeyY, uint64 notBefore, uint64 notAfter) (CERTIFICATE_VERSION 1)
  *   rootId      = keccak256(abi.encode(bytes32 rootKeyX, bytes32 rootKeyY))
+ *
+ * `operator` is the only account the EnclaveRegistry lets register the report (it must be
+ * msg.sender): a copy of the report taken from the mempool or from the node's `/v1/attestation`
+ * cannot be submitted by anyone else to take the signer, and its fees, over. Version 1 had no
+ * operator; the registry rejects it.
  */
 import { AbiCoder, keccak256, sha256 } from "ethers";
 
@@ -21,6 +28,8 @@ export interface AttestationReport {
   platformId: string;
   measurement: string;
   enclaveSigner: string;
+  /** The account that may register the signer and is paid its fees (msg.sender of `registerEnclave`). */
+  operator: string;
   /** sha256 of the runtime identifiers (Node major version, onnxruntime-node version). */
   runtime: string;
   issuedAt: bigint;
@@ -42,13 +51,13 @@ export interface P256Signature {
   s: string;
 }
 
-const REPORT_ABI = ["uint16", "uint8", "bytes32", "bytes32", "address", "bytes32", "uint64", "uint64"];
+const REPORT_ABI = ["uint16", "uint8", "bytes32", "bytes32", "address", "address", "bytes32", "uint64", "uint64"];
 const CERT_ABI = ["uint16", "bytes32", "bytes32", "bytes32", "uint64", "uint64"];
 const coder = AbiCoder.defaultAbiCoder();
 
 export function encodeReport(r: AttestationReport): string {
   return coder.encode(REPORT_ABI, [
-    r.version, r.teeType, r.platformId, r.measurement, r.enclaveSigner, r.runtime, r.issuedAt, r.expiresAt,
+    r.version, r.teeType, r.platformId, r.measurement, r.enclaveSigner, r.operator, r.runtime, r.issuedAt, r.expiresAt,
   ]);
 }
 
@@ -56,7 +65,7 @@ export function decodeReport(data: string): AttestationReport {
   const v = coder.decode(REPORT_ABI, data);
   return {
     version: Number(v[0]), teeType: Number(v[1]), platformId: v[2], measurement: v[3],
-    enclaveSigner: v[4], runtime: v[5], issuedAt: BigInt(v[6]), expiresAt: BigInt(v[7]),
+    enclaveSigner: v[4], operator: v[5], runtime: v[6], issuedAt: BigInt(v[7]), expiresAt: BigInt(v[8]),
   };
 }
 

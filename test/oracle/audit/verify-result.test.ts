@@ -87,7 +87,7 @@ describe("oracle audit verify-result: one request end to end", function () {
   async function registerWallet(operator: any): Promise<Wallet> {
     const wallet = new Wallet(Wallet.createRandom().privateKey);
     const platform = createDevPlatform({ root, now: await chainTime() });
-    const ev = platform.signReport({ measurement, runtime: host.measurement!.runtime, signer: wallet.address }, await chainTime());
+    const ev = platform.signReport({ measurement, runtime: host.measurement!.runtime, signer: wallet.address, operator: await operator.getAddress() }, await chainTime());
     // the dev root of this platform is the pinned one; its platform key is new, certified by the root
     await (await (enclaveRegistry.connect(operator) as Contract).registerEnclave(ev.report, ev.reportSignature, ev.certificate, ev.certificateSignature, ev.rootId)).wait();
     return wallet;
@@ -145,7 +145,7 @@ describe("oracle audit verify-result: one request end to end", function () {
     const now = await chainTime();
     const platform = createDevPlatform({ root, now });
     platform.now = () => now;
-    host = await EnclaveHost.start({ platform, chainId, oracleAddress: deployed.addresses.oracle, repoRoot: snapshot });
+    host = await EnclaveHost.start({ platform, operator: operatorA.address, chainId, oracleAddress: deployed.addresses.oracle, repoRoot: snapshot });
     measurement = host.measurement!.measurement;
 
     await (await enclaveRegistry.addRoot(root.publicKey.x, root.publicKey.y)).wait();

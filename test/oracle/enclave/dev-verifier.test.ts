@@ -9,8 +9,9 @@ describe("dev format in the auditor's evidence registry", () => {
   const root = createDevRoot();
   const platform = createDevPlatform({ root });
   const signer = Wallet.createRandom().address;
+  const operator = Wallet.createRandom().address;
   const measurement = "0x" + "11".repeat(32);
-  const ev = platform.signReport({ measurement, runtime: "0x" + "22".repeat(32), signer });
+  const ev = platform.signReport({ measurement, runtime: "0x" + "22".repeat(32), signer, operator });
   const bytes = Buffer.from(JSON.stringify({ report: ev.report, reportSignature: ev.reportSignature, certificate: ev.certificate, certificateSignature: ev.certificateSignature }));
   const anchor = "0x04" + root.publicKey.x.slice(2) + root.publicKey.y.slice(2);
 
@@ -18,6 +19,7 @@ describe("dev format in the auditor's evidence registry", () => {
     const r = verifyEvidence({ format: "dev", evidence: bytes, trustAnchor: anchor, policy: { measurement: [measurement], enclaveSigner: signer } });
     expect(r.valid, JSON.stringify(r.checks, null, 1)).to.equal(true);
     expect(r.checks.map((c) => c.name)).to.include.members(["chain.root", "report.signature", "policy.measurement", "policy.enclave-signer", "policy.debug"]);
+    expect(r.facts).to.include({ enclaveSigner: signer, operator });
   });
 
   it("fails on another measurement, and without a trust anchor", () => {

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { serialize } from "node:v8";
 import { Writable } from "node:stream";
 import pino from "pino";
-import { SigningKey, computeAddress, keccak256, recoverAddress } from "ethers";
+import { SigningKey, ZeroAddress, computeAddress, getAddress, keccak256, recoverAddress } from "ethers";
 import { forkRawRunner, models, nextMessage, repoRoot, sampleInput, writeTracer } from "./helpers";
 import { EnclaveHost, type SignedBatch } from "../../../oracle/src/enclave/host";
 import { createDevPlatform, createDevRoot, verifyDevEvidence } from "../../../oracle/src/enclave/platform";
@@ -20,6 +20,8 @@ import { batchDigest, decodeReport, oracleDomain, ResultStatus, TeeType } from "
 const CHAIN_ID = 31337n;
 const ORACLE = "0x" + "5a".repeat(20);
 const domain = oracleDomain(CHAIN_ID, ORACLE);
+/** The operator the hosts are configured with: the account that will register their signers. */
+const OPERATOR = getAddress("0x" + "0b".repeat(20));
 
 function bigintJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v));
@@ -46,6 +48,7 @@ describe("enclave host and runner process", function () {
     const sink = new Writable({ write(chunk, _enc, cb) { logLines.push(chunk.toString()); cb(); } });
     host = await EnclaveHost.start({
       platform,
+      operator: OPERATOR.toLowerCase(),
       chainId: CHAIN_ID,
       oracleAddress: ORACLE,
       sealedKeyPath: sealedPath,
@@ -78,6 +81,31 @@ describe("enclave host and runner process", function () {
     expect(report.teeType).to.equal(TeeType.DevSimulated);
     const verified = verifyDevEvidence(att, { roots: [root.publicKey], allowedMeasurements: [measured.measurement], expectedSigner: host.signer });
     expect(verified.valid, bigintJson(verified.checks)).to.equal(true);
+  });
+
+  it("has the platform bind the operator the host is configured with; the runner never sees it", () => {
+    const att = host.attestation() as DevEvidence;
+    expect(host.operator).to.equal(OPERATOR);
+    expect(att.operator).to.equal(OPERATOR);
+    expect(decodeReport(att.report).operator).to.equal(OPERATOR);
+    const verified = verifyDevEvidence(att, { roots: [root.publicKey], expectedOperator: OPERATOR });
+    expect(verified.valid, bigintJson(verified.checks)).to.equal(true);
+    expect(verified.facts.operator).to.equal(OPERATOR);
+    const wrong = verifyDevEvidence(att, { roots: [root.publicKey], expectedOperator: ORACLE });
+    expect(wrong.failedCheck).to.equal("policy.operator");
+    // The operator is the host's configuration, put in the report by the platform: no IPC message carries it.
+    expect(ipcText.length).to.be.greaterThan(0);
+    for (const text of ipcText) expect(text.toLowerCase()).to.not.include(OPERATOR.slice(2).toLowerCase());
+  });
+
+  it("refuses an operator that is not an address, or the zero address, before launching a runner", async () => {
+    const sent = ipc.length;
+    for (const operator of ["0x1234", "not an address", ZeroAddress]) {
+      const err = await EnclaveHost.start({ platform, operator, chainId: CHAIN_ID, oracleAddress: ORACLE }).catch((e) => e);
+      expect(err).to.be.instanceOf(Error);
+      expect(err.message).to.match(/operator/);
+    }
+    expect(ipc.length).to.equal(sent);
   });
 
   for (const entry of models) {
@@ -204,6 +232,7 @@ describe("enclave host limits and recovery", function () {
   before(async () => {
     host = await EnclaveHost.start({
       platform,
+      operator: OPERATOR,
       chainId: CHAIN_ID,
       oracleAddress: ORACLE,
       limits: { timeoutMs: 2_000, maxInputBytes: 1024 },
@@ -232,6 +261,7 @@ describe("enclave host limits and recovery", function () {
     expect(event.previousSigner).to.equal(oldSigner);
     expect(event.signer).to.not.equal(oldSigner);
     expect(decodeReport((event.attestation as DevEvidence).report).enclaveSigner).to.equal(event.signer);
+    expect(decodeReport((event.attestation as DevEvidence).report).operator).to.equal(OPERATOR);
     const r = await host.infer({ requestId: 6n, modelHash: entry.sha256, input });
     expect(r.signer).to.equal(event.signer);
     expect(host.restarts).to.equal(1);
@@ -278,6 +308,9 @@ describe("model files and sealing through the host", function () {
     writeFileSync(file, bytes);
     const host = await EnclaveHost.start({ platform: createDevPlatform(), chainId: CHAIN_ID, oracleAddress: ORACLE, modelsDir });
     try {
+      // No operator configured: the report names the zero address, which no account can register.
+      expect(host.operator).to.equal(undefined);
+      expect((host.attestation() as DevEvidence).operator).to.equal(ZeroAddress);
       const err = await host.infer({ requestId: 1n, modelHash: tampered.sha256, input: sampleInput(tampered) }).catch((e) => e);
       expect(err).to.be.instanceOf(ModelRejectedError);
       expect(err.transient).to.equal(false);
@@ -319,10 +352,11 @@ describe("runner pool", function () {
   this.timeout(120_000);
 
   it("spreads jobs over its runners, each with its own signer, and counts restarts", async () => {
-    const pool = await RunnerPool.start({ platform: createDevPlatform(), chainId: CHAIN_ID, oracleAddress: ORACLE, size: 2 });
+    const pool = await RunnerPool.start({ platform: createDevPlatform(), operator: OPERATOR, chainId: CHAIN_ID, oracleAddress: ORACLE, size: 2 });
     try {
       const signers = new Set(pool.attestations().map((a) => a.signer));
       expect(signers.size).to.equal(2);
+      expect(pool.attestations().map((a) => (a as DevEvidence).operator)).to.deep.equal([OPERATOR, OPERATOR]);
       const entry = models[0];
       const results = await Promise.all(Array.from({ length: 8 }, (_, i) => pool.infer({ requestId: BigInt(i + 1), modelHash: entry.sha256, input: sampleInput(entry) })));
       expect(new Set(results.map((r) => r.signer))).to.deep.equal(signers);

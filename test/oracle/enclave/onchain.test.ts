@@ -38,13 +38,14 @@ describe("runner attestation and results on-chain", function () {
     platform.now = () => Math.floor(Date.now() / 1000);
     const now = await chainTime();
     if (now > platform.now()) platform.now = () => now; // a chain moved ahead by other tests
-    host = await EnclaveHost.start({ platform, chainId, oracleAddress: await oracle.getAddress() });
+    // The operator is the account that registers below (the default signer); the platform binds it.
+    host = await EnclaveHost.start({ platform, operator: owner.address, chainId, oracleAddress: await oracle.getAddress() });
 
     // a runner of another measurement: same code, a manifest that differs by one byte
     const modelsDir = path.join(dir, "models");
     cpSync(path.join(repoRoot, "models"), modelsDir, { recursive: true });
     writeFileSync(path.join(modelsDir, "manifest.json"), readFileSync(path.join(modelsDir, "manifest.json"), "utf8") + "\n");
-    other = await EnclaveHost.start({ platform, chainId, oracleAddress: await oracle.getAddress(), modelsDir });
+    other = await EnclaveHost.start({ platform, operator: owner.address, chainId, oracleAddress: await oracle.getAddress(), modelsDir });
     expect(other.measurement!.measurement).to.not.equal(host.measurement!.measurement);
 
     await enclaves.addRoot(root.publicKey.x, root.publicKey.y);
@@ -86,8 +87,18 @@ describe("runner attestation and results on-chain", function () {
     };
   }
 
+  it("does not let another account register the runner's report first (front-running)", async () => {
+    const [owner, , , frontRunner] = await ethers.getSigners();
+    const a = host.attestation() as DevEvidence;
+    expect(a.operator).to.equal(owner.address);
+    await expect(enclaves.connect(frontRunner).registerEnclave(a.report, a.reportSignature, a.certificate, a.certificateSignature, a.rootId))
+      .to.be.revertedWithCustomError(enclaves, "EnclaveRegistryOperatorMismatch").withArgs(owner.address, frontRunner.address);
+  });
+
   it("registers the runner's report on the EnclaveRegistry", async () => {
     await register(host);
+    const [operator] = await enclaves.activeEnclave(host.signer);
+    expect(operator).to.equal(host.operator);
     const [, measurement] = await enclaves.activeEnclave(host.signer);
     expect(measurement).to.equal(host.measurement!.measurement);
   });

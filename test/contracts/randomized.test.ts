@@ -109,7 +109,7 @@ describe("Randomized", () => {
         }
         expect(await oracle.requestState(c.requestId), `seed ${SEED + 1} trial ${trial}`).to.equal(2n);
         const after = await Promise.all(f.operators.map((o) => oracle.balances(o.address)));
-        const deltas = after.map((a, i) => a - before[i]);
+        const deltas: bigint[] = after.map((a, i) => BigInt(a) - BigInt(before[i]));
         expect(deltas.reduce((s, d) => s + d, 0n)).to.equal(c.fee);
         const share = c.fee / BigInt(k);
         agreeing.forEach((i, n) => expect(deltas[i]).to.equal(n === k - 1 ? c.fee - share * BigInt(k - 1) : share));

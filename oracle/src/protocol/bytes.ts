@@ -4,8 +4,9 @@
  * - a canonical `abi.encode(int256[])` reader and writer that works on the bytes directly
  *   (no AbiCoder, no hex detour), with a fast path for values within ±2^53 that reads them as
  *   JS numbers and a BigInt fallback for everything else;
- * - keccak-256 over bytes (js-sha3: measured ≈2–3× faster than @noble/hashes, which ethers
- *   uses, for the 32–300 byte inputs of the oracle; see the commit message and bench/runner.json);
+ * - keccak-256 over bytes: hash-wasm's WASM keccak once {@link initKeccak} has loaded it (≈1.3 µs
+ *   for a 192-byte struct against ≈6–7 µs for js-sha3 and more for @noble/hashes, which ethers
+ *   uses); js-sha3 before that, so a caller that never awaited the init still gets the right hash;
  * - hex ↔ bytes without ethers' per-character checks (validated once with a regex).
  *
  * Canonical `int256[]` means exactly what `abi.encode(int256[])` produces: a head word 0x20,
@@ -14,6 +15,7 @@
  * same one the previous decode → re-encode → compare-hashes check enforced.
  */
 import { keccak256 as sha3Keccak256 } from "js-sha3";
+import { createKeccak, type IHasher } from "hash-wasm";
 
 const TWO32 = 4294967296;
 /** 2^53: the fast path covers [-2^53, 2^53 - 1] (hi word in [-2^21, 2^21)). */
@@ -23,13 +25,62 @@ const INT256_MAX = (1n << 255n) - 1n;
 const UINT256 = 1n << 256n;
 const HEX_RE = /^0x(?:[0-9a-fA-F]{2})*$/;
 
-/** keccak-256 of bytes, as 32 raw bytes. */
+/** The WASM keccak-256, once {@link initKeccak} has loaded and checked it. */
+let wasmKeccak: IHasher | undefined;
+let keccakInit: Promise<boolean> | undefined;
+
+/** Inputs the WASM keccak must hash exactly as js-sha3 before it is used: around the 136-byte rate. */
+const SELF_TEST_LENGTHS = [0, 1, 31, 32, 33, 64, 66, 135, 136, 137, 192, 271, 272, 273, 1000];
+
+function selfTest(k: IHasher): boolean {
+  for (const len of SELF_TEST_LENGTHS) {
+    const data = new Uint8Array(len);
+    for (let i = 0; i < len; i++) data[i] = (i * 131 + len * 7 + 1) & 0xff;
+    const want = sha3Keccak256.hex(data);
+    if (Buffer.from(k.init().update(data).digest("binary")).toString("hex") !== want) return false;
+    if (k.init().update(data).digest("hex") !== want) return false;
+  }
+  return true;
+}
+
+/**
+ * Loads hash-wasm's keccak-256 (the WASM is inside the package: nothing is fetched), checks it
+ * against js-sha3 on a few lengths, and from then on {@link keccak256Bytes} and
+ * {@link keccak256Hex} use it. Idempotent; concurrent callers share one load. Resolves true when
+ * the WASM hash is in use, false when it could not be loaded or disagreed (js-sha3 stays in use:
+ * the answers are the same, only slower). Never rejects.
+ */
+export function initKeccak(): Promise<boolean> {
+  keccakInit ??= createKeccak(256).then(
+    (k) => {
+      if (!selfTest(k)) return false;
+      wasmKeccak = k;
+      return true;
+    },
+    () => false,
+  );
+  return keccakInit;
+}
+
+/** Which keccak-256 implementation {@link keccak256Bytes} uses right now. */
+export function keccakBackend(): "hash-wasm" | "js-sha3" {
+  return wasmKeccak !== undefined ? "hash-wasm" : "js-sha3";
+}
+
+/**
+ * keccak-256 of bytes, as 32 raw bytes (a fresh array). Synchronous: the WASM hasher is used
+ * start to finish within one call, so callers cannot interleave.
+ */
 export function keccak256Bytes(data: Uint8Array): Uint8Array {
+  const k = wasmKeccak;
+  if (k !== undefined) return k.init().update(data).digest("binary");
   return new Uint8Array(sha3Keccak256.arrayBuffer(data));
 }
 
 /** keccak-256 of bytes, as 0x-prefixed lower-case hex. */
 export function keccak256Hex(data: Uint8Array): string {
+  const k = wasmKeccak;
+  if (k !== undefined) return "0x" + k.init().update(data).digest("hex");
   return "0x" + sha3Keccak256.hex(data);
 }
 

@@ -4,11 +4,13 @@
  * the BigInt-only conversions of fixed-point.ts that the codec used before the fast paths.
  */
 import { expect } from "chai";
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
 import { AbiCoder, keccak256 } from "ethers";
 import { ResultStatus, decodeTensor, encodeTensor } from "../../../oracle/src/protocol";
 import {
-  allocInt256Array, decodeInt256Array, encodeInt256Array, fromHex, int256ArrayLength, keccak256Bytes, keccak256Hex,
-  readInt256, readInt256Number, toHex, writeInt256Number,
+  allocInt256Array, decodeInt256Array, encodeInt256Array, fromHex, initKeccak, int256ArrayLength, keccak256Bytes, keccak256Hex,
+  keccakBackend, readInt256, readInt256Number, toHex, writeInt256Number,
 } from "../../../oracle/src/protocol/bytes";
 import { decodeInput, encodeOutput, encodeOutputBytes } from "../../../oracle/src/models/codec";
 import { FLOAT32, FLOAT64, compareFixedToNumber, pow10, rationalToBinary, scaleToFixed } from "../../../oracle/src/models/fixed-point";
@@ -152,6 +154,52 @@ describe("protocol/bytes: canonical int256[] and keccak", () => {
     // A view into a larger buffer hashes only its own bytes.
     const big = Uint8Array.from({ length: 100 }, (_, i) => i);
     expect(keccak256Hex(big.subarray(10, 50))).to.equal(keccak256(big.slice(10, 50)));
+  });
+
+  it("hashes with the WASM keccak after initKeccak exactly as ethers for random lengths 0..2000, views and Buffers", async function () {
+    this.timeout(30_000);
+    const first = initKeccak();
+    expect(initKeccak()).to.equal(first); // one load, shared
+    expect(await first).to.equal(true);
+    expect(keccakBackend()).to.equal("hash-wasm");
+    const rand = prng(0x5ec3);
+    const lengths = [...Array.from({ length: 301 }, (_, i) => i), 1087, 1088, 1089, 2000, ...Array.from({ length: 400 }, () => Math.floor(rand() * 2001))];
+    const pool = Uint8Array.from({ length: 4096 }, () => randomUint32(rand) & 0xff);
+    for (const len of lengths) {
+      const at = Math.floor(rand() * 2000);
+      const view = pool.subarray(at, at + len); // a view into a larger buffer at an odd offset
+      const want = keccak256(view.slice());
+      expect(toHex(keccak256Bytes(view)), `length ${len}`).to.equal(want);
+      expect(keccak256Hex(view), `length ${len}`).to.equal(want);
+      expect(toHex(keccak256Bytes(Buffer.from(view))), `Buffer of ${len}`).to.equal(want);
+    }
+    // Each result is its own array: a later hash does not overwrite an earlier one.
+    const a = keccak256Bytes(new Uint8Array([1]));
+    const copy = a.slice();
+    keccak256Bytes(new Uint8Array([2]));
+    expect(a).to.deep.equal(copy);
+  });
+
+  it("hashes correctly with js-sha3 in a process that never awaited initKeccak", function () {
+    this.timeout(60_000);
+    const repo = path.resolve(__dirname, "..", "..", "..");
+    const script = `
+      const b = require("./oracle/src/protocol/bytes");
+      const out = { backend: b.keccakBackend(), hashes: [] };
+      for (const len of [0, 1, 135, 136, 137, 192, 2000]) {
+        const d = Uint8Array.from({ length: len }, (_, i) => (i * 29 + len) & 0xff);
+        out.hashes.push([len, b.keccak256Hex(d), Buffer.from(b.keccak256Bytes(d)).toString("hex")]);
+      }
+      process.stdout.write(JSON.stringify(out));`;
+    const text = execFileSync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), "-e", script], { cwd: repo, encoding: "utf8" });
+    const { backend, hashes } = JSON.parse(text) as { backend: string; hashes: [number, string, string][] };
+    expect(backend).to.equal("js-sha3");
+    expect(hashes).to.have.length(7);
+    for (const [len, hex, raw] of hashes) {
+      const want = keccak256(Uint8Array.from({ length: len }, (_, i) => (i * 29 + len) & 0xff));
+      expect(hex, `length ${len}`).to.equal(want);
+      expect("0x" + raw, `length ${len}`).to.equal(want);
+    }
   });
 });
 

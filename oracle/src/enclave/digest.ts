@@ -1,7 +1,7 @@
 /**
  * The runner's hot-path EIP-712 hashing: the same digests as protocol/eip712.ts
  * (`resultStructHash`, `resultDigest`, `batchDigest`), computed from pre-built type hashes and
- * one keccak (js-sha3, over bytes) per struct instead of ethers' generic TypedDataEncoder. test/oracle/enclave/digest.test.ts holds the two equal.
+ * one keccak over bytes per struct (protocol/bytes.ts: hash-wasm once initialised, js-sha3 before) instead of ethers' generic TypedDataEncoder. test/oracle/enclave/digest.test.ts holds the two equal.
  */
 import { TypedDataEncoder, getBytes, hexlify, type TypedDataDomain } from "ethers";
 import { INFERENCE_BATCH_TYPES, INFERENCE_RESULT_TYPES, type InferenceResult } from "../protocol/eip712";

@@ -18,10 +18,11 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import * as path from "node:path";
-import { ZeroAddress, getAddress, getBytes, keccak256, recoverAddress } from "ethers";
+import { ZeroAddress, getAddress, getBytes, keccak256 } from "ethers";
 import { oracleDomain } from "../protocol/eip712";
-import { fromHex, keccak256Bytes, toHex } from "../protocol/bytes";
+import { fromHex, initKeccak, keccak256Bytes, toHex } from "../protocol/bytes";
 import { ResultHasher, uint256Word } from "./digest";
+import { recoverSigner } from "./ecdsa";
 import type { AttestationBackend, EnclaveEvidence } from "./backend";
 import {
   EnclaveError,
@@ -181,8 +182,8 @@ export class EnclaveHost extends EventEmitter {
   readonly #modelsDir: string;
   readonly #hooks: EnclaveTestHooks;
   readonly #hasher: ResultHasher;
-  /** The packed form of each batch sent, for checking its reply (collected with the batch). */
-  readonly #packed = new WeakMap<WireJob[], PackedJobs>();
+  /** Each batch sent, packed, with the host's own input hashes, for checking its reply (collected with the batch). */
+  readonly #packed = new WeakMap<WireJob[], SentJobs>();
   #runner?: Runner;
   /** Resolves when a runner is ready; replaced while one is (re)starting. */
   #ready: Promise<Runner | undefined>;
@@ -230,6 +231,7 @@ export class EnclaveHost extends EventEmitter {
   /** Measures, launches and attests a runner; resolves once it can take jobs. */
   static async start(options: EnclaveHostOptions): Promise<EnclaveHost> {
     const host = new EnclaveHost(options);
+    await initKeccak(); // the host's own hashing of every result: WASM keccak (js-sha3 if it cannot load)
     const launching = host.#launch();
     host.#ready = launching.catch(() => undefined);
     const runner = await launching;
@@ -353,8 +355,13 @@ export class EnclaveHost extends EventEmitter {
     const runner = await this.#currentRunner();
     const timeoutMs = this.limits.timeoutMs * jobs.length;
     const packed = packJobs(jobs);
-    this.#packed.set(jobs, packed);
-    const reply = await this.#call(runner, { type: "infer", id: 0, mode, ...packed }, timeoutMs);
+    const sent: SentJobs = { packed };
+    this.#packed.set(jobs, sent);
+    const answer = this.#call(runner, { type: "infer", id: 0, mode, ...packed }, timeoutMs);
+    // The message is on its way: hash the inputs (the host's own hashes, checked against the
+    // reply's) while the runner computes, instead of after its answer.
+    sent.inputHashes = hashInputs(jobs);
+    const reply = await answer;
     if (!reply.ok) throw mapRunnerError(reply.code, reply.message);
     if (reply.type !== "infer") throw new RunnerMisbehavedError(`answered an infer with ${reply.type}`);
     return { reply, signer: runner.signer };
@@ -369,34 +376,58 @@ export class EnclaveHost extends EventEmitter {
     if (!(outputs instanceof Uint8Array) || !(inputHashes instanceof Uint8Array) || inputHashes.length !== 32 * count || !(outputHashes instanceof Uint8Array) || outputHashes.length !== 32 * count) {
       throw new RunnerMisbehavedError("the reply is malformed");
     }
-    const packed = this.#packed.get(jobs);
-    if (!packed) throw new RunnerMisbehavedError("a reply for jobs the host did not send");
+    const sent = this.#packed.get(jobs);
+    if (!sent) throw new RunnerMisbehavedError("a reply for jobs the host did not send");
+    const { packed } = sent;
+    const ownInputHashes = sent.inputHashes ?? hashInputs(jobs);
+    const ownOutputHashes = new Uint8Array(32 * count);
     const structHashes = new Uint8Array(32 * count);
-    const results: SignedResult[] = new Array(count);
     let prev = 0;
     for (let i = 0; i < count; i++) {
       const end = outputEnds[i];
       if (end < prev || end > outputs.length || (i === count - 1 && end !== outputs.length)) throw new RunnerMisbehavedError(`result ${i} has a bad output range`);
-      const output = outputs.subarray(prev, end);
-      prev = end;
-      const inputHash = keccak256Bytes(jobs[i].input);
-      const outputHash = keccak256Bytes(output);
       const w = 32 * i;
+      ownOutputHashes.set(keccak256Bytes(outputs.subarray(prev, end)), w);
+      prev = end;
+      const inputHash = ownInputHashes.subarray(w, w + 32);
+      const outputHash = ownOutputHashes.subarray(w, w + 32);
       if (!equalBytes(inputHash, inputHashes.subarray(w, w + 32)) || !equalBytes(outputHash, outputHashes.subarray(w, w + 32))) {
         throw new RunnerMisbehavedError(`result ${i} has wrong hashes`);
       }
       this.#hasher.structHashRaw(packed.requestIds.subarray(w, w + 32), packed.modelHashes.subarray(w, w + 32), inputHash, outputHash, statuses[i], structHashes, w);
-      results[i] = { requestId: jobs[i].requestId, modelHash: jobs[i].modelHash, inputHash: toHex(inputHash), status: statuses[i], output: toHex(output), outputHash: toHex(outputHash) };
     }
     if (this.#options.verifySignatures !== false) {
       const digest = mode === "single" ? this.#hasher.resultDigestRaw(structHashes) : this.#hasher.batchDigestRaw(structHashes);
-      let recovered: string;
+      let sig: Uint8Array;
       try {
-        recovered = recoverAddress(digest, reply.signature);
+        sig = fromHex(reply.signature);
       } catch {
         throw new RunnerMisbehavedError("the signature does not parse");
       }
-      if (recovered !== signer) throw new RunnerMisbehavedError(`signature recovers to ${recovered}, the attested signer is ${signer}`);
+      // tiny-secp256k1 recovery (ecdsa.ts): undefined for a signature the chain would refuse too
+      // (not 65 bytes, v not 27/28, high s, r or s out of range)
+      const recovered = recoverSigner(digest, sig);
+      if (recovered === undefined) throw new RunnerMisbehavedError("the signature does not parse or recovers to no key");
+      if (!equalBytes(recovered, fromHex(signer))) throw new RunnerMisbehavedError(`signature recovers to ${getAddress(toHex(recovered))}, the attested signer is ${signer}`);
+    }
+    // Hex of the whole buffers once (one native call each), then a slice per result.
+    const outputsHex = toHex(outputs);
+    const inputHashesHex = toHex(ownInputHashes);
+    const outputHashesHex = toHex(ownOutputHashes);
+    const results: SignedResult[] = new Array(count);
+    prev = 0;
+    for (let i = 0; i < count; i++) {
+      const end = outputEnds[i];
+      const h = 2 + 64 * i;
+      results[i] = {
+        requestId: jobs[i].requestId,
+        modelHash: jobs[i].modelHash,
+        inputHash: "0x" + inputHashesHex.slice(h, h + 64),
+        status: statuses[i],
+        output: "0x" + outputsHex.slice(2 + 2 * prev, 2 + 2 * end),
+        outputHash: "0x" + outputHashesHex.slice(h, h + 64),
+      };
+      prev = end;
     }
     return results;
   }
@@ -552,6 +583,19 @@ export class EnclaveHost extends EventEmitter {
 }
 
 type PackedJobs = Pick<InferRequest, "count" | "requestIds" | "modelHashes" | "inputs" | "inputEnds">;
+
+/** A batch as sent: its packed form and, once computed, the host's own keccak of each input (32·n bytes). */
+interface SentJobs {
+  packed: PackedJobs;
+  inputHashes?: Uint8Array;
+}
+
+/** keccak256 of each job's input, packed (32 bytes per job). */
+function hashInputs(jobs: WireJob[]): Uint8Array {
+  const out = new Uint8Array(32 * jobs.length);
+  for (let i = 0; i < jobs.length; i++) out.set(keccak256Bytes(jobs[i].input), 32 * i);
+  return out;
+}
 
 /** The jobs as one IPC message's packed arrays (see ipc.ts). */
 function packJobs(jobs: WireJob[]): PackedJobs {

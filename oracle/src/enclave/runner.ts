@@ -15,12 +15,13 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync, existsSync, renameSync } from "node:fs";
-import { SigningKey, computeAddress, keccak256 } from "ethers";
+import { SigningKey, computeAddress, getBytes, keccak256 } from "ethers";
 import { ModelStore } from "../models/store";
 import { oracleDomain } from "../protocol/eip712";
 import type { EncodedOutputBytes } from "../models/codec";
-import { keccak256Bytes } from "../protocol/bytes";
+import { initKeccak, keccak256Bytes, toHex } from "../protocol/bytes";
 import { ResultHasher, uint256Word } from "./digest";
+import { signDigest } from "./ecdsa";
 import { sealKey, unsealKey, UnsealError, type SealedKeyFile } from "./sealing";
 import type { ErrorReply, HostMessage, InferReply, InferRequest, InitRequest, RunnerErrorCode, RunnerMessage } from "./ipc";
 
@@ -33,6 +34,10 @@ class RequestError extends Error {
 
 interface RunnerState {
   key: SigningKey;
+  /** The same private key as 32 bytes, for tiny-secp256k1; never leaves this process. */
+  secret: Uint8Array;
+  /** False if the start-up check found tiny-secp256k1 signing unlike ethers: sign with ethers. */
+  fastSign: boolean;
   signer: string;
   store: ModelStore;
   hasher: ResultHasher;
@@ -194,7 +199,28 @@ async function runJobs(state: RunnerState, msg: InferRequest): Promise<Omit<Infe
     );
   }
   const digest = msg.mode === "single" ? state.hasher.resultDigestRaw(structHashes) : state.hasher.batchDigestRaw(structHashes);
-  return { statuses, outputs, outputEnds, inputHashes, outputHashes, signature: state.key.sign(digest).serialized };
+  return { statuses, outputs, outputEnds, inputHashes, outputHashes, signature: sign(state, digest) };
+}
+
+/**
+ * The 65-byte r ‖ s ‖ v signature of a digest the runner computed, as 0x hex: tiny-secp256k1
+ * (libsecp256k1, RFC 6979), equal byte for byte to ethers' `SigningKey.sign(digest).serialized`;
+ * ethers itself in the cases {@link signDigest} leaves to it or if the start-up check failed.
+ */
+function sign(state: RunnerState, digest: Uint8Array): string {
+  const fast = state.fastSign ? signDigest(digest, state.secret) : undefined;
+  return fast !== undefined ? toHex(fast) : state.key.sign(digest).serialized;
+}
+
+/** Start-up check: tiny-secp256k1 signs a fixed digest exactly as ethers does with this key. */
+function fastSignAgrees(key: SigningKey, secret: Uint8Array): boolean {
+  try {
+    const digest = keccak256Bytes(Buffer.from("oracle runner signature self-test"));
+    const fast = signDigest(digest, secret);
+    return fast !== undefined && toHex(fast) === key.sign(digest).serialized;
+  } catch {
+    return false;
+  }
 }
 
 /** Starts the runner's message loop on this process's IPC channel. */
@@ -217,8 +243,15 @@ export function startRunner(): void {
         case "init": {
           if (state !== undefined) throw new RequestError("BAD_REQUEST", "already initialised");
           const { key, unsealed } = loadOrCreateKey(msg);
+          await initKeccak(); // WASM keccak from here on (js-sha3 until then, and if it fails)
+          const secret = getBytes(key.privateKey);
+          const fastSign = fastSignAgrees(key, secret);
+          // stderr reaches the host's log; it names no key material
+          if (!fastSign) process.stderr.write("runner: tiny-secp256k1 disagrees with ethers on the self-test; signing with ethers\n");
           state = {
             key,
+            secret,
+            fastSign,
             signer: computeAddress(key.publicKey),
             store: new ModelStore({ dir: msg.modelsDir }),
             hasher: new ResultHasher(oracleDomain(msg.chainId, msg.oracleAddress)),

@@ -13,7 +13,7 @@ import { RunnerPool } from "../../../oracle/src/enclave/pool";
 import { measureRunner, MANIFEST_LISTING_PATH } from "../../../oracle/src/enclave/measure";
 import { unsealKey, type SealedKeyFile } from "../../../oracle/src/enclave/sealing";
 import { ResultHasher } from "../../../oracle/src/enclave/digest";
-import { InputTooLargeError, ModelRejectedError, RunnerCrashedError, RunnerTimeoutError } from "../../../oracle/src/enclave/errors";
+import { InputTooLargeError, ModelRejectedError, RunnerCrashedError, RunnerMisbehavedError, RunnerTimeoutError } from "../../../oracle/src/enclave/errors";
 import type { DevEvidence } from "../../../oracle/src/enclave/backend";
 import { batchDigest, decodeReport, oracleDomain, ResultStatus, TeeType } from "../../../oracle/src/protocol";
 
@@ -138,6 +138,8 @@ describe("enclave host and runner process", function () {
     expect(r.outputHash).to.equal(keccak256(r.output));
     const digest = new ResultHasher(domain).resultDigest(r);
     expect(recoverAddress(digest, r.signature)).to.equal(host.signer);
+    // the runner signs with tiny-secp256k1: its start-up check against ethers passed
+    expect(Buffer.concat(output).toString("utf8")).to.not.include("disagrees");
   });
 
   it("loads no repo file outside the measured set and reads only measured files and model files", async () => {
@@ -345,6 +347,67 @@ describe("model files and sealing through the host", function () {
     // and another platform with the same measurement cannot either
     const err2 = await EnclaveHost.start({ platform: createDevPlatform(), chainId: CHAIN_ID, oracleAddress: ORACLE, sealedKeyPath }).catch((e) => e);
     expect(err2.message).to.match(/UNSEAL_FAILED: .*authentication failed/);
+  });
+});
+
+describe("the host's signature check (tiny-secp256k1 recovery)", function () {
+  this.timeout(120_000);
+  const entry = models[0];
+  let dir: string;
+  let host: EnclaveHost;
+  let modeFile: string;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "enclave-tamper-"));
+    modeFile = path.join(dir, "mode");
+    writeFileSync(modeFile, "none");
+    // A preload in the runner that rewrites the signature of infer replies as the mode file says.
+    const preload = path.join(dir, "tamper-preload.js");
+    writeFileSync(preload, `
+const fs = require("fs");
+const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+const send = process.send.bind(process);
+process.send = (m, ...rest) => {
+  if (m && m.type === "infer" && m.ok) {
+    const mode = fs.readFileSync(${JSON.stringify(modeFile)}, "utf8");
+    const b = Buffer.from(m.signature.slice(2), "hex");
+    if (mode === "flip") b[5] ^= 1; // r of another point, or none
+    if (mode === "twin") { // n - s with the other v: the same key's malleable twin, high s
+      const s = N - BigInt("0x" + b.subarray(32, 64).toString("hex"));
+      Buffer.from(s.toString(16).padStart(64, "0"), "hex").copy(b, 32);
+      b[64] = b[64] === 27 ? 28 : 27;
+    }
+    if (mode === "v01") b[64] -= 27; // ethers accepts v = 0/1, ecrecover (and fulfil) does not
+    if (mode === "short") m = { ...m, signature: "0x" + b.subarray(0, 64).toString("hex") };
+    else if (mode !== "none") m = { ...m, signature: "0x" + b.toString("hex") };
+  }
+  return send(m, ...rest);
+};
+`);
+    host = await EnclaveHost.start({ platform: createDevPlatform(), operator: OPERATOR, chainId: CHAIN_ID, oracleAddress: ORACLE, testHooks: { execArgv: ["-r", preload] } });
+  });
+  after(async () => {
+    await host?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("accepts the runner's signatures and refuses a tampered, high-s, v 0/1 or short one as RunnerMisbehavedError", async () => {
+    let id = 1n;
+    const job = () => ({ requestId: id++, modelHash: entry.sha256, input: sampleInput(entry) });
+    const ok = await host.inferBatch([job(), job(), job()]);
+    expect(recoverAddress(batchDigest(domain, ok.results), ok.signature)).to.equal(host.signer);
+    for (const mode of ["flip", "twin", "v01", "short"]) {
+      writeFileSync(modeFile, mode);
+      const single = await host.infer(job()).catch((e) => e);
+      expect(single, mode).to.be.instanceOf(RunnerMisbehavedError);
+      const batch = await host.inferBatch([job(), job()]).catch((e) => e);
+      expect(batch, mode).to.be.instanceOf(RunnerMisbehavedError);
+      expect(batch.message, mode).to.match(mode === "flip" ? /recovers to (0x[0-9a-fA-F]{40}, the attested signer|no key)/ : /does not parse or recovers to no key/);
+    }
+    writeFileSync(modeFile, "none");
+    const again = await host.infer(job());
+    expect(again.signer).to.equal(host.signer);
+    expect(host.restarts).to.equal(0);
   });
 });
 

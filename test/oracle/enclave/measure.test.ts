@@ -35,6 +35,16 @@ describe("runner measurement", () => {
     expect(base.runtimeIds.map((r) => r.name)).to.include.members(["node", "onnxruntime-node", "ethers", "ts-node", "typescript"]);
   });
 
+  it("names the hot-path crypto packages (hash-wasm, tiny-secp256k1) with their installed versions", () => {
+    const paths = base.files.map((f) => f.path);
+    expect(paths).to.include.members(["oracle/src/protocol/bytes.ts", "oracle/src/enclave/ecdsa.ts"]);
+    for (const name of ["hash-wasm", "tiny-secp256k1", "js-sha3"]) {
+      const version = (JSON.parse(readFileSync(path.join(repo, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+      expect(base.runtimeIds, name).to.deep.include({ name, version });
+      expect(base.listing).to.include(`@runtime/${name}\0${version}\n`);
+    }
+  });
+
   it("is sha256 of the listing, each file as path NUL sha256 LF, then the runtime lines", () => {
     const lines = base.files.map((f) => `${f.path}\0${createHash("sha256").update(readFileSync(f.path === MANIFEST_LISTING_PATH ? path.join(repo, "models/manifest.json") : path.join(repo, f.path))).digest("hex")}\n`);
     const runtime = base.runtimeIds.map((r) => `@runtime/${r.name}\0${r.version}\n`).join("");

@@ -19,7 +19,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import IORedis from "ioredis";
 import { Contract, Interface, JsonRpcProvider, NonceManager } from "ethers";
-import { ORACLE_ABI } from "../oracle/src/chain/abi";
+import { ORACLE_ABI } from "../oracle/src/protocol/abi";
 import { devAccount, freePort, rpc, startDevChain } from "../oracle/src/node/devchain";
 import { encodeTensor } from "../oracle/src/protocol/eip712";
 import { deployNetwork, REPO_ROOT } from "./deploy";
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     cleanups.push(async () => provider.destroy());
     const dir = path.join(REPO_ROOT, "bench", "tmp", `run-${process.pid}`);
     fs.mkdirSync(dir, { recursive: true });
-    cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+    cleanups.push(async () => { if (!process.env.BENCH_KEEP) fs.rmSync(dir, { recursive: true, force: true }); });
     const deployed = await deployNetwork({ network: "localhost", deployer: new NonceManager(devAccount(0).connect(provider)), deploymentFile: path.join(dir, "deployment.json") });
     const oracle = deployed.deployment.contracts.InferenceOracle;
     const modelId = deployed.deployment.models["penguins-species-int"];
@@ -85,9 +85,11 @@ async function main(): Promise<void> {
       PATH: process.env.PATH ?? "", RPC_URL: chain.url, ORACLE_PRIVATE_KEY: [devAccount(1).privateKey, devAccount(11).privateKey].join(","),
       ORACLE_DEPLOYMENT_FILE: path.join(dir, "deployment.json"), ORACLE_DATA_DIR: dir, REDIS_URL, ORACLE_QUEUE_PREFIX: prefix,
       ORACLE_HTTP_PORT: String(port), ORACLE_CONFIRMATIONS: "1", ORACLE_POLL_INTERVAL_MS: "50", ORACLE_BATCH_SIZE: process.env.BENCH_BATCH_SIZE ?? "100",
-      ORACLE_BATCH_WINDOW_MS: process.env.BENCH_BATCH_WINDOW_MS ?? "30", ORACLE_RUNNERS: process.env.BENCH_RUNNERS ?? "1", ORACLE_CONCURRENCY: "800", LOG_LEVEL: "warn",
+      ORACLE_BATCH_WINDOW_MS: process.env.BENCH_BATCH_WINDOW_MS ?? "30", ORACLE_RUNNERS: process.env.BENCH_RUNNERS ?? "1", ORACLE_CONCURRENCY: "800", LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
     };
-    const node = spawn(process.execPath, [path.join(REPO_ROOT, "bin", "oracle"), "start"], { cwd: REPO_ROOT, detached: true, stdio: ["ignore", out, out], env });
+    // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") are Node flags for the node process.
+    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+    const node = spawn(process.execPath, [...nodeArgs, path.join(REPO_ROOT, "bin", "oracle"), "start"], { cwd: REPO_ROOT, detached: true, stdio: ["ignore", out, out], env });
     fs.closeSync(out);
     cleanups.push(async () => { try { process.kill(-node.pid!, "SIGKILL"); } catch { /* gone */ } });
     for (let i = 0; ; i++) {
@@ -161,7 +163,11 @@ async function main(): Promise<void> {
       while (fulfilledAt.size < n && Date.now() < end) await sleep(50);
     };
     const nodePid = node.pid!;
-    const cpu = () => ({ node: cpuMs(nodePid), runners: childPids(nodePid).reduce((a, p) => a + cpuMs(p), 0) });
+    const chainPid = chain.child.pid!;
+    const cpu = () => ({
+      node: cpuMs(nodePid), runners: childPids(nodePid).reduce((a, p) => a + cpuMs(p), 0),
+      chain: cpuMs(chainPid) + childPids(chainPid).reduce((a, p) => a + cpuMs(p), 0), at: Date.now(),
+    });
 
     // Phase 1: latency at 100 requests/s offered.
     const cpu0 = cpu();
@@ -179,9 +185,15 @@ async function main(): Promise<void> {
     const sendSeconds = await sendAtRate(signed.slice(latencyCount), 5000);
     while ([...requestedAt.keys()].length < latencyCount + BURST) await sleep(50);
     const p2start = Date.now();
+    const cpu2 = cpu();
     process.kill(-nodePid, "SIGCONT");
     await waitFulfilled(latencyCount + BURST, 180_000);
     const cpu1 = cpu();
+    // What bounds the drain: each process's CPU share of one core while it ran (2 cores in all).
+    const drainMs = Math.max(1, cpu1.at - cpu2.at);
+    const busy = {
+      chain: (cpu1.chain - cpu2.chain) / drainMs, node: (cpu1.node - cpu2.node) / drainMs, runner: (cpu1.runners - cpu2.runners) / drainMs,
+    };
     observing = false;
     await observer;
     const burstIds = [...requestedAt.keys()].slice(latencyCount);
@@ -206,12 +218,16 @@ async function main(): Promise<void> {
       latencyOfferedPerSec: 100,
       latencyMeasuredOn: "wall clock at which the bench first saw the block holding the request and the block holding its InferenceFulfilled (head polled every 20 ms)",
       blockIntervalMs: BLOCK_MS,
+      blockIntervalNote: "Hardhat interval mining (evm_setIntervalMining); latency includes waiting for the request's block, 1 confirmation block and the fulfilment's block",
       confirmations: 1,
       gasPerResult: Math.round(Number(gasUsed) / total),
       batchSizeMean: Number((total / batchTxs.size).toFixed(1)),
       batches: batchTxs.size,
       nodeCpuMsPerResult: Number(((cpu1.node - cpu0.node) / total).toFixed(3)),
       inferenceCpuMsPerResult: Number(((cpu1.runners - cpu0.runners) / total).toFixed(3)),
+      chainCpuMsPerResult: Number(((cpu1.chain - cpu0.chain) / total).toFixed(3)),
+      drainCoreShare: { chain: Number(busy.chain.toFixed(2)), node: Number(busy.node.toFixed(2)), runner: Number(busy.runner.toFixed(2)) },
+      bottleneck: bottleneckOf(busy),
       rpcErrors: metricsValue(metrics, "oracle_rpc_errors_total"),
       workload: "penguins-species-int (integer ONNX model), no callback, 8 requester accounts, 1 runner, BullMQ on Redis, 2 sending keys",
       machine: `${require("node:os").cpus().length} cores shared with the chain, Redis and the load generator`,
@@ -220,10 +236,24 @@ async function main(): Promise<void> {
     fs.writeFileSync(path.join(REPO_ROOT, "bench", "results.json"), JSON.stringify(result, null, 2) + "\n");
     process.stdout.write(JSON.stringify(result) + "\n");
     try { process.kill(node.pid!, "SIGTERM"); } catch { /* gone */ }
-    await sleep(500);
+    // Graceful shutdown (a CPU profile is written at exit); killed with the group after 15 s.
+    for (let i = 0; i < 300 && node.exitCode === null && node.signalCode === null; i++) await sleep(50);
   } finally {
     await cleanup();
   }
+}
+
+/** Names what bounds the drain rate from the CPU shares: the busiest process, and whether the machine is saturated. */
+function bottleneckOf(busy: { chain: number; node: number; runner: number }): string {
+  const cores = require("node:os").cpus().length as number;
+  const total = busy.chain + busy.node + busy.runner;
+  const [name, share] = Object.entries(busy).sort((a, b) => b[1] - a[1])[0];
+  const who = name === "chain" ? "the chain (Hardhat node: executing fulfilBatch and the per-batch eth_calls, mining)"
+    : name === "node" ? "the oracle node's CPU" : "the enclave runner";
+  const shares = `busiest: ${who}, ${Math.round(share * 100)}% of a core while draining; chain + node + runner used ${Math.round(total * 100)}% of ${cores} cores (Redis and the bench not counted)`;
+  if (share > 0.85) return `${shares}: that process is saturated`;
+  if (total > cores * 0.85) return `${shares}: the machine is saturated`;
+  return `no process saturated (${shares}): the drain is bound by the pipeline's depth, ORACLE_CONCURRENCY jobs in flight, times each batch's cycle (on-chain re-check, inference, a block to mine it, receipt poll)`;
 }
 
 function metricsValue(text: string, name: string): number {

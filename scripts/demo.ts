@@ -19,7 +19,7 @@ import IORedis from "ioredis";
 import pino from "pino";
 import { Contract, Interface, JsonRpcProvider, NonceManager, TransactionReceipt, getAddress, keccak256, recoverAddress, sha256 } from "ethers";
 import { deployNetwork, REPO_ROOT } from "./deploy";
-import { ORACLE_ABI, ENCLAVE_REGISTRY_ABI } from "../oracle/src/chain/abi";
+import { ORACLE_ABI, ENCLAVE_REGISTRY_ABI } from "../oracle/src/protocol/abi";
 import { loadConfig } from "../oracle/src/config";
 import { startNode, type OracleNode } from "../oracle/src/main";
 import { loadManifest, type ModelManifestEntry } from "../oracle/src/models/manifest";

@@ -5,13 +5,13 @@
  * the only file that knows them all.
  */
 import path from "node:path";
-import { Contract, JsonRpcProvider } from "ethers";
+import { Contract } from "ethers";
 import type { Logger } from "pino";
 import { startApi, type ApiServer } from "./api/server";
-import { ORACLE_ABI, RequestState } from "./chain/abi";
 import { CombinedCheckpointStore, FileCheckpointStore, RedisCheckpointStore, type CheckpointStore } from "./chain/checkpoint";
 import { loadDeployment, type Deployment } from "./chain/deployment";
 import { shortError, withRetry } from "./chain/retry";
+import { FastJsonRpcProvider } from "./chain/rpc";
 import { Submitter } from "./chain/submitter";
 import { Watcher } from "./chain/watcher";
 import { OracleConfig, redactedConfig } from "./config";
@@ -24,6 +24,7 @@ import { EnclaveRunners } from "./node/enclave-source";
 import { Pipeline } from "./node/pipeline";
 import { RegisteredRunnerPool, type RunnerSource } from "./node/runners";
 import { RequestTracker } from "./node/tracker";
+import { ORACLE_ABI, RequestState } from "./protocol/abi";
 import { decodeCertificate, decodeReport } from "./protocol/report";
 import { BullQueue, MemoryQueue, type WorkQueue } from "./queue";
 
@@ -71,7 +72,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
   try {
     const deployment = loadDeployment(config.deploymentPath);
     const oracle = deployment.contracts.InferenceOracle;
-    const provider = new JsonRpcProvider(config.rpcUrl, deployment.chainId, { staticNetwork: true, batchMaxCount: 50, pollingInterval: 250 });
+    const provider = new FastJsonRpcProvider(config.rpcUrl, deployment.chainId, { staticNetwork: true, batchMaxCount: 50, pollingInterval: 250 });
     cleanups.push(["provider", async () => provider.destroy()]);
     const network = await withRetry(() => provider._detectNetwork(), { what: "eth_chainId", attempts: 8, log }).catch((err) => {
       throw new Error(`RPC_URL does not answer: ${shortError(err)}`);

@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import { Contract } from "ethers";
-import { ORACLE_ABI } from "../../oracle/src/chain/abi";
+import { ORACLE_ABI } from "../../oracle/src/protocol/abi";
 import { encodeTensor } from "../../oracle/src/protocol/eip712";
 import { devAccount } from "../../oracle/src/node/devchain";
 import {

@@ -11,7 +11,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import IORedis from "ioredis";
 import { Contract, Interface, JsonRpcProvider, NonceManager, Wallet } from "ethers";
-import { ORACLE_ABI } from "../../oracle/src/chain/abi";
+import { ORACLE_ABI } from "../../oracle/src/protocol/abi";
 import { devAccount, freePort, rpc, startDevChain, type DevChain } from "../../oracle/src/node/devchain";
 import { encodeTensor } from "../../oracle/src/protocol/eip712";
 import { deployNetwork, REPO_ROOT, type DeployResult } from "../../scripts/deploy";

@@ -41,8 +41,9 @@ import { rootId as computeRootId } from "../protocol/report";
 import { commitmentFromEvent, commitmentHash, type InferenceRequestedArgs, type RequestCommitment } from "../protocol/request";
 import { attestationDigest } from "./attest";
 import {
-  ENCLAVE_STATUS, REQUEST_STATE, ROOT_STATUS, ORACLE_AUDIT_ABI, REGISTRY_AUDIT_ABI, oracleAuditInterface, registryAuditInterface,
-} from "./chain-abi";
+  ENCLAVE_STATUS, REQUEST_STATE, ROOT_STATUS, ORACLE_ABI as ORACLE_AUDIT_ABI, ENCLAVE_REGISTRY_ABI as REGISTRY_AUDIT_ABI,
+  oracleInterface as oracleAuditInterface, registryInterface as registryAuditInterface,
+} from "../protocol/abi";
 import { CheckList, errorMessage, isoTime, shortHex } from "./checks";
 import { AuditError } from "./errors";
 import type { EvidenceValue, TrustLink, VerificationReport } from "./types";

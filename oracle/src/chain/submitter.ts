@@ -4,18 +4,29 @@
  * was mined.
  *
  * - One {@link NonceManager} per sending key; each batch goes to the least busy key.
- * - Gas: `eth_estimateGas` plus headroom, and never less than the callback gas the contract
- *   forwards (the oracle checks that enough gas is left for each callback: an estimate taken at the
- *   bare minimum could make a callback fail for lack of gas).
+ * - Gas: an upper bound computed from the batch (calldata, a per-item allowance over twice what
+ *   an item costs, and each callback's gas plus the EIP-150 1/64), never less than the callback
+ *   gas the contract forwards (the oracle checks that enough gas is left for each callback). Only
+ *   gas used is paid. `eth_estimateGas` is not called per batch: on a local node it re-executes
+ *   the batch a dozen times (binary search) and was what slowed block production under load.
+ *   After a batch reverts, the next batches are estimated first (plus headroom), so a batch that
+ *   would revert again fails before it is sent.
  * - A transaction not mined within `txTimeoutMs` is re-sent with the same nonce and fees raised by
  *   `feeBumpPercent`; any of the sent versions may be the one mined.
  * - "nonce too low" resyncs the nonce and sends again.
+ * - Batches are pipelined: a batch is signed and sent while earlier ones still await their
+ *   receipts (the nonce manager hands out consecutive nonces without a round trip).
+ *
+ * The hot path talks raw JSON-RPC (see rpc.ts and codec.ts): calldata, signing, receipts and
+ * their events are encoded and read without ethers' general coders and formatters.
  */
-import { Interface, JsonRpcProvider, TransactionReceipt, Wallet, getAddress } from "ethers";
+import { Wallet } from "ethers";
 import type { Logger } from "pino";
-import { ORACLE_ABI, type RequestCommitment } from "./abi";
+import type { RequestCommitment } from "../protocol/request";
+import { encodeFulfilBatch, requestEventOf, signEip1559, type RawLog } from "./codec";
 import { NonceManager, isNonceTooLow, isUnderpriced } from "./nonce";
 import { shortError, sleep, withRetry } from "./retry";
+import type { FastJsonRpcProvider } from "./rpc";
 import type { OracleMetrics } from "../metrics";
 
 /** One result as `fulfilBatch` takes it: the request's commitment, the output, the status. */
@@ -38,6 +49,8 @@ export interface BatchReceipt {
   block: number;
   gasUsed: bigint;
   outcomes: Map<string, ItemOutcome>;
+  /** Milliseconds spent estimating gas, and from then until the receipt was read. */
+  timings: { estimateMs: number; minedMs: number };
 }
 
 export interface SubmitterOptions {
@@ -54,7 +67,23 @@ export interface SubmitterOptions {
 const PER_ITEM_OVERHEAD = 40_000n;
 const BASE_OVERHEAD = 60_000n;
 
-const iface = new Interface(ORACLE_ABI);
+/** A receipt as JSON-RPC returns it, with the fields the node reads. */
+export interface RawReceipt {
+  transactionHash: string;
+  blockNumber: string;
+  status: string;
+  gasUsed: string;
+  logs: RawLog[];
+}
+
+/** The part of a receipt callers of {@link Submitter.sendFromOperator} read. */
+export interface SentReceipt {
+  hash: string;
+  blockNumber: number;
+  gasUsed: bigint;
+  status: number;
+  logs: RawLog[];
+}
 
 export class SubmitError extends Error {
   readonly transient = true;
@@ -74,7 +103,7 @@ export class Submitter {
   private readonly senders: Sender[];
 
   constructor(
-    private readonly deps: { provider: JsonRpcProvider; oracle: string; chainId: number; keys: string[]; metrics: OracleMetrics; log: Logger },
+    private readonly deps: { provider: FastJsonRpcProvider; oracle: string; chainId: number; keys: string[]; metrics: OracleMetrics; log: Logger },
     private readonly opts: SubmitterOptions,
   ) {
     this.senders = deps.keys.map((k) => {
@@ -98,42 +127,53 @@ export class Submitter {
     const sender = this.senders.reduce((a, b) => (b.busy < a.busy ? b : a));
     sender.busy++;
     try {
-      const data = iface.encodeFunctionData("fulfilBatch", [results.map((r) => [commitmentTuple(r.request), r.output, r.status]), signature]);
-      const gasLimit = await this.gasLimit(sender, data, callbackGas);
+      const data = encodeFulfilBatch(results, signature);
+      const t0 = Date.now();
+      const gasLimit = await this.gasLimit(sender, data, callbackGas, results.map((r) => (r.output.length - 2) / 2));
+      const t1 = Date.now();
       const receipt = await this.sendAndWait(sender, data, gasLimit, onSent);
+      const timings = { estimateMs: t1 - t0, minedMs: Date.now() - t1 };
       this.deps.metrics.gasSpent.inc(Number(receipt.gasUsed));
       this.deps.metrics.batchSize.observe(results.length);
+      if (receipt.status !== 1) this.estimateFirst = true;
       if (receipt.status !== 1) throw new SubmitError(`fulfilBatch ${receipt.hash} reverted in block ${receipt.blockNumber}`);
-      return { tx: receipt.hash, block: receipt.blockNumber, gasUsed: receipt.gasUsed, outcomes: this.outcomes(receipt, results, signer) };
+      return { tx: receipt.hash, block: receipt.blockNumber, gasUsed: receipt.gasUsed, outcomes: this.outcomes(receipt, results, signer), timings };
     } finally {
       sender.busy--;
     }
   }
 
-  private async gasLimit(sender: Sender, data: string, callbackGas: number[]): Promise<bigint> {
+  /** Set when a batch reverted: estimate (and so pre-check) the following batches. */
+  private estimateFirst = false;
+
+  private async gasLimit(sender: Sender, data: string, callbackGas: number[], outputBytes: number[]): Promise<bigint> {
+    // EIP-150: a call receives at most 63/64 of the gas left, so the contract needs more than the sum.
+    const callbacks = callbackGas.reduce((a, g) => a + (BigInt(g) * 64n) / 63n + PER_ITEM_OVERHEAD, BASE_OVERHEAD);
+    // Intrinsic gas is at most 16 per calldata byte; each output is also copied and logged.
+    const bound = callbacks + 21_000n + 16n * BigInt((data.length - 2) / 2) + outputBytes.reduce((a, n) => a + 16n * BigInt(n), 0n);
+    if (!this.estimateFirst) return bound;
     let estimate: bigint;
     try {
-      estimate = await withRetry(() => this.deps.provider.estimateGas({ from: sender.wallet.address, to: this.deps.oracle, data }), {
+      estimate = await withRetry(() => this.estimateGas(sender.wallet.address, this.deps.oracle, data), {
         what: "eth_estimateGas", attempts: 3, log: this.deps.log, onError: () => this.deps.metrics.rpcErrors.inc(),
       });
     } catch (err) {
       throw new SubmitError(`fulfilBatch would fail: ${decodeRevert(err)}`, { cause: err });
     }
+    this.estimateFirst = false;
     const withHeadroom = (estimate * BigInt(100 + this.opts.gasHeadroomPercent)) / 100n;
-    // EIP-150: a call receives at most 63/64 of the gas left, so the contract needs more than the sum.
-    const callbacks = callbackGas.reduce((a, g) => a + (BigInt(g) * 64n) / 63n + PER_ITEM_OVERHEAD, BASE_OVERHEAD);
-    return withHeadroom > callbacks ? withHeadroom : callbacks;
+    return withHeadroom > bound ? withHeadroom : bound;
   }
 
   /**
    * Sends a transaction from the operator key (the first key), sharing its nonce manager with
    * the batches: used to register enclaves. Throws when it reverts.
    */
-  async sendFromOperator(to: string, data: string): Promise<TransactionReceipt> {
+  async sendFromOperator(to: string, data: string): Promise<SentReceipt> {
     const sender = this.senders[0];
     let estimate: bigint;
     try {
-      estimate = await this.deps.provider.estimateGas({ from: sender.wallet.address, to, data });
+      estimate = await this.estimateGas(sender.wallet.address, to, data);
     } catch (err) {
       throw new SubmitError(`transaction would fail: ${decodeRevert(err)}`, { cause: err });
     }
@@ -147,25 +187,52 @@ export class Submitter {
     return this.senders[0].wallet.address;
   }
 
+  private async estimateGas(from: string, to: string, data: string): Promise<bigint> {
+    return BigInt(await this.deps.provider.rpc.call<string>("eth_estimateGas", [{ from, to, data }]));
+  }
+
+  private feeCache?: { at: number; fee: Promise<{ maxFee: bigint; tip: bigint }> };
+
+  /** Fees as ethers' getFeeData computes them (2 × base fee + tip), read at most once a second. */
+  private feeData(): Promise<{ maxFee: bigint; tip: bigint }> {
+    const now = Date.now();
+    if (this.feeCache && now - this.feeCache.at < 1000) return this.feeCache.fee;
+    const { provider, log, metrics } = this.deps;
+    const fee = withRetry(async () => {
+      const [block, tip] = await provider.rpc.batch<unknown>([
+        { method: "eth_getBlockByNumber", params: ["latest", false] }, { method: "eth_maxPriorityFeePerGas", params: [] },
+      ]);
+      if (block.error) throw block.error;
+      const base = (block.result as { baseFeePerGas?: string } | null)?.baseFeePerGas;
+      const t = tip.error ? 1_000_000_000n : BigInt(tip.result as string);
+      if (base === undefined) {
+        const gasPrice = BigInt(await provider.rpc.call<string>("eth_gasPrice"));
+        return { maxFee: gasPrice, tip: gasPrice };
+      }
+      return { maxFee: BigInt(base) * 2n + t, tip: t };
+    }, { what: "fee data", attempts: 4, log, onError: () => metrics.rpcErrors.inc() });
+    this.feeCache = { at: now, fee };
+    fee.catch(() => { if (this.feeCache?.fee === fee) this.feeCache = undefined; });
+    return fee;
+  }
+
   private async sendAndWait(
     sender: Sender, data: string, gasLimit: bigint, onSent?: (tx: string) => void, to = this.deps.oracle,
-  ): Promise<TransactionReceipt> {
+  ): Promise<SentReceipt> {
     const { provider, log, metrics } = this.deps;
-    const fee = await withRetry(() => provider.getFeeData(), { what: "fee data", attempts: 4, log, onError: () => metrics.rpcErrors.inc() });
-    let maxFee = fee.maxFeePerGas ?? fee.gasPrice ?? 1_000_000_000n;
-    let tip = fee.maxPriorityFeePerGas ?? 1_000_000n;
+    let { maxFee, tip } = await this.feeData();
     let nonce = await sender.nonces.take();
     const hashes: string[] = [];
     const maxResends = this.opts.maxResends ?? 5;
     for (let sendNo = 0; sendNo <= maxResends; sendNo++) {
-      const tx = { to, data, nonce, gasLimit, maxFeePerGas: maxFee, maxPriorityFeePerGas: tip, chainId: this.deps.chainId, type: 2 };
+      const tx = { to, data, nonce, gasLimit, maxFeePerGas: maxFee, maxPriorityFeePerGas: tip, chainId: this.deps.chainId };
       try {
-        const signed = await sender.wallet.signTransaction(tx);
-        const resp = await provider.broadcastTransaction(signed);
-        hashes.push(resp.hash);
-        onSent?.(resp.hash);
+        const signed = signEip1559(tx, sender.wallet.signingKey);
+        await provider.rpc.call("eth_sendRawTransaction", [signed.raw]);
+        hashes.push(signed.hash);
+        onSent?.(signed.hash);
         metrics.txSent.inc({ kind: sendNo === 0 ? "first" : "resend" });
-        log.debug({ tx: resp.hash, nonce, sendNo, from: sender.wallet.address }, "fulfilBatch sent");
+        log.debug({ tx: signed.hash, nonce, sendNo, from: sender.wallet.address }, "fulfilBatch sent");
       } catch (err) {
         if (isNonceTooLow(err) && hashes.length === 0) {
           // Someone (a previous run of this node, a re-send) used the nonce: take a fresh one.
@@ -192,17 +259,23 @@ export class Submitter {
     throw new SubmitError(`transaction not mined after ${maxResends} re-sends (${hashes.join(", ")})`);
   }
 
-  private async waitAny(hashes: string[], timeoutMs: number): Promise<TransactionReceipt | null> {
+  /** Polls the receipts of every version sent (one JSON-RPC batch per poll) until one is mined. */
+  private async waitAny(hashes: string[], timeoutMs: number): Promise<SentReceipt | null> {
     const deadline = Date.now() + timeoutMs;
     const pollMs = this.opts.pollMs ?? 100;
     while (Date.now() < deadline) {
-      for (const h of hashes) {
-        const r = await this.deps.provider.getTransactionReceipt(h).catch((err) => {
+      const answers = await this.deps.provider.rpc.batch<RawReceipt | null>(hashes.map((h) => ({ method: "eth_getTransactionReceipt", params: [h] })))
+        .catch((err) => {
           this.deps.metrics.rpcErrors.inc();
           this.deps.log.debug({ err: shortError(err) }, "receipt poll failed");
-          return null;
+          return [];
         });
-        if (r) return r;
+      for (const a of answers) {
+        if (a.error) { this.deps.metrics.rpcErrors.inc(); continue; }
+        const r = a.result;
+        if (r && r.blockNumber) {
+          return { hash: r.transactionHash, blockNumber: Number(r.blockNumber), gasUsed: BigInt(r.gasUsed), status: Number(r.status), logs: r.logs };
+        }
       }
       await sleep(pollMs);
     }
@@ -210,23 +283,23 @@ export class Submitter {
   }
 
   /** Reads what the receipt says about each request of the batch. */
-  private outcomes(receipt: TransactionReceipt, results: ResultSubmission[], signer: string): Map<string, ItemOutcome> {
+  private outcomes(receipt: SentReceipt, results: ResultSubmission[], signer: string): Map<string, ItemOutcome> {
     const out = new Map<string, ItemOutcome>();
-    const oracle = getAddress(this.deps.oracle);
-    const mine = getAddress(signer);
+    const oracle = this.deps.oracle.toLowerCase();
+    const mine = signer.toLowerCase();
+    const at = { tx: receipt.hash, block: receipt.blockNumber };
     for (const log of receipt.logs) {
-      if (getAddress(log.address) !== oracle) continue;
-      const ev = iface.parseLog(log);
+      if (log.address.toLowerCase() !== oracle) continue;
+      const ev = requestEventOf(log);
       if (!ev) continue;
-      const id = (ev.args.requestId as bigint).toString();
-      const at = { tx: receipt.hash, block: receipt.blockNumber };
+      const id = ev.requestId.toString();
       if (ev.name === "InferenceFulfilled") out.set(id, { kind: "fulfilled", ...at });
-      else if (ev.name === "ResultSubmitted" && getAddress(ev.args.signer) === mine && !out.has(id)) out.set(id, { kind: "fulfilled", ...at });
-      else if (ev.name === "ResultSkipped") out.set(id, { kind: "skipped", reason: ev.args.reason, ...at });
+      else if (ev.name === "ResultSubmitted" && ev.signer === mine && !out.has(id)) out.set(id, { kind: "fulfilled", ...at });
+      else if (ev.name === "ResultSkipped") out.set(id, { kind: "skipped", reason: ev.reason!, ...at });
     }
     for (const r of results) {
       const id = r.request.requestId.toString();
-      if (!out.has(id)) out.set(id, { kind: "missing", tx: receipt.hash, block: receipt.blockNumber });
+      if (!out.has(id)) out.set(id, { kind: "missing", ...at });
     }
     return out;
   }
@@ -238,9 +311,4 @@ export function decodeRevert(err: unknown): string {
   const data = e?.data ?? e?.info?.error?.data;
   if (typeof data === "string" && data.length >= 10) return `reverted with selector ${data.slice(0, 10)}`;
   return shortError(err);
-}
-
-/** The commitment as an ABI tuple, in field order. */
-export function commitmentTuple(c: RequestCommitment): unknown[] {
-  return [c.requestId, c.modelId, c.requester, c.modelHash, c.inputHash, c.fee, c.callbackGasLimit, c.deadline, c.redundancy];
 }

@@ -6,10 +6,12 @@
  * pending on-chain but whose job the queue no longer has (Redis flushed, job failed after too many
  * transient errors) is queued again. The queue's job id makes every re-scan and re-queue harmless.
  */
-import { Interface, JsonRpcProvider, Log, Contract } from "ethers";
+import { Contract } from "ethers";
 import type { Logger } from "pino";
-import { ORACLE_ABI, RequestState } from "./abi";
+import { ORACLE_ABI, ORACLE_TOPICS, RequestState } from "../protocol/abi";
 import type { Checkpoint, CheckpointStore } from "./checkpoint";
+import { decodeRequested, requestEventOf, type RawLog } from "./codec";
+import type { FastJsonRpcProvider } from "./rpc";
 import { shortError, sleep, withRetry } from "./retry";
 import type { OracleMetrics } from "../metrics";
 import type { RequestTracker } from "../node/tracker";
@@ -27,7 +29,7 @@ export interface WatcherOptions {
 }
 
 export interface WatcherDeps {
-  provider: JsonRpcProvider;
+  provider: FastJsonRpcProvider;
   chainId: number;
   oracle: string;
   queue: WorkQueue;
@@ -37,10 +39,10 @@ export interface WatcherDeps {
   log: Logger;
 }
 
-const iface = new Interface(ORACLE_ABI);
-const TOPIC_REQUESTED = iface.getEvent("InferenceRequested")!.topicHash;
-const TOPIC_FULFILLED = iface.getEvent("InferenceFulfilled")!.topicHash;
-const TOPIC_EXPIRED = iface.getEvent("InferenceExpired")!.topicHash;
+const TOPIC_REQUESTED = ORACLE_TOPICS.InferenceRequested;
+const TOPIC_FULFILLED = ORACLE_TOPICS.InferenceFulfilled;
+const TOPIC_EXPIRED = ORACLE_TOPICS.InferenceExpired;
+const hex = (n: number) => "0x" + n.toString(16);
 
 export class Watcher {
   private cp?: Checkpoint;
@@ -108,7 +110,7 @@ export class Watcher {
   /** Scans every confirmed block not yet scanned. Returns the number of blocks scanned. */
   async pollOnce(): Promise<number> {
     if (!this.cp) throw new Error("watcher not started");
-    const head = await this.rpc("eth_blockNumber", () => this.deps.provider.getBlockNumber());
+    const head = await this.rpc("eth_blockNumber", async () => Number(await this.deps.provider.rpc.call<string>("eth_blockNumber")));
     this.lastHead = head;
     this.lastPollAt = Date.now();
     await this.checkReorg(head);
@@ -117,12 +119,9 @@ export class Watcher {
     while (this.cp.scannedBlock < target && (this.running || scanned === 0)) {
       const from = this.cp.scannedBlock + 1;
       const to = Math.min(target, from + this.opts.maxBlockRange - 1);
-      const logs = await this.rpc("eth_getLogs", () => this.deps.provider.getLogs({
-        address: this.deps.oracle, fromBlock: from, toBlock: to,
-        topics: [[TOPIC_REQUESTED, TOPIC_FULFILLED, TOPIC_EXPIRED]],
-      }));
+      const logs = await this.getLogs(from, to, [[TOPIC_REQUESTED, TOPIC_FULFILLED, TOPIC_EXPIRED]]);
       await this.handleLogs(logs);
-      const block = await this.rpc("eth_getBlockByNumber", () => this.deps.provider.getBlock(to));
+      const block = await this.blockAt(to);
       if (!block?.hash) throw new Error(`block ${to} not found (reorg in progress?)`);
       this.cp.scannedBlock = to;
       this.cp.scannedHash = block.hash;
@@ -137,7 +136,7 @@ export class Watcher {
     const cp = this.cp!;
     if (!cp.scannedHash) return;
     const block = cp.scannedBlock <= head
-      ? await this.rpc("eth_getBlockByNumber", () => this.deps.provider.getBlock(cp.scannedBlock)) : null;
+      ? await this.blockAt(cp.scannedBlock) : null;
     if (block?.hash === cp.scannedHash) return;
     const rewindTo = Math.max(this.opts.startBlock - 1, Math.min(cp.scannedBlock, head) - (this.opts.reorgRewind ?? 64));
     this.deps.log.warn({ scannedBlock: cp.scannedBlock, head, rewindTo }, "reorg: last scanned block changed; re-scanning");
@@ -146,31 +145,44 @@ export class Watcher {
     cp.settledBlock = Math.min(cp.settledBlock, rewindTo);
   }
 
-  private async handleLogs(logs: Log[]): Promise<void> {
+  /** Raw `eth_getLogs` of the oracle (decoded by codec.ts, not by ethers' formatters). */
+  private getLogs(from: number, to: number, topics: (string | string[])[]): Promise<RawLog[]> {
+    return this.rpc("eth_getLogs", () => this.deps.provider.rpc.call<RawLog[]>("eth_getLogs", [
+      { address: this.deps.oracle, fromBlock: hex(from), toBlock: hex(to), topics },
+    ]));
+  }
+
+  private blockAt(n: number): Promise<{ hash: string } | null> {
+    return this.rpc("eth_getBlockByNumber", () => this.deps.provider.rpc.call<{ hash: string } | null>("eth_getBlockByNumber", [hex(n), false]));
+  }
+
+  private async handleLogs(logs: RawLog[]): Promise<void> {
     // One entry per request id: an RPC may return a log twice (overlapping ranges, buggy nodes).
     const requested = new Map<string, InferenceJob>();
     for (const log of logs) {
       if (log.removed) continue;
-      const ev = iface.parseLog(log);
-      if (!ev) continue;
-      const requestId = (ev.args.requestId as bigint).toString();
-      if (ev.name === "InferenceRequested") {
+      const ref = requestEventOf(log);
+      if (!ref) continue;
+      const requestId = ref.requestId.toString();
+      const blockNumber = Number(log.blockNumber);
+      if (ref.name === "InferenceRequested") {
         this.deps.metrics.requestsSeen.inc();
         if (requested.has(requestId)) continue;
+        const ev = decodeRequested(log);
         requested.set(requestId, {
           chainId: this.deps.chainId, oracle: this.deps.oracle, requestId,
-          modelId: (ev.args.modelId as bigint).toString(), modelHash: ev.args.modelHash, input: ev.args.input,
-          callbackGasLimit: Number(ev.args.callbackGasLimit), deadline: (ev.args.deadline as bigint).toString(),
-          fee: (ev.args.fee as bigint).toString(), redundancy: Number(ev.args.redundancy),
-          requester: ev.args.requester, blockNumber: log.blockNumber, blockHash: log.blockHash,
+          modelId: ev.modelId.toString(), modelHash: ev.modelHash, input: ev.input,
+          callbackGasLimit: ev.callbackGasLimit, deadline: ev.deadline.toString(),
+          fee: ev.fee.toString(), redundancy: ev.redundancy,
+          requester: ev.requester, blockNumber, blockHash: log.blockHash,
           txHash: log.transactionHash, seenAt: Date.now(),
         });
-      } else {
+      } else if (ref.name === "InferenceFulfilled" || ref.name === "InferenceExpired") {
         const rec = this.deps.tracker.get(requestId);
         if (rec && !this.deps.tracker.isSettled(requestId)) {
           const mine = rec.status === "submitted";
-          this.deps.tracker.step(requestId, ev.name === "InferenceExpired" ? "settled-elsewhere" : mine ? "fulfilled" : "settled-elsewhere",
-            { step: ev.name === "InferenceExpired" ? "expired" : "fulfilled-on-chain", block: log.blockNumber, tx: log.transactionHash });
+          this.deps.tracker.step(requestId, ref.name === "InferenceExpired" ? "settled-elsewhere" : mine ? "fulfilled" : "settled-elsewhere",
+            { step: ref.name === "InferenceExpired" ? "expired" : "fulfilled-on-chain", block: blockNumber, tx: log.transactionHash });
         }
       }
     }
@@ -243,10 +255,7 @@ export class Watcher {
 
   /** Reads the request's event again (its block is known) and queues it. */
   private async requeue(requestId: string, blockNumber: number): Promise<void> {
-    const logs = await this.rpc("eth_getLogs", () => this.deps.provider.getLogs({
-      address: this.deps.oracle, fromBlock: blockNumber, toBlock: blockNumber,
-      topics: [TOPIC_REQUESTED, "0x" + BigInt(requestId).toString(16).padStart(64, "0")],
-    }));
+    const logs = await this.getLogs(blockNumber, blockNumber, [TOPIC_REQUESTED, "0x" + BigInt(requestId).toString(16).padStart(64, "0")]);
     const log = logs.find((l) => !l.removed);
     if (!log) return; // reorged away: the watcher's re-scan finds it where it now is
     await this.handleLogs([log]);

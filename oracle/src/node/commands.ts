@@ -4,15 +4,16 @@
  */
 import path from "node:path";
 import type { Command } from "commander";
-import { Contract, JsonRpcProvider, Wallet } from "ethers";
-import { ENCLAVE_REGISTRY_ABI, ORACLE_ABI, RequestState } from "../chain/abi";
+import { Contract, Wallet } from "ethers";
 import { loadDeployment } from "../chain/deployment";
 import { shortError } from "../chain/retry";
+import { FastJsonRpcProvider } from "../chain/rpc";
 import { Submitter } from "../chain/submitter";
 import { ConfigError, ConfigKey, describeConfig, loadConfig, OracleConfig } from "../config";
 import { loadDevPlatform } from "../enclave/platform";
 import { createLogger } from "../log";
 import { createMetrics } from "../metrics";
+import { ENCLAVE_REGISTRY_ABI, ORACLE_ABI, RequestState } from "../protocol/abi";
 import { REPO_ROOT, runUntilSignalled } from "../main";
 import { EnclaveRunners } from "./enclave-source";
 import { RegisteredRunnerPool } from "./runners";
@@ -117,7 +118,7 @@ export function registerNodeCommands(program: Command): void {
       let source: EnclaveRunners | undefined;
       try {
         const d = loadDeployment(config.deploymentPath);
-        const provider = new JsonRpcProvider(config.rpcUrl, d.chainId, { staticNetwork: true });
+        const provider = new FastJsonRpcProvider(config.rpcUrl, d.chainId, { staticNetwork: true });
         const platformFile = config.platformFile ? path.resolve(config.platformFile)
           : path.resolve(REPO_ROOT, d.devPlatform?.stateFile ?? "");
         source = await EnclaveRunners.start({
@@ -164,7 +165,7 @@ async function statusFromChain(opts: CommonOpts, requestId?: string): Promise<un
   const config = loadConfig({ file: opts.config, overrides: { ...(opts.network ? { network: opts.network } : {}), ...(opts.deployment ? { deploymentFile: opts.deployment } : {}) },
     env: { ...process.env, ORACLE_PRIVATE_KEY: process.env.ORACLE_PRIVATE_KEY || "0x" + "11".repeat(32) } });
   const d = loadDeployment(config.deploymentPath);
-  const provider = new JsonRpcProvider(config.rpcUrl, d.chainId, { staticNetwork: true });
+  const provider = new FastJsonRpcProvider(config.rpcUrl, d.chainId, { staticNetwork: true });
   try {
     const registry = new Contract(d.contracts.EnclaveRegistry, ENCLAVE_REGISTRY_ABI, provider);
     const oracle = new Contract(d.contracts.InferenceOracle, ORACLE_ABI, provider);

@@ -1,20 +1,26 @@
 /**
- * From a queued job to a verified fulfilment: re-check the request on-chain, collect jobs into a
- * batch (by size or time window), have one registered runner compute and sign the whole batch,
- * check its answer, submit `fulfilBatch`, and ack each job only when the receipt's events say
- * its request is fulfilled (or was already settled).
+ * From a queued job to a verified fulfilment: collect jobs into a batch (by size or time window),
+ * re-check the whole batch on-chain in one JSON-RPC batch request (the stored commitment of each
+ * request), have one registered runner compute and sign it, check its answer, submit
+ * `fulfilBatch`, and ack each job only when the receipt's events say its request is fulfilled (or
+ * was already settled).
  *
  * The queue handler's promise is the ack: it resolves when the request is done on-chain, rejects
  * with a transient error to retry, or with a permanent one to fail the job with its reason.
+ * Batches are pipelined: the next one is computed and sent while earlier ones await receipts.
  */
-import { AbiCoder, Contract, JsonRpcProvider, Interface, getAddress, getBytes, keccak256, recoverAddress } from "ethers";
+import { Contract, getAddress, recoverAddress } from "ethers";
 import type { Logger } from "pino";
-import { COMMITMENT_TUPLE, ORACLE_ABI, RequestState } from "../chain/abi";
+import { commitmentHashFast, hexToBytes } from "../chain/codec";
 import { shortError } from "../chain/retry";
-import { commitmentTuple, type ItemOutcome, type Submitter } from "../chain/submitter";
+import type { FastJsonRpcProvider } from "../chain/rpc";
+import type { ItemOutcome, Submitter } from "../chain/submitter";
+import { ResultHasher, uint256Word } from "../enclave/digest";
 import { requestLogger } from "../log";
 import type { OracleMetrics } from "../metrics";
-import { batchDigest, oracleDomain, type InferenceResult } from "../protocol/eip712";
+import { ORACLE_ABI, ORACLE_TOPICS, RequestState, oracleInterface } from "../protocol/abi";
+import { oracleDomain } from "../protocol/eip712";
+import { commitmentTuple, type RequestCommitment } from "../protocol/request";
 import { InferenceJob, JobContext, PermanentJobError, commitmentOf, isPermanent } from "../queue/types";
 import type { RegisteredRunnerPool, SignedBatch } from "./runners";
 import type { RequestTracker } from "./tracker";
@@ -27,7 +33,7 @@ export interface PipelineOptions {
 }
 
 export interface PipelineDeps {
-  provider: JsonRpcProvider;
+  provider: FastJsonRpcProvider;
   chainId: number;
   oracle: string;
   runners: RegisteredRunnerPool;
@@ -39,13 +45,14 @@ export interface PipelineDeps {
 
 interface Pending {
   job: InferenceJob;
+  /** The commitment rebuilt from the job (set by the state check). */
+  commitment?: RequestCommitment;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
-const iface = new Interface(ORACLE_ABI);
-const TOPIC_REQUESTED = iface.getEvent("InferenceRequested")!.topicHash;
-const coder = AbiCoder.defaultAbiCoder();
+const REQUEST_COMMITMENT_SELECTOR = oracleInterface.getFunction("requestCommitment")!.selector;
+const FINAL_MARKER = /^0x0{63}[0-9a-f]$/i;
 
 export class TransientError extends Error {
   readonly transient = true;
@@ -60,22 +67,21 @@ export class Pipeline {
   private timer?: NodeJS.Timeout;
   private readonly inflight = new Set<Promise<void>>();
   private readonly oracle: Contract;
-  private readonly domain;
+  private readonly hasher: ResultHasher;
 
   constructor(private readonly deps: PipelineDeps, private readonly opts: PipelineOptions) {
     this.oracle = new Contract(deps.oracle, ORACLE_ABI, deps.provider);
-    this.domain = oracleDomain(deps.chainId, deps.oracle);
+    this.hasher = new ResultHasher(oracleDomain(deps.chainId, deps.oracle));
   }
 
   /** The queue handler. */
   handle = async (job: InferenceJob, ctx: JobContext): Promise<void> => {
-    const log = requestLogger(this.deps.log, job.requestId);
     this.deps.metrics.inFlight.inc();
     try {
-      const current = await this.precheck(job, log);
-      if (!current) return;
-      await new Promise<void>((resolve, reject) => this.enqueue({ job: current, resolve, reject }));
+      this.checkLimits(job);
+      await new Promise<void>((resolve, reject) => this.enqueue({ job, resolve, reject }));
     } catch (err) {
+      const log = requestLogger(this.deps.log, job.requestId);
       if (isPermanent(err)) {
         this.deps.metrics.requestsFailed.inc({ reason: (err as PermanentJobError).reason ?? "permanent" });
         this.deps.tracker.step(job.requestId, "failed", { step: "failed", detail: (err as Error).message });
@@ -89,11 +95,7 @@ export class Pipeline {
     }
   };
 
-  /**
-   * Limits, request state and reorg check. Returns the job to run (its data re-read from the
-   * canonical chain if its block was reorganised) or undefined when there is nothing to do.
-   */
-  private async precheck(job: InferenceJob, log: Logger): Promise<InferenceJob | undefined> {
+  private checkLimits(job: InferenceJob): void {
     const inputBytes = (job.input.length - 2) / 2;
     if (inputBytes > this.opts.maxInputBytes) {
       throw new PermanentJobError(`input of ${inputBytes} bytes exceeds ORACLE_MAX_INPUT_BYTES=${this.opts.maxInputBytes}`, "input-too-large");
@@ -101,9 +103,56 @@ export class Pipeline {
     if (job.callbackGasLimit > this.opts.maxCallbackGas) {
       throw new PermanentJobError(`callback gas limit ${job.callbackGasLimit} exceeds ORACLE_MAX_CALLBACK_GAS=${this.opts.maxCallbackGas}`, "callback-gas-too-high");
     }
-    // One call in the common case: while pending, the oracle stores the request's commitment hash,
-    // so a match proves the request is pending and is the one we saw. Otherwise ask its state.
-    const stored = await this.storedCommitment(job.requestId);
+  }
+
+  /**
+   * The on-chain re-check of a whole batch, right before it is computed and submitted: one
+   * `requestCommitment` call per request, all in one JSON-RPC batch request. While pending, the
+   * oracle stores the request's commitment hash, so a match proves the request is pending and is
+   * the one we saw. Jobs that match are returned (ready to run); the others take the slow path
+   * (state, reorg) one by one, and are settled or rejected here.
+   */
+  private async recheck(batch: Pending[]): Promise<Pending[]> {
+    let answers;
+    try {
+      answers = await this.deps.provider.rpc.batch<string>(batch.map((p) => ({
+        method: "eth_call",
+        params: [{ to: this.deps.oracle, data: REQUEST_COMMITMENT_SELECTOR + BigInt(p.job.requestId).toString(16).padStart(64, "0") }, "latest"],
+      })));
+    } catch (err) {
+      this.deps.metrics.rpcErrors.inc();
+      const e = new TransientError(`requestCommitment batch failed: ${shortError(err)}`, { cause: err });
+      for (const p of batch) p.reject(e);
+      return [];
+    }
+    const ready: Pending[] = [];
+    const slow: Promise<void>[] = [];
+    batch.forEach((p, i) => {
+      const a = answers[i];
+      if (a.error) {
+        this.deps.metrics.rpcErrors.inc();
+        p.reject(new TransientError(`requestCommitment(${p.job.requestId}) failed: ${shortError(a.error)}`, { cause: a.error }));
+        return;
+      }
+      p.commitment = commitmentOf(p.job);
+      if (commitmentHashFast(p.commitment) === a.result) { ready.push(p); return; }
+      slow.push(this.mismatch(p, a.result!).then((job) => {
+        if (!job) { p.resolve(); return; }
+        if (job !== p.job) { p.job = job; p.commitment = commitmentOf(job); }
+        ready.push(p);
+      }, (err) => p.reject(err)));
+    });
+    await Promise.all(slow);
+    return ready;
+  }
+
+  /**
+   * A job whose commitment is not the stored one: settled (undefined: nothing to do), dropped by
+   * a reorg (permanent), or replaced by a reorg (the job re-read from the canonical event).
+   */
+  private async mismatch(p: Pending, stored: string): Promise<InferenceJob | undefined> {
+    const job = p.job;
+    const log = requestLogger(this.deps.log, job.requestId);
     if (await this.commitmentMatches(job, stored)) return job;
     const state = await this.requestState(job.requestId);
     if (state === RequestState.Fulfilled || state === RequestState.Expired) {
@@ -121,10 +170,10 @@ export class Pipeline {
     // canonical event and work on that one.
     const topicId = "0x" + BigInt(job.requestId).toString(16).padStart(64, "0");
     const logs = await this.deps.provider.getLogs({
-      address: this.deps.oracle, fromBlock: Math.max(0, job.blockNumber - 256), toBlock: "latest", topics: [TOPIC_REQUESTED, topicId],
+      address: this.deps.oracle, fromBlock: Math.max(0, job.blockNumber - 256), toBlock: "latest", topics: [ORACLE_TOPICS.InferenceRequested, topicId],
     }).catch((err) => { throw new TransientError(`getLogs failed: ${shortError(err)}`, { cause: err }); });
     for (const ev of logs.filter((l) => !l.removed).reverse()) {
-      const parsed = iface.parseLog(ev)!;
+      const parsed = oracleInterface.parseLog(ev)!;
       const moved: InferenceJob = {
         ...job, modelId: (parsed.args.modelId as bigint).toString(), modelHash: parsed.args.modelHash, input: parsed.args.input,
         callbackGasLimit: Number(parsed.args.callbackGasLimit), deadline: (parsed.args.deadline as bigint).toString(),
@@ -139,19 +188,11 @@ export class Pipeline {
     throw new TransientError(`request ${job.requestId} is pending with a commitment no event found yet matches (reorg in progress)`);
   }
 
-  private async storedCommitment(requestId: string): Promise<string> {
-    try {
-      return await this.oracle.requestCommitment(BigInt(requestId));
-    } catch (err) {
-      throw new TransientError(`requestCommitment(${requestId}) failed: ${shortError(err)}`, { cause: err });
-    }
-  }
-
   /** Compares the job's commitment with the stored one (locally hashed; the contract's pure view if that differs). */
   private async commitmentMatches(job: InferenceJob, stored: string): Promise<boolean> {
     const c = commitmentOf(job);
-    if (keccak256(coder.encode([COMMITMENT_TUPLE], [commitmentTuple(c)])) === stored) return true;
-    if (/^0x0{63}[0-9a-f]$/i.test(stored)) return false; // none or a final marker: no commitment to compare
+    if (commitmentHashFast(c) === stored) return true;
+    if (FINAL_MARKER.test(stored)) return false; // none or a final marker: no commitment to compare
     try {
       return (await this.oracle.commitmentHash(commitmentTuple(c))) === stored;
     } catch (err) {
@@ -199,15 +240,19 @@ export class Pipeline {
       seen.add(p.job.requestId);
       unique.push(p);
     }
+    const t0 = Date.now();
+    const ready = await this.recheck(unique);
+    const recheckMs = Date.now() - t0;
+    if (!ready.length) return;
     try {
-      await this.computeAndSubmit(unique);
+      await this.computeAndSubmit(ready, recheckMs);
     } catch (err) {
-      if (isPermanent(err) && unique.length > 1) {
+      if (isPermanent(err) && ready.length > 1) {
         // One bad job must not fail the others: run each alone, so only it fails.
-        await Promise.all(unique.map((p) => this.computeAndSubmit([p]).catch((e) => p.reject(e))));
+        await Promise.all(ready.map((p) => this.computeAndSubmit([p]).catch((e) => p.reject(e))));
         return;
       }
-      for (const p of unique) p.reject(err);
+      for (const p of ready) p.reject(err);
     }
   }
 
@@ -216,32 +261,34 @@ export class Pipeline {
   }
 
   /** Computes, signs, submits and settles one batch; rejects each job it cannot ack. */
-  private async computeAndSubmit(batch: Pending[]): Promise<void> {
+  private async computeAndSubmit(batch: Pending[], recheckMs = 0): Promise<void> {
     const { tracker, metrics, submitter } = this.deps;
+    const t0 = Date.now();
     const runner = this.deps.runners.acquire();
     const signed = await runner.inferBatch(batch.map((p) => ({
-      requestId: BigInt(p.job.requestId), modelHash: p.job.modelHash, input: getBytes(p.job.input),
+      requestId: BigInt(p.job.requestId), modelHash: p.job.modelHash, input: hexToBytes(p.job.input),
     })));
     this.checkBatch(batch, signed, runner.signer);
+    const inferMs = Date.now() - t0;
     for (const p of batch) tracker.step(p.job.requestId, "computed", { step: "computed", detail: `runner ${runner.index} signer ${runner.signer}` });
-    const results = signed.results.map((r, i) => ({ request: commitmentOf(batch[i].job), output: r.output, status: r.status }));
+    const results = signed.results.map((r, i) => ({ request: batch[i].commitment ?? commitmentOf(batch[i].job), output: r.output, status: r.status }));
     const receipt = await submitter.submitBatch(results, signed.signature, batch.map((p) => p.job.callbackGasLimit), runner.signer,
       (tx) => { for (const p of batch) tracker.step(p.job.requestId, "submitted", { step: "submitted", tx }); });
     const gasEach = Number(receipt.gasUsed) / batch.length;
-    for (const p of batch) {
-      const outcome = receipt.outcomes.get(p.job.requestId)!;
-      await this.settle(p, outcome, gasEach).catch((err) => p.reject(err));
-    }
+    this.deps.log.info({
+      tx: receipt.tx, block: receipt.block, size: batch.length, gasEach: Math.round(gasEach), recheckMs, inferMs, ...receipt.timings,
+    }, "batch mined");
+    await Promise.all(batch.map((p) => this.settle(p, receipt.outcomes.get(p.job.requestId)!, gasEach).catch((err) => p.reject(err))));
   }
 
   private async settle(p: Pending, outcome: ItemOutcome, gasEach: number): Promise<void> {
     const { tracker, metrics } = this.deps;
-    const log = requestLogger(this.deps.log, p.job.requestId);
     if (outcome.kind === "fulfilled") {
       tracker.step(p.job.requestId, "fulfilled", { step: "confirmed", tx: outcome.tx, block: outcome.block, detail: `gas ~${Math.round(gasEach)}` });
       metrics.requestsFulfilled.inc({ outcome: "fulfilled" });
       metrics.latency.observe((Date.now() - p.job.seenAt) / 1000);
-      log.info({ tx: outcome.tx, block: outcome.block }, "request fulfilled");
+      // One info line per batch ("batch mined"); per request only at debug level.
+      if (this.deps.log.isLevelEnabled("debug")) requestLogger(this.deps.log, p.job.requestId).debug({ tx: outcome.tx, block: outcome.block }, "request fulfilled");
       p.resolve();
       return;
     }
@@ -260,18 +307,18 @@ export class Pipeline {
   /** The runner's answer must be for these jobs and signed by the registered signer. */
   private checkBatch(batch: Pending[], signed: SignedBatch, signer: string): void {
     if (signed.results.length !== batch.length) throw new TransientError(`runner returned ${signed.results.length} results for ${batch.length} jobs`);
-    const results: InferenceResult[] = signed.results.map((r, i) => {
+    const packed = new Uint8Array(32 * batch.length);
+    signed.results.forEach((r, i) => {
       const job = batch[i].job;
-      if (r.requestId.toString() !== job.requestId || r.modelHash.toLowerCase() !== job.modelHash.toLowerCase()
-        || r.inputHash !== keccak256(job.input)) {
+      const inputHash = (batch[i].commitment ?? commitmentOf(job)).inputHash;
+      if (r.requestId.toString() !== job.requestId || r.modelHash.toLowerCase() !== job.modelHash.toLowerCase() || r.inputHash !== inputHash) {
         throw new TransientError(`runner result ${i} does not match request ${job.requestId}`);
       }
-      return { requestId: r.requestId, modelHash: r.modelHash, inputHash: r.inputHash, outputHash: r.outputHash, status: r.status };
+      this.hasher.structHashRaw(uint256Word(r.requestId), hexToBytes(r.modelHash), hexToBytes(r.inputHash), hexToBytes(r.outputHash), r.status, packed, 32 * i);
     });
-    const recovered = recoverAddress(batchDigest(this.domain, results), signed.signature);
+    const recovered = recoverAddress(this.hasher.batchDigestRaw(packed), signed.signature);
     if (getAddress(recovered) !== getAddress(signer)) {
       throw new TransientError(`batch signed by ${recovered}, expected the registered signer ${signer}`);
     }
   }
 }
-

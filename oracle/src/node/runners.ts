@@ -9,10 +9,10 @@
 import { EventEmitter } from "node:events";
 import { Contract, Interface, JsonRpcProvider, getAddress } from "ethers";
 import type { Logger } from "pino";
-import { ENCLAVE_REGISTRY_ABI } from "../chain/abi";
 import { shortError, sleep } from "../chain/retry";
 import type { Submitter } from "../chain/submitter";
 import type { OracleMetrics } from "../metrics";
+import { ENCLAVE_REGISTRY_ABI } from "../protocol/abi";
 
 /** Evidence of the development platform, as the EnclaveRegistry takes it. */
 export interface RunnerEvidence {

@@ -4,6 +4,7 @@
  * `InferenceRequested` event, so a node rebuilds it from the log without reading storage.
  */
 import { AbiCoder, keccak256 } from "ethers";
+import { COMMITMENT_TUPLE } from "./abi";
 
 export interface RequestCommitment {
   requestId: bigint;
@@ -18,6 +19,11 @@ export interface RequestCommitment {
   callbackGasLimit: bigint;
   deadline: bigint;
   redundancy: bigint;
+}
+
+/** The commitment as an ABI tuple, in field order (`COMMITMENT_TUPLE` in protocol/abi.ts). */
+export function commitmentTuple(c: RequestCommitment): unknown[] {
+  return [c.requestId, c.modelId, c.requester, c.modelHash, c.inputHash, c.fee, c.callbackGasLimit, c.deadline, c.redundancy];
 }
 
 /** The fields of an `InferenceRequested` event, as ethers decodes them (`log.args`). */
@@ -48,13 +54,7 @@ export function commitmentFromEvent(args: InferenceRequestedArgs): RequestCommit
   };
 }
 
-const COMMITMENT_ABI = ["uint256", "uint256", "address", "bytes32", "bytes32", "uint256", "uint32", "uint64", "uint8"];
-
 /** The hash the oracle stores for a pending request (`requestCommitment(requestId)`). */
 export function commitmentHash(c: RequestCommitment): string {
-  return keccak256(
-    AbiCoder.defaultAbiCoder().encode(COMMITMENT_ABI, [
-      c.requestId, c.modelId, c.requester, c.modelHash, c.inputHash, c.fee, c.callbackGasLimit, c.deadline, c.redundancy,
-    ]),
-  );
+  return keccak256(AbiCoder.defaultAbiCoder().encode([COMMITMENT_TUPLE], [commitmentTuple(c)]));
 }

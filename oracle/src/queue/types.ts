@@ -11,8 +11,8 @@
  *   exponential backoff (`backoffMs · 2^(attempt-1)`) until `attempts` are used up.
  * - Job data holds only public, on-chain facts about the request: never a key or a URL.
  */
-import { keccak256 } from "ethers";
-import type { RequestCommitment } from "../chain/abi";
+import { keccakHex } from "../chain/codec";
+import type { RequestCommitment } from "../protocol/request";
 
 /** A request as the watcher saw it on-chain. Everything here is public. */
 export interface InferenceJob {
@@ -77,8 +77,8 @@ export interface WorkQueue {
 export function commitmentOf(job: InferenceJob): RequestCommitment {
   return {
     requestId: BigInt(job.requestId), modelId: BigInt(job.modelId), requester: job.requester, modelHash: job.modelHash,
-    inputHash: keccak256(job.input), fee: BigInt(job.fee), callbackGasLimit: job.callbackGasLimit,
-    deadline: BigInt(job.deadline), redundancy: job.redundancy,
+    inputHash: keccakHex(job.input), fee: BigInt(job.fee), callbackGasLimit: BigInt(job.callbackGasLimit),
+    deadline: BigInt(job.deadline), redundancy: BigInt(job.redundancy),
   };
 }
 

@@ -1,13 +1,20 @@
 /**
- * The contract surface the node uses, as human-readable ABI fragments taken from the working
- * agreement (docs/interfaces.md). The node needs no build artifacts: addresses come from
- * deployments/<network>.json and these fragments say how to talk to them.
+ * The contract surface, in ONE place: human-readable ABI fragments of InferenceOracle,
+ * EnclaveRegistry and ModelRegistry as the node, the auditor, the scripts and the tests use them.
+ * Hand-kept rather than read from `artifacts/` because `oracle start` must work on a checkout
+ * that was never compiled; test/oracle/node/abi.test.ts checks every fragment against the
+ * compiled artifacts, so a contract change that is not copied here fails the tests.
  */
+import { Interface } from "ethers";
+
 /** `RequestCommitment`: everything fixed at request time; the oracle stores its keccak256. */
 export const COMMITMENT_TUPLE =
   "(uint256 requestId, uint256 modelId, address requester, bytes32 modelHash, bytes32 inputHash, uint256 fee, uint32 callbackGasLimit, uint64 deadline, uint8 redundancy)";
 const OPTIONS_TUPLE = "(uint32 callbackGasLimit, uint64 deadline, uint8 redundancy)";
+const P256_SIG = "(bytes32 r, bytes32 s)";
+const ATTESTATION_TUPLE = "(address signer, bytes32 measurement, uint8 teeType, bytes32 evidenceHash, uint64 expiresAt)";
 
+/** InferenceOracle: requests, results, state views and the events of a request's life. */
 export const ORACLE_ABI = [
   `function requestInference(uint256 modelId, bytes input, ${OPTIONS_TUPLE} options) payable returns (uint256 requestId)`,
   `function quote(uint256 modelId, ${OPTIONS_TUPLE} options) view returns (uint256 fee)`,
@@ -30,41 +37,57 @@ export const ORACLE_ABI = [
   "event InferenceExpired(uint256 indexed requestId, address indexed requester, uint256 refund)",
 ];
 
-/** A request's commitment, as `fulfilBatch` and `expire` take it back. */
-export interface RequestCommitment {
-  requestId: bigint;
-  modelId: bigint;
-  requester: string;
-  modelHash: string;
-  inputHash: string;
-  fee: bigint;
-  callbackGasLimit: number;
-  deadline: bigint;
-  redundancy: number;
-}
-
+/** EnclaveRegistry: roots, measurements, both registration paths, a signer's record, auditors, events. */
 export const ENCLAVE_REGISTRY_ABI = [
   "function isMeasurementAllowed(bytes32 measurement) view returns (bool)",
   "function addRoot(bytes32 x, bytes32 y) returns (bytes32 rootId)",
   "function revokeRoot(bytes32 rootId)",
   "function setMeasurementAllowed(bytes32 measurement, bool allowed)",
-  "function registerEnclave(bytes report, (bytes32 r, bytes32 s) reportSig, bytes certificate, (bytes32 r, bytes32 s) certSig, bytes32 rootId) returns (address signer)",
+  `function registerEnclave(bytes report, ${P256_SIG} reportSig, bytes certificate, ${P256_SIG} certSig, bytes32 rootId) returns (address signer)`,
+  `function registerAttestedEnclave(${ATTESTATION_TUPLE} att, bytes[] auditorSignatures)`,
   "function revokeSigner(address signer)",
   "function retireSigner(address signer)",
   "function activeEnclave(address signer) view returns (address operator, bytes32 measurement)",
+  "function getEnclave(address signer) view returns ((address operator, uint64 expiresAt, uint8 teeType, uint8 status, bytes32 measurement, bytes32 rootId))",
+  "function getRoot(bytes32 rootId) view returns ((bytes32 x, bytes32 y, uint8 status))",
+  "function isAuditor(address auditor) view returns (bool)",
+  "function auditorThreshold() view returns (uint8)",
   "event EnclaveRegistered(address indexed signer, address indexed operator, bytes32 indexed measurement, uint8 teeType, uint64 expiresAt, bytes32 evidenceHash)",
+  "event EnclaveRevoked(address indexed signer)",
+  "event EnclaveRetired(address indexed signer, address indexed operator)",
 ];
 
+/** ModelRegistry: the calls the deploy and register scripts make. */
 export const MODEL_REGISTRY_ABI = [
   "function registerModel((bytes32 modelHash, uint32 inputLength, uint32 outputLength, uint8 decimals, uint96 fee, string uri) spec, bytes32[] measurements) returns (uint256 modelId)",
   "function setMeasurement(uint256 modelId, bytes32 measurement, bool allowed)",
   "function isMeasurementAllowed(uint256 modelId, bytes32 measurement) view returns (bool)",
 ];
 
-/** `requestState` values. */
+export const oracleInterface = new Interface(ORACLE_ABI);
+export const registryInterface = new Interface(ENCLAVE_REGISTRY_ABI);
+
+/** Topic hashes of the oracle's events, computed once (ethers recomputes them on every lookup). */
+export const ORACLE_TOPICS = {
+  InferenceRequested: oracleInterface.getEvent("InferenceRequested")!.topicHash,
+  ResultSubmitted: oracleInterface.getEvent("ResultSubmitted")!.topicHash,
+  InferenceFulfilled: oracleInterface.getEvent("InferenceFulfilled")!.topicHash,
+  CallbackCompleted: oracleInterface.getEvent("CallbackCompleted")!.topicHash,
+  ResultSkipped: oracleInterface.getEvent("ResultSkipped")!.topicHash,
+  InferenceExpired: oracleInterface.getEvent("InferenceExpired")!.topicHash,
+} as const;
+
+/** `OracleTypes.RequestState` (`requestState` values). */
 export enum RequestState {
   None = 0,
   Pending = 1,
   Fulfilled = 2,
   Expired = 3,
 }
+
+/** `OracleTypes.RequestState`, by value. */
+export const REQUEST_STATE = ["None", "Pending", "Fulfilled", "Expired"] as const;
+/** `IEnclaveRegistry.EnclaveStatus`. */
+export const ENCLAVE_STATUS = ["None", "Active", "Retired", "Revoked"] as const;
+/** `IEnclaveRegistry.RootStatus`. */
+export const ROOT_STATUS = ["None", "Trusted", "Revoked"] as const;

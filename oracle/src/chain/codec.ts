@@ -1,0 +1,188 @@
+/**
+ * The node's hot-path codecs, written against the ABI layout directly (Buffer in, hex out)
+ * because ethers' general coders were a large share of the node's CPU per result: the
+ * `fulfilBatch` calldata, the request commitment hash, the oracle's events as the node reads
+ * them from raw JSON-RPC logs and receipts, and EIP-1559 transaction serialisation.
+ * test/oracle/node/codec.test.ts checks each against ethers.
+ */
+import { Signature, getAddress, keccak256, type SigningKey } from "ethers";
+import { ORACLE_TOPICS, oracleInterface } from "../protocol/abi";
+import type { RequestCommitment } from "../protocol/request";
+
+/** 0x-hex → bytes (native; ethers' getBytes parses two characters at a time). */
+export function hexToBytes(hex: string): Buffer {
+  if (!/^0x([0-9a-fA-F]{2})*$/.test(hex)) throw new TypeError(`not even-length 0x hex: ${hex.slice(0, 20)}`);
+  return Buffer.from(hex.slice(2), "hex");
+}
+
+/** keccak256 of 0x-hex bytes. */
+export function keccakHex(hex: string): string {
+  return keccak256(hexToBytes(hex));
+}
+
+function word(value: bigint | number): Buffer {
+  const v = BigInt(value);
+  if (v < 0n || v >= 1n << 256n) throw new RangeError(`uint256 out of range: ${v}`);
+  return Buffer.from(v.toString(16).padStart(64, "0"), "hex");
+}
+
+function word32(hex: string): Buffer {
+  const b = hexToBytes(hex);
+  if (b.length !== 32) throw new RangeError(`expected 32 bytes, got ${b.length}`);
+  return b;
+}
+
+function addressWord(addr: string): Buffer {
+  const b = hexToBytes(addr);
+  if (b.length !== 20) throw new RangeError(`expected an address, got ${addr}`);
+  return Buffer.concat([Buffer.alloc(12), b]);
+}
+
+/** `abi.encode(RequestCommitment)`: nine static words. */
+export function encodeCommitment(c: RequestCommitment): Buffer {
+  return Buffer.concat([
+    word(c.requestId), word(c.modelId), addressWord(c.requester), word32(c.modelHash), word32(c.inputHash),
+    word(c.fee), word(c.callbackGasLimit), word(c.deadline), word(c.redundancy),
+  ]);
+}
+
+/** The hash the oracle stores for a pending request: keccak256(abi.encode(commitment)). */
+export function commitmentHashFast(c: RequestCommitment): string {
+  return keccak256(encodeCommitment(c));
+}
+
+function dynBytes(hex: string): Buffer {
+  const b = hexToBytes(hex);
+  const padded = Buffer.alloc(Math.ceil(b.length / 32) * 32);
+  b.copy(padded);
+  return Buffer.concat([word(b.length), padded]);
+}
+
+const FULFIL_BATCH_SELECTOR = hexToBytes(oracleInterface.getFunction("fulfilBatch")!.selector);
+
+/** Calldata of `fulfilBatch((RequestCommitment request, bytes output, uint8 status)[] results, bytes signature)`. */
+export function encodeFulfilBatch(results: { request: RequestCommitment; output: string; status: number }[], signature: string): string {
+  // Each element is a dynamic tuple: commitment (9 words) ‖ offset of output ‖ status ‖ output.
+  const elements = results.map((r) => Buffer.concat([encodeCommitment(r.request), word(11 * 32), word(r.status), dynBytes(r.output)]));
+  const offsets: Buffer[] = [];
+  let at = results.length * 32;
+  for (const e of elements) { offsets.push(word(at)); at += e.length; }
+  const array = Buffer.concat([word(results.length), ...offsets, ...elements]);
+  const head = Buffer.concat([word(64), word(64 + array.length)]);
+  return "0x" + Buffer.concat([FULFIL_BATCH_SELECTOR, head, array, dynBytes(signature)]).toString("hex");
+}
+
+/** A log as JSON-RPC returns it. */
+export interface RawLog {
+  address: string;
+  topics: string[];
+  data: string;
+  blockNumber: string;
+  blockHash: string;
+  transactionHash: string;
+  logIndex: string;
+  removed?: boolean;
+}
+
+/** `InferenceRequested`, decoded from a raw log. */
+export interface RequestedEvent {
+  requestId: bigint;
+  modelId: bigint;
+  requester: string;
+  modelHash: string;
+  input: string;
+  fee: bigint;
+  callbackGasLimit: number;
+  deadline: bigint;
+  redundancy: number;
+}
+
+function readWord(data: Buffer, i: number): bigint {
+  if (data.length < (i + 1) * 32) throw new RangeError("log data too short");
+  return BigInt("0x" + data.subarray(i * 32, (i + 1) * 32).toString("hex"));
+}
+
+/** Decodes `InferenceRequested(requestId, modelId, requester indexed; modelHash, input, fee, callbackGasLimit, deadline, redundancy)`. */
+export function decodeRequested(log: RawLog): RequestedEvent {
+  if (log.topics[0] !== ORACLE_TOPICS.InferenceRequested || log.topics.length !== 4) throw new Error("not an InferenceRequested log");
+  const data = hexToBytes(log.data);
+  const offset = Number(readWord(data, 1));
+  const len = Number(readWord(data, offset / 32));
+  if (offset + 32 + len > data.length) throw new RangeError("input out of range");
+  return {
+    requestId: BigInt(log.topics[1]), modelId: BigInt(log.topics[2]), requester: getAddress("0x" + log.topics[3].slice(26)),
+    modelHash: "0x" + data.subarray(0, 32).toString("hex"),
+    input: "0x" + data.subarray(offset + 32, offset + 32 + len).toString("hex"),
+    fee: readWord(data, 2), callbackGasLimit: Number(readWord(data, 3)), deadline: readWord(data, 4), redundancy: Number(readWord(data, 5)),
+  };
+}
+
+/** The oracle events a receipt says about each request: the name, the request id, the signer (ResultSubmitted/Skipped), the reason (Skipped). */
+export interface RequestEventRef {
+  name: "InferenceRequested" | "ResultSubmitted" | "InferenceFulfilled" | "CallbackCompleted" | "ResultSkipped" | "InferenceExpired";
+  requestId: bigint;
+  signer?: string;
+  reason?: string;
+}
+
+const BY_TOPIC = new Map<string, RequestEventRef["name"]>(Object.entries(ORACLE_TOPICS).map(([name, topic]) => [topic, name as RequestEventRef["name"]]));
+
+/** Names an oracle event by its topic and reads its indexed request id; undefined for other logs. */
+export function requestEventOf(log: { topics: readonly string[]; data: string }): RequestEventRef | undefined {
+  const name = BY_TOPIC.get(log.topics[0]);
+  if (!name || log.topics.length < 2) return undefined;
+  const ref: RequestEventRef = { name, requestId: BigInt(log.topics[1]) };
+  if (name === "ResultSubmitted" || name === "ResultSkipped") ref.signer = "0x" + log.topics[2].slice(26).toLowerCase();
+  if (name === "ResultSkipped") ref.reason = log.data.slice(0, 10);
+  return ref;
+}
+
+// --- EIP-1559 transactions ----------------------------------------------------------------------
+
+function rlpLength(len: number, offset: number): Buffer {
+  if (len < 56) return Buffer.from([offset + len]);
+  const hex = len.toString(16);
+  const lenBytes = Buffer.from(hex.length % 2 ? "0" + hex : hex, "hex");
+  return Buffer.concat([Buffer.from([offset + 55 + lenBytes.length]), lenBytes]);
+}
+
+function rlpBytes(b: Buffer): Buffer {
+  if (b.length === 1 && b[0] < 0x80) return b;
+  return Buffer.concat([rlpLength(b.length, 0x80), b]);
+}
+
+function rlpInt(v: bigint | number): Buffer {
+  const n = BigInt(v);
+  if (n < 0n) throw new RangeError("negative integer");
+  if (n === 0n) return Buffer.from([0x80]);
+  const hex = n.toString(16);
+  return rlpBytes(Buffer.from(hex.length % 2 ? "0" + hex : hex, "hex"));
+}
+
+function rlpList(items: Buffer[]): Buffer {
+  const body = Buffer.concat(items);
+  return Buffer.concat([rlpLength(body.length, 0xc0), body]);
+}
+
+export interface Eip1559Tx {
+  chainId: number | bigint;
+  nonce: number;
+  maxPriorityFeePerGas: bigint;
+  maxFeePerGas: bigint;
+  gasLimit: bigint;
+  to: string;
+  value?: bigint;
+  data: string;
+}
+
+/** Signs a type-2 transaction (no access list); returns the raw transaction and its hash. */
+export function signEip1559(tx: Eip1559Tx, key: SigningKey): { raw: string; hash: string } {
+  const fields = [
+    rlpInt(tx.chainId), rlpInt(tx.nonce), rlpInt(tx.maxPriorityFeePerGas), rlpInt(tx.maxFeePerGas), rlpInt(tx.gasLimit),
+    rlpBytes(hexToBytes(tx.to)), rlpInt(tx.value ?? 0n), rlpBytes(hexToBytes(tx.data)), rlpList([]),
+  ];
+  const unsigned = Buffer.concat([Buffer.from([2]), rlpList(fields)]);
+  const sig = Signature.from(key.sign(keccak256(unsigned)));
+  const signed = Buffer.concat([Buffer.from([2]), rlpList([...fields, rlpInt(sig.yParity), rlpInt(BigInt(sig.r)), rlpInt(BigInt(sig.s))])]);
+  return { raw: "0x" + signed.toString("hex"), hash: keccak256(signed) };
+}

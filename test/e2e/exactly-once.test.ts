@@ -46,21 +46,39 @@ describe("e2e: every request fulfilled exactly once", function () {
     await rpc(env.chain.url, "evm_setIntervalMining", [300]);
     let node = await start();
     const gen = new LoadGenerator(env);
-    const sending = (async () => {
-      for (let w = 0; w < 10; w++) {
-        await gen.send(100);
-        await sleep(600);
-      }
-    })();
+    // Five waves of 200, each kill landing while its wave is in flight. Odd waves: a random
+    // 0-250 ms after the wave reaches the mempool (it is mined within one 300 ms block and its
+    // results need at least one more, so the node is watching, queuing or computing). Even waves:
+    // as soon as the node's fulfilment transaction sits unmined in the mempool (submitted, not yet
+    // confirmed), the moment a restart is most likely to send a result twice.
+    const oracle = new Contract(env.oracle, ORACLE_ABI, env.provider);
+    const stateNames = ["not yet mined", "pending", "fulfilled", "expired"];
+    let midWork = 0;
     for (let k = 1; k <= 5; k++) {
-      const wait = 800 + Math.floor(Math.random() * 2000);
-      await sleep(wait);
-      const before = await tally(env);
+      await gen.send(200);
+      let moment: string;
+      if (k % 2 === 1) {
+        const jitter = Math.floor(Math.random() * 250);
+        await sleep(jitter);
+        moment = `${jitter} ms after wave ${k} was sent`;
+      } else {
+        // The node's own trail (GET /v1/requests/:id) says when the wave's last result was sent.
+        const started = Date.now();
+        while (Date.now() - started < 10_000) {
+          const res = await fetch(`http://127.0.0.1:${node.port}/v1/requests/${200 * k}`).catch(() => undefined);
+          const body = res?.ok ? JSON.stringify(await res.json()) : "";
+          if (body.includes('"submitted"')) break;
+          await sleep(5);
+        }
+        moment = `with its fulfilment of wave ${k} unmined in the mempool (${Date.now() - started} ms after sending)`;
+      }
+      const last = Number(await oracle.requestState(200 * k));
       await node.kill();
-      console.log(`      SIGKILL ${k} after ${wait} ms (fulfilled so far: ${before.fulfilledPerRequest.size}/${before.requested}); restarting`);
+      if (last !== 2) midWork++;
+      console.log(`      SIGKILL ${k}, ${moment}; wave's last request: ${stateNames[last]}; restarting`);
       node = await start();
     }
-    await sending;
+    expect(midWork, "kills that hit a node with requests in flight").to.equal(5);
     const t = await waitAllFulfilled(env, 1000, 120_000);
     summarize("after 5 crashes", t);
     expectExactlyOnce(t, 1000);

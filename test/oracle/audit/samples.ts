@@ -4,9 +4,16 @@
  * the suite shows as pending with a title saying why.
  */
 import { existsSync, readFileSync } from "fs";
-import { join } from "path";
+import { join, resolve } from "path";
 
-export const SAMPLES_DIR = process.env.ATTESTATION_SAMPLES_DIR ?? "/work/shared/attestation-samples";
+/**
+ * Where the samples are: ATTESTATION_SAMPLES_DIR if set, else `shared/` beside the repository
+ * (as CI lays it out), else the workplace's fixed path.
+ */
+export const SAMPLES_DIR =
+  process.env.ATTESTATION_SAMPLES_DIR ??
+  [resolve(__dirname, "../../../../shared/attestation-samples"), "/work/shared/attestation-samples"].find((d) => existsSync(d)) ??
+  resolve(__dirname, "../../../../shared/attestation-samples");
 
 export interface NitroSample {
   file: string;

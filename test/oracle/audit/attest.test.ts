@@ -9,9 +9,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { ethers } from "hardhat";
-import { Command } from "commander";
 import { Contract, Wallet, getBytes, keccak256, sha256 } from "ethers";
-import { registerAuditCommands, type CliIo } from "../../../oracle/src/audit";
 import { attestationDigest } from "../../../oracle/src/audit/attest";
 import { readAuditorKey } from "../../../oracle/src/audit/attest-cli";
 import { EnclaveHost } from "../../../oracle/src/enclave/host";
@@ -20,40 +18,7 @@ import { loadManifest } from "../../../oracle/src/models/manifest";
 import { commitmentFromEvent, TeeType } from "../../../oracle/src/protocol";
 import { deployContract, deployContracts } from "../../../scripts/lib/deploy-contracts";
 import { createNitroDocument, createNitroTestCa, type NitroDocument } from "../../fixtures/evidence";
-
-class Exited extends Error {
-  constructor(readonly code: number) {
-    super(`exited with ${code}`);
-  }
-}
-
-interface CliRun {
-  code: number;
-  out: string;
-  err: string;
-}
-
-/** Runs `oracle audit <args>` in process with the real command definitions. */
-async function audit(args: string[]): Promise<CliRun> {
-  const run: CliRun = { code: 0, out: "", err: "" };
-  const io: CliIo = {
-    out: (text) => void (run.out += text),
-    err: (text) => void (run.err += text),
-    exit: (code) => {
-      throw new Exited(code);
-    },
-    setExitCode: (code) => void (run.code = code),
-  };
-  const program = new Command("oracle").exitOverride();
-  registerAuditCommands(program, io);
-  try {
-    await program.parseAsync(["node", "oracle", "audit", ...args]);
-  } catch (error) {
-    if (!(error instanceof Exited)) throw error;
-    run.code = error.code;
-  }
-  return run;
-}
+import { runAudit as audit, type CliRun } from "./cli-io";
 
 describe("oracle audit attest: auditors countersign TEE evidence for the on-chain path", function () {
   this.timeout(120_000);

@@ -3,46 +3,14 @@ import { spawnSync } from "child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
-import { Command } from "commander";
-import { registerAuditCommands, type CliIo } from "../../../oracle/src/audit";
 import { createNitroDocument, createNitroTestCa } from "../../fixtures/evidence";
+import { runAudit, type CliRun } from "./cli-io";
 import { describeWithSamples, samplePath } from "./samples";
 
 const ROOT = resolve(__dirname, "../../..");
 
-class Exited extends Error {
-  constructor(readonly code: number) {
-    super(`exited with ${code}`);
-  }
-}
-
-interface CliRun {
-  code: number;
-  out: string;
-  err: string;
-}
-
 /** Runs `oracle audit <args>` in process, with the real command definitions. */
-async function audit(...args: string[]): Promise<CliRun> {
-  const run: CliRun = { code: 0, out: "", err: "" };
-  const io: CliIo = {
-    out: (text) => void (run.out += text),
-    err: (text) => void (run.err += text),
-    exit: (code) => {
-      throw new Exited(code);
-    },
-    setExitCode: (code) => void (run.code = code),
-  };
-  const program = new Command("oracle").exitOverride();
-  registerAuditCommands(program, io);
-  try {
-    await program.parseAsync(["node", "oracle", "audit", ...args]);
-  } catch (error) {
-    if (!(error instanceof Exited)) throw error;
-    run.code = error.code;
-  }
-  return run;
-}
+const audit = (...args: string[]): Promise<CliRun> => runAudit(args);
 
 /** Runs the real launcher in a child process. */
 function launcher(...args: string[]): CliRun {

@@ -10,7 +10,6 @@ import * as path from "node:path";
 import { ethers } from "hardhat";
 import { Command } from "commander";
 import { Contract, Wallet, keccak256 } from "ethers";
-import type { CliIo } from "../../../oracle/src/audit";
 import { registerResultAuditCommands, formatResultText, renderResultHtml } from "../../../oracle/src/audit/verify-result-cli";
 import { verifyResult, UnknownRequestError, type ResultReport } from "../../../oracle/src/audit/verify-result";
 import type { Deployment } from "../../../oracle/src/chain/deployment";
@@ -24,12 +23,7 @@ import {
   type RequestCommitment,
 } from "../../../oracle/src/protocol";
 import { deployContract, deployContracts } from "../../../scripts/lib/deploy-contracts";
-
-class Exited extends Error {
-  constructor(readonly code: number) {
-    super(`exited with ${code}`);
-  }
-}
+import { captureCli, type CliRun } from "./cli-io";
 
 const repoRoot = defaultRepoRoot();
 
@@ -112,25 +106,12 @@ describe("oracle audit verify-result: one request end to end", function () {
     expect(report.checks.slice(at + 1).every((c) => c.skipped), "the run stopped at the broken link").to.equal(true);
   }
 
-  async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const run = { code: 0, out: "", err: "" };
-    const io: CliIo = {
-      out: (t) => void (run.out += t),
-      err: (t) => void (run.err += t),
-      exit: (code) => {
-        throw new Exited(code);
-      },
-      setExitCode: (code) => void (run.code = code),
-    };
-    const audit = new Command("audit").configureOutput({ writeOut: io.out, writeErr: io.err }).exitOverride((e) => io.exit(e.exitCode === 0 ? 0 : 2));
-    registerResultAuditCommands(audit, io, { provider: () => ethers.provider });
-    try {
-      await audit.parseAsync(args, { from: "user" });
-    } catch (error) {
-      if (!(error instanceof Exited)) throw error;
-      run.code = error.code;
-    }
-    return run;
+  function cli(args: string[]): Promise<CliRun> {
+    return captureCli((io) => {
+      const audit = new Command("audit").configureOutput({ writeOut: io.out, writeErr: io.err }).exitOverride((e) => io.exit(e.exitCode === 0 ? 0 : 2));
+      registerResultAuditCommands(audit, io, { provider: () => ethers.provider });
+      return audit.parseAsync(args, { from: "user" });
+    });
   }
 
   before(async () => {

@@ -1,17 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {Forwarder} from "./Forwarder.sol";
+
 /// @title GasBurningConsumer
 /// @notice TEST ONLY. An attacker whose callback burns all the gas it is given.
-contract GasBurningConsumer {
+contract GasBurningConsumer is Forwarder {
     /// @notice Requests an inference with this contract as requester.
     function request(address oracle, bytes calldata data) external payable {
-        (bool ok, bytes memory ret) = oracle.call{value: msg.value}(data);
-        if (!ok) {
-            assembly {
-                revert(add(ret, 0x20), mload(ret))
-            }
-        }
+        _forward(oracle, msg.value, data);
     }
 
     fallback() external {

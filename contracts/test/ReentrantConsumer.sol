@@ -3,12 +3,13 @@ pragma solidity 0.8.30;
 
 import {IInferenceOracle} from "../interfaces/IInferenceOracle.sol";
 import {InferenceConsumer} from "../InferenceConsumer.sol";
+import {Forwarder} from "./Forwarder.sol";
 
 /// @title ReentrantConsumer
 /// @notice TEST ONLY. An attacker: in its callback it replays a call into the oracle (e.g. the
 /// same fulfilment, to be paid or called back twice), and on receiving ether it calls `withdraw`
 /// again (to be paid twice). It records what its re-entries returned.
-contract ReentrantConsumer is InferenceConsumer {
+contract ReentrantConsumer is InferenceConsumer, Forwarder {
     /// @notice Calldata replayed against the oracle inside the callback.
     bytes public replay;
     /// @notice Whether `receive` re-enters `withdraw`.
@@ -42,12 +43,7 @@ contract ReentrantConsumer is InferenceConsumer {
 
     /// @notice Sends the armed calldata to `target` (e.g. to register an enclave as operator).
     function execute(address target) external {
-        (bool ok, bytes memory ret) = target.call(replay);
-        if (!ok) {
-            assembly {
-                revert(add(ret, 0x20), mload(ret))
-            }
-        }
+        _forward(target, 0, replay);
     }
 
     /// @notice Withdraws this contract's oracle balance.

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {Forwarder} from "./Forwarder.sol";
+
 /// @title ReturnDataBombConsumer
 /// @notice TEST ONLY. An attacker whose callback reverts with as much returndata as its gas
 /// allows, so that a caller copying returndata would pay for megabytes of memory.
-contract ReturnDataBombConsumer {
+contract ReturnDataBombConsumer is Forwarder {
     /// @notice Bytes of returndata to revert with.
     uint256 public immutable BOMB_SIZE;
 
@@ -14,12 +16,7 @@ contract ReturnDataBombConsumer {
 
     /// @notice Requests an inference with this contract as requester.
     function request(address oracle, bytes calldata data) external payable {
-        (bool ok, bytes memory ret) = oracle.call{value: msg.value}(data);
-        if (!ok) {
-            assembly {
-                revert(add(ret, 0x20), mload(ret))
-            }
-        }
+        _forward(oracle, msg.value, data);
     }
 
     fallback() external {

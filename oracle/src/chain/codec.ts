@@ -7,7 +7,7 @@
  */
 import { Signature, getAddress, keccak256, type SigningKey } from "ethers";
 import { ORACLE_TOPICS, oracleInterface } from "../protocol/abi";
-import type { RequestCommitment } from "../protocol/request";
+import type { InferenceRequestedFields, RequestCommitment } from "../protocol/request";
 
 /** 0x-hex → bytes (native; ethers' getBytes parses two characters at a time). */
 export function hexToBytes(hex: string): Buffer {
@@ -84,18 +84,8 @@ export interface RawLog {
   removed?: boolean;
 }
 
-/** `InferenceRequested`, decoded from a raw log. */
-export interface RequestedEvent {
-  requestId: bigint;
-  modelId: bigint;
-  requester: string;
-  modelHash: string;
-  input: string;
-  fee: bigint;
-  callbackGasLimit: number;
-  deadline: bigint;
-  redundancy: number;
-}
+/** `InferenceRequested`, decoded from a raw log (`callbackGasLimit` and `redundancy` as numbers). */
+export type RequestedEvent = InferenceRequestedFields<number>;
 
 function readWord(data: Buffer, i: number): bigint {
   if (data.length < (i + 1) * 32) throw new RangeError("log data too short");

@@ -26,18 +26,25 @@ export function commitmentTuple(c: RequestCommitment): unknown[] {
   return [c.requestId, c.modelId, c.requester, c.modelHash, c.inputHash, c.fee, c.callbackGasLimit, c.deadline, c.redundancy];
 }
 
-/** The fields of an `InferenceRequested` event, as ethers decodes them (`log.args`). */
-export interface InferenceRequestedArgs {
+/**
+ * The fields of an `InferenceRequested` event. `Small` is the type of the uint32 `callbackGasLimit`
+ * and uint8 `redundancy`: bigint as ethers decodes them, number from the node's own log decoder
+ * (`RequestedEvent` in chain/codec.ts).
+ */
+export interface InferenceRequestedFields<Small extends bigint | number = bigint> {
   requestId: bigint;
   modelId: bigint;
   requester: string;
   modelHash: string;
   input: string;
   fee: bigint;
-  callbackGasLimit: bigint;
+  callbackGasLimit: Small;
   deadline: bigint;
-  redundancy: bigint;
+  redundancy: Small;
 }
+
+/** The fields of an `InferenceRequested` event, as ethers decodes them (`log.args`). */
+export type InferenceRequestedArgs = InferenceRequestedFields<bigint>;
 
 /** Rebuilds the commitment of a request from its `InferenceRequested` event. */
 export function commitmentFromEvent(args: InferenceRequestedArgs): RequestCommitment {

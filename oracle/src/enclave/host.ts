@@ -124,6 +124,7 @@ export interface SignedResult {
   modelHash: string;
   inputHash: string;
   status: number;
+  /** 0x hex of `abi.encode(int256[])`, empty when status is not Ok. */
   output: string;
   outputHash: string;
 }

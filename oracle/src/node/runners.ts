@@ -11,6 +11,7 @@ import { Contract, Interface, JsonRpcProvider, getAddress } from "ethers";
 import type { Logger } from "pino";
 import { shortError, sleep } from "../chain/retry";
 import type { Submitter } from "../chain/submitter";
+import type { InferenceJob, SignedResult } from "../enclave/host";
 import type { OracleMetrics } from "../metrics";
 import { ENCLAVE_REGISTRY_ABI } from "../protocol/abi";
 
@@ -28,21 +29,11 @@ export interface RunnerEvidence {
   expiresAt: bigint;
 }
 
-export interface BatchJob {
-  requestId: bigint;
-  modelHash: string;
-  input: Uint8Array | string;
-}
+/** One job of a batch, as the enclave host takes it. */
+export type BatchJob = InferenceJob;
 
-export interface BatchResult {
-  requestId: bigint;
-  modelHash: string;
-  inputHash: string;
-  status: number;
-  /** 0x hex of `abi.encode(int256[])`, empty when status is not Ok. */
-  output: string;
-  outputHash: string;
-}
+/** One signed result of a batch, as the enclave host returns it. */
+export type BatchResult = SignedResult;
 
 export interface SignedBatch {
   results: BatchResult[];

@@ -3,8 +3,9 @@
  * Verifiers stop at a failure that later checks depend on; `finish` then lists the checks that
  * could not run as skipped, so a report always names every check of its format.
  */
+import { EvidenceInputError } from "./errors";
 import type { Policy } from "./policy";
-import type { Check, EvidenceFormat, EvidenceValue, TrustLink, VerificationReport } from "./types";
+import type { CertificateInput, Check, EvidenceFormat, EvidenceValue, ResolvedEvidenceInput, TrustLink, VerificationReport } from "./types";
 
 export class CheckList {
   private readonly items: Check[] = [];
@@ -108,4 +109,22 @@ export function signerLink(checks: CheckList, policy: Policy): TrustLink {
   return policy.enclaveSigner
     ? { role: "signer", title: "Enclave signer", subtitle: policy.enclaveSigner, check: "policy.enclave-signer", ok: checks.outcome("policy.enclave-signer") }
     : { role: "signer", title: "Enclave signer", subtitle: "not checked: no enclaveSigner in the policy", ok: null };
+}
+
+/**
+ * The `verify` of a format that requires collateral: input without any is refused as an input
+ * error (`message`, with `details` saying what to pass), never reported as a failed check.
+ */
+export function requireCollateral(
+  message: string,
+  details: string,
+  verify: (
+    evidence: Uint8Array,
+    options: { at: number; collateral: unknown; policy: Policy; trustAnchor?: CertificateInput },
+  ) => VerificationReport,
+): (input: ResolvedEvidenceInput) => VerificationReport {
+  return (input) => {
+    if (input.collateral === undefined) throw new EvidenceInputError(message, { details });
+    return verify(input.evidence, { at: input.at, collateral: input.collateral, policy: input.policy, trustAnchor: input.trustAnchor });
+  };
 }

@@ -13,7 +13,7 @@ import { readFileSync } from "fs";
 import type { X509Certificate } from "crypto";
 import { z } from "zod";
 import type { Collateral } from "@phala/dcap-qvl";
-import { CheckList, errorMessage, isoTime, shortHex, signerLink, toHex } from "./checks";
+import { CheckList, errorMessage, isoTime, requireCollateral, shortHex, signerLink, toHex } from "./checks";
 import { crlProblems, normalizeSerial, parseCrl, type ParsedCrl } from "./crl";
 import { parseDcapQuote, ATTESTATION_KEY_ECDSA_P256, CERT_TYPE_PCK_CHAIN, INTEL_QE_VENDOR_ID, type ParsedDcapQuote } from "./dcap-quote";
 import { DCAP_QVL_STEPS, runDcapQvl, type QvlChain } from "./dcap-qvl";
@@ -398,12 +398,9 @@ export const dcapVerifier: EvidenceVerifier = {
   description: "Intel SGX/TDX DCAP quote v3/v4/v5 with collateral JSON (Intel SGX Root CA, dcap-qvl)",
   collateral: "required",
   readCollateral: readDcapCollateralFile,
-  verify: (input) => {
-    if (input.collateral === undefined) {
-      throw new EvidenceInputError("a DCAP quote needs its collateral", {
-        details: "pass the collateral JSON (TCB info, QE identity, CRLs, issuer chains)",
-      });
-    }
-    return verifyDcap(input.evidence, { at: input.at, collateral: input.collateral, policy: input.policy, trustAnchor: input.trustAnchor });
-  },
+  verify: requireCollateral(
+    "a DCAP quote needs its collateral",
+    "pass the collateral JSON (TCB info, QE identity, CRLs, issuer chains)",
+    verifyDcap,
+  ),
 };

@@ -10,7 +10,7 @@
 import { readFileSync } from "fs";
 import { dirname, resolve } from "path";
 import { verify as cryptoVerify, X509Certificate } from "crypto";
-import { CheckList, errorMessage, shortHex, signerLink, toHex } from "./checks";
+import { CheckList, errorMessage, requireCollateral, shortHex, signerLink, toHex } from "./checks";
 import { DER_TAG, derContent, derUnsigned, parseCertificateParts, readDer } from "./der";
 import { EvidenceInputError } from "./errors";
 import { AMD_ARK_MILAN, resolveTrustAnchor } from "./pinned-roots";
@@ -398,12 +398,9 @@ export const sevSnpVerifier: EvidenceVerifier = {
   description: "AMD SEV-SNP attestation report with VCEK and ASK/ARK (AMD ARK-Milan)",
   collateral: "required",
   readCollateral: readSevSnpCollateralFile,
-  verify: (input) => {
-    if (input.collateral === undefined) {
-      throw new EvidenceInputError("an SEV-SNP report needs its VCEK and ASK", {
-        details: "pass {vcek, ask, ark?}, {vcek, askArk} or a PEM bundle of VCEK, ASK and ARK",
-      });
-    }
-    return verifySevSnp(input.evidence, { at: input.at, collateral: input.collateral, policy: input.policy, trustAnchor: input.trustAnchor });
-  },
+  verify: requireCollateral(
+    "an SEV-SNP report needs its VCEK and ASK",
+    "pass {vcek, ask, ark?}, {vcek, askArk} or a PEM bundle of VCEK, ASK and ARK",
+    verifySevSnp,
+  ),
 };

@@ -20,6 +20,7 @@ import { loadDeployment } from "../chain/deployment";
 import { TeeType } from "../protocol/constants";
 import { attestEvidence, DEFAULT_MAX_LIFETIME_SECONDS, type AttestOutcome } from "./attest";
 import { errorMessage } from "./checks";
+import { unixSeconds } from "./cli-args";
 import type { CliIo } from "./cli";
 import { AuditError } from "./errors";
 import { loadPolicyFile, type Policy } from "./policy";
@@ -50,11 +51,6 @@ interface AttestOptions {
   keyEnv?: string;
   keyFile?: string;
   json?: boolean;
-}
-
-function unixSeconds(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError("give the time as unix seconds, e.g. 1700000000");
-  return Number(value);
 }
 
 function positiveInt(value: string): number {

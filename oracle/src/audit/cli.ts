@@ -11,8 +11,9 @@
  * exit callback that turns every usage error into 2.
  */
 import { readFileSync, writeFileSync } from "fs";
-import { Command, InvalidArgumentError, Option, type CommanderError } from "commander";
+import { Command, Option, type CommanderError } from "commander";
 import { errorMessage } from "./checks";
+import { unixSeconds } from "./cli-args";
 import { registerDevVerifier } from "../enclave/dev-verifier";
 import { AuditError } from "./errors";
 import { renderHtmlReport } from "./html-report";
@@ -56,11 +57,6 @@ interface VerifyEvidenceOptions {
   html?: string;
 }
 
-function parseAt(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError("give the time as unix seconds, e.g. 1700000000");
-  return Number(value);
-}
-
 /** Commander's own errors (bad options, help after an error) are usage errors: 2. Ours keep their code. */
 function exitCodeFor(error: CommanderError): number {
   if (error.exitCode === 0) return 0;
@@ -86,7 +82,7 @@ export function registerAuditCommands(program: Command, io: CliIo = processIo): 
       "--collateral <path>",
       'dcap: collateral JSON (dcap-qvl layout); sev-snp: JSON {"vcek": "vcek.der", "askArk": "ask_ark.pem"} (paths relative to it) or a PEM bundle of VCEK, ASK, ARK',
     )
-    .option("--at <unix-seconds>", "verify as of this time (default: now)", parseAt)
+    .option("--at <unix-seconds>", "verify as of this time (default: now)", unixSeconds)
     .option("--policy <path>", "policy JSON: expected measurements, allowed TCB statuses, debugAllowed, maxAgeSeconds, enclaveSigner (see docs/audit.md)")
     .option(
       "--trust-anchor <file-or-hex>",

@@ -17,7 +17,9 @@ export class NonceManager {
   take(): Promise<number> {
     const p = this.lock.then(async () => {
       if (this.released.length) return this.released.shift()!;
-      if (this.next === undefined) this.next = await this.provider.getTransactionCount(this.address, "pending");
+      // A raw call: ethers' getTransactionCount answers from a 250 ms cache, so a resync right
+      // after an earlier read would get the stale count back (and "nonce too low" again).
+      if (this.next === undefined) this.next = Number(await this.provider.send("eth_getTransactionCount", [this.address, "pending"]));
       return this.next++;
     });
     this.lock = p.catch(() => undefined);

@@ -76,7 +76,8 @@ export function describeWithSamples(title: string, body: (manifest: SampleManife
     describe(title, () => body(loadManifest()));
   } else {
     describe(title, () => {
-      it.skip(`skipped: real attestation samples not found at ${SAMPLES_DIR} (set ATTESTATION_SAMPLES_DIR)`, () => undefined);
+      // A test without a body is pending in mocha: the report lists it, with the reason in its title.
+      it(`skipped: real attestation samples not found at ${SAMPLES_DIR} (set ATTESTATION_SAMPLES_DIR)`);
     });
   }
 }

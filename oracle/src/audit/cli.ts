@@ -69,7 +69,7 @@ export function registerAuditCommands(program: Command, io: CliIo = processIo): 
   registerDevVerifier();
   const audit = program
     .command("audit")
-    .description("auditor's tools: verify attestation evidence against pinned vendor roots and a measurement policy")
+    .description("Auditor's tools: verify attestation evidence against pinned vendor roots and a policy (verify-evidence), countersign it for the registry (attest), and check one on-chain result end to end (verify-result)")
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride((error: CommanderError) => io.exit(exitCodeFor(error)));
   // Sub-commands created below inherit the output and exit settings.

@@ -24,6 +24,11 @@ import { devAccount } from "../oracle/src/node/devchain";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 
+/** Where a network's development platform (root, platform key, secret) lives: one place for every script. */
+export function devPlatformFile(network: string, repoRoot = REPO_ROOT): string {
+  return path.join(repoRoot, ".oracle-data", "dev-platform", `${network}.json`);
+}
+
 export interface DeployNetworkOptions {
   network: string;
   deployer: Signer;
@@ -56,7 +61,7 @@ export async function deployNetwork(opts: DeployNetworkOptions): Promise<DeployR
   const core = await deployContracts(deployer);
   log(`contracts: InferenceOracle ${core.addresses.oracle}, ModelRegistry ${core.addresses.modelRegistry}, EnclaveRegistry ${core.addresses.enclaveRegistry}`);
 
-  const platformFile = path.resolve(REPO_ROOT, opts.platformFile ?? path.join(".oracle-data", "dev-platform", `${opts.network}.json`));
+  const platformFile = opts.platformFile ? path.resolve(REPO_ROOT, opts.platformFile) : devPlatformFile(opts.network);
   let platform: DevPlatform;
   if (fs.existsSync(platformFile)) {
     platform = loadDevPlatform(platformFile);

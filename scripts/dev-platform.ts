@@ -1,14 +1,14 @@
 /**
  * Creates the development platform (a SOFTWARE SIMULATION of TEE hardware) for a network:
  *   npx ts-node scripts/dev-platform.ts --network <name> [--force]
- * writes .oracle-data/<network>/platform.json (mode 0600, gitignored) and prints the vendor root
+ * writes .oracle-data/dev-platform/<network>.json (mode 0600, gitignored; the file `npm run deploy` uses) and prints the vendor root
  * public key and rootId, which the registry owner adds with EnclaveRegistry.addRoot(x, y).
  * An existing platform is kept (and printed) unless --force is given.
  */
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { createDevPlatform, loadDevPlatform, saveDevPlatform } from "../oracle/src/enclave/platform";
-import { defaultRepoRoot } from "../oracle/src/enclave/measure";
+import { devPlatformFile } from "./deploy";
 
 function main(argv: string[]): void {
   const at = argv.indexOf("--network");
@@ -17,7 +17,7 @@ function main(argv: string[]): void {
     process.stderr.write("usage: dev-platform --network <name> [--force]\n");
     process.exit(2);
   }
-  const file = path.join(defaultRepoRoot(), ".oracle-data", network, "platform.json");
+  const file = devPlatformFile(network);
   let created = false;
   if (!existsSync(file) || argv.includes("--force")) {
     saveDevPlatform(createDevPlatform(), file);

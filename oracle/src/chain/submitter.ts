@@ -177,7 +177,7 @@ export class Submitter {
     } catch (err) {
       throw new SubmitError(`transaction would fail: ${decodeRevert(err)}`, { cause: err });
     }
-    const receipt = await this.sendAndWait(sender, data, (estimate * BigInt(100 + this.opts.gasHeadroomPercent)) / 100n, undefined, to);
+    const receipt = await this.sendAndWait(sender, data, (estimate * BigInt(100 + this.opts.gasHeadroomPercent)) / 100n, undefined, to, "operator transaction");
     if (receipt.status !== 1) throw new SubmitError(`transaction ${receipt.hash} reverted`);
     return receipt;
   }
@@ -217,7 +217,7 @@ export class Submitter {
   }
 
   private async sendAndWait(
-    sender: Sender, data: string, gasLimit: bigint, onSent?: (tx: string) => void, to = this.deps.oracle,
+    sender: Sender, data: string, gasLimit: bigint, onSent?: (tx: string) => void, to = this.deps.oracle, what = "fulfilBatch",
   ): Promise<SentReceipt> {
     const { provider, log, metrics } = this.deps;
     let { maxFee, tip } = await this.feeData();
@@ -232,7 +232,7 @@ export class Submitter {
         hashes.push(signed.hash);
         onSent?.(signed.hash);
         metrics.txSent.inc({ kind: sendNo === 0 ? "first" : "resend" });
-        log.debug({ tx: signed.hash, nonce, sendNo, from: sender.wallet.address }, "fulfilBatch sent");
+        log.debug({ tx: signed.hash, nonce, sendNo, from: sender.wallet.address }, `${what} sent`);
       } catch (err) {
         if (isNonceTooLow(err) && hashes.length === 0) {
           // Someone (a previous run of this node, a re-send) used the nonce: take a fresh one.
@@ -244,7 +244,10 @@ export class Submitter {
         }
         if (hashes.length === 0) {
           sender.nonces.release(nonce); // never accepted: the next batch takes this nonce, no gap
-          throw new SubmitError(`sending fulfilBatch failed: ${shortError(err)}`, { cause: err });
+          const hint = /insufficient funds|enough funds/i.test(shortError(err))
+            ? ` (the sending account ${sender.wallet.address} cannot pay for gas: fund it, or set ORACLE_PRIVATE_KEY to a funded key)`
+            : "";
+          throw new SubmitError(`sending ${what} failed: ${shortError(err)}${hint}`, { cause: err });
         }
         // A re-send failed (an earlier version was mined, or the fee is still too low): keep waiting.
         if (!isNonceTooLow(err) && !isUnderpriced(err)) log.warn({ err: shortError(err) }, "re-send failed");
@@ -253,7 +256,7 @@ export class Submitter {
       if (receipt) return receipt;
       maxFee = (maxFee * BigInt(100 + this.opts.feeBumpPercent)) / 100n;
       tip = (tip * BigInt(100 + this.opts.feeBumpPercent)) / 100n;
-      log.warn({ nonce, hashes, maxFee: maxFee.toString() }, "fulfilBatch not mined in time: re-sending with a higher fee");
+      log.warn({ nonce, hashes, maxFee: maxFee.toString() }, `${what} not mined in time: re-sending with a higher fee`);
     }
     sender.nonces.resync();
     throw new SubmitError(`transaction not mined after ${maxResends} re-sends (${hashes.join(", ")})`);

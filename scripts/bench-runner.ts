@@ -22,7 +22,7 @@ import { loadManifest, type ModelManifestEntry } from "../oracle/src/models/mani
 import { getBytes } from "ethers";
 import { allocateTensor, decodeInput, decodeInto, encodeOutputBytes } from "../oracle/src/models/codec";
 import { ModelStore } from "../oracle/src/models/store";
-import { ResultHasher } from "../oracle/src/enclave/digest";
+import { ResultHasher } from "../oracle/src/protocol/eip712";
 import { encodeTensor, oracleDomain, ResultStatus } from "../oracle/src/protocol";
 import { fromHex, initKeccak, keccak256Bytes, keccakBackend } from "../oracle/src/protocol/bytes";
 import { recoverSigner, signDigest } from "../oracle/src/enclave/ecdsa";

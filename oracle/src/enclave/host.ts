@@ -19,9 +19,8 @@ import { fork, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import * as path from "node:path";
 import { ZeroAddress, getAddress, getBytes, keccak256 } from "ethers";
-import { oracleDomain } from "../protocol/eip712";
+import { ResultHasher, oracleDomain, uint256Word } from "../protocol/eip712";
 import { fromHex, initKeccak, keccak256Bytes, toHex } from "../protocol/bytes";
-import { ResultHasher, uint256Word } from "./digest";
 import { recoverSigner } from "./ecdsa";
 import type { AttestationBackend, EnclaveEvidence } from "./backend";
 import {

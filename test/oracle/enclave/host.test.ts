@@ -12,7 +12,7 @@ import { createDevPlatform, createDevRoot, verifyDevEvidence } from "../../../or
 import { RunnerPool } from "../../../oracle/src/enclave/pool";
 import { measureRunner, MANIFEST_LISTING_PATH } from "../../../oracle/src/enclave/measure";
 import { unsealKey, type SealedKeyFile } from "../../../oracle/src/enclave/sealing";
-import { ResultHasher } from "../../../oracle/src/enclave/digest";
+import { ResultHasher } from "../../../oracle/src/protocol/eip712";
 import { InputTooLargeError, ModelRejectedError, RunnerCrashedError, RunnerMisbehavedError, RunnerTimeoutError } from "../../../oracle/src/enclave/errors";
 import type { DevEvidence } from "../../../oracle/src/enclave/backend";
 import { batchDigest, decodeReport, oracleDomain, ResultStatus, TeeType } from "../../../oracle/src/protocol";

@@ -5,8 +5,10 @@
  * the development platform (a SIMULATION of TEE hardware), starts the oracle node in this process
  * (its runner is a separate, measured process, registered on-chain from its attestation), sends
  * requests of every model through the example consumers, waits for the callbacks and verifies
- * each result from the chain alone: the signer recovered from the submitted calldata, its
- * registration and measurement, the model hash, the output (re-run locally), the callback.
+ * each result from the chain alone, as an auditor would (`verifyResult`, what
+ * `oracle audit verify-result` runs): the calldata and its signer, its registration and
+ * attestation, the runner measured from this source tree, the model file, the output (re-run
+ * locally), the callback.
  *
  * Exits 0 only when every result verifies. Cleans up every process it started, also on Ctrl-C.
  * With REDIS_URL set the node uses BullMQ (with a throw-away key prefix), otherwise its in-process queue.
@@ -17,116 +19,21 @@ import { randomBytes } from "node:crypto";
 import cliProgress from "cli-progress";
 import IORedis from "ioredis";
 import pino from "pino";
-import { Contract, Interface, JsonRpcProvider, NonceManager, TransactionReceipt, getAddress, keccak256, recoverAddress, sha256 } from "ethers";
+import { Contract, Interface, JsonRpcProvider, NonceManager, TransactionReceipt } from "ethers";
 import { deployNetwork, REPO_ROOT } from "./deploy";
-import { ORACLE_ABI, ENCLAVE_REGISTRY_ABI } from "../oracle/src/protocol/abi";
+import { shortHex } from "../oracle/src/audit/checks";
+import { verifyResult } from "../oracle/src/audit/verify-result";
+import { linkLine } from "../oracle/src/audit/verify-result-cli";
+import { ORACLE_ABI } from "../oracle/src/protocol/abi";
 import { loadConfig } from "../oracle/src/config";
+import { measureRunner, type RunnerMeasurement } from "../oracle/src/enclave/measure";
 import { startNode, type OracleNode } from "../oracle/src/main";
 import { loadManifest, type ModelManifestEntry } from "../oracle/src/models/manifest";
-import { ModelStore } from "../oracle/src/models/store";
 import { devAccount, rpc, startDevChain, type DevChain } from "../oracle/src/node/devchain";
-import { batchDigest, decodeTensor, encodeTensor, oracleDomain, type InferenceResult } from "../oracle/src/protocol/eip712";
+import { decodeTensor, encodeTensor } from "../oracle/src/protocol/eip712";
 import { ResultStatus } from "../oracle/src/protocol/constants";
 
 const oracleIface = new Interface(ORACLE_ABI);
-
-/** What the demo checks for one request, each line a fact read from the chain or recomputed. */
-export interface Verification {
-  requestId: bigint;
-  ok: boolean;
-  lines: string[];
-  problems: string[];
-}
-
-export interface VerifyContext {
-  provider: JsonRpcProvider;
-  oracle: string;
-  registry: string;
-  chainId: number;
-  /** Signers and measurements the runner attested (from the node's /v1/attestation). */
-  attested: { signer: string; measurement: string }[];
-  /** Allowed measurement from the deployment. */
-  measurement: string;
-  manifest: ModelManifestEntry[];
-  modelsDir: string;
-  store?: ModelStore;
-}
-
-/**
- * Verifies one fulfilled request from the chain: recovers the batch signer from the fulfilBatch
- * calldata, checks it against the ResultSubmitted event, the EnclaveRegistry and the runner's
- * attestation, checks the model hash against the model file, re-runs the model on the request's
- * input and compares output hashes, and reads the callback's outcome.
- */
-export async function verifyFulfilment(ctx: VerifyContext, requestId: bigint): Promise<Verification & { output?: bigint[]; model?: ModelManifestEntry }> {
-  const lines: string[] = [];
-  const problems: string[] = [];
-  const check = (ok: boolean, good: string, bad: string) => { if (ok) lines.push(`✔ ${good}`); else { lines.push(`✘ ${bad}`); problems.push(bad); } };
-  const topicId = "0x" + requestId.toString(16).padStart(64, "0");
-  const logs = await ctx.provider.getLogs({ address: ctx.oracle, fromBlock: 0, toBlock: "latest", topics: [null, topicId] });
-  const parsed = logs.map((l) => ({ log: l, ev: oracleIface.parseLog(l)! })).filter((x) => x.ev);
-  const req = parsed.find((x) => x.ev.name === "InferenceRequested");
-  const fulfilled = parsed.filter((x) => x.ev.name === "InferenceFulfilled");
-  const submitted = parsed.find((x) => x.ev.name === "ResultSubmitted");
-  const callback = parsed.find((x) => x.ev.name === "CallbackCompleted");
-  if (!req) return { requestId, ok: false, lines, problems: ["no InferenceRequested event"] };
-  check(fulfilled.length === 1, `fulfilled exactly once (tx ${fulfilled[0]?.log.transactionHash.slice(0, 18)}…, block ${fulfilled[0]?.log.blockNumber})`,
-    `InferenceFulfilled events: ${fulfilled.length}, expected 1`);
-  if (!fulfilled.length || !submitted) return { requestId, ok: false, lines, problems: [...problems, "no fulfilment"] };
-
-  // 1. Recover the signer from the submitted calldata (never trusting the node's word).
-  const tx = await ctx.provider.getTransaction(fulfilled[0].log.transactionHash);
-  const call = oracleIface.parseTransaction({ data: tx!.data })!;
-  let signer = "";
-  let item: { output: string; status: number } | undefined;
-  if (call.name === "fulfilBatch") {
-    const results: InferenceResult[] = call.args.results.map((r: { request: { requestId: bigint; modelHash: string; inputHash: string }; output: string; status: bigint }) => ({
-      requestId: r.request.requestId, modelHash: r.request.modelHash, inputHash: r.request.inputHash, outputHash: keccak256(r.output), status: Number(r.status),
-    }));
-    signer = recoverAddress(batchDigest(oracleDomain(ctx.chainId, ctx.oracle), results), call.args.signature);
-    const i = call.args.results.findIndex((r: { request: { requestId: bigint } }) => r.request.requestId === requestId);
-    item = { output: call.args.results[i].output, status: Number(call.args.results[i].status) };
-    lines.push(`  batch of ${results.length} result(s) under one signature; signer recovered from calldata: ${signer}`);
-  } else {
-    problems.push(`fulfilled by ${call.name}, expected fulfilBatch`);
-  }
-  check(getAddress(submitted.ev.args.signer) === getAddress(signer), "recovered signer equals the ResultSubmitted signer", `ResultSubmitted names ${submitted.ev.args.signer}, calldata recovers ${signer}`);
-
-  // 2. The signer is registered, with the allowed measurement, and is the runner that attested.
-  const registry = new Contract(ctx.registry, ENCLAVE_REGISTRY_ABI, ctx.provider);
-  const [operator, measurement] = await registry.activeEnclave(signer).catch(() => [undefined, undefined]);
-  check(measurement === ctx.measurement, `signer registered in EnclaveRegistry (operator ${operator}) with measurement ${String(measurement).slice(0, 18)}…`,
-    `signer not active in the EnclaveRegistry or measurement ${measurement} differs from ${ctx.measurement}`);
-  const att = ctx.attested.find((a) => getAddress(a.signer) === getAddress(signer));
-  check(!!att && att.measurement === ctx.measurement, "signer is the runner's attested signer (dev platform report)", "signer is not among the runners' attested signers");
-
-  // 3. The model: the committed hash is the sha256 of the model file.
-  const modelHash: string = req.ev.args.modelHash;
-  const model = ctx.manifest.find((m) => m.sha256 === modelHash);
-  const fileHash = model ? sha256(fs.readFileSync(path.join(ctx.modelsDir, model.file))) : "";
-  check(!!model && fileHash === modelHash, `model ${model?.name}: sha256 of models/${model?.file} = committed modelHash ${modelHash.slice(0, 18)}…`, `model hash ${modelHash} does not match any model file`);
-
-  // 4. The output: as event says, decodes, and equals a local re-run of the model.
-  const output: string = fulfilled[0].ev.args.output;
-  check(keccak256(output) === fulfilled[0].ev.args.outputHash && item?.output === output, "output bytes match the outputHash and the signed calldata", "output hash mismatch");
-  let values: bigint[] | undefined;
-  if (Number(fulfilled[0].ev.args.status) === ResultStatus.Ok) values = decodeTensor(output);
-  if (ctx.store && model) {
-    const rerun = await ctx.store.infer(modelHash, req.ev.args.input);
-    check(keccak256(rerun.output) === keccak256(output) && rerun.status === Number(fulfilled[0].ev.args.status),
-      "re-ran the model locally on the request's input: same output", "local re-run gives a different output");
-  }
-
-  // 5. The callback.
-  if (callback) {
-    const ok = callback.ev.args.success as boolean;
-    const cbGas = Number(req.ev.args.callbackGasLimit);
-    check(ok || cbGas === 0, `callback ${cbGas === 0 ? "skipped (no callback asked)" : `succeeded, ${callback.ev.args.gasUsed} gas of ${cbGas}`}`, `callback failed (gas used ${callback.ev.args.gasUsed})`);
-  } else {
-    check(Number(req.ev.args.callbackGasLimit) === 0, "no callback asked", "no CallbackCompleted event");
-  }
-  return { requestId, ok: problems.length === 0, lines, problems, output: values, model };
-}
 
 function describeOutput(model: ModelManifestEntry | undefined, values: bigint[] | undefined): string {
   if (!model || !values) return "(no output)";
@@ -262,28 +169,33 @@ async function main(): Promise<number> {
     bar?.stop();
     if (done < ids.length) say(`only ${done}/${ids.length} fulfilled within 60 s`);
 
-    const store = new ModelStore({ dir: path.join(REPO_ROOT, "models") });
-    const ctx: VerifyContext = {
-      provider, oracle: d.contracts.InferenceOracle, registry: d.contracts.EnclaveRegistry, chainId: d.chainId,
-      attested: attestation.runners, measurement: d.measurement!, manifest: manifest.models, modelsDir: path.join(REPO_ROOT, "models"), store,
-    };
+    // Each result verified from the chain alone, as `oracle audit verify-result` does; the runner
+    // is measured from this source tree once, for all of them.
+    const modelsDir = path.join(REPO_ROOT, "models");
+    let measurement: RunnerMeasurement | undefined;
+    try { measurement = measureRunner({ repoRoot: REPO_ROOT, modelsDir }); } catch { /* verifyResult measures and reports why */ }
+    const out = (line: string) => process.stdout.write(`${line}\n`);
     let verified = 0;
-    process.stdout.write("\n");
+    out("");
     for (let i = 0; i < ids.length; i++) {
-      const v = await verifyFulfilment(ctx, ids[i]);
-      if (v.ok) verified++;
-      process.stdout.write(`request ${ids[i]}: ${sent[i].label}\n`);
-      process.stdout.write(`  result: ${describeOutput(v.model, v.output)}\n`);
-      for (const l of v.lines) process.stdout.write(`  ${l}\n`);
+      const report = await verifyResult({ provider, deployment: d, requestId: ids[i], sourceDir: REPO_ROOT, modelsDir, measurement });
+      if (report.valid) verified++;
+      const { request, submissions } = report.facts;
+      const model = manifest.models.find((x) => x.sha256 === request.modelHash);
+      const values = request.status === ResultStatus.Ok && typeof request.output === "string" ? decodeTensor(request.output) : undefined;
+      out(`request ${ids[i]}: ${sent[i].label}`);
+      out(`  result: ${describeOutput(model, values)}`);
       if (i < 3) {
         const cls = await iris.predictedClass(ids[i]).catch(() => undefined);
-        if (cls !== undefined) process.stdout.write(`  consumer state: IrisClassifierConsumer.predictedClass(${ids[i]}) = ${cls} (${(m("iris-classifier").output as { labels?: string[] }).labels?.[Number(cls)]})\n`);
+        if (cls !== undefined) out(`  consumer state: IrisClassifierConsumer.predictedClass(${ids[i]}) = ${cls} (${(m("iris-classifier").output as { labels?: string[] }).labels?.[Number(cls)]})`);
       } else if (i === 3) {
-        process.stdout.write(`  consumer state: RiskScoredLendingPool.ltvBps() = ${await lendingPool.ltvBps()} bps\n`);
+        out(`  consumer state: RiskScoredLendingPool.ltvBps() = ${await lendingPool.ltvBps()} bps`);
       }
-      process.stdout.write(`  ${v.ok ? "VERIFIED" : `NOT VERIFIED: ${v.problems.join("; ")}`}\n\n`);
+      for (const s of Object.values(submissions)) out(`  signed by enclave ${s.signer}, ${s.call ?? "calldata not decoded"}, tx ${shortHex(String(s.tx))}`);
+      out(`  audit: ${linkLine(report)}`);
+      const failed = report.checks.find((c) => c.name === report.failedCheck);
+      out(`  ${report.valid ? `VERIFIED (${report.checks.length} checks passed)` : `NOT VERIFIED: ${report.failedCheck}: ${failed?.detail ?? ""}`}\n`);
     }
-    await store.close();
     const trail = (await (await fetch(`${api}/v1/requests/${ids[0]}`)).json()) as { trail: { step: string }[] };
     say(`node trail of request ${ids[0]}: ${trail.trail.map((t) => t.step).join(" → ")}`);
     const ok = verified === ids.length;

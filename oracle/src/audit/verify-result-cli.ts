@@ -54,8 +54,8 @@ function usage(command: Command, message: string): never {
   throw new Error("unreachable: the exit callback ends the command");
 }
 
-/** One line per link: ✔ held, ✘ broke, – not reached. */
-function linkLine(report: ResultReport): string {
+/** The chain in one line, a mark per link: ✔ held, ✘ broke, – not reached. */
+export function linkLine(report: ResultReport): string {
   return RESULT_LINKS.map((link) => {
     const checks = report.checks.filter((c) => linkOf(c.name) === link);
     if (checks.length === 0) return null;

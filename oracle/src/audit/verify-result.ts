@@ -57,6 +57,11 @@ export interface VerifyResultParams {
   sourceDir?: string;
   /** Models folder (manifest and .onnx files); default `<sourceDir>/models`. */
   modelsDir?: string;
+  /**
+   * `measureRunner({ repoRoot: sourceDir, modelsDir })`, if the caller computed it already (to
+   * verify many requests against one tree); default: measured here, once per call.
+   */
+  measurement?: RunnerMeasurement;
 }
 
 /** The links of the chain, in order; each check name starts with (or maps to) one of them. */
@@ -158,6 +163,7 @@ class ResultVerifier {
     this.registry = new Contract(d.contracts.EnclaveRegistry, REGISTRY_AUDIT_ABI, p.provider);
     this.sourceDir = path.resolve(p.sourceDir ?? defaultRepoRoot());
     this.modelsDir = path.resolve(p.modelsDir ?? path.join(this.sourceDir, "models"));
+    this.measured = p.measurement;
     this.facts = {
       network: d.network, chainId: d.chainId, oracle: d.contracts.InferenceOracle,
       request: { id: p.requestId.toString() }, submissions: {}, measurement: {}, model: {}, rerun: {}, callback: {},
@@ -528,10 +534,6 @@ class ResultVerifier {
     if (this.measured === undefined) {
       try {
         this.measured = measureRunner({ repoRoot: this.sourceDir, modelsDir: this.modelsDir });
-        Object.assign(this.facts.measurement, {
-          source: this.sourceDir, modelsDir: this.modelsDir, measurement: this.measured.measurement, runtime: this.measured.runtime,
-          files: this.measured.files.length, runtimeIds: this.measured.runtimeIds.map((r) => `${r.name}@${r.version}`).join(", "),
-        });
       } catch (error) {
         this.measured = error as Error;
       }
@@ -541,6 +543,10 @@ class ResultVerifier {
       this.chain.push({ role: "measurement", title: "Runner measurement", subtitle: "not computed", check: name, ok: false });
       return this.checks.fail(name, `cannot measure the runner in ${this.sourceDir}: ${m.message}`, { source: this.sourceDir });
     }
+    Object.assign(this.facts.measurement, {
+      source: this.sourceDir, modelsDir: this.modelsDir, measurement: m.measurement, runtime: m.runtime,
+      files: m.files.length, runtimeIds: m.runtimeIds.map((r) => `${r.name}@${r.version}`).join(", "),
+    });
     const ok = m.measurement === registered.toLowerCase();
     this.chain.push({ role: "measurement", title: "Runner measurement", subtitle: registered, check: name, ok });
     return this.checks.record(name, ok,

@@ -11,7 +11,7 @@ import { ethers } from "hardhat";
 import { Command } from "commander";
 import { Contract, Wallet, keccak256 } from "ethers";
 import { registerResultAuditCommands, formatResultText, renderResultHtml } from "../../../oracle/src/audit/verify-result-cli";
-import { verifyResult, UnknownRequestError, type ResultReport } from "../../../oracle/src/audit/verify-result";
+import { verifyResult, UnknownRequestError, type ResultReport, type VerifyResultParams } from "../../../oracle/src/audit/verify-result";
 import type { Deployment } from "../../../oracle/src/chain/deployment";
 import type { DevEvidence } from "../../../oracle/src/enclave/backend";
 import { EnclaveHost } from "../../../oracle/src/enclave/host";
@@ -94,7 +94,7 @@ describe("oracle audit verify-result: one request end to end", function () {
     return wallet.signingKey.sign(digest).serialized;
   }
 
-  const verify = (requestId: bigint, extra: { sourceDir?: string; modelsDir?: string } = {}): Promise<ResultReport> =>
+  const verify = (requestId: bigint, extra: Partial<Pick<VerifyResultParams, "sourceDir" | "modelsDir" | "measurement">> = {}): Promise<ResultReport> =>
     verifyResult({ provider: ethers.provider, deployment, requestId, sourceDir: snapshot, ...extra });
 
   function expectBroken(report: ResultReport, check: string, link: string): void {
@@ -234,6 +234,10 @@ describe("oracle audit verify-result: one request end to end", function () {
     const report = await verify(single, { sourceDir: source, modelsDir: models });
     expectBroken(report, "measurement.source", "measurement");
     expect(report.checks.find((c) => c.name === "measurement.source")!.evidence).to.include({ registered: measurement });
+    // A measurement the caller computed (the demo measures once for all its requests) is used as given.
+    const given = await verify(single, { sourceDir: source, modelsDir: models, measurement: measureRunner({ repoRoot: snapshot, modelsDir: models }) });
+    expect(given.valid, formatResultText(given)).to.equal(true);
+    expect(given.facts.measurement).to.include({ measurement });
   });
 
   it("names the output link when a registered signer signed an output the model does not give", async () => {

@@ -120,7 +120,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
     await runners.start();
 
     const pipeline = new Pipeline(
-      { provider, chainId: deployment.chainId, oracle, runners, submitter, tracker, metrics, log: log.child({ part: "pipeline" }) },
+      { provider, oracle, runners, submitter, tracker, metrics, log: log.child({ part: "pipeline" }) },
       { batchSize: config.batchSize, batchWindowMs: config.batchWindowMs, maxInputBytes: config.maxInputBytes, maxCallbackGas: config.maxCallbackGas },
     );
     queue.process(pipeline.handle, config.jobConcurrency);
@@ -181,7 +181,11 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
         const rec = tracker.get(id.toString());
         const state = Number(await oracleContract.requestState(id));
         if (!rec && state === RequestState.None) return undefined;
-        return { ...(rec ?? { requestId: id.toString(), status: "not seen by this node", trail: [] }), onChainState: RequestState[state] };
+        // Not seen yet: say why, so an operator on a quiet chain (e.g. `hardhat node`, which mines only
+        // on transactions) sees that the watcher is waiting for confirmations, not stuck.
+        const unseen = `not seen by this node yet: the watcher has scanned to block ${watcher.scannedBlock} `
+          + `(head ${watcher.lastHead}, ${config.confirmations} confirmation(s) required)`;
+        return { ...(rec ?? { requestId: id.toString(), status: unseen, trail: [] }), onChainState: RequestState[state] };
       },
       models: () => ({
         models: manifest.models.map((m) => ({

@@ -15,7 +15,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Contract, JsonRpcProvider, NonceManager, Signer, Wallet, getAddress } from "ethers";
-import { attachContract, deployContract, deployContracts } from "./lib/deploy-contracts";
+import { attachContract, deployContract, deployContracts, registerModel, trustRoot } from "./lib/deploy-contracts";
 import { writeDeployment, type Deployment } from "../oracle/src/chain/deployment";
 import { measureRunner } from "../oracle/src/enclave/measure";
 import { createDevPlatform, loadDevPlatform, saveDevPlatform, type DevPlatform } from "../oracle/src/enclave/platform";
@@ -71,10 +71,8 @@ export async function deployNetwork(opts: DeployNetworkOptions): Promise<DeployR
     saveDevPlatform(platform, platformFile);
     log(`dev platform (simulation) created at ${path.relative(REPO_ROOT, platformFile)}: root ${platform.rootId}`);
   }
-  await (await core.enclaveRegistry.addRoot(platform.rootPublicKey.x, platform.rootPublicKey.y)).wait();
-
   const { measurement } = measureRunner({ repoRoot: REPO_ROOT });
-  await (await core.enclaveRegistry.setMeasurementAllowed(measurement, true)).wait();
+  await trustRoot(core.enclaveRegistry, platform.rootPublicKey, [measurement]);
   log(`runner measurement allowed: ${measurement}`);
 
   const manifest = loadManifest(path.join(REPO_ROOT, "models"));
@@ -82,11 +80,8 @@ export async function deployNetwork(opts: DeployNetworkOptions): Promise<DeployR
   const modelHashes: Record<string, string> = {};
   const fee = opts.modelFee ?? 1_000_000_000_000n;
   for (const m of manifest.models) {
-    const spec = [m.sha256, m.input.length, m.output.length, m.decimals, fee, `models/${m.file}`];
-    const receipt = await (await core.modelRegistry.registerModel(spec, [measurement])).wait();
-    const ev = receipt!.logs.map((l: { topics: readonly string[]; data: string }) => core.modelRegistry.interface.parseLog(l))
-      .find((e: { name: string } | null) => e?.name === "ModelRegistered");
-    models[m.name] = Number(ev!.args.modelId);
+    const spec = { modelHash: m.sha256, inputLength: m.input.length, outputLength: m.output.length, decimals: m.decimals, fee, uri: `models/${m.file}` };
+    models[m.name] = Number(await registerModel(core.modelRegistry, spec, [measurement]));
     modelHashes[m.name] = m.sha256;
     log(`model ${m.name}: id ${models[m.name]}, sha256 ${m.sha256}`);
   }

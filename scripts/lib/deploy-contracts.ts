@@ -126,3 +126,32 @@ export async function deployContracts(deployer: Signer, options: DeployOptions =
     },
   };
 }
+
+/** A model as `ModelRegistry.registerModel` takes it. */
+export interface ModelSpec {
+  modelHash: string;
+  inputLength: number;
+  outputLength: number;
+  decimals: number;
+  /** Fee per request, wei. */
+  fee: bigint;
+  uri: string;
+}
+
+/** Registers a model from `modelRegistry`'s signer (its publisher) for `measurements`; returns its id. */
+export async function registerModel(modelRegistry: Contract, spec: ModelSpec, measurements: string[]): Promise<bigint> {
+  const receipt = await (await modelRegistry.registerModel(
+    [spec.modelHash, spec.inputLength, spec.outputLength, spec.decimals, spec.fee, spec.uri], measurements,
+  )).wait();
+  const registered = (receipt?.logs ?? [])
+    .map((l: { topics: readonly string[]; data: string }) => modelRegistry.interface.parseLog(l))
+    .find((e: { name: string } | null) => e?.name === "ModelRegistered");
+  if (!registered) throw new Error("no ModelRegistered event in the receipt");
+  return registered.args.modelId as bigint;
+}
+
+/** The EnclaveRegistry owner's set-up: trust a vendor root (its P-256 public key) and allow runner measurements. */
+export async function trustRoot(enclaveRegistry: Contract, root: { x: string; y: string }, measurements: string[]): Promise<void> {
+  await (await enclaveRegistry.addRoot(root.x, root.y)).wait();
+  for (const m of measurements) await (await enclaveRegistry.setMeasurementAllowed(m, true)).wait();
+}

@@ -10,11 +10,11 @@ import * as fs from "fs";
 import * as path from "path";
 import hre from "hardhat";
 import { Contract, Signer, Wallet, parseEther } from "ethers";
-import { deployContract, deployContracts } from "./lib/deploy-contracts";
+import { deployContract, deployContracts, registerModel, trustRoot } from "./lib/deploy-contracts";
 import {
   ResultStatus, batchDigest, commitmentFromEvent, encodeTensor, oracleDomain, resultDigest, type RequestCommitment,
 } from "../oracle/src/protocol";
-import { makeDevPlatform, makeReport } from "../test/helpers/platform";
+import { createDevPlatform, createDevRoot } from "../oracle/src/enclave/platform";
 
 const log = (...args: unknown[]) => console.error(...args);
 // Hardhat tasks print with console.log; keep stdout for the JSON alone.
@@ -24,6 +24,7 @@ const MEASUREMENT = "0x" + "ab".repeat(32);
 const INPUT = encodeTensor([5_100_000n, 3_500_000n, 1_400_000n, 200_000n]);
 const OUTPUT = encodeTensor([912_345n, 80_000n, 7_655n]);
 const BATCH = 50;
+const RUNTIME = "0x" + "cd".repeat(32);
 
 async function now(): Promise<bigint> {
   return BigInt((await hre.ethers.provider.getBlock("latest"))!.timestamp);
@@ -33,11 +34,11 @@ async function setUp() {
   const signers = await hre.ethers.getSigners();
   const [deployer, publisher] = signers;
   const core = await deployContracts(deployer);
-  const platform = makeDevPlatform(await now());
-  await (await core.enclaveRegistry.addRoot(platform.root.x, platform.root.y)).wait();
-  await (await core.enclaveRegistry.setMeasurementAllowed(MEASUREMENT, true)).wait();
-  const registry = core.modelRegistry.connect(publisher) as Contract;
-  await (await registry.registerModel([hre.ethers.id("iris"), 4, 3, 6, parseEther("0.001"), "ipfs://iris"], [MEASUREMENT])).wait();
+  const root = createDevRoot();
+  const platform = createDevPlatform({ root, now: Number(await now()) });
+  await trustRoot(core.enclaveRegistry, root.publicKey, [MEASUREMENT]);
+  const spec = { modelHash: hre.ethers.id("iris"), inputLength: 4, outputLength: 3, decimals: 6, fee: parseEther("0.001"), uri: "ipfs://iris" };
+  await registerModel(core.modelRegistry.connect(publisher) as Contract, spec, [MEASUREMENT]);
   return { ...core, platform, signers };
 }
 
@@ -46,10 +47,10 @@ type Env = Awaited<ReturnType<typeof setUp>>;
 async function registerEnclaveGas(env: Env, operator: Signer): Promise<{ gas: bigint; wallet: Wallet }> {
   const wallet = new Wallet(Wallet.createRandom().privateKey);
   const registry = env.enclaveRegistry.connect(operator) as Contract;
-  const { encoded, sig } = makeReport(env.platform, {
-    enclaveSigner: wallet.address, operator: await operator.getAddress(), measurement: MEASUREMENT, issuedAt: await now(),
-  });
-  const tx = await registry.registerEnclave(encoded, sig, env.platform.certificate, env.platform.certSig, env.platform.rootId);
+  const ev = env.platform.signReport(
+    { measurement: MEASUREMENT, runtime: RUNTIME, signer: wallet.address, operator: await operator.getAddress() }, Number(await now()),
+  );
+  const tx = await registry.registerEnclave(ev.report, ev.reportSignature, ev.certificate, ev.certificateSignature, ev.rootId);
   return { gas: (await tx.wait()).gasUsed, wallet };
 }
 

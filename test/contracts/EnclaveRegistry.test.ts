@@ -2,10 +2,13 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { expect } from "chai";
 import { AbiCoder, Contract, Wallet, ZeroAddress, ZeroHash, id, sha256 } from "ethers";
 import { MEASUREMENT, deployOracleFixture, registerEnclave } from "../helpers/fixtures";
-import { makeDevPlatform, makeReport, reissueCertificate } from "../helpers/platform";
+import { alterReport, platformKeyOf, registerEnclaveArgs, reissueCertificate, signReportAt } from "../helpers/platform";
 import {
-  CERTIFICATE_VERSION, EnclaveAttestation, REPORT_VERSION, TeeType, enclaveAttestationDigest, p256SignDigest, registryDomain, reportDigest,
+  CERTIFICATE_VERSION, EnclaveAttestation, REPORT_VERSION, TeeType, decodeReport, enclaveAttestationDigest, p256SignDigest, registryDomain,
+  reportDigest,
 } from "../helpers/protocol";
+import type { DevEvidence } from "../../oracle/src/enclave/backend";
+import { createDevPlatform, createDevRoot } from "../../oracle/src/enclave/platform";
 
 const UNKNOWN_MEASUREMENT = id("unknown runner");
 const DAY = 86_400n;
@@ -19,29 +22,31 @@ describe("EnclaveRegistry", () => {
     const registry = f.enclaveRegistry.connect(f.operatorA) as Contract;
     const now = BigInt(await time.latest());
     const wallet = new Wallet(Wallet.createRandom().privateKey);
-    const signed = makeReport(f.platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now });
-    const register = (r = signed, p = f.platform, rootId = f.platform.rootId) =>
-      registry.registerEnclave(r.encoded, r.sig, p.certificate, p.certSig, rootId);
-    return { ...f, registry, now, wallet, signed, register };
+    /** The platform's report (the product's signReport) for `wallet` from OPERATOR at `now`, with `fields` changed. */
+    const report = (fields: Partial<Parameters<typeof signReportAt>[1]> = {}) =>
+      signReportAt(f.platform, { signer: wallet.address, operator: OPERATOR, measurement: MEASUREMENT, issuedAt: now, ...fields });
+    const signed = report();
+    const register = (e: DevEvidence = signed) => registry.registerEnclave(...registerEnclaveArgs(e));
+    return { ...f, registry, now, wallet, report, signed, register };
   }
 
   describe("roots and measurements", () => {
     it("adds a root under its rootId and emits RootAdded", async () => {
       const { enclaveRegistry } = await fixture();
-      const other = makeDevPlatform(BigInt(await time.latest()));
-      await expect(enclaveRegistry.addRoot(other.root.x, other.root.y))
-        .to.emit(enclaveRegistry, "RootAdded").withArgs(other.rootId, other.root.x, other.root.y);
+      const other = createDevRoot();
+      await expect(enclaveRegistry.addRoot(other.publicKey.x, other.publicKey.y))
+        .to.emit(enclaveRegistry, "RootAdded").withArgs(other.rootId, other.publicKey.x, other.publicKey.y);
       expect((await enclaveRegistry.getRoot(other.rootId)).status).to.equal(1n);
     });
 
     it("rejects a key that is not on the curve, a root added twice, and re-adding a revoked root", async () => {
-      const { enclaveRegistry, platform } = await fixture();
+      const { enclaveRegistry, platform, root } = await fixture();
       const bad = "0x" + "11".repeat(32);
       await expect(enclaveRegistry.addRoot(bad, bad)).to.be.revertedWithCustomError(enclaveRegistry, "EnclaveRegistryInvalidRootKey").withArgs(bad, bad);
-      await expect(enclaveRegistry.addRoot(platform.root.x, platform.root.y))
+      await expect(enclaveRegistry.addRoot(root.publicKey.x, root.publicKey.y))
         .to.be.revertedWithCustomError(enclaveRegistry, "EnclaveRegistryRootAlreadyAdded").withArgs(platform.rootId);
       await expect(enclaveRegistry.revokeRoot(platform.rootId)).to.emit(enclaveRegistry, "RootRevoked").withArgs(platform.rootId);
-      await expect(enclaveRegistry.addRoot(platform.root.x, platform.root.y))
+      await expect(enclaveRegistry.addRoot(root.publicKey.x, root.publicKey.y))
         .to.be.revertedWithCustomError(enclaveRegistry, "EnclaveRegistryRootRevoked").withArgs(platform.rootId);
       await expect(enclaveRegistry.revokeRoot(platform.rootId))
         .to.be.revertedWithCustomError(enclaveRegistry, "EnclaveRegistryRootRevoked").withArgs(platform.rootId);
@@ -57,10 +62,10 @@ describe("EnclaveRegistry", () => {
     });
 
     it("lets only the owner manage roots, measurements, signers, auditors and the report age", async () => {
-      const { enclaveRegistry, stranger, platform } = await fixture();
+      const { enclaveRegistry, stranger, platform, root } = await fixture();
       const r = enclaveRegistry.connect(stranger) as Contract;
       for (const call of [
-        () => r.addRoot(platform.root.x, platform.root.y), () => r.revokeRoot(platform.rootId),
+        () => r.addRoot(root.publicKey.x, root.publicKey.y), () => r.revokeRoot(platform.rootId),
         () => r.setMeasurementAllowed(MEASUREMENT, false), () => r.revokeSigner(stranger.address),
         () => r.setAuditor(stranger.address, true), () => r.setAuditorThreshold(1), () => r.setMaxReportAge(1),
       ]) {
@@ -89,34 +94,33 @@ describe("EnclaveRegistry", () => {
       const { registry, register, wallet, signed, operatorA, platform } = await fixture();
       await expect(register())
         .to.emit(registry, "EnclaveRegistered")
-        .withArgs(wallet.address, operatorA.address, MEASUREMENT, TeeType.DevSimulated, signed.report.expiresAt, reportDigest(signed.report));
+        .withArgs(wallet.address, operatorA.address, MEASUREMENT, TeeType.DevSimulated, signed.expiresAt, reportDigest(decodeReport(signed.report)));
       const e = await registry.getEnclave(wallet.address);
       expect([e.operator, e.expiresAt, e.teeType, e.status, e.measurement, e.rootId]).to.deep.equal([
-        operatorA.address, signed.report.expiresAt, 0n, 1n, MEASUREMENT, platform.rootId,
+        operatorA.address, signed.expiresAt, 0n, 1n, MEASUREMENT, platform.rootId,
       ]);
       expect(await registry.activeEnclave(wallet.address)).to.deep.equal([operatorA.address, MEASUREMENT]);
     });
 
     it("expires the signer with its certificate when that ends first", async () => {
-      const { registry, platform, wallet, now } = await fixture();
-      const shortCert = reissueCertificate(platform, { notAfter: now + DAY });
-      const r = makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now });
-      await registry.registerEnclave(r.encoded, r.sig, shortCert.certificate, shortCert.certSig, platform.rootId);
+      const { register, registry, platform, root, signed, wallet, now } = await fixture();
+      const shortCert = reissueCertificate(platform, root.privateKey, { notAfter: now + DAY });
+      await register({ ...signed, ...shortCert });
       expect((await registry.getEnclave(wallet.address)).expiresAt).to.equal(now + DAY);
     });
 
     it("rejects a report from an untrusted root", async () => {
-      const { registry, wallet, now } = await fixture();
-      const rogue = makeDevPlatform(now);
-      const r = makeReport(rogue, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now });
-      await expect(registry.registerEnclave(r.encoded, r.sig, rogue.certificate, rogue.certSig, rogue.rootId))
+      const { registry, register, wallet, now } = await fixture();
+      const rogue = createDevPlatform({ now: Number(now) });
+      const r = signReportAt(rogue, { operator: OPERATOR, signer: wallet.address, measurement: MEASUREMENT, issuedAt: now });
+      await expect(register(r))
         .to.be.revertedWithCustomError(registry, "EnclaveRegistryUntrustedRoot").withArgs(rogue.rootId);
     });
 
     it("rejects a certificate that claims a trusted root but was signed by another key", async () => {
       const { registry, register, platform, signed, now } = await fixture();
-      const forged = reissueCertificate(platform, {}, makeDevPlatform(now).rootKey);
-      await expect(register(signed, forged))
+      const forged = reissueCertificate(platform, createDevRoot().privateKey, {});
+      await expect(register({ ...signed, ...forged }))
         .to.be.revertedWithCustomError(registry, "EnclaveRegistryInvalidCertificateSignature").withArgs(platform.rootId);
     });
 
@@ -127,69 +131,69 @@ describe("EnclaveRegistry", () => {
     });
 
     it("rejects a certificate outside its validity period", async () => {
-      const { registry, register, platform, signed, now } = await fixture();
-      const future = reissueCertificate(platform, { notBefore: now + DAY, notAfter: now + 2n * DAY });
-      await expect(register(signed, future)).to.be.revertedWithCustomError(registry, "EnclaveRegistryCertificateNotValid");
-      const past = reissueCertificate(platform, { notBefore: now - 2n * DAY, notAfter: now - DAY });
+      const { registry, register, platform, root, signed, now } = await fixture();
+      const future = reissueCertificate(platform, root.privateKey, { notBefore: now + DAY, notAfter: now + 2n * DAY });
+      await expect(register({ ...signed, ...future })).to.be.revertedWithCustomError(registry, "EnclaveRegistryCertificateNotValid");
+      const past = reissueCertificate(platform, root.privateKey, { notBefore: now - 2n * DAY, notAfter: now - DAY });
       const next = BigInt(await time.latest()) + 1n;
-      await expect(register(signed, past)).to.be.revertedWithCustomError(registry, "EnclaveRegistryCertificateNotValid")
+      await expect(register({ ...signed, ...past })).to.be.revertedWithCustomError(registry, "EnclaveRegistryCertificateNotValid")
         .withArgs(now - 2n * DAY, now - DAY, next);
     });
 
     it("rejects an unsupported certificate or report version", async () => {
-      const { registry, register, platform, wallet, now } = await fixture();
+      const { registry, register, platform, root, signed } = await fixture();
       expect(REPORT_VERSION).to.equal(2);
       expect(CERTIFICATE_VERSION).to.equal(1);
-      await expect(register(undefined, reissueCertificate(platform, { version: 2 })))
+      await expect(register({ ...signed, ...reissueCertificate(platform, root.privateKey, { version: 2 }) }))
         .to.be.revertedWithCustomError(registry, "EnclaveRegistryUnsupportedVersion").withArgs(2);
       for (const version of [0, 1, 3]) {
-        const r = makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now, version });
+        const r = alterReport(platform, signed, { version });
         await expect(register(r)).to.be.revertedWithCustomError(registry, "EnclaveRegistryUnsupportedVersion").withArgs(version);
       }
     });
 
     it("rejects a version-1 report (no operator field) by its version, validly signed or not", async () => {
-      const { registry, register, platform, wallet, now } = await fixture();
+      const { registry, register, platform, signed, wallet, now } = await fixture();
       // The layout before the operator was bound: one word shorter, so it would not even decode.
       const v1 = AbiCoder.defaultAbiCoder().encode(
         ["uint16", "uint8", "bytes32", "bytes32", "address", "bytes32", "uint64", "uint64"],
         [1, TeeType.DevSimulated, platform.platformId, MEASUREMENT, wallet.address, id("runtime"), now, now + DAY],
       );
-      const sig = p256SignDigest(platform.platformKey, sha256(v1));
-      await expect(register({ ...makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now }), encoded: v1, sig }))
+      const sig = p256SignDigest(platformKeyOf(platform), sha256(v1));
+      await expect(register({ ...signed, report: v1, reportSignature: sig }))
         .to.be.revertedWithCustomError(registry, "EnclaveRegistryUnsupportedVersion").withArgs(1);
-      await expect(register({ ...makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now }), encoded: "0x1234" }))
+      await expect(register({ ...signed, report: "0x1234" }))
         .to.be.revertedWithCustomError(registry, "EnclaveRegistryUnsupportedVersion").withArgs(0);
     });
 
     it("rejects a report of another platform", async () => {
-      const { registry, register, platform, wallet, now } = await fixture();
+      const { registry, register, platform, signed } = await fixture();
       const otherId = id("other platform");
-      const r = makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now, platformId: otherId });
+      const r = alterReport(platform, signed, { platformId: otherId });
       await expect(register(r)).to.be.revertedWithCustomError(registry, "EnclaveRegistryPlatformMismatch").withArgs(otherId, platform.platformId);
     });
 
     it("rejects a report not signed by the certified platform key", async () => {
-      const { registry, register, platform, wallet, now } = await fixture();
-      const r = makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now }, platform.rootKey);
+      const { registry, register, platform, root, signed } = await fixture();
+      const r = alterReport(platform, signed, {}, root.privateKey);
       await expect(register(r)).to.be.revertedWithCustomError(registry, "EnclaveRegistryInvalidReportSignature").withArgs(platform.platformId);
     });
 
     it("rejects a tampered report (signature over other bytes)", async () => {
       const { registry, register, platform, signed } = await fixture();
-      const tampered = { ...signed, encoded: signed.encoded.replace(MEASUREMENT.slice(2), id("evil").slice(2)) };
+      const tampered = { ...signed, report: signed.report.replace(MEASUREMENT.slice(2), id("evil").slice(2)) };
       await expect(register(tampered)).to.be.revertedWithCustomError(registry, "EnclaveRegistryInvalidReportSignature").withArgs(platform.platformId);
     });
 
     it("rejects a report whose TEE type is not the development platform", async () => {
-      const { registry, register, platform, wallet, now } = await fixture();
-      const r = makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now, teeType: TeeType.IntelTdx });
+      const { registry, register, platform, signed } = await fixture();
+      const r = alterReport(platform, signed, { teeType: TeeType.IntelTdx });
       await expect(register(r)).to.be.revertedWithCustomError(registry, "EnclaveRegistryUnsupportedTeeType").withArgs(TeeType.IntelTdx);
     });
 
     it("rejects a measurement that is not allowed", async () => {
-      const { registry, register, platform, wallet, now } = await fixture();
-      const r = makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: UNKNOWN_MEASUREMENT, issuedAt: now });
+      const { registry, register, report } = await fixture();
+      const r = report({ measurement: UNKNOWN_MEASUREMENT });
       await expect(register(r)).to.be.revertedWithCustomError(registry, "EnclaveRegistryMeasurementNotAllowed").withArgs(UNKNOWN_MEASUREMENT);
     });
 
@@ -198,52 +202,52 @@ describe("EnclaveRegistry", () => {
       await time.increase(3601);
       const ts = BigInt(await time.latest()) + 1n;
       await expect(register(signed)).to.be.revertedWithCustomError(registry, "EnclaveRegistryReportStale")
-        .withArgs(signed.report.issuedAt, ts, 3600);
+        .withArgs(signed.issuedAt, ts, 3600);
     });
 
     it("rejects a report issued in the future beyond the clock skew, accepts one within it", async () => {
-      const { registry, register, platform, wallet, now } = await fixture();
-      const ahead = makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now + 600n });
+      const { registry, register, report, now } = await fixture();
+      const ahead = report({ issuedAt: now + 600n });
       await expect(register(ahead)).to.be.revertedWithCustomError(registry, "EnclaveRegistryReportFromFuture").withArgs(now + 600n, now + 1n);
-      const slightly = makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now + 60n });
+      const slightly = report({ issuedAt: now + 60n });
       await expect(register(slightly)).to.emit(registry, "EnclaveRegistered");
     });
 
     it("rejects an expired report", async () => {
-      const { registry, register, platform, wallet, now } = await fixture();
-      const r = makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now - 10n, expiresAt: now });
+      const { registry, register, report, platform, now } = await fixture();
+      const r = alterReport(platform, report({ issuedAt: now - 10n }), { expiresAt: now });
       await expect(register(r)).to.be.revertedWithCustomError(registry, "EnclaveRegistryReportExpired").withArgs(now, now + 1n);
     });
 
     it("rejects the zero signer", async () => {
-      const { registry, register, platform, now } = await fixture();
-      const r = makeReport(platform, { operator: OPERATOR, enclaveSigner: ZeroAddress, measurement: MEASUREMENT, issuedAt: now });
+      const { registry, register, report } = await fixture();
+      const r = report({ signer: ZeroAddress });
       await expect(register(r)).to.be.revertedWithCustomError(registry, "EnclaveRegistryZeroSigner");
     });
 
     it("stops a front-runner: another account submitting the operator's report reverts, the operator's own registration then succeeds", async () => {
       const { registry, enclaveRegistry, register, signed, wallet, operatorA, operatorB, platform } = await fixture();
-      expect(signed.report.operator).to.equal(operatorA.address);
+      expect(signed.operator).to.equal(operatorA.address);
       // operatorB copied operatorA's pending registration (mempool) or the node's /v1/attestation.
       const thief = enclaveRegistry.connect(operatorB) as Contract;
-      await expect(thief.registerEnclave(signed.encoded, signed.sig, platform.certificate, platform.certSig, platform.rootId))
+      await expect(thief.registerEnclave(...registerEnclaveArgs(signed)))
         .to.be.revertedWithCustomError(registry, "EnclaveRegistryOperatorMismatch").withArgs(operatorA.address, operatorB.address);
       expect((await thief.getEnclave(wallet.address)).status).to.equal(0n);
       // The thief cannot rewrite the operator either: the platform's signature covers it.
-      const rewritten = { ...signed, encoded: signed.encoded.replace(operatorA.address.slice(2).toLowerCase(), operatorB.address.slice(2).toLowerCase()) };
-      expect(rewritten.encoded).to.not.equal(signed.encoded);
-      await expect(thief.registerEnclave(rewritten.encoded, rewritten.sig, platform.certificate, platform.certSig, platform.rootId))
+      const rewritten = { ...signed, report: signed.report.replace(operatorA.address.slice(2).toLowerCase(), operatorB.address.slice(2).toLowerCase()) };
+      expect(rewritten.report).to.not.equal(signed.report);
+      await expect(thief.registerEnclave(...registerEnclaveArgs(rewritten)))
         .to.be.revertedWithCustomError(registry, "EnclaveRegistryInvalidReportSignature").withArgs(platform.platformId);
       // The honest operator's transaction, mined after, still goes through and binds the fees to it.
       await expect(register()).to.emit(registry, "EnclaveRegistered").withArgs(
-        wallet.address, operatorA.address, MEASUREMENT, TeeType.DevSimulated, signed.report.expiresAt, reportDigest(signed.report),
+        wallet.address, operatorA.address, MEASUREMENT, TeeType.DevSimulated, signed.expiresAt, reportDigest(decodeReport(signed.report)),
       );
       expect(await registry.activeEnclave(wallet.address)).to.deep.equal([operatorA.address, MEASUREMENT]);
     });
 
     it("rejects a report naming the zero operator (a host started without one), whoever sends it", async () => {
-      const { registry, register, platform, wallet, now, operatorA } = await fixture();
-      const r = makeReport(platform, { operator: ZeroAddress, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now });
+      const { registry, register, report, operatorA } = await fixture();
+      const r = report({ operator: ZeroAddress });
       await expect(register(r)).to.be.revertedWithCustomError(registry, "EnclaveRegistryOperatorMismatch").withArgs(ZeroAddress, operatorA.address);
     });
 
@@ -253,34 +257,34 @@ describe("EnclaveRegistry", () => {
     });
 
     it("does not let another operator re-register (steal) a registered signer", async () => {
-      const { registry, enclaveRegistry, register, signed, wallet, operatorA, operatorB, platform, now } = await fixture();
+      const { registry, enclaveRegistry, register, report, signed, wallet, operatorA, operatorB } = await fixture();
       await register();
       const thief = enclaveRegistry.connect(operatorB) as Contract;
-      await expect(thief.registerEnclave(signed.encoded, signed.sig, platform.certificate, platform.certSig, platform.rootId))
+      await expect(thief.registerEnclave(...registerEnclaveArgs(signed)))
         .to.be.revertedWithCustomError(registry, "EnclaveRegistryOperatorMismatch").withArgs(operatorA.address, operatorB.address);
       // Even a report naming operatorB for the same signer (the platform holder's doing) cannot move it.
-      const own = makeReport(platform, { operator: operatorB.address, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: now });
-      await expect(thief.registerEnclave(own.encoded, own.sig, platform.certificate, platform.certSig, platform.rootId))
+      const own = report({ operator: operatorB.address });
+      await expect(thief.registerEnclave(...registerEnclaveArgs(own)))
         .to.be.revertedWithCustomError(registry, "EnclaveRegistrySignerBoundToOtherOperator").withArgs(wallet.address, operatorA.address);
     });
 
     it("lets the same operator renew its signer with a fresh report", async () => {
-      const { registry, register, platform, wallet } = await fixture();
+      const { registry, register, report, wallet } = await fixture();
       await register();
       await time.increase(1000);
-      const fresh = makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: BigInt(await time.latest()) });
+      const fresh = report({ issuedAt: BigInt(await time.latest()) });
       await expect(register(fresh)).to.emit(registry, "EnclaveRegistered");
-      expect((await registry.getEnclave(wallet.address)).expiresAt).to.equal(fresh.report.expiresAt);
+      expect((await registry.getEnclave(wallet.address)).expiresAt).to.equal(fresh.expiresAt);
     });
 
     it("never re-registers a revoked or retired signer", async () => {
-      const { registry, enclaveRegistry, register, wallet, platform } = await fixture();
+      const { registry, enclaveRegistry, register, report, wallet, platform } = await fixture();
       await register();
       await registry.retireSigner(wallet.address);
       await expect(register()).to.be.revertedWithCustomError(registry, "EnclaveRegistrySignerRetired").withArgs(wallet.address);
       const other = await registerEnclave({ enclaveRegistry, platform }, (await registry.runner) as never);
       await enclaveRegistry.revokeSigner(other.address);
-      const r = makeReport(platform, { operator: OPERATOR, enclaveSigner: other.address, measurement: MEASUREMENT, issuedAt: BigInt(await time.latest()) });
+      const r = report({ signer: other.address, issuedAt: BigInt(await time.latest()) });
       await expect(register(r)).to.be.revertedWithCustomError(registry, "EnclaveRegistrySignerRevoked").withArgs(other.address);
     });
   });
@@ -322,9 +326,9 @@ describe("EnclaveRegistry", () => {
     it("stops a signer once it expires", async () => {
       const { registry, register, wallet, signed } = await fixture();
       await register();
-      await time.increaseTo(signed.report.expiresAt + 1n);
+      await time.increaseTo(signed.expiresAt + 1n);
       await expect(registry.activeEnclave(wallet.address))
-        .to.be.revertedWithCustomError(registry, "EnclaveRegistrySignerExpired").withArgs(wallet.address, signed.report.expiresAt);
+        .to.be.revertedWithCustomError(registry, "EnclaveRegistrySignerExpired").withArgs(wallet.address, signed.expiresAt);
     });
 
     it("stops every signer with a measurement at once when it is disallowed, and resumes them when allowed again", async () => {
@@ -395,12 +399,12 @@ describe("EnclaveRegistry", () => {
     });
 
     it("stamps a renewed signer with the current epoch", async () => {
-      const { registry, enclaveRegistry, register, wallet, platform } = await fixture();
+      const { registry, enclaveRegistry, register, report, wallet } = await fixture();
       await register();
       const fast = await registry.activeEnclave.estimateGas(wallet.address);
       await enclaveRegistry.setMeasurementAllowed(OTHER, false);
       await time.increase(60);
-      await register(makeReport(platform, { operator: OPERATOR, enclaveSigner: wallet.address, measurement: MEASUREMENT, issuedAt: BigInt(await time.latest()) }));
+      await register(report({ issuedAt: BigInt(await time.latest()) }));
       expect(await registry.activeEnclave.estimateGas(wallet.address)).to.equal(fast);
     });
   });

@@ -376,9 +376,9 @@ describe("InferenceOracle", () => {
       const attackerAddress = await attacker.getAddress();
       // The attacker contract becomes an operator: it registers an enclave signer itself.
       const wallet = new Wallet(Wallet.createRandom().privateKey);
-      const { makeReport } = await import("../helpers/platform");
-      const r = makeReport(f.platform, { enclaveSigner: wallet.address, operator: attackerAddress, measurement: MEASUREMENT, issuedAt: BigInt(await time.latest()) });
-      await attacker.arm(f.enclaveRegistry.interface.encodeFunctionData("registerEnclave", [r.encoded, r.sig, f.platform.certificate, f.platform.certSig, f.platform.rootId]));
+      const { registerEnclaveArgs, signReportAt } = await import("../helpers/platform");
+      const r = signReportAt(f.platform, { signer: wallet.address, operator: attackerAddress, measurement: MEASUREMENT, issuedAt: BigInt(await time.latest()) });
+      await attacker.arm(f.enclaveRegistry.interface.encodeFunctionData("registerEnclave", registerEnclaveArgs(r)));
       await attacker.execute(await f.enclaveRegistry.getAddress());
       for (let i = 0; i < 2; i++) {
         const c = await requestViaConsumer(f);

@@ -5,9 +5,10 @@ import { hexlify, id, randomBytes } from "ethers";
 import { deployContract } from "../../scripts/lib/deploy-contracts";
 import {
   AttestationReport, CERTIFICATE_VERSION, InferenceResult, PlatformCertificate, REPORT_VERSION, ResultStatus, TeeType, batchDigest,
-  certificateDigest, decodeReport, encodeCertificate, encodeReport, oracleDomain, reportDigest, resultDigest, resultStructHash, rootId,
+  certificateDigest, decodeCertificate, decodeReport, encodeCertificate, encodeReport, oracleDomain, reportDigest, resultDigest,
+  resultStructHash, rootId,
 } from "../helpers/protocol";
-import { makeDevPlatform } from "../helpers/platform";
+import { createDevPlatform, createDevRoot } from "../../oracle/src/enclave/platform";
 
 describe("The Solidity encodings equal the TypeScript protocol module", () => {
   async function fixture() {
@@ -61,8 +62,7 @@ describe("The Solidity encodings equal the TypeScript protocol module", () => {
 
   it("encodes a platform certificate and its digest as report.ts does", async () => {
     const { harness } = await loadFixture(fixture);
-    const p = makeDevPlatform(1_700_000_000n);
-    const c: PlatformCertificate = p.cert;
+    const c: PlatformCertificate = decodeCertificate(createDevPlatform({ now: 1_700_000_000 }).certificate);
     const tuple = [c.version, c.platformId, c.platformKeyX, c.platformKeyY, c.notBefore, c.notAfter];
     expect(await harness.encodeCertificate(tuple)).to.equal(encodeCertificate(c));
     expect(await harness.certificateDigest(tuple)).to.equal(certificateDigest(c));
@@ -70,8 +70,8 @@ describe("The Solidity encodings equal the TypeScript protocol module", () => {
 
   it("derives rootId as report.ts does", async () => {
     const { harness } = await loadFixture(fixture);
-    const p = makeDevPlatform(0n + 1_700_000_000n);
-    expect(await harness.rootId(p.root.x, p.root.y)).to.equal(rootId(p.root.x, p.root.y));
+    const { publicKey } = createDevRoot();
+    expect(await harness.rootId(publicKey.x, publicKey.y)).to.equal(rootId(publicKey.x, publicKey.y));
   });
 
   it("uses the enum bounds and report version of constants.ts", async () => {

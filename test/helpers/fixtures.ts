@@ -10,12 +10,13 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import {
   BaseContract, Contract, ContractTransactionReceipt, Signer, TypedDataDomain, Wallet, id, parseEther,
 } from "ethers";
-import { deployContract, deployContracts } from "../../scripts/lib/deploy-contracts";
+import { ModelSpec, deployContract, deployContracts, registerModel as registerModelFrom, trustRoot } from "../../scripts/lib/deploy-contracts";
 import {
   InferenceResult, RequestCommitment, ResultStatus, batchDigest, commitmentFromEvent, encodeTensor, keccakOf,
   oracleDomain, resultDigest,
 } from "./protocol";
-import { DevPlatform, makeDevPlatform, makeReport } from "./platform";
+import { createDevRoot, type DevPlatform, type DevRoot } from "../../oracle/src/enclave/platform";
+import { alterReport, createTestPlatform, registerEnclaveArgs, signReportAt } from "./platform";
 
 export { encodeTensor, ResultStatus };
 
@@ -25,7 +26,7 @@ export const MEASUREMENT = id("runner measurement v1");
 export const OTHER_MEASUREMENT = id("runner measurement v2");
 
 /** The fixture's model: iris-like, 4 inputs, 3 outputs, 6 decimals. */
-export const IRIS = {
+export const IRIS: ModelSpec = {
   modelHash: id("iris.onnx bytes"),
   inputLength: 4,
   outputLength: 3,
@@ -42,6 +43,9 @@ export interface OracleFixture {
   modelRegistry: Contract;
   enclaveRegistry: Contract;
   consumer: Contract;
+  /** The vendor root the EnclaveRegistry trusts; its private key certifies (or re-certifies) platforms. */
+  root: DevRoot;
+  /** The product's development platform (oracle/src/enclave/platform.ts), certified by `root`. */
   platform: DevPlatform;
   modelId: bigint;
   chainId: bigint;
@@ -60,32 +64,22 @@ export interface OracleFixture {
 export async function deployOracleFixture(): Promise<OracleFixture> {
   const [deployer, publisher, operatorA, operatorB, operatorC, user, relayer, stranger] = await ethers.getSigners();
   const { oracle, modelRegistry, enclaveRegistry } = await deployContracts(deployer);
-  const platform = makeDevPlatform(BigInt(await time.latest()));
-  await (await enclaveRegistry.addRoot(platform.root.x, platform.root.y)).wait();
-  await (await enclaveRegistry.setMeasurementAllowed(MEASUREMENT, true)).wait();
-  await (await enclaveRegistry.setMeasurementAllowed(OTHER_MEASUREMENT, true)).wait();
+  const root = createDevRoot();
+  const platform = createTestPlatform(root, BigInt(await time.latest()));
+  await trustRoot(enclaveRegistry, root.publicKey, [MEASUREMENT, OTHER_MEASUREMENT]);
   const modelId = await registerModel(modelRegistry, publisher, IRIS, [MEASUREMENT]);
   const consumer = await deployContract(deployer, "RecordingConsumer", [await oracle.getAddress()]);
   const chainId = (await ethers.provider.getNetwork()).chainId;
   const domain = oracleDomain(chainId, await oracle.getAddress());
   return {
-    oracle, modelRegistry, enclaveRegistry, consumer, platform, modelId, chainId, domain,
+    oracle, modelRegistry, enclaveRegistry, consumer, root, platform, modelId, chainId, domain,
     deployer, publisher, operatorA, operatorB, operatorC, user, relayer, stranger,
   };
 }
 
-/** Registers a model and returns its id. */
-export async function registerModel(
-  modelRegistry: Contract,
-  publisher: Signer,
-  spec: typeof IRIS,
-  measurements: string[],
-): Promise<bigint> {
-  const registry = modelRegistry.connect(publisher) as Contract;
-  const receipt = await (await registry.registerModel(
-    [spec.modelHash, spec.inputLength, spec.outputLength, spec.decimals, spec.fee, spec.uri], measurements,
-  )).wait();
-  return findEvent(registry, receipt, "ModelRegistered").args.modelId as bigint;
+/** Registers a model from `publisher` and returns its id. */
+export function registerModel(modelRegistry: Contract, publisher: Signer, spec: ModelSpec, measurements: string[]): Promise<bigint> {
+  return registerModelFrom(modelRegistry.connect(publisher) as Contract, spec, measurements);
 }
 
 /**
@@ -100,12 +94,10 @@ export async function registerEnclave(
 ): Promise<Wallet> {
   const wallet = new Wallet(Wallet.createRandom().privateKey);
   const issuedAt = BigInt(await time.latest());
-  const { encoded, sig } = makeReport(f.platform, {
-    enclaveSigner: wallet.address, operator: await operator.getAddress(), measurement, issuedAt,
-    ...(validFor ? { expiresAt: issuedAt + validFor } : {}),
-  });
+  const signed = signReportAt(f.platform, { signer: wallet.address, operator: await operator.getAddress(), measurement, issuedAt });
+  const evidence = validFor ? alterReport(f.platform, signed, { expiresAt: issuedAt + validFor }) : signed;
   const registry = f.enclaveRegistry.connect(operator) as Contract;
-  await (await registry.registerEnclave(encoded, sig, f.platform.certificate, f.platform.certSig, f.platform.rootId)).wait();
+  await (await registry.registerEnclave(...registerEnclaveArgs(evidence))).wait();
   return wallet;
 }
 

@@ -1,84 +1,63 @@
 /**
- * The development platform for tests: a vendor root and a platform key (P-256, @noble through
- * oracle/src/protocol/p256.ts), the platform certificate, and signed attestation reports.
- * A SIMULATION of TEE hardware, like the runner's platform.
+ * The development platform for tests is the product's (oracle/src/enclave/platform.ts): honest
+ * reports come from `DevPlatform.signReport`. This file adds only what the product must never do,
+ * for attack and edge-case tests: a report with fields the platform would not sign (another
+ * version, TEE type, platform or lifetime) or signed by another key, and a certificate re-issued
+ * with other fields or by another key. Built from the protocol module's encoders and digests.
  */
-import { p256 } from "@noble/curves/p256";
-import { hexlify, randomBytes } from "ethers";
+import { getBytes, id } from "ethers";
+import type { DevEvidence } from "../../oracle/src/enclave/backend";
+import { createDevPlatform, type DevPlatform, type DevRoot } from "../../oracle/src/enclave/platform";
 import {
-  AttestationReport, CERTIFICATE_VERSION, P256PublicKey, P256Signature, PlatformCertificate, REPORT_VERSION, TeeType,
-  certificateDigest, encodeCertificate, encodeReport, p256PublicKey, p256SignDigest, reportDigest, rootId,
+  AttestationReport, PlatformCertificate, certificateDigest, decodeCertificate, decodeReport, encodeCertificate,
+  encodeReport, p256SignDigest, reportDigest,
 } from "../../oracle/src/protocol";
 
-export interface DevPlatform {
-  rootKey: Uint8Array;
-  root: P256PublicKey;
-  rootId: string;
-  platformKey: Uint8Array;
-  platform: P256PublicKey;
-  platformId: string;
-  cert: PlatformCertificate;
-  /** abi-encoded certificate. */
-  certificate: string;
-  /** Root's signature over sha256(certificate). */
-  certSig: P256Signature;
+/** Reports the tests' platform signs are valid this long (the product's default is one day). */
+export const TEST_REPORT_VALIDITY_SECONDS = 30 * 86_400;
+/** The runtime hash the tests' reports carry. */
+export const TEST_RUNTIME = id("test runtime");
+
+/** A development platform certified by `root` at chain time `now`, its reports valid 30 days. */
+export function createTestPlatform(root: DevRoot, now: bigint): DevPlatform {
+  return createDevPlatform({ root, now: Number(now), reportValiditySeconds: TEST_REPORT_VALIDITY_SECONDS });
 }
 
-export interface SignedReport {
-  report: AttestationReport;
-  /** abi-encoded report. */
-  encoded: string;
-  /** Platform key's signature over sha256(report). */
-  sig: P256Signature;
+/** The platform's report (DevPlatform.signReport) binding `signer` to `measurement` and `operator`, issued at `issuedAt`. */
+export function signReportAt(
+  platform: DevPlatform, fields: { signer: string; operator: string; measurement: string; issuedAt: bigint },
+): DevEvidence {
+  return platform.signReport({ ...fields, runtime: TEST_RUNTIME }, Number(fields.issuedAt));
 }
 
-/** A fresh root and platform key; the certificate is valid from `now - 1 day` to `now + 1 year`. */
-export function makeDevPlatform(now: bigint, overrides: Partial<PlatformCertificate> = {}): DevPlatform {
-  const rootKey = p256.utils.randomPrivateKey();
-  const platformKey = p256.utils.randomPrivateKey();
-  const root = p256PublicKey(rootKey);
-  const platform = p256PublicKey(platformKey);
-  const platformId = hexlify(randomBytes(32));
-  const cert: PlatformCertificate = {
-    version: CERTIFICATE_VERSION,
-    platformId,
-    platformKeyX: platform.x,
-    platformKeyY: platform.y,
-    notBefore: now - 86_400n,
-    notAfter: now + 365n * 86_400n,
-    ...overrides,
-  };
+/** The platform's private P-256 key, from its file content (DevPlatform.toFile). */
+export function platformKeyOf(platform: DevPlatform): Uint8Array {
+  return getBytes(platform.toFile().platformPrivateKey);
+}
+
+/** `evidence` with its report's fields overridden and re-signed by `signingKey` (default: the platform key). */
+export function alterReport(
+  platform: DevPlatform, evidence: DevEvidence, overrides: Partial<AttestationReport>, signingKey = platformKeyOf(platform),
+): DevEvidence {
+  const r = { ...decodeReport(evidence.report), ...overrides };
   return {
-    rootKey, root, rootId: rootId(root.x, root.y), platformKey, platform, platformId, cert,
-    certificate: encodeCertificate(cert),
-    certSig: p256SignDigest(rootKey, certificateDigest(cert)),
+    ...evidence,
+    report: encodeReport(r),
+    reportSignature: p256SignDigest(signingKey, reportDigest(r)),
+    measurement: r.measurement, signer: r.enclaveSigner, operator: r.operator, teeType: r.teeType,
+    runtime: r.runtime, issuedAt: r.issuedAt, expiresAt: r.expiresAt,
   };
 }
 
-/** Re-issues the platform's certificate with other fields, signed by `signingKey` (default: its root). */
+/** The platform's certificate with fields overridden, signed by `signingKey` (its root's, or another key). */
 export function reissueCertificate(
-  platform: DevPlatform, overrides: Partial<PlatformCertificate>, signingKey = platform.rootKey,
-): DevPlatform {
-  const cert = { ...platform.cert, ...overrides };
-  return { ...platform, cert, certificate: encodeCertificate(cert), certSig: p256SignDigest(signingKey, certificateDigest(cert)) };
+  platform: DevPlatform, signingKey: Uint8Array, overrides: Partial<PlatformCertificate>,
+): Pick<DevEvidence, "certificate" | "certificateSignature"> {
+  const cert = { ...decodeCertificate(platform.certificate), ...overrides };
+  return { certificate: encodeCertificate(cert), certificateSignature: p256SignDigest(signingKey, certificateDigest(cert)) };
 }
 
-/**
- * A report binding `enclaveSigner` to `measurement` and to `operator` (the only account that may
- * register it), issued at `issuedAt`, valid 30 days by default.
- */
-export function makeReport(
-  platform: DevPlatform,
-  fields: { enclaveSigner: string; operator: string; measurement: string; issuedAt: bigint } & Partial<AttestationReport>,
-  signingKey = platform.platformKey,
-): SignedReport {
-  const report: AttestationReport = {
-    version: REPORT_VERSION,
-    teeType: TeeType.DevSimulated,
-    platformId: platform.platformId,
-    runtime: hexlify(randomBytes(32)),
-    expiresAt: fields.issuedAt + 30n * 86_400n,
-    ...fields,
-  };
-  return { report, encoded: encodeReport(report), sig: p256SignDigest(signingKey, reportDigest(report)) };
+/** The arguments of `EnclaveRegistry.registerEnclave` for development evidence. */
+export function registerEnclaveArgs(e: DevEvidence): [string, DevEvidence["reportSignature"], string, DevEvidence["certificateSignature"], string] {
+  return [e.report, e.reportSignature, e.certificate, e.certificateSignature, e.rootId];
 }

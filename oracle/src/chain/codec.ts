@@ -1,70 +1,29 @@
 /**
- * The node's hot-path codecs, written against the ABI layout directly (Buffer in, hex out)
+ * The node's hot-path codecs, written against the ABI layout directly (bytes in, hex out)
  * because ethers' general coders were a large share of the node's CPU per result: the
- * `fulfilBatch` calldata, the request commitment hash, the oracle's events as the node reads
- * them from raw JSON-RPC logs and receipts, and EIP-1559 transaction serialisation.
+ * `fulfilBatch` calldata (its commitments from protocol/request.ts), the oracle's events as the
+ * node reads them from raw JSON-RPC logs and receipts, and EIP-1559 transaction serialisation.
  * test/oracle/node/codec.test.ts checks each against ethers.
  */
-import { Signature, getAddress, keccak256, type SigningKey } from "ethers";
+import { Signature, getAddress, type SigningKey } from "ethers";
 import { ORACLE_TOPICS, oracleInterface } from "../protocol/abi";
-import type { InferenceRequestedFields, RequestCommitment } from "../protocol/request";
-
-/** 0x-hex → bytes (native; ethers' getBytes parses two characters at a time). */
-export function hexToBytes(hex: string): Buffer {
-  if (!/^0x([0-9a-fA-F]{2})*$/.test(hex)) throw new TypeError(`not even-length 0x hex: ${hex.slice(0, 20)}`);
-  return Buffer.from(hex.slice(2), "hex");
-}
-
-/** keccak256 of 0x-hex bytes. */
-export function keccakHex(hex: string): string {
-  return keccak256(hexToBytes(hex));
-}
-
-function word(value: bigint | number): Buffer {
-  const v = BigInt(value);
-  if (v < 0n || v >= 1n << 256n) throw new RangeError(`uint256 out of range: ${v}`);
-  return Buffer.from(v.toString(16).padStart(64, "0"), "hex");
-}
-
-function word32(hex: string): Buffer {
-  const b = hexToBytes(hex);
-  if (b.length !== 32) throw new RangeError(`expected 32 bytes, got ${b.length}`);
-  return b;
-}
-
-function addressWord(addr: string): Buffer {
-  const b = hexToBytes(addr);
-  if (b.length !== 20) throw new RangeError(`expected an address, got ${addr}`);
-  return Buffer.concat([Buffer.alloc(12), b]);
-}
-
-/** `abi.encode(RequestCommitment)`: nine static words. */
-export function encodeCommitment(c: RequestCommitment): Buffer {
-  return Buffer.concat([
-    word(c.requestId), word(c.modelId), addressWord(c.requester), word32(c.modelHash), word32(c.inputHash),
-    word(c.fee), word(c.callbackGasLimit), word(c.deadline), word(c.redundancy),
-  ]);
-}
-
-/** The hash the oracle stores for a pending request: keccak256(abi.encode(commitment)). */
-export function commitmentHashFast(c: RequestCommitment): string {
-  return keccak256(encodeCommitment(c));
-}
+import { abiWord as word, fromHex, keccak256Hex, toHex } from "../protocol/bytes";
+import { encodeCommitment, type InferenceRequestedFields, type RequestCommitment } from "../protocol/request";
 
 function dynBytes(hex: string): Buffer {
-  const b = hexToBytes(hex);
+  const b = fromHex(hex);
   const padded = Buffer.alloc(Math.ceil(b.length / 32) * 32);
-  b.copy(padded);
+  padded.set(b);
   return Buffer.concat([word(b.length), padded]);
 }
 
-const FULFIL_BATCH_SELECTOR = hexToBytes(oracleInterface.getFunction("fulfilBatch")!.selector);
+const FULFIL_BATCH_SELECTOR = fromHex(oracleInterface.getFunction("fulfilBatch")!.selector);
 
 /** Calldata of `fulfilBatch((RequestCommitment request, bytes output, uint8 status)[] results, bytes signature)`. */
 export function encodeFulfilBatch(results: { request: RequestCommitment; output: string; status: number }[], signature: string): string {
   // Each element is a dynamic tuple: commitment (9 words) ‖ offset of output ‖ status ‖ output.
   const elements = results.map((r) => Buffer.concat([encodeCommitment(r.request), word(11 * 32), word(r.status), dynBytes(r.output)]));
-  const offsets: Buffer[] = [];
+  const offsets: Uint8Array[] = [];
   let at = results.length * 32;
   for (const e of elements) { offsets.push(word(at)); at += e.length; }
   const array = Buffer.concat([word(results.length), ...offsets, ...elements]);
@@ -87,22 +46,22 @@ export interface RawLog {
 /** `InferenceRequested`, decoded from a raw log (`callbackGasLimit` and `redundancy` as numbers). */
 export type RequestedEvent = InferenceRequestedFields<number>;
 
-function readWord(data: Buffer, i: number): bigint {
+function readWord(data: Uint8Array, i: number): bigint {
   if (data.length < (i + 1) * 32) throw new RangeError("log data too short");
-  return BigInt("0x" + data.subarray(i * 32, (i + 1) * 32).toString("hex"));
+  return BigInt(toHex(data.subarray(i * 32, (i + 1) * 32)));
 }
 
 /** Decodes `InferenceRequested(requestId, modelId, requester indexed; modelHash, input, fee, callbackGasLimit, deadline, redundancy)`. */
 export function decodeRequested(log: RawLog): RequestedEvent {
   if (log.topics[0] !== ORACLE_TOPICS.InferenceRequested || log.topics.length !== 4) throw new Error("not an InferenceRequested log");
-  const data = hexToBytes(log.data);
+  const data = fromHex(log.data);
   const offset = Number(readWord(data, 1));
   const len = Number(readWord(data, offset / 32));
   if (offset + 32 + len > data.length) throw new RangeError("input out of range");
   return {
     requestId: BigInt(log.topics[1]), modelId: BigInt(log.topics[2]), requester: getAddress("0x" + log.topics[3].slice(26)),
-    modelHash: "0x" + data.subarray(0, 32).toString("hex"),
-    input: "0x" + data.subarray(offset + 32, offset + 32 + len).toString("hex"),
+    modelHash: toHex(data.subarray(0, 32)),
+    input: toHex(data.subarray(offset + 32, offset + 32 + len)),
     fee: readWord(data, 2), callbackGasLimit: Number(readWord(data, 3)), deadline: readWord(data, 4), redundancy: Number(readWord(data, 5)),
   };
 }
@@ -136,12 +95,12 @@ function rlpLength(len: number, offset: number): Buffer {
   return Buffer.concat([Buffer.from([offset + 55 + lenBytes.length]), lenBytes]);
 }
 
-function rlpBytes(b: Buffer): Buffer {
+function rlpBytes(b: Uint8Array): Uint8Array {
   if (b.length === 1 && b[0] < 0x80) return b;
   return Buffer.concat([rlpLength(b.length, 0x80), b]);
 }
 
-function rlpInt(v: bigint | number): Buffer {
+function rlpInt(v: bigint | number): Uint8Array {
   const n = BigInt(v);
   if (n < 0n) throw new RangeError("negative integer");
   if (n === 0n) return Buffer.from([0x80]);
@@ -149,7 +108,7 @@ function rlpInt(v: bigint | number): Buffer {
   return rlpBytes(Buffer.from(hex.length % 2 ? "0" + hex : hex, "hex"));
 }
 
-function rlpList(items: Buffer[]): Buffer {
+function rlpList(items: Uint8Array[]): Buffer {
   const body = Buffer.concat(items);
   return Buffer.concat([rlpLength(body.length, 0xc0), body]);
 }
@@ -169,10 +128,10 @@ export interface Eip1559Tx {
 export function signEip1559(tx: Eip1559Tx, key: SigningKey): { raw: string; hash: string } {
   const fields = [
     rlpInt(tx.chainId), rlpInt(tx.nonce), rlpInt(tx.maxPriorityFeePerGas), rlpInt(tx.maxFeePerGas), rlpInt(tx.gasLimit),
-    rlpBytes(hexToBytes(tx.to)), rlpInt(tx.value ?? 0n), rlpBytes(hexToBytes(tx.data)), rlpList([]),
+    rlpBytes(fromHex(tx.to)), rlpInt(tx.value ?? 0n), rlpBytes(fromHex(tx.data)), rlpList([]),
   ];
   const unsigned = Buffer.concat([Buffer.from([2]), rlpList(fields)]);
-  const sig = Signature.from(key.sign(keccak256(unsigned)));
+  const sig = Signature.from(key.sign(keccak256Hex(unsigned)));
   const signed = Buffer.concat([Buffer.from([2]), rlpList([...fields, rlpInt(sig.yParity), rlpInt(BigInt(sig.r)), rlpInt(BigInt(sig.s))])]);
-  return { raw: "0x" + signed.toString("hex"), hash: keccak256(signed) };
+  return { raw: "0x" + signed.toString("hex"), hash: keccak256Hex(signed) };
 }

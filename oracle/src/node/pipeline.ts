@@ -11,7 +11,7 @@
  */
 import { Contract, getAddress, recoverAddress } from "ethers";
 import type { Logger } from "pino";
-import { commitmentHashFast, hexToBytes } from "../chain/codec";
+import { fromHex as hexToBytes } from "../protocol/bytes";
 import { shortError } from "../chain/retry";
 import type { FastJsonRpcProvider } from "../chain/rpc";
 import type { ItemOutcome, Submitter } from "../chain/submitter";
@@ -19,7 +19,7 @@ import { requestLogger } from "../log";
 import type { OracleMetrics } from "../metrics";
 import { ORACLE_ABI, ORACLE_TOPICS, RequestState, oracleInterface } from "../protocol/abi";
 import { ResultHasher, oracleDomain, uint256Word } from "../protocol/eip712";
-import { commitmentTuple, type RequestCommitment } from "../protocol/request";
+import { commitmentHash as commitmentHashFast, commitmentTuple, type RequestCommitment } from "../protocol/request";
 import { InferenceJob, JobContext, PermanentJobError, commitmentOf, isPermanent } from "../queue/types";
 import type { RegisteredRunnerPool, SignedBatch } from "./runners";
 import type { RequestTracker } from "./tracker";

@@ -7,7 +7,8 @@
  * - keccak-256 over bytes: hash-wasm's WASM keccak once {@link initKeccak} has loaded it (≈1.3 µs
  *   for a 192-byte struct against ≈6–7 µs for js-sha3 and more for @noble/hashes, which ethers
  *   uses); js-sha3 before that, so a caller that never awaited the init still gets the right hash;
- * - hex ↔ bytes without ethers' per-character checks (validated once with a regex).
+ * - hex ↔ bytes without ethers' per-character checks (validated once with a regex), and the
+ *   32-byte ABI word of an unsigned integer.
  *
  * Canonical `int256[]` means exactly what `abi.encode(int256[])` produces: a head word 0x20,
  * a length word n, then n words, and nothing else. Every 256-bit pattern is a valid int256, so
@@ -94,6 +95,13 @@ export function fromHex(hex: string): Uint8Array {
   if (typeof hex !== "string" || !HEX_RE.test(hex)) throw new TypeError("expected 0x-prefixed hex with an even number of digits");
   const buf = Buffer.from(hex.slice(2), "hex");
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/** `value` as one 32-byte big-endian ABI word; throws RangeError outside uint256. */
+export function abiWord(value: bigint | number): Uint8Array {
+  const v = BigInt(value);
+  if (v < 0n || v >= UINT256) throw new RangeError(`uint256 out of range: ${v}`);
+  return fromHex("0x" + v.toString(16).padStart(64, "0"));
 }
 
 /** Big-endian int32 at `o`. */

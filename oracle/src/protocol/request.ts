@@ -3,8 +3,7 @@
  * and what `fulfil`, `fulfilBatch` and `expire` take back. Every field is in the request's
  * `InferenceRequested` event, so a node rebuilds it from the log without reading storage.
  */
-import { AbiCoder, keccak256 } from "ethers";
-import { COMMITMENT_TUPLE } from "./abi";
+import { abiWord, fromHex, keccak256Hex } from "./bytes";
 
 export interface RequestCommitment {
   requestId: bigint;
@@ -53,7 +52,7 @@ export function commitmentFromEvent(args: InferenceRequestedArgs): RequestCommit
     modelId: BigInt(args.modelId),
     requester: args.requester,
     modelHash: args.modelHash,
-    inputHash: keccak256(args.input),
+    inputHash: keccak256Hex(fromHex(args.input)),
     fee: BigInt(args.fee),
     callbackGasLimit: BigInt(args.callbackGasLimit),
     deadline: BigInt(args.deadline),
@@ -61,7 +60,33 @@ export function commitmentFromEvent(args: InferenceRequestedArgs): RequestCommit
   };
 }
 
-/** The hash the oracle stores for a pending request (`requestCommitment(requestId)`). */
+function bytes32Word(hex: string): Uint8Array {
+  const b = fromHex(hex);
+  if (b.length !== 32) throw new RangeError(`expected 32 bytes, got ${b.length}`);
+  return b;
+}
+
+function addressWord(addr: string): Uint8Array {
+  const b = fromHex(addr);
+  if (b.length !== 20) throw new RangeError(`expected an address, got ${addr}`);
+  const word = new Uint8Array(32);
+  word.set(b, 12);
+  return word;
+}
+
+/**
+ * `abi.encode(RequestCommitment)`: nine static words, written against the ABI layout directly
+ * (ethers' AbiCoder was a large share of the node's CPU per result). test/oracle/node/codec.test.ts
+ * holds it equal to ethers' AbiCoder and test/contracts/InferenceOracle.test.ts to the contract.
+ */
+export function encodeCommitment(c: RequestCommitment): Uint8Array {
+  return Buffer.concat([
+    abiWord(c.requestId), abiWord(c.modelId), addressWord(c.requester), bytes32Word(c.modelHash), bytes32Word(c.inputHash),
+    abiWord(c.fee), abiWord(c.callbackGasLimit), abiWord(c.deadline), abiWord(c.redundancy),
+  ]);
+}
+
+/** The hash the oracle stores for a pending request (`requestCommitment(requestId)`): keccak256(abi.encode(commitment)). */
 export function commitmentHash(c: RequestCommitment): string {
-  return keccak256(AbiCoder.defaultAbiCoder().encode([COMMITMENT_TUPLE], [commitmentTuple(c)]));
+  return keccak256Hex(encodeCommitment(c));
 }

@@ -11,7 +11,7 @@
  *   exponential backoff (`backoffMs · 2^(attempt-1)`) until `attempts` are used up.
  * - Job data holds only public, on-chain facts about the request: never a key or a URL.
  */
-import { keccakHex } from "../chain/codec";
+import { fromHex, keccak256Hex } from "../protocol/bytes";
 import type { RequestCommitment } from "../protocol/request";
 
 /** A request as the watcher saw it on-chain. Everything here is public. */
@@ -77,7 +77,7 @@ export interface WorkQueue {
 export function commitmentOf(job: InferenceJob): RequestCommitment {
   return {
     requestId: BigInt(job.requestId), modelId: BigInt(job.modelId), requester: job.requester, modelHash: job.modelHash,
-    inputHash: keccakHex(job.input), fee: BigInt(job.fee), callbackGasLimit: BigInt(job.callbackGasLimit),
+    inputHash: keccak256Hex(fromHex(job.input)), fee: BigInt(job.fee), callbackGasLimit: BigInt(job.callbackGasLimit),
     deadline: BigInt(job.deadline), redundancy: BigInt(job.redundancy),
   };
 }

@@ -19,6 +19,7 @@ import * as path from "node:path";
 import { ZeroAddress, getAddress, hexlify, sha256 } from "ethers";
 import { p256 } from "@noble/curves/p256";
 import { CERTIFICATE_VERSION, REPORT_VERSION, TeeType } from "../protocol/constants";
+import { fromHex } from "../protocol/bytes";
 import { p256PublicKey, p256SignDigest, p256VerifyDigest, type P256PublicKey } from "../protocol/p256";
 import {
   certificateDigest,
@@ -185,7 +186,7 @@ export function createDevPlatform(options: CreateDevPlatformOptions = {}): DevPl
   const now = options.now ?? Math.floor(Date.now() / 1000);
   const platformPrivateKey = p256.utils.randomPrivateKey();
   const platformPublicKey = p256PublicKey(platformPrivateKey);
-  const platformId = sha256(Buffer.concat([Buffer.from(platformPublicKey.x.slice(2), "hex"), Buffer.from(platformPublicKey.y.slice(2), "hex")]));
+  const platformId = sha256(Buffer.concat([fromHex(platformPublicKey.x), fromHex(platformPublicKey.y)]));
   const cert: PlatformCertificate = {
     version: CERTIFICATE_VERSION,
     platformId,

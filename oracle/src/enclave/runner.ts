@@ -19,7 +19,7 @@ import { SigningKey, computeAddress, getBytes, keccak256 } from "ethers";
 import { ModelStore } from "../models/store";
 import { ResultHasher, oracleDomain, uint256Word } from "../protocol/eip712";
 import type { EncodedOutputBytes } from "../models/codec";
-import { initKeccak, keccak256Bytes, toHex } from "../protocol/bytes";
+import { fromHex, initKeccak, keccak256Bytes, toHex } from "../protocol/bytes";
 import { signDigest } from "./ecdsa";
 import { sealKey, unsealKey, UnsealError, type SealedKeyFile } from "./sealing";
 import type { ErrorReply, HostMessage, InferReply, InferRequest, InitRequest, RunnerErrorCode, RunnerMessage } from "./ipc";
@@ -96,7 +96,7 @@ function loadOrCreateKey(msg: InitRequest): { key: SigningKey; unsealed: boolean
     }
   }
   const key = newSigningKey();
-  const secret = Buffer.from(key.privateKey.slice(2), "hex");
+  const secret = fromHex(key.privateKey);
   const sealed = sealKey(sealingKey, msg.measurement, computeAddress(key.publicKey), secret);
   secret.fill(0);
   const tmp = `${msg.sealedKeyPath}.${process.pid}.tmp`;

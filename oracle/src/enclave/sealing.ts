@@ -10,6 +10,7 @@
  * runner. The sealed file holds only the ciphertext, never the key in any encoding.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
+import { fromHex } from "../protocol/bytes";
 
 export const SEAL_INFO = "oracle-runner-seal-v1";
 export const SEALED_KEY_FORMAT = "oracle-sealed-key/1";
@@ -34,19 +35,15 @@ export class UnsealError extends Error {
   }
 }
 
-function hexToBytes(hex: string): Buffer {
-  return Buffer.from(hex.startsWith("0x") ? hex.slice(2) : hex, "hex");
-}
-
 /** The platform's derivation of the sealing key for one measurement. */
 export function deriveSealingKey(platformSecret: Uint8Array, measurement: string): Buffer {
-  return Buffer.from(hkdfSync("sha256", platformSecret, hexToBytes(measurement), SEAL_INFO, 32));
+  return Buffer.from(hkdfSync("sha256", platformSecret, fromHex(measurement), SEAL_INFO, 32));
 }
 
 export function sealKey(sealingKey: Uint8Array, measurement: string, signer: string, privateKey: Uint8Array): SealedKeyFile {
   const iv = randomBytes(12);
   const cipher = createCipheriv("aes-256-gcm", sealingKey, iv);
-  cipher.setAAD(hexToBytes(measurement));
+  cipher.setAAD(fromHex(measurement));
   const ciphertext = Buffer.concat([cipher.update(privateKey), cipher.final()]);
   return {
     format: SEALED_KEY_FORMAT,
@@ -65,7 +62,7 @@ export function unsealKey(sealingKey: Uint8Array, measurement: string, sealed: S
   }
   try {
     const decipher = createDecipheriv("aes-256-gcm", sealingKey, Buffer.from(sealed.iv, "hex"));
-    decipher.setAAD(hexToBytes(measurement));
+    decipher.setAAD(fromHex(measurement));
     decipher.setAuthTag(Buffer.from(sealed.tag, "hex"));
     return Buffer.concat([decipher.update(Buffer.from(sealed.ciphertext, "hex")), decipher.final()]);
   } catch {

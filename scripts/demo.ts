@@ -89,7 +89,7 @@ async function main(): Promise<number> {
     const logFile = path.join(REPO_ROOT, ".oracle-data", "demo-node.log");
     fs.mkdirSync(dataDir, { recursive: true });
     cleanups.push(["data dir", async () => fs.rmSync(dataDir, { recursive: true, force: true })]);
-    const redisUrl = process.env.REDIS_URL;
+    const redisUrl = process.env.REDIS_URL || undefined; // an empty REDIS_URL means none
     const prefix = `oracle-demo-${randomBytes(4).toString("hex")}`;
     if (redisUrl) {
       cleanups.push(["redis keys", async () => {

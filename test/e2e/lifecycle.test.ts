@@ -1,0 +1,104 @@
+/**
+ * What an operator and a newcomer see from the outside: the node's shutdown on signals (graceful
+ * on the first, immediate on the second, nothing left running either way) and the one-command
+ * demo (exit 0 only with every result verified, on the in-process queue and on BullMQ, and no
+ * process left behind).
+ */
+import { spawn, execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { expect } from "chai";
+import net from "node:net";
+import { REPO_ROOT } from "../../scripts/deploy";
+import { REDIS_URL, setupEnv, startNodeProcess, type Env } from "./lib";
+
+/** Pids still alive in process group `pgid` (the node or demo and everything it started). */
+function groupMembers(pgid: number): number[] {
+  try {
+    return execFileSync("pgrep", ["-g", String(pgid)], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+/** Whether something still accepts connections at `url`'s host and port. */
+function listening(url: string): Promise<boolean> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const sock = net.connect(Number(u.port), u.hostname);
+    sock.once("connect", () => { sock.destroy(); resolve(true); });
+    sock.once("error", () => resolve(false));
+  });
+}
+
+async function waitGroupGone(pgid: number, ms = 10_000): Promise<number[]> {
+  const end = Date.now() + ms;
+  let left = groupMembers(pgid);
+  while (left.length && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = groupMembers(pgid);
+  }
+  return left;
+}
+
+describe("e2e: shutdown and the one-command demo", function () {
+  this.timeout(180_000);
+  let env: Env | undefined;
+
+  afterEach(async () => {
+    await env?.cleanup();
+    env = undefined;
+  });
+
+  it("SIGTERM shuts the node down gracefully (exit 0) and leaves no runner process behind", async () => {
+    env = await setupEnv("sigterm");
+    const node = await startNodeProcess(env);
+    const pgid = node.child.pid!;
+    expect(groupMembers(pgid).length, "node and its runner are running").to.be.at.least(2);
+    expect(await node.terminate(), "exit code after SIGTERM").to.equal(0);
+    expect(await waitGroupGone(pgid), "processes left in the node's group").to.deep.equal([]);
+  });
+
+  it("a second signal during the drain exits at once with 130", async () => {
+    env = await setupEnv("sigterm2");
+    const node = await startNodeProcess(env);
+    const exited = new Promise<number | null>((resolve) => node.child.once("exit", (code) => resolve(code)));
+    // Signals sent back to back coalesce into one: send the second once the node logs that the
+    // graceful shutdown has begun.
+    const logFile = path.join(env.dir, "node.log");
+    process.kill(node.child.pid!, "SIGTERM");
+    const started = Date.now();
+    while (!fs.readFileSync(logFile, "utf8").includes("shutting down") && Date.now() - started < 10_000) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    process.kill(node.child.pid!, "SIGTERM");
+    expect(await exited, "exit code after two signals").to.equal(130);
+    // The runner notices its host is gone (IPC channel closed) and exits too.
+    const left = await waitGroupGone(node.child.pid!);
+    await node.kill();
+    expect(left, "processes left in the node's group after a forced exit").to.deep.equal([]);
+  });
+
+  for (const queue of ["in-process", "BullMQ"] as const) {
+    it(`npm run demo verifies every result and exits 0, leaving nothing running (${queue} queue)`, async () => {
+      const child = spawn(process.execPath, [path.join(REPO_ROOT, "node_modules", ".bin", "ts-node"), "scripts/demo.ts"], {
+        cwd: REPO_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, ...(queue === "BullMQ" ? { REDIS_URL } : { REDIS_URL: "" }) },
+      });
+      let out = "";
+      child.stdout!.on("data", (d) => { out += d; });
+      child.stderr!.on("data", (d) => { out += d; });
+      const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+      const tail = out.split("\n").slice(-15).join("\n");
+      expect(code, `demo exit code; its output ended with:\n${tail}`).to.equal(0);
+      expect(out).to.match(/(\d+)\/\1 results verified/);
+      expect(out).to.not.match(/✘/);
+      expect(out).to.include(queue === "BullMQ" ? "BullMQ" : "in-process");
+      expect(await waitGroupGone(child.pid!), "processes the demo left running").to.deep.equal([]);
+      // The chain runs in its own process group: it must be down too.
+      const chainUrl = /chain up at (http:\/\/[0-9.:]+)/.exec(out)?.[1];
+      expect(chainUrl, "the demo names its chain").to.be.a("string");
+      expect(await listening(chainUrl!), `the demo's chain at ${chainUrl} still answers`).to.equal(false);
+    });
+  }
+});

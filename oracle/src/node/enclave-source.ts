@@ -51,10 +51,7 @@ export class EnclaveRunners extends EventEmitter implements RunnerSource {
       index,
       signer: () => host.signer ?? "0x0000000000000000000000000000000000000000",
       evidence: () => host.attestation() as RunnerEvidence,
-      inferBatch: async (jobs: BatchJob[]): Promise<SignedBatch> => {
-        const signed = await host.inferBatch(jobs);
-        return { results: signed.results, signature: signed.signature };
-      },
+      inferBatch: (jobs: BatchJob[]): Promise<SignedBatch> => host.inferBatch(jobs),
     }));
   }
 

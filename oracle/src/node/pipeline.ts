@@ -9,7 +9,7 @@
  * with a transient error to retry, or with a permanent one to fail the job with its reason.
  * Batches are pipelined: the next one is computed and sent while earlier ones await receipts.
  */
-import { Contract, getAddress, recoverAddress } from "ethers";
+import { Contract } from "ethers";
 import type { Logger } from "pino";
 import { fromHex as hexToBytes } from "../protocol/bytes";
 import { shortError } from "../chain/retry";
@@ -18,10 +18,9 @@ import type { ItemOutcome, Submitter } from "../chain/submitter";
 import { requestLogger } from "../log";
 import type { OracleMetrics } from "../metrics";
 import { ORACLE_ABI, ORACLE_TOPICS, RequestState, oracleInterface } from "../protocol/abi";
-import { ResultHasher, oracleDomain, uint256Word } from "../protocol/eip712";
 import { commitmentHash as commitmentHashFast, commitmentTuple, type RequestCommitment } from "../protocol/request";
 import { InferenceJob, JobContext, PermanentJobError, commitmentOf, isPermanent } from "../queue/types";
-import type { RegisteredRunnerPool, SignedBatch } from "./runners";
+import type { RegisteredRunnerPool } from "./runners";
 import type { RequestTracker } from "./tracker";
 
 export interface PipelineOptions {
@@ -33,7 +32,6 @@ export interface PipelineOptions {
 
 export interface PipelineDeps {
   provider: FastJsonRpcProvider;
-  chainId: number;
   oracle: string;
   runners: RegisteredRunnerPool;
   submitter: Submitter;
@@ -66,11 +64,9 @@ export class Pipeline {
   private timer?: NodeJS.Timeout;
   private readonly inflight = new Set<Promise<void>>();
   private readonly oracle: Contract;
-  private readonly hasher: ResultHasher;
 
   constructor(private readonly deps: PipelineDeps, private readonly opts: PipelineOptions) {
     this.oracle = new Contract(deps.oracle, ORACLE_ABI, deps.provider);
-    this.hasher = new ResultHasher(oracleDomain(deps.chainId, deps.oracle));
   }
 
   /** The queue handler. */
@@ -267,7 +263,12 @@ export class Pipeline {
     const signed = await runner.inferBatch(batch.map((p) => ({
       requestId: BigInt(p.job.requestId), modelHash: p.job.modelHash, input: hexToBytes(p.job.input),
     })));
-    this.checkBatch(batch, signed, runner.signer);
+    // The runner handle gives results for these jobs, in order, under a signature it recovered
+    // to `signed.signer` (RunnerHandle.inferBatch). What it cannot know is which signer this node
+    // registered: a runner that restarted since acquire() signs with a new, unregistered key.
+    if (signed.signer.toLowerCase() !== runner.signer.toLowerCase()) {
+      throw new TransientError(`batch signed by ${signed.signer}, expected the registered signer ${runner.signer} (the runner restarted)`);
+    }
     const inferMs = Date.now() - t0;
     for (const p of batch) tracker.step(p.job.requestId, "computed", { step: "computed", detail: `runner ${runner.index} signer ${runner.signer}` });
     const results = signed.results.map((r, i) => ({ request: batch[i].commitment ?? commitmentOf(batch[i].job), output: r.output, status: r.status }));
@@ -303,21 +304,4 @@ export class Pipeline {
     p.reject(new TransientError(`request ${p.job.requestId} not fulfilled by ${outcome.tx}: ${why}`));
   }
 
-  /** The runner's answer must be for these jobs and signed by the registered signer. */
-  private checkBatch(batch: Pending[], signed: SignedBatch, signer: string): void {
-    if (signed.results.length !== batch.length) throw new TransientError(`runner returned ${signed.results.length} results for ${batch.length} jobs`);
-    const packed = new Uint8Array(32 * batch.length);
-    signed.results.forEach((r, i) => {
-      const job = batch[i].job;
-      const inputHash = (batch[i].commitment ?? commitmentOf(job)).inputHash;
-      if (r.requestId.toString() !== job.requestId || r.modelHash.toLowerCase() !== job.modelHash.toLowerCase() || r.inputHash !== inputHash) {
-        throw new TransientError(`runner result ${i} does not match request ${job.requestId}`);
-      }
-      this.hasher.structHashRaw(uint256Word(r.requestId), hexToBytes(r.modelHash), hexToBytes(r.inputHash), hexToBytes(r.outputHash), r.status, packed, 32 * i);
-    });
-    const recovered = recoverAddress(this.hasher.batchDigestRaw(packed), signed.signature);
-    if (getAddress(recovered) !== getAddress(signer)) {
-      throw new TransientError(`batch signed by ${recovered}, expected the registered signer ${signer}`);
-    }
-  }
 }

@@ -38,6 +38,8 @@ export type BatchResult = SignedResult;
 export interface SignedBatch {
   results: BatchResult[];
   signature: string;
+  /** The key the signature recovers to: the runner's attested signer when it signed. */
+  signer: string;
 }
 
 /** One runner process as the host exposes it. */
@@ -47,6 +49,10 @@ export interface RunnerHandle {
   signer(): string;
   /** Its current attestation evidence (a new one after a restart); hardware evidence has no `report`. */
   evidence(): RunnerEvidence | { format: string; signer: string; measurement: string };
+  /**
+   * One result per job, in order, for that job's request, model and input; the signature over
+   * the batch recovered to `signer` (the enclave host checks both, else RunnerMisbehavedError).
+   */
   inferBatch(jobs: BatchJob[]): Promise<SignedBatch>;
 }
 

@@ -221,11 +221,11 @@ describe("node submitter (real Hardhat node)", function () {
           requestId: i.request.requestId, modelHash: i.request.modelHash, inputHash: i.request.inputHash, status: 0, output: i.output, outputHash: keccak256(i.output),
         }));
         expect(jobs.map((j) => j.requestId)).to.deep.equal([c.commitment.requestId]);
-        return { results: out, signature: sign(enclave, its) };
+        return { results: out, signature: sign(enclave, its), signer: enclave.address };
       },
     };
     const runners = { acquire: () => runner } as unknown as RegisteredRunnerPool;
-    const pipeline = new Pipeline({ provider, chainId: CHAIN_ID, oracle: env.oracle, runners, submitter, tracker, metrics, log },
+    const pipeline = new Pipeline({ provider, oracle: env.oracle, runners, submitter, tracker, metrics, log },
       { batchSize: 1, batchWindowMs: 10, maxInputBytes: 65536, maxCallbackGas: 5_000_000 });
     const sendsBefore = await txSent(metrics, "first");
     await pipeline.handle(c.job, { id: "c", attempt: 1 }); // resolves: the job is acked

@@ -18,13 +18,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import IORedis from "ioredis";
-import { Contract, Interface, JsonRpcProvider, NonceManager } from "ethers";
-import { ORACLE_ABI } from "../oracle/src/protocol/abi";
-import { devAccount, freePort, rpc, startDevChain } from "../oracle/src/node/devchain";
-import { encodeTensor } from "../oracle/src/protocol/eip712";
+import { JsonRpcProvider, NonceManager } from "ethers";
+import { oracleInterface as iface } from "../oracle/src/protocol/abi";
+import { LoadGenerator, devAccount, freePort, metricValue, rpc, startDevChain } from "../oracle/src/node/devchain";
 import { deployNetwork, REPO_ROOT } from "./deploy";
 
-const iface = new Interface(ORACLE_ABI);
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const BLOCK_MS = Number(process.env.BENCH_BLOCK_MS ?? 100);
 const LAT_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
@@ -102,23 +100,10 @@ async function main(): Promise<void> {
     say("chain, contracts, Redis queue, node and runner ready");
 
     // Pre-sign every request: the load generator's own signing stays out of the measured window.
-    const wallets = Array.from({ length: 8 }, (_, i) => devAccount(2 + i));
-    const nonces = await Promise.all(wallets.map((w) => provider.getTransactionCount(w.address, "pending")));
-    const deadline = BigInt(Math.floor(Date.now() / 1000) + 24 * 3600);
-    const options = [0, deadline, 1];
-    const fee = (await new Contract(oracle, ORACLE_ABI, provider).quote(modelId, options)) as bigint;
-    const sign = async (n: number): Promise<string> => {
-      const wi = n % wallets.length;
-      const input = encodeTensor([BigInt(380 + (n % 97)), BigInt(150 + (n % 41)), BigInt(180 + (n % 43)), BigInt(3000 + ((n * 37) % 3000))]);
-      return wallets[wi].signTransaction({
-        to: oracle, data: iface.encodeFunctionData("requestInference", [modelId, input, options]), value: fee,
-        nonce: nonces[wi]++, gasLimit: 250_000, chainId: 31337, type: 2, maxFeePerGas: 10n ** 11n, maxPriorityFeePerGas: 10n ** 9n,
-      });
-    };
+    const load = new LoadGenerator({ chain, provider, oracle, penguinsId: modelId });
     const latencyCount = Math.round(100 * LAT_SECONDS);
-    const signed: string[] = [];
-    for (let n = 0; n < latencyCount + BURST; n++) signed.push(await sign(n));
-    say(`signed ${signed.length} requests from ${wallets.length} accounts`);
+    const signed = await load.sign(latencyCount + BURST);
+    say(`signed ${signed.length} requests from 8 accounts`);
 
     // Block observer: first wall-clock sighting of each block, and the oracle's events in it.
     const requestedAt = new Map<string, number>();
@@ -147,15 +132,7 @@ async function main(): Promise<void> {
 
     const sendAtRate = async (txs: string[], perSecond: number) => {
       const start = Date.now();
-      const inflight: Promise<unknown>[] = [];
-      for (let i = 0; i < txs.length; i++) {
-        const due = start + (i * 1000) / perSecond;
-        const wait = due - Date.now();
-        if (wait > 2) await sleep(wait);
-        inflight.push(rpc(chain.url, "eth_sendRawTransaction", [txs[i]]));
-        if (inflight.length >= 64) await Promise.all(inflight.splice(0));
-      }
-      await Promise.all(inflight);
+      await load.sendSigned(txs, { perSecond, concurrency: 64 });
       return (Date.now() - start) / 1000;
     };
     const waitFulfilled = async (n: number, timeoutMs: number) => {
@@ -228,7 +205,7 @@ async function main(): Promise<void> {
       chainCpuMsPerResult: Number(((cpu1.chain - cpu0.chain) / total).toFixed(3)),
       drainCoreShare: { chain: Number(busy.chain.toFixed(2)), node: Number(busy.node.toFixed(2)), runner: Number(busy.runner.toFixed(2)) },
       bottleneck: bottleneckOf(busy),
-      rpcErrors: metricsValue(metrics, "oracle_rpc_errors_total"),
+      rpcErrors: metricValue(metrics, "oracle_rpc_errors_total"),
       workload: "penguins-species-int (integer ONNX model), no callback, 8 requester accounts, 1 runner, BullMQ on Redis, 2 sending keys",
       machine: `${require("node:os").cpus().length} cores shared with the chain, Redis and the load generator`,
     };
@@ -254,10 +231,6 @@ function bottleneckOf(busy: { chain: number; node: number; runner: number }): st
   if (share > 0.85) return `${shares}: that process is saturated`;
   if (total > cores * 0.85) return `${shares}: the machine is saturated`;
   return `no process saturated (${shares}): the drain is bound by the pipeline's depth, ORACLE_CONCURRENCY jobs in flight, times each batch's cycle (on-chain re-check, inference, a block to mine it, receipt poll)`;
-}
-
-function metricsValue(text: string, name: string): number {
-  return text.split("\n").filter((l) => l.startsWith(name)).reduce((a, l) => a + Number(l.split(" ").pop()), 0);
 }
 
 if (require.main === module) {

@@ -10,10 +10,9 @@ import http from "node:http";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import IORedis from "ioredis";
-import { Contract, Interface, JsonRpcProvider, NonceManager, Wallet } from "ethers";
+import { Interface, JsonRpcProvider, NonceManager } from "ethers";
 import { ORACLE_ABI } from "../../oracle/src/protocol/abi";
-import { devAccount, freePort, rpc, startDevChain, type DevChain } from "../../oracle/src/node/devchain";
-import { encodeTensor } from "../../oracle/src/protocol/eip712";
+import { devAccount, freePort, startDevChain, type DevChain } from "../../oracle/src/node/devchain";
 import { deployNetwork, REPO_ROOT, type DeployResult } from "../../scripts/deploy";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -133,58 +132,6 @@ export async function startNodeProcess(env: Env, extra: Record<string, string> =
   }
 }
 
-/** Reads one counter (summing label sets) from Prometheus text. */
-export function metricValue(text: string, name: string): number {
-  return text.split("\n").filter((l) => l.startsWith(name) && !l.startsWith("#"))
-    .reduce((a, l) => a + Number(l.split(" ").pop()), 0);
-}
-
-/**
- * Sends `count` requests for the integer model from several accounts, signing locally with
- * explicit nonces and sending many per block. Returns the transaction hashes.
- */
-export class LoadGenerator {
-  private readonly wallets: Wallet[];
-  private readonly nonces = new Map<string, number>();
-  private fee?: bigint;
-  private sent = 0;
-
-  constructor(private readonly env: Env, accounts = [2, 3, 4, 5, 6, 7, 8, 9]) {
-    this.wallets = accounts.map((i) => devAccount(i));
-  }
-
-  async send(count: number, opts: { concurrency?: number; tag?: number } = {}): Promise<string[]> {
-    const oracle = new Contract(this.env.oracle, ORACLE_ABI, this.env.provider);
-    const deadline = BigInt(Math.floor(Date.now() / 1000) + 24 * 3600);
-    const options = [0, deadline, 1];
-    this.fee ??= (await oracle.quote(this.env.penguinsId, options)) as bigint;
-    const feeData = await this.env.provider.getFeeData();
-    for (const w of this.wallets) {
-      if (!this.nonces.has(w.address)) this.nonces.set(w.address, await this.env.provider.getTransactionCount(w.address, "pending"));
-    }
-    const signed: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const w = this.wallets[(this.sent + i) % this.wallets.length];
-      const n = this.sent + i;
-      const input = encodeTensor([BigInt(380 + (n % 97)), BigInt(150 + (n % 41)), BigInt(180 + (n % 43)), BigInt(3000 + ((n * 37 + (opts.tag ?? 0)) % 3000))]);
-      const nonce = this.nonces.get(w.address)!;
-      this.nonces.set(w.address, nonce + 1);
-      signed.push(await w.signTransaction({
-        to: this.env.oracle, data: oracleIface.encodeFunctionData("requestInference", [this.env.penguinsId, input, options]),
-        value: this.fee, nonce, gasLimit: 250_000, chainId: 31337, type: 2,
-        maxFeePerGas: (feeData.maxFeePerGas ?? 10n ** 10n) * 2n, maxPriorityFeePerGas: feeData.maxPriorityFeePerGas ?? 10n ** 9n,
-      }));
-    }
-    this.sent += count;
-    const hashes: string[] = [];
-    const c = opts.concurrency ?? 50;
-    for (let i = 0; i < signed.length; i += c) {
-      hashes.push(...(await Promise.all(signed.slice(i, i + c).map((raw) => rpc(this.env.chain.url, "eth_sendRawTransaction", [raw]) as Promise<string>))));
-    }
-    return hashes;
-  }
-}
-
 export interface Tally {
   requested: number;
   requestIds: bigint[];
@@ -280,4 +227,4 @@ export async function startFaultyProxy(target: string, opts: { failRate?: number
   };
 }
 
-export { rpc };
+export { LoadGenerator, metricValue, rpc } from "../../oracle/src/node/devchain";

@@ -1,12 +1,16 @@
 /**
  * A local development chain for the demo, the benchmark and the end-to-end tests: a
  * `hardhat node` child process on a free port (its own process group, so stopping it stops
- * everything it spawned), with the well-known Hardhat development accounts. Never for production.
+ * everything it spawned), with the well-known Hardhat development accounts; a load generator
+ * that sends requests from those accounts, and a reader for the node's Prometheus counters.
+ * Never for production.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
-import { HDNodeWallet, Mnemonic, Wallet } from "ethers";
+import { Contract, HDNodeWallet, Mnemonic, Wallet, type Provider } from "ethers";
+import { ORACLE_ABI, oracleInterface } from "../protocol/abi";
+import { encodeTensor } from "../protocol/eip712";
 
 /** Hardhat's default development mnemonic: its accounts are public and funded on every dev chain. */
 export const DEV_MNEMONIC = "test test test test test test test test test test test junk";
@@ -110,4 +114,88 @@ export async function rpc(url: string, method: string, params: unknown[]): Promi
   const body = (await res.json()) as { result?: unknown; error?: { message: string } };
   if (body.error) throw new Error(`${method}: ${body.error.message}`);
   return body.result;
+}
+
+/** Reads one counter from Prometheus text: the sum over its label sets. */
+export function metricValue(text: string, name: string): number {
+  return text.split("\n").filter((l) => l.startsWith(name) && (l[name.length] === "{" || l[name.length] === " "))
+    .reduce((a, l) => a + Number(l.split(" ").pop()), 0);
+}
+
+/** Where a {@link LoadGenerator} sends: the chain, the oracle and the penguins-species-int model's id. */
+export interface LoadTarget {
+  chain: { url: string };
+  provider: Provider;
+  oracle: string;
+  penguinsId: number;
+}
+
+/**
+ * Requests for the integer model (penguins-species-int, no callback) from several development
+ * accounts in turn, signed locally with explicit nonces, so many are sent per block.
+ */
+export class LoadGenerator {
+  private readonly wallets: Wallet[];
+  private readonly nonces = new Map<string, number>();
+  private fee?: bigint;
+  private signed = 0;
+
+  constructor(private readonly target: LoadTarget, accounts = [2, 3, 4, 5, 6, 7, 8, 9]) {
+    this.wallets = accounts.map((i) => devAccount(i));
+  }
+
+  /** Signs the next `count` requests (inputs vary with their number and `tag`); sends nothing. */
+  async sign(count: number, opts: { tag?: number } = {}): Promise<string[]> {
+    const { provider, oracle, penguinsId } = this.target;
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 24 * 3600);
+    const options = [0, deadline, 1];
+    this.fee ??= (await new Contract(oracle, ORACLE_ABI, provider).quote(penguinsId, options)) as bigint;
+    const feeData = await provider.getFeeData();
+    // A fee cap far above the base fee: a backlog signed up front still pays when blocks fill up.
+    const maxFeePerGas = [(feeData.maxFeePerGas ?? 0n) * 2n, 10n ** 11n].reduce((a, b) => (a > b ? a : b));
+    for (const w of this.wallets) {
+      if (!this.nonces.has(w.address)) this.nonces.set(w.address, await provider.getTransactionCount(w.address, "pending"));
+    }
+    const signed: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const n = this.signed + i;
+      const w = this.wallets[n % this.wallets.length];
+      const input = encodeTensor([BigInt(380 + (n % 97)), BigInt(150 + (n % 41)), BigInt(180 + (n % 43)), BigInt(3000 + ((n * 37 + (opts.tag ?? 0)) % 3000))]);
+      const nonce = this.nonces.get(w.address)!;
+      this.nonces.set(w.address, nonce + 1);
+      signed.push(await w.signTransaction({
+        to: oracle, data: oracleInterface.encodeFunctionData("requestInference", [penguinsId, input, options]),
+        value: this.fee, nonce, gasLimit: 250_000, chainId: 31337, type: 2,
+        maxFeePerGas, maxPriorityFeePerGas: feeData.maxPriorityFeePerGas ?? 10n ** 9n,
+      }));
+    }
+    this.signed += count;
+    return signed;
+  }
+
+  /**
+   * Sends signed transactions, `concurrency` at a time (default 50), at most `perSecond` per
+   * second if given. Returns their hashes.
+   */
+  async sendSigned(txs: string[], opts: { concurrency?: number; perSecond?: number } = {}): Promise<string[]> {
+    const c = opts.concurrency ?? 50;
+    const start = Date.now();
+    const hashes: string[] = [];
+    let inflight: Promise<string>[] = [];
+    for (let i = 0; i < txs.length; i++) {
+      if (opts.perSecond) {
+        const wait = start + (i * 1000) / opts.perSecond - Date.now();
+        if (wait > 2) await new Promise((r) => setTimeout(r, wait));
+      }
+      inflight.push(rpc(this.target.chain.url, "eth_sendRawTransaction", [txs[i]]) as Promise<string>);
+      if (inflight.length >= c) { hashes.push(...(await Promise.all(inflight))); inflight = []; }
+    }
+    hashes.push(...(await Promise.all(inflight)));
+    return hashes;
+  }
+
+  /** Signs and sends `count` requests. Returns the transaction hashes. */
+  async send(count: number, opts: { concurrency?: number; tag?: number } = {}): Promise<string[]> {
+    return this.sendSigned(await this.sign(count, opts), opts);
+  }
 }

@@ -69,6 +69,15 @@ export async function deletePrefix(prefix: string): Promise<number> {
   }
 }
 
+/** The last lines of a test node's log (the test's data dir is removed afterwards, so say it now). */
+function logTail(env: Env, lines = 25): string {
+  try {
+    return fs.readFileSync(path.join(env.dir, "node.log"), "utf8").trimEnd().split("\n").slice(-lines).map((l) => l.slice(0, 400)).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
 export interface NodeProcess {
   child: ChildProcess;
   port: number;
@@ -119,14 +128,14 @@ export async function startNodeProcess(env: Env, extra: Record<string, string> =
   };
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`node exited with ${child.exitCode}; see ${path.join(env.dir, "node.log")}`);
+    if (child.exitCode !== null) throw new Error(`node exited with ${child.exitCode}; its log ends:\n${logTail(env)}`);
     try {
       const r = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) });
       if (r.status === 200) return node;
     } catch { /* not up yet */ }
     if (Date.now() > deadline) {
       await kill();
-      throw new Error(`node not ready within 60 s; see ${path.join(env.dir, "node.log")}`);
+      throw new Error(`node not ready within 60 s; its log ends:\n${logTail(env)}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -21,7 +21,7 @@
  *                             lifetime the auditor allows.
  * The key signs nothing else and is never printed or returned.
  */
-import { createHash } from "crypto";
+import { sha256Hex } from "../protocol/bytes";
 import { TypedDataEncoder, Wallet, getAddress, recoverAddress, type TypedDataDomain } from "ethers";
 import { TeeType } from "../protocol/constants";
 import { ENCLAVE_ATTESTATION_TYPES, enclaveAttestationDigest, registryDomain, type EnclaveAttestation } from "../protocol/eip712";
@@ -78,7 +78,7 @@ export type AttestOutcome =
 
 /** sha256 of the evidence bytes, 0x hex: `EnclaveAttestation.evidenceHash`. */
 export function evidenceHash(evidence: Uint8Array): string {
-  return "0x" + createHash("sha256").update(evidence).digest("hex");
+  return sha256Hex(evidence);
 }
 
 /** TEE types the evidence of a format can be; DCAP depends on the quote (SGX or TDX). */

@@ -24,7 +24,7 @@
  * it did not reach is listed as skipped. Input the caller must fix (unknown request, wrong chain)
  * throws an `AuditError`.
  */
-import { createHash } from "crypto";
+import { fromHex, sha256Hex } from "../protocol/bytes";
 import { existsSync, readFileSync } from "fs";
 import * as path from "path";
 import {
@@ -120,7 +120,6 @@ function expectedChecks(submissions: number): string[] {
   return ["request.event", "request.state", "fulfilment.events", ...per, ...FINAL_CHECKS];
 }
 
-const sha256Hex = (bytes: Uint8Array): string => "0x" + createHash("sha256").update(bytes).digest("hex");
 const idTopic = (id: bigint): string => zeroPadValue(toBeHex(id), 32);
 const addressTopic = (a: string): string => zeroPadValue(getAddress(a), 32);
 
@@ -472,7 +471,7 @@ class ResultVerifier {
     const root = this.d.devPlatform?.rootPublicKey;
     if (!root) return fail(`the signer was registered with a development report, but ${this.d.network}'s deployment file pins no development root (devPlatform.rootPublicKey): add it to verify the report independently of the chain`);
     const report: string = args.report;
-    const hash = sha256Hex(Buffer.from(report.slice(2), "hex"));
+    const hash = sha256Hex(fromHex(report));
     if (hash !== reg.evidenceHash) return fail("sha256 of the report in the calldata is not the evidenceHash the registry emitted", { calldata: hash, emitted: reg.evidenceHash });
     const pinnedRootId = computeRootId(root.x, root.y);
     if (args.rootId !== pinnedRootId) return fail(`the report was registered under root ${args.rootId}, not the deployment's pinned development root ${pinnedRootId}`);

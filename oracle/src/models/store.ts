@@ -1,9 +1,8 @@
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as ort from "onnxruntime-node";
 import { ResultStatus } from "../protocol";
-import { int256ArrayLength } from "../protocol/bytes";
+import { int256ArrayLength, sha256Hex } from "../protocol/bytes";
 import { type EncodedOutput, type EncodedOutputBytes, allocateTensor, decodeInput, decodeInto, encodeOutput, encodeOutputBytes, failure } from "./codec";
 import { InputEncodingError, ModelHashMismatchError, ModelStoreClosedError, OutputShapeError, UnknownModelError } from "./errors";
 
@@ -29,10 +28,6 @@ export interface InferenceJob {
   input: string | Uint8Array;
 }
 
-/** 0x-hex sha256 of bytes. */
-export function sha256Hex(bytes: Uint8Array): string {
-  return "0x" + createHash("sha256").update(bytes).digest("hex");
-}
 
 const DEFAULT_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
   graphOptimizationLevel: "all",

@@ -15,6 +15,7 @@
  * these three checks (offset, length, exact size) are the whole canonicality condition — the
  * same one the previous decode → re-encode → compare-hashes check enforced.
  */
+import { createHash } from "crypto";
 import { keccak256 as sha3Keccak256 } from "js-sha3";
 import { createKeccak, type IHasher } from "hash-wasm";
 
@@ -218,4 +219,9 @@ export function encodeInt256Array(values: readonly (bigint | number)[]): Uint8Ar
     else throw new RangeError(`int256 value ${i} is not a bigint or a safe integer: ${String(v)}`);
   }
   return out;
+}
+
+/** 0x-hex sha256 of bytes: model hashes, evidence hashes. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return "0x" + createHash("sha256").update(bytes).digest("hex");
 }

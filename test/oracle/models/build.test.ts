@@ -5,7 +5,7 @@ import * as path from "path";
 import { onnx } from "onnx-proto";
 import { buildModels } from "../../../oracle/src/models/build";
 import { DEFAULT_MODELS_DIR, MANIFEST_FILE, loadManifest, parseManifest } from "../../../oracle/src/models/manifest";
-import { sha256Hex } from "../../../oracle/src/models/store";
+import { sha256Hex } from "../../../oracle/src/protocol/bytes";
 
 describe("models/build", function () {
   this.timeout(60_000);

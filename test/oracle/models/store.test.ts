@@ -9,7 +9,8 @@ import { ResultStatus, decodeTensor, encodeTensor } from "../../../oracle/src/pr
 import { encodeInput } from "../../../oracle/src/models/codec";
 import { ModelHashMismatchError, ModelStoreClosedError, UnknownModelError } from "../../../oracle/src/models/errors";
 import { DEFAULT_MODELS_DIR, findByName, loadManifest, type ModelManifestEntry } from "../../../oracle/src/models/manifest";
-import { ModelStore, sha256Hex } from "../../../oracle/src/models/store";
+import { ModelStore } from "../../../oracle/src/models/store";
+import { sha256Hex } from "../../../oracle/src/protocol/bytes";
 import { loadIris, loadPenguins, loadSp500Daily } from "../../../oracle/src/models/build/data";
 import { prng } from "./helpers";
 

@@ -4,7 +4,7 @@ import * as ort from "onnxruntime-node";
 import { ResultStatus, decodeTensor } from "../../protocol";
 import { decodeInput, encodeInput, encodeOutput } from "../codec";
 import { type ModelManifest, type ModelManifestEntry, MANIFEST_FILE, parseManifest } from "../manifest";
-import { sha256Hex } from "../store";
+import { sha256Hex } from "../../protocol/bytes";
 import { trainIris } from "./iris";
 import { IR_VERSION, OPSET_VERSION, serializeModel } from "./onnx-builder";
 import { trainPenguins } from "./penguins";

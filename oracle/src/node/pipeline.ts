@@ -11,14 +11,14 @@
  */
 import { Contract } from "ethers";
 import type { Logger } from "pino";
-import { fromHex as hexToBytes } from "../protocol/bytes";
+import { fromHex } from "../protocol/bytes";
 import { shortError } from "../chain/retry";
 import type { FastJsonRpcProvider } from "../chain/rpc";
 import type { ItemOutcome, Submitter } from "../chain/submitter";
 import { requestLogger } from "../log";
 import type { OracleMetrics } from "../metrics";
 import { ORACLE_ABI, ORACLE_TOPICS, RequestState, oracleInterface } from "../protocol/abi";
-import { commitmentHash as commitmentHashFast, commitmentTuple, type RequestCommitment } from "../protocol/request";
+import { commitmentHash, commitmentTuple, type RequestCommitment } from "../protocol/request";
 import { InferenceJob, JobContext, PermanentJobError, commitmentOf, isPermanent } from "../queue/types";
 import type { RegisteredRunnerPool } from "./runners";
 import type { RequestTracker } from "./tracker";
@@ -130,7 +130,7 @@ export class Pipeline {
         return;
       }
       p.commitment = commitmentOf(p.job);
-      if (commitmentHashFast(p.commitment) === a.result) { ready.push(p); return; }
+      if (commitmentHash(p.commitment) === a.result) { ready.push(p); return; }
       slow.push(this.mismatch(p, a.result!).then((job) => {
         if (!job) { p.resolve(); return; }
         if (job !== p.job) { p.job = job; p.commitment = commitmentOf(job); }
@@ -186,7 +186,7 @@ export class Pipeline {
   /** Compares the job's commitment with the stored one (locally hashed; the contract's pure view if that differs). */
   private async commitmentMatches(job: InferenceJob, stored: string): Promise<boolean> {
     const c = commitmentOf(job);
-    if (commitmentHashFast(c) === stored) return true;
+    if (commitmentHash(c) === stored) return true;
     if (FINAL_MARKER.test(stored)) return false; // none or a final marker: no commitment to compare
     try {
       return (await this.oracle.commitmentHash(commitmentTuple(c))) === stored;
@@ -261,7 +261,7 @@ export class Pipeline {
     const t0 = Date.now();
     const runner = this.deps.runners.acquire();
     const signed = await runner.inferBatch(batch.map((p) => ({
-      requestId: BigInt(p.job.requestId), modelHash: p.job.modelHash, input: hexToBytes(p.job.input),
+      requestId: BigInt(p.job.requestId), modelHash: p.job.modelHash, input: fromHex(p.job.input),
     })));
     // The runner handle gives results for these jobs, in order, under a signature it recovered
     // to `signed.signer` (RunnerHandle.inferBatch). What it cannot know is which signer this node

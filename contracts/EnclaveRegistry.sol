@@ -46,7 +46,7 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
     uint64 public constant MAX_CLOCK_SKEW = 120;
 
     bytes32 private constant _ATTESTATION_TYPEHASH = keccak256(
-        "EnclaveAttestation(address signer,bytes32 measurement,uint8 teeType,bytes32 evidenceHash,uint64 expiresAt)"
+        "EnclaveAttestation(address signer,address operator,bytes32 measurement,uint8 teeType,bytes32 evidenceHash,uint64 expiresAt)"
     );
 
     // ---------------------------------------------------------------- storage
@@ -157,6 +157,9 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
 
     /// @inheritdoc IEnclaveRegistry
     function registerAttestedEnclave(EnclaveAttestation calldata att, bytes[] calldata auditorSignatures) external {
+        // First, before any signature work: the auditors signed the operator, so a copy sent by
+        // anyone else could never pass `_checkAuditors` anyway; this names the problem.
+        if (att.operator != msg.sender) revert EnclaveRegistryOperatorMismatch(att.operator, msg.sender);
         if (att.teeType == uint8(OracleTypes.TeeType.DevSimulated) || att.teeType > OracleTypes.MAX_TEE_TYPE) {
             revert EnclaveRegistryUnsupportedTeeType(att.teeType);
         }
@@ -258,7 +261,7 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
 
     /// @inheritdoc ITypeAndVersion
     function typeAndVersion() external pure returns (string memory) {
-        return "EnclaveRegistry 1.1.0";
+        return "EnclaveRegistry 2.0.0";
     }
 
     // ---------------------------------------------------------------- internal
@@ -332,10 +335,11 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
 
     /// @dev Binds `signer` to the caller. A signer stays bound to its first operator for good:
     /// another account replaying the same report or attestation cannot take over its fees once it
-    /// is registered. Before that, a development report names its operator (checked in
-    /// `_verifyReport`), so only that account can register it at all; an auditors' attestation
-    /// names none, so whoever submits it first becomes the operator (see docs/contracts.md). The
-    /// same operator may renew it with a fresh report; a retired or revoked signer stays dead.
+    /// is registered. Before that, a development report and an auditors' attestation both name
+    /// their operator (checked in `_verifyReport` and `registerAttestedEnclave`), so only that
+    /// account can register them at all: a copy taken from the mempool registers nothing for the
+    /// copier. The same operator may renew it with fresh evidence; a retired or revoked signer
+    /// stays dead.
     /// `record.operator` is always msg.sender.
     function _bind(address signer, Enclave memory record, bytes32 evidenceHash) private {
         if (signer == address(0)) revert EnclaveRegistryZeroSigner();
@@ -363,7 +367,13 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
         return _hashTypedDataV4(
             keccak256(
                 abi.encode(
-                    _ATTESTATION_TYPEHASH, att.signer, att.measurement, att.teeType, att.evidenceHash, att.expiresAt
+                    _ATTESTATION_TYPEHASH,
+                    att.signer,
+                    att.operator,
+                    att.measurement,
+                    att.teeType,
+                    att.evidenceHash,
+                    att.expiresAt
                 )
             )
         );

@@ -7,7 +7,10 @@ import {IInferenceOracle} from "./interfaces/IInferenceOracle.sol";
 /// @title InferenceConsumer
 /// @notice Base of a contract that asks the InferenceOracle for inferences. Inherit it, call
 /// `_requestInference`, and override `_onInferenceResult`, which only the oracle can reach.
-/// The fee is paid from this contract's balance; refunds of expired requests come back to it.
+/// Requests are paid from this contract's balance: the fee, bounded by the `maxFee` the consumer
+/// states in its options, and the gas prepayment at its `maxGasPrice`. Refunds of expired requests
+/// are pushed back to it; the unused prepayment of a fulfilled request is credited to its balance
+/// in the oracle, which `claimOracleBalance` (callable by anyone) brings home.
 abstract contract InferenceConsumer is IInferenceConsumer {
     /// @notice The oracle this consumer trusts for results.
     IInferenceOracle public immutable ORACLE;
@@ -30,17 +33,26 @@ abstract contract InferenceConsumer is IInferenceConsumer {
         _onInferenceResult(requestId, output, status);
     }
 
-    /// @notice Requests an inference, paying exactly the oracle's quote from this contract's balance.
+    /// @notice Pulls this contract's balance in the oracle (unused gas prepayments, refunds it
+    /// could not receive) back into this contract. Anyone may call it: the ether can only come here.
+    function claimOracleBalance() external {
+        ORACLE.withdraw();
+    }
+
+    /// @notice Requests an inference, paying the oracle's quote (fee + gas prepayment) from this
+    /// contract's balance. The oracle reverts with `InferenceOracleFeeAboveMax`, charging nothing,
+    /// if the model's fee x redundancy is above `options.maxFee` at that moment (e.g. the publisher
+    /// raised it in the same block): the consumer never pays more fee than it stated.
     /// @param modelId The model.
-    /// @param input `abi.encode(int256[])` of the model's input length.
-    /// @param options Callback gas limit, deadline and redundancy.
+    /// @param input The model's input, in its input encoding.
+    /// @param options Callback gas limit, deadline, redundancy, the fee bound and the gas price bound.
     /// @return requestId The oracle's request id.
     function _requestInference(uint256 modelId, bytes memory input, IInferenceOracle.RequestOptions memory options)
         internal
         returns (uint256 requestId)
     {
-        uint256 fee = ORACLE.quote(modelId, options);
-        return ORACLE.requestInference{value: fee}(modelId, input, options);
+        uint256 total = ORACLE.quote(modelId, options);
+        return ORACLE.requestInference{value: total}(modelId, input, options);
     }
 
     /// @notice Handles a final result. Runs with exactly the request's callback gas limit; a revert

@@ -15,8 +15,32 @@ import {OracleTypes} from "./libraries/OracleTypes.sol";
 import {TensorCodec} from "./libraries/TensorCodec.sol";
 
 /// @title InferenceOracle
-/// @notice Requests, fees, result verification, callbacks and expiry. See {IInferenceOracle}.
+/// @notice Requests, fees, gas prepayment, result verification, callbacks and expiry. See {IInferenceOracle}.
 contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTransient, EIP712 {
+    // ---------------------------------------------------------------- structs
+
+    /// @dev One submission being settled, in memory for one call: who signed it, what the model
+    /// pays, and the gas figures its reimbursement is computed from.
+    struct Submission {
+        /// @dev The enclave signer that signed the result (or the batch).
+        address signer;
+        /// @dev The signer's operator: receives fees and gas reimbursement.
+        address operator;
+        /// @dev The signer's runner measurement.
+        bytes32 measurement;
+        /// @dev The model's publisher (from `servingTerms`).
+        address publisher;
+        /// @dev The publisher's share of the fee, basis points.
+        uint16 publisherShareBps;
+        /// @dev gasleft() when this item's own work began.
+        uint256 gasStart;
+        /// @dev This item's share of the transaction's fixed gas (intrinsic, calldata, signature
+        /// recovery, the operator's balance write).
+        uint256 fixedGas;
+        /// @dev Wei owed to `operator` by this call, written to its balance once at the end.
+        uint256 operatorCredit;
+    }
+
     // ---------------------------------------------------------------- constants
 
     bytes32 private constant _RESULT_TYPEHASH = keccak256(
@@ -40,9 +64,28 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
 
     /// @dev See `_balances`.
     uint256 private constant _WITHDRAWN_MARK = 1 << 255;
+    /// @dev Set in every `_votes` word, so a vote with a zero reimbursement is still recorded.
+    uint256 private constant _VOTED = 1 << 255;
 
     /// @notice Gas stipend of a pushed refund; a requester that needs more is credited instead.
     uint256 public constant REFUND_GAS_STIPEND = 30_000;
+
+    /// @dev Gas a transaction pays before any code runs (intrinsic) and per calldata byte. Every
+    /// byte is counted at the non-zero price (EIP-2028): the relayer never pays more than this for
+    /// its calldata; zero bytes cost it 12 less each (docs/economics.md).
+    uint256 private constant _TX_BASE_GAS = 21_000;
+    uint256 private constant _CALLDATA_GAS_PER_BYTE = 16;
+    /// @dev Gas spent before the first `gasleft()` of `fulfil`/`fulfilBatch`: dispatch, calldata
+    /// offsets, the reentrancy guard (measured in test/contracts/InferenceOracle.gas.test.ts).
+    uint256 private constant _ENTRY_GAS = 1_000;
+    /// @dev EIP-3529 refund for clearing a request's word at finality; the relayer gets it back.
+    uint256 private constant _CLEAR_REFUND = 4_800;
+    /// @dev An SSTORE to a slot already read in this transaction (EIP-2929/2200): from zero, else.
+    uint256 private constant _SSTORE_SET_GAS = 20_000;
+    uint256 private constant _SSTORE_RESET_GAS = 2_900;
+    uint256 private constant _COLD_SLOAD_GAS = 2_100;
+    /// @dev `RequestSettled` (two topics, two data words), emitted after the measurement.
+    uint256 private constant _SETTLED_EVENT_GAS = 1_700;
 
     // ---------------------------------------------------------------- immutables
 
@@ -54,18 +97,24 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     /// @dev requestId => commitment hash (pending), zero (fulfilled, or never requested when the id
     /// is above `_requestCount`) or _EXPIRED.
     mapping(uint256 requestId => bytes32) private _requests;
-    /// @dev Withdrawable ether (operators' fees, refunds a requester could not receive) in the low
-    /// 255 bits; bit 255 (_WITHDRAWN_MARK) is set by a withdrawal, so that the slot stays non-zero
-    /// and the operator's next fee is a non-zero -> non-zero write (2,900 gas) instead of a
-    /// zero -> non-zero one (20,000 gas). Balances never come near 2^255 wei.
+    /// @dev Withdrawable ether (operators' fees and gas, publishers' shares, requesters' unused
+    /// prepayments and refunds they could not receive) in the low 255 bits; bit 255
+    /// (_WITHDRAWN_MARK) is set by a withdrawal, so that the slot stays non-zero and the account's
+    /// next credit is a non-zero -> non-zero write (2,900 gas) instead of a zero -> non-zero one
+    /// (20,000 gas). Balances never come near 2^255 wei.
     mapping(address account => uint256) private _balances;
-    /// @dev keccak256(requestId, outputHash, status) => (count << 160) | first operator; only for
-    /// redundancy > 1 while pending. The first voter shares the slot with the count.
+    /// @dev keccak256(requestId, outputHash, status) => (count << 160) | first voter's signer; only
+    /// for redundancy > 1 while pending.
     mapping(bytes32 groupKey => uint256) private _groupHeads;
-    /// @dev keccak256(requestId, outputHash, status) => index (>= 1) => operator.
+    /// @dev keccak256(requestId, outputHash, status) => index (>= 1) => voter's signer.
     mapping(bytes32 groupKey => mapping(uint256 index => address)) private _groupVoters;
-    /// @dev keccak256(requestId, operator) => whether the operator already counted (redundancy > 1).
-    mapping(bytes32 voteKey => bool) private _voted;
+    /// @dev keccak256(requestId, operator) => _VOTED | the vote's gas cost in wei (its gas at its
+    /// price), paid from the prepayment if the vote is among the final agreeing ones; zero if the
+    /// operator has not voted (redundancy > 1).
+    mapping(bytes32 voteKey => uint256) private _votes;
+    /// @dev requestId => the agreed result of a request final with redundancy > 1: the output hash
+    /// for status Ok, else the status itself (a failure's output is empty, so its hash is fixed).
+    mapping(uint256 requestId => bytes32) private _finalResults;
 
     /// @dev One slot: the request counter and the option bounds, read together on every request.
     uint64 private _requestCount;
@@ -73,13 +122,14 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     uint32 private _maxCallbackGasLimit;
     uint32 private _maxDeadlineDelay;
     uint8 private _maxRedundancy;
+    uint32 private _resultGasOverhead;
 
     // ---------------------------------------------------------------- constructor
 
     /// @param initialOwner The account that sets the option bounds.
     /// @param modelRegistry_ The model registry.
     /// @param enclaveRegistry_ The enclave registry.
-    /// @param config_ The initial option bounds.
+    /// @param config_ The initial option bounds and per-result gas overhead.
     constructor(
         address initialOwner,
         IModelRegistry modelRegistry_,
@@ -99,24 +149,24 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         payable
         returns (uint256 requestId)
     {
-        (bytes32 modelHash, uint256 fee) = _checkRequest(modelId, input, options);
+        (bytes32 modelHash, uint256 fee, uint256 prepayment) = _checkRequest(modelId, input, options);
         // Checked: 2^64 requests cannot be reached, but an overflow would silently reuse ids.
         requestId = ++_requestCount;
-        _requests[requestId] = _commit(requestId, modelId, modelHash, input, fee, options);
-        _emitRequested(requestId, modelId, modelHash, input, fee, options);
+        _requests[requestId] = _commit(requestId, modelId, modelHash, keccak256(input), fee, prepayment, options);
+        _emitRequested(requestId, modelId, modelHash, input, fee, prepayment, options);
         // Last, after every effect: the refund may re-enter, and finds the request complete.
-        if (msg.value > fee) _refund(msg.sender, msg.value - fee);
+        uint256 total = fee + prepayment;
+        if (msg.value > total) _refund(msg.sender, msg.value - total);
     }
 
     /// @inheritdoc IInferenceOracle
-    function quote(uint256 modelId, RequestOptions calldata options) external view returns (uint256 fee) {
-        (bytes32 modelHash,, uint96 modelFee, bool active) = _modelRegistry.requestTerms(modelId);
-        if (modelHash == bytes32(0)) revert InferenceOracleUnknownModel(modelId);
-        if (!active) revert InferenceOracleModelInactive(modelId);
-        if (options.redundancy == 0 || options.redundancy > _maxRedundancy) {
-            revert InferenceOracleInvalidRedundancy(options.redundancy, _maxRedundancy);
-        }
-        return uint256(modelFee) * options.redundancy;
+    function quote(uint256 modelId, RequestOptions calldata options) external view returns (uint256 total) {
+        return _quote(modelId, options).total;
+    }
+
+    /// @inheritdoc IInferenceOracle
+    function quoteParts(uint256 modelId, RequestOptions calldata options) external view returns (Quote memory) {
+        return _quote(modelId, options);
     }
 
     // ---------------------------------------------------------------- results
@@ -126,17 +176,19 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         external
         nonReentrant
     {
+        uint256 gasStart = gasleft();
         bytes32 outputHash = keccak256(output);
         bytes32 digest = _hashTypedDataV4(_resultStructHash(request, outputHash, status));
-        address signer = ECDSA.recoverCalldata(digest, signature);
-        (address operator, bytes32 measurement) = _enclaveRegistry.activeEnclave(signer);
-        bytes4 problem = _check(request, output, status, operator, measurement);
-        if (problem != bytes4(0)) _revertProblem(problem, request, status, operator, measurement);
-        _accept(request, output, outputHash, status, signer, operator);
+        Submission memory s = _submission(ECDSA.recoverCalldata(digest, signature), gasStart, 1);
+        bytes4 problem = _check(request, output, status, s);
+        if (problem != bytes4(0)) _revertProblem(problem, request, status, s);
+        _accept(request, output, outputHash, status, s);
+        _credit(s.operator, s.operatorCredit);
     }
 
     /// @inheritdoc IInferenceOracle
     function fulfilBatch(ResultSubmission[] calldata results, bytes calldata signature) external nonReentrant {
+        uint256 gasStart = gasleft();
         uint256 n = results.length;
         if (n == 0) revert InferenceOracleEmptyBatch();
         bytes32[] memory outputHashes = new bytes32[](n);
@@ -146,30 +198,35 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
             structHashes[i] = _resultStructHash(results[i].request, outputHashes[i], results[i].status);
         }
         bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(_BATCH_TYPEHASH, _hashWords(structHashes))));
-        address signer = ECDSA.recoverCalldata(digest, signature);
-        (address operator, bytes32 measurement) = _enclaveRegistry.activeEnclave(signer);
+        Submission memory s = _submission(ECDSA.recoverCalldata(digest, signature), gasStart, n);
         for (uint256 i = 0; i < n; ++i) {
             ResultSubmission calldata r = results[i];
-            bytes4 problem = _check(r.request, r.output, r.status, operator, measurement);
+            s.gasStart = gasleft();
+            bytes4 problem = _check(r.request, r.output, r.status, s);
             if (problem != bytes4(0)) {
-                emit ResultSkipped(r.request.requestId, signer, problem);
+                emit ResultSkipped(r.request.requestId, s.signer, problem);
             } else {
-                _accept(r.request, r.output, outputHashes[i], r.status, signer, operator);
+                _accept(r.request, r.output, outputHashes[i], r.status, s);
             }
         }
+        // One write for the whole batch: every item has the same signer, so the same operator.
+        if (s.operatorCredit != 0) _credit(s.operator, s.operatorCredit);
     }
 
     /// @inheritdoc IInferenceOracle
     function expire(RequestCommitment calldata request) external nonReentrant {
         uint256 requestId = request.requestId;
         bytes4 problem = _checkPending(request);
-        if (problem != bytes4(0)) _revertProblem(problem, request, 0, address(0), bytes32(0));
+        if (problem != bytes4(0)) _revertProblem(problem, request, 0, _noSubmission());
         if (block.timestamp <= request.deadline) {
             revert InferenceOracleDeadlineNotReached(requestId, request.deadline);
         }
         _requests[requestId] = _EXPIRED;
-        emit InferenceExpired(requestId, request.requester, request.fee);
-        _refund(request.requester, request.fee);
+        // Nothing of the prepayment is spent while a request is pending (votes are reimbursed only
+        // at finality), so all of it goes back.
+        uint256 refund = request.fee + request.gasPrepayment;
+        emit InferenceExpired(requestId, request.requester, refund);
+        _refund(request.requester, refund);
     }
 
     // ---------------------------------------------------------------- balances
@@ -221,7 +278,7 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
 
     /// @inheritdoc IInferenceOracle
     function config() external view returns (Config memory) {
-        return Config(_minCallbackGasLimit, _maxCallbackGasLimit, _maxDeadlineDelay, _maxRedundancy);
+        return Config(_minCallbackGasLimit, _maxCallbackGasLimit, _maxDeadlineDelay, _maxRedundancy, _resultGasOverhead);
     }
 
     /// @inheritdoc IInferenceOracle
@@ -232,6 +289,13 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     /// @inheritdoc IInferenceOracle
     function agreementCount(uint256 requestId, bytes32 outputHash, uint8 status) external view returns (uint256) {
         return _groupHeads[_groupKey(requestId, outputHash, status)] >> 160;
+    }
+
+    /// @inheritdoc IInferenceOracle
+    function finalResult(uint256 requestId) external view returns (bytes32 outputHash, uint8 status) {
+        bytes32 word = _finalResults[requestId];
+        if (word == bytes32(0) || uint256(word) > OracleTypes.MAX_RESULT_STATUS) return (word, 0);
+        return (keccak256(""), uint8(uint256(word)));
     }
 
     /// @inheritdoc IInferenceOracle
@@ -246,25 +310,55 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
 
     /// @inheritdoc ITypeAndVersion
     function typeAndVersion() external pure returns (string memory) {
-        return "InferenceOracle 1.0.0";
+        return "InferenceOracle 2.0.0";
     }
 
     // ---------------------------------------------------------------- internal: requests
 
-    /// @dev Validates model, input, options and payment; returns the model hash and the exact fee.
+    /// @dev Validates model, input, options, fee bound and payment; returns the model hash, the
+    /// fee and the gas prepayment.
     function _checkRequest(uint256 modelId, bytes calldata input, RequestOptions calldata options)
         private
         view
-        returns (bytes32 modelHash, uint256 fee)
+        returns (bytes32 modelHash, uint256 fee, uint256 prepayment)
     {
-        (bytes32 hash, uint32 inputLength, uint96 modelFee, bool active) = _modelRegistry.requestTerms(modelId);
+        (bytes32 hash, uint32 inputLength, uint8 encoding, uint96 modelFee, bool active) =
+            _modelRegistry.requestTerms(modelId);
         if (hash == bytes32(0)) revert InferenceOracleUnknownModel(modelId);
         if (!active) revert InferenceOracleModelInactive(modelId);
-        if (!TensorCodec.isCanonical(input, inputLength)) revert InferenceOracleMalformedInput(inputLength);
+        if (!TensorCodec.isWellFormedInput(input, inputLength, encoding)) {
+            revert InferenceOracleMalformedInput(inputLength, encoding);
+        }
         _checkOptions(options);
         fee = uint256(modelFee) * options.redundancy;
-        if (msg.value < fee) revert InferenceOracleInsufficientFee(msg.value, fee);
-        return (hash, fee);
+        if (fee > options.maxFee) revert InferenceOracleFeeAboveMax(fee, options.maxFee);
+        prepayment = _gasPrepayment(options);
+        if (msg.value < fee + prepayment) revert InferenceOracleInsufficientFee(msg.value, fee + prepayment);
+        return (hash, fee, prepayment);
+    }
+
+    /// @dev maxGasPrice x (callbackGasLimit + redundancy x resultGasOverhead); below 2^106, so the
+    /// checked arithmetic never reverts.
+    function _gasPrepayment(RequestOptions calldata options) private view returns (uint256) {
+        uint256 gas = uint256(options.callbackGasLimit) + uint256(options.redundancy) * _resultGasOverhead;
+        return uint256(options.maxGasPrice) * gas;
+    }
+
+    function _quote(uint256 modelId, RequestOptions calldata options) private view returns (Quote memory q) {
+        (bytes32 modelHash,,, uint96 modelFee, bool active) = _modelRegistry.requestTerms(modelId);
+        if (modelHash == bytes32(0)) revert InferenceOracleUnknownModel(modelId);
+        if (!active) revert InferenceOracleModelInactive(modelId);
+        if (options.redundancy == 0 || options.redundancy > _maxRedundancy) {
+            revert InferenceOracleInvalidRedundancy(options.redundancy, _maxRedundancy);
+        }
+        // Measurement zero is never allowed (the registry refuses it), so this reads the model's
+        // own publisher share.
+        (,,, uint16 shareBps) = _modelRegistry.servingTerms(modelId, bytes32(0));
+        q.fee = uint256(modelFee) * options.redundancy;
+        q.publisherFee = q.fee * shareBps / OracleTypes.BPS;
+        q.operatorFee = q.fee - q.publisherFee;
+        q.gasPrepayment = _gasPrepayment(options);
+        q.total = q.fee + q.gasPrepayment;
     }
 
     /// @dev keccak256(abi.encode(RequestCommitment)): for a struct of static fields that is the
@@ -273,8 +367,9 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         uint256 requestId,
         uint256 modelId,
         bytes32 modelHash,
-        bytes calldata input,
+        bytes32 inputHash,
         uint256 fee,
+        uint256 prepayment,
         RequestOptions calldata options
     ) private view returns (bytes32) {
         return keccak256(
@@ -283,8 +378,10 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
                 modelId,
                 msg.sender,
                 modelHash,
-                keccak256(input),
+                inputHash,
                 fee,
+                prepayment,
+                options.maxGasPrice,
                 options.callbackGasLimit,
                 options.deadline,
                 options.redundancy
@@ -298,6 +395,7 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         bytes32 modelHash,
         bytes calldata input,
         uint256 fee,
+        uint256 prepayment,
         RequestOptions calldata options
     ) private {
         emit InferenceRequested(
@@ -307,6 +405,8 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
             modelHash,
             input,
             fee,
+            prepayment,
+            options.maxGasPrice,
             options.callbackGasLimit,
             options.deadline,
             options.redundancy
@@ -339,6 +439,23 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         );
     }
 
+    /// @dev The submission of `signer` (reverts unless it is an active enclave), with the
+    /// transaction's fixed gas shared among `n` items. The operator's balance is read here so its
+    /// one write at the end is a known cost, counted in the fixed gas.
+    function _submission(address signer, uint256 gasStart, uint256 n) private view returns (Submission memory s) {
+        (address operator, bytes32 measurement) = _enclaveRegistry.activeEnclave(signer);
+        s.signer = signer;
+        s.operator = operator;
+        s.measurement = measurement;
+        uint256 fixedGas = _TX_BASE_GAS + _CALLDATA_GAS_PER_BYTE * msg.data.length + _ENTRY_GAS
+            + _sstoreGas(_balances[operator]) + (gasStart - gasleft());
+        s.fixedGas = fixedGas / n;
+        s.gasStart = gasleft();
+    }
+
+    /// @dev A submission of nobody, for `_revertProblem` from `expire`.
+    function _noSubmission() private pure returns (Submission memory s) {}
+
     /// @dev Returns the selector of the error that makes a pending commitment unusable, or zero.
     function _checkPending(RequestCommitment calldata request) private view returns (bytes4) {
         bytes32 stored = _requests[request.requestId];
@@ -353,38 +470,37 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     }
 
     /// @dev Returns the selector of the error that keeps a signed result from being accepted, or
-    /// zero. The signature has been checked; everything here is about this one item.
-    function _check(
-        RequestCommitment calldata request,
-        bytes calldata output,
-        uint8 status,
-        address operator,
-        bytes32 measurement
-    ) private view returns (bytes4) {
+    /// zero, and fills in the model's publisher terms. The signature has been checked; everything
+    /// here is about this one item.
+    function _check(RequestCommitment calldata request, bytes calldata output, uint8 status, Submission memory s)
+        private
+        view
+        returns (bytes4)
+    {
         bytes4 problem = _checkPending(request);
         if (problem != bytes4(0)) return problem;
         if (block.timestamp > request.deadline) return InferenceOracleDeadlinePassed.selector;
         if (status > OracleTypes.MAX_RESULT_STATUS) return InferenceOracleInvalidStatus.selector;
-        (uint32 outputLength, bool allowed) = _modelRegistry.servingTerms(request.modelId, measurement);
+        (uint32 outputLength, bool allowed, address publisher, uint16 shareBps) =
+            _modelRegistry.servingTerms(request.modelId, s.measurement);
         if (!allowed) return InferenceOracleMeasurementNotAllowedForModel.selector;
         bool wellFormed = status == uint8(OracleTypes.ResultStatus.Ok)
             ? TensorCodec.isCanonical(output, outputLength)
             : output.length == 0;
         if (!wellFormed) return InferenceOracleMalformedOutput.selector;
-        if (request.redundancy > 1 && _voted[_voteKey(request.requestId, operator)]) {
+        if (request.redundancy > 1 && _votes[_voteKey(request.requestId, s.operator)] != 0) {
             return InferenceOracleAlreadySubmitted.selector;
         }
+        s.publisher = publisher;
+        s.publisherShareBps = shareBps;
         return bytes4(0);
     }
 
     /// @dev Reverts with the error `problem` names, with its arguments.
-    function _revertProblem(
-        bytes4 problem,
-        RequestCommitment calldata request,
-        uint8 status,
-        address operator,
-        bytes32 measurement
-    ) private pure {
+    function _revertProblem(bytes4 problem, RequestCommitment calldata request, uint8 status, Submission memory s)
+        private
+        pure
+    {
         uint256 id = request.requestId;
         if (problem == InferenceOracleUnknownRequest.selector) revert InferenceOracleUnknownRequest(id);
         if (problem == InferenceOracleAlreadyFulfilled.selector) revert InferenceOracleAlreadyFulfilled(id);
@@ -393,62 +509,171 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         if (problem == InferenceOracleDeadlinePassed.selector) revert InferenceOracleDeadlinePassed(id, request.deadline);
         if (problem == InferenceOracleInvalidStatus.selector) revert InferenceOracleInvalidStatus(status);
         if (problem == InferenceOracleMeasurementNotAllowedForModel.selector) {
-            revert InferenceOracleMeasurementNotAllowedForModel(request.modelId, measurement);
+            revert InferenceOracleMeasurementNotAllowedForModel(request.modelId, s.measurement);
         }
         if (problem == InferenceOracleMalformedOutput.selector) revert InferenceOracleMalformedOutput(id);
-        revert InferenceOracleAlreadySubmitted(id, operator);
+        revert InferenceOracleAlreadySubmitted(id, s.operator);
     }
 
     /// @dev Records an accepted result. With redundancy 1 it is final at once; otherwise it counts
-    /// toward its (outputHash, status) group and the request is final when a group reaches k.
+    /// toward its (outputHash, status) group and the request is final when k still-active voters agree.
     function _accept(
         RequestCommitment calldata request,
         bytes calldata output,
         bytes32 outputHash,
         uint8 status,
-        address signer,
-        address operator
+        Submission memory s
     ) private {
         uint256 requestId = request.requestId;
-        emit ResultSubmitted(requestId, signer, operator, outputHash, status);
+        emit ResultSubmitted(requestId, s.signer, s.operator, outputHash, status);
         if (request.redundancy == 1) {
             delete _requests[requestId]; // fulfilled: see _FULFILLED
-            _credit(operator, request.fee);
-        } else if (!_vote(request, outputHash, status, operator)) {
+            emit InferenceFulfilled(requestId, outputHash, status, output);
+            _callback(request, output, status);
+            uint256 operatorFee = request.fee - _payPublisher(request, s);
+            _settle(request, s, operatorFee, request.gasPrepayment, 1);
             return;
         }
-        emit InferenceFulfilled(requestId, outputHash, status, output);
-        _callback(request, output, status);
-    }
-
-    /// @dev Counts the operator's vote; returns true (and pays the group) if it completes the quorum.
-    /// Each group member gets fee / k; the operator completing the quorum also gets the remainder,
-    /// so the credits always sum to the fee.
-    function _vote(RequestCommitment calldata request, bytes32 outputHash, uint8 status, address operator)
-        private
-        returns (bool final_)
-    {
-        uint256 requestId = request.requestId;
         bytes32 groupKey = _groupKey(requestId, outputHash, status);
-        uint256 head = _groupHeads[groupKey];
-        uint256 count = head >> 160;
-        uint256 k = request.redundancy;
-        if (count + 1 < k) {
-            if (count == 0) head = uint256(uint160(operator));
-            else _groupVoters[groupKey][count] = operator;
-            _groupHeads[groupKey] = head + (1 << 160);
-            _voted[_voteKey(requestId, operator)] = true;
-            return false;
+        (address[] memory voters, uint256 count) = _liveVoters(requestId, groupKey, request.redundancy);
+        if (count + 1 < request.redundancy) {
+            _recordVote(request, groupKey, count, s);
+            return;
         }
         delete _requests[requestId]; // fulfilled: see _FULFILLED
-        uint256 share = request.fee / k;
-        _credit(address(uint160(head)), share);
-        for (uint256 i = 1; i < count; ++i) {
-            _credit(_groupVoters[groupKey][i], share);
+        _finalResults[requestId] = status == uint8(OracleTypes.ResultStatus.Ok) ? outputHash : bytes32(uint256(status));
+        emit InferenceFulfilled(requestId, outputHash, status, output);
+        _callback(request, output, status);
+        _payQuorum(request, s, voters);
+    }
+
+    /// @dev The operators of the group's earlier votes whose signers are still active, and their
+    /// number. Only when the next vote would complete the quorum (count + 1 == k) are the signers
+    /// checked; any that is no longer active is dropped from the group (`VoteDropped`), its operator
+    /// freed to vote again. Otherwise `voters` is empty and only the count is returned.
+    function _liveVoters(uint256 requestId, bytes32 groupKey, uint256 k)
+        private
+        returns (address[] memory voters, uint256 live)
+    {
+        uint256 head = _groupHeads[groupKey];
+        uint256 count = head >> 160;
+        if (count + 1 < k) return (voters, count);
+        voters = new address[](count);
+        address[] memory signers = new address[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            address signer = i == 0 ? address(uint160(head)) : _groupVoters[groupKey][i];
+            (address operator, bool active) = _liveOperator(signer);
+            if (active) {
+                voters[live] = operator;
+                signers[live] = signer;
+                ++live;
+            } else {
+                _dropVote(requestId, signer);
+            }
         }
-        // fee - share * (k - 1) = share + (fee % k): the remainder goes to the completing operator.
-        _credit(operator, request.fee - share * (k - 1));
-        return true;
+        if (live == count) return (voters, live);
+        for (uint256 i = 0; i < live; ++i) {
+            if (i == 0) head = uint160(signers[0]);
+            else _groupVoters[groupKey][i] = signers[i];
+        }
+        _groupHeads[groupKey] = live == 0 ? 0 : (live << 160) | uint160(head);
+    }
+
+    /// @dev Whether `signer` is still an active enclave (not revoked, retired or expired, its
+    /// measurement and root still trusted), and its operator.
+    function _liveOperator(address signer) private view returns (address operator, bool active) {
+        try _enclaveRegistry.activeEnclave(signer) returns (address op, bytes32) {
+            return (op, true);
+        } catch {
+            return (address(0), false);
+        }
+    }
+
+    /// @dev Forgets a vote that no longer counts: its operator is not paid for it and may vote again.
+    function _dropVote(uint256 requestId, address signer) private {
+        delete _votes[_voteKey(requestId, _enclaveRegistry.getEnclave(signer).operator)];
+        emit VoteDropped(requestId, signer);
+    }
+
+    /// @dev Appends the vote as the group's `count`-th and records the operator's gas cost so far
+    /// (paid only if the vote ends up among the final agreeing ones).
+    function _recordVote(RequestCommitment calldata request, bytes32 groupKey, uint256 count, Submission memory s)
+        private
+    {
+        if (count == 0) {
+            _groupHeads[groupKey] = (1 << 160) | uint160(s.signer);
+        } else {
+            _groupVoters[groupKey][count] = s.signer;
+            _groupHeads[groupKey] += 1 << 160;
+        }
+        bytes32 voteKey = _voteKey(request.requestId, s.operator);
+        // The vote word is written after the measurement: a zero -> non-zero write of a cold slot.
+        uint256 cost = _gasUsed(s, _SSTORE_SET_GAS + _COLD_SLOAD_GAS) * _effectivePrice(request);
+        _votes[voteKey] = _VOTED | (cost < request.gasPrepayment ? cost : request.gasPrepayment);
+    }
+
+    /// @dev Pays a quorum: the publisher's share, an equal share of the rest to each agreeing
+    /// operator with the remainder to the completing one, and each agreeing vote's gas from the
+    /// prepayment in the order the votes came.
+    function _payQuorum(RequestCommitment calldata request, Submission memory s, address[] memory voters) private {
+        uint256 requestId = request.requestId;
+        uint256 operatorFees = request.fee - _payPublisher(request, s);
+        uint256 k = request.redundancy;
+        uint256 share = operatorFees / k;
+        uint256 left = request.gasPrepayment;
+        for (uint256 i = 0; i < voters.length; ++i) {
+            bytes32 voteKey = _voteKey(requestId, voters[i]);
+            uint256 cost = _votes[voteKey] & ~_VOTED;
+            delete _votes[voteKey]; // no longer needed once final: earns a refund
+            uint256 reimbursed = cost < left ? cost : left;
+            left -= reimbursed;
+            _credit(voters[i], share + reimbursed);
+        }
+        // operatorFees - share * (k - 1) = share + (operatorFees % k): the remainder to the completer.
+        _settle(request, s, operatorFees - share * (k - 1), left, 1 + voters.length);
+    }
+
+    /// @dev Credits the publisher its share of the fee; returns it.
+    function _payPublisher(RequestCommitment calldata request, Submission memory s) private returns (uint256 fee) {
+        fee = request.fee * s.publisherShareBps / OracleTypes.BPS;
+        if (fee != 0) _credit(s.publisher, fee);
+    }
+
+    /// @dev Final settlement of the submission that made the request final: its operator is owed
+    /// `operatorFee` and its gas out of `left` (what remains of the prepayment); the rest of the
+    /// prepayment is credited back to the requester. `cleared` storage words were cleared by this
+    /// item, each earning the relayer an EIP-3529 refund.
+    function _settle(
+        RequestCommitment calldata request,
+        Submission memory s,
+        uint256 operatorFee,
+        uint256 left,
+        uint256 cleared
+    ) private {
+        address requester = request.requester;
+        uint256 requesterBalance = _balances[requester]; // warms the slot: its write below is a known cost
+        uint256 gasUsed = _gasUsed(s, _SETTLED_EVENT_GAS + _sstoreGas(requesterBalance)) - cleared * _CLEAR_REFUND;
+        uint256 cost = gasUsed * _effectivePrice(request);
+        uint256 reimbursed = cost < left ? cost : left;
+        uint256 refunded = left - reimbursed;
+        s.operatorCredit += operatorFee + reimbursed;
+        if (refunded != 0) _credit(requester, refunded);
+        emit RequestSettled(request.requestId, request.gasPrepayment - refunded, refunded);
+    }
+
+    /// @dev Gas this item used so far, plus its share of the fixed gas and `tail` gas still to come
+    /// after the measurement. At least the intrinsic 21,000, so every refund subtraction is safe.
+    function _gasUsed(Submission memory s, uint256 tail) private view returns (uint256) {
+        return s.gasStart - gasleft() + s.fixedGas + tail;
+    }
+
+    function _effectivePrice(RequestCommitment calldata request) private view returns (uint256) {
+        return tx.gasprice < request.maxGasPrice ? tx.gasprice : request.maxGasPrice;
+    }
+
+    /// @dev Gas of an SSTORE to a slot already read in this transaction that holds `current`.
+    function _sstoreGas(uint256 current) private pure returns (uint256) {
+        return current == 0 ? _SSTORE_SET_GAS : _SSTORE_RESET_GAS;
     }
 
     /// @dev Calls the requester's `onInferenceResult` with exactly `callbackGasLimit` gas.
@@ -527,6 +752,7 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         _maxCallbackGasLimit = c.maxCallbackGasLimit;
         _maxDeadlineDelay = c.maxDeadlineDelay;
         _maxRedundancy = c.maxRedundancy;
+        _resultGasOverhead = c.resultGasOverhead;
         emit ConfigUpdated(c);
     }
 

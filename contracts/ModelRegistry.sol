@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {ITypeAndVersion} from "./interfaces/ITypeAndVersion.sol";
+import {OracleTypes} from "./libraries/OracleTypes.sol";
 
 /// @title ModelRegistry
 /// @notice Models the oracle serves, each owned by its publisher. A model's hash and tensor sizes
@@ -12,10 +13,11 @@ contract ModelRegistry is IModelRegistry {
 
     /// @dev modelId => model. Ids start at 1, so id 0 is never registered.
     mapping(uint256 modelId => Model) private _models;
-    /// @dev modelId => runner measurement => the model's output length if the measurement is
-    /// allowed, else zero (output lengths are at least 1). Keeping the length in the allowance word
-    /// lets `servingTerms` answer the oracle from one storage read; the length never changes.
-    mapping(uint256 modelId => mapping(bytes32 measurement => uint32)) private _allowed;
+    /// @dev modelId => runner measurement => zero if the measurement is not allowed, else the
+    /// serving word: outputLength (bits 0-31, at least 1) | publisherShareBps (32-47) | publisher
+    /// (48-207). Keeping these in the allowance word lets `servingTerms` answer the oracle from one
+    /// storage read; none of them ever changes after registration.
+    mapping(uint256 modelId => mapping(bytes32 measurement => uint256)) private _allowed;
     /// @dev Number of models registered; the last id handed out.
     uint256 private _modelCount;
 
@@ -33,10 +35,7 @@ contract ModelRegistry is IModelRegistry {
         external
         returns (uint256 modelId)
     {
-        if (spec.modelHash == bytes32(0)) revert ModelRegistryEmptyModelHash();
-        if (spec.inputLength == 0 || spec.outputLength == 0) {
-            revert ModelRegistryInvalidTensorLength(spec.inputLength, spec.outputLength);
-        }
+        _checkSpec(spec);
         modelId = ++_modelCount;
         _models[modelId] = Model({
             modelHash: spec.modelHash,
@@ -45,14 +44,16 @@ contract ModelRegistry is IModelRegistry {
             outputLength: spec.outputLength,
             decimals: spec.decimals,
             active: true,
+            inputEncoding: spec.inputEncoding,
+            determinism: spec.determinism,
+            publisherShareBps: spec.publisherShareBps,
             publisher: msg.sender,
             uri: spec.uri
         });
-        emit ModelRegistered(
-            modelId, msg.sender, spec.modelHash, spec.inputLength, spec.outputLength, spec.decimals, spec.fee, spec.uri
-        );
+        _emitRegistered(modelId, spec);
+        uint256 serving = _servingWord(spec.outputLength, spec.publisherShareBps, msg.sender);
         for (uint256 i = 0; i < measurements.length; ++i) {
-            _setMeasurement(modelId, measurements[i], true, spec.outputLength);
+            _setMeasurement(modelId, measurements[i], true, serving);
         }
     }
 
@@ -65,7 +66,10 @@ contract ModelRegistry is IModelRegistry {
 
     /// @inheritdoc IModelRegistry
     function setMeasurement(uint256 modelId, bytes32 measurement, bool allowed) external onlyPublisher(modelId) {
-        _setMeasurement(modelId, measurement, allowed, _models[modelId].outputLength);
+        Model storage model = _models[modelId];
+        _setMeasurement(
+            modelId, measurement, allowed, _servingWord(model.outputLength, model.publisherShareBps, msg.sender)
+        );
     }
 
     /// @inheritdoc IModelRegistry
@@ -93,21 +97,24 @@ contract ModelRegistry is IModelRegistry {
     function requestTerms(uint256 modelId)
         external
         view
-        returns (bytes32 modelHash, uint32 inputLength, uint96 fee, bool active)
+        returns (bytes32 modelHash, uint32 inputLength, uint8 inputEncoding, uint96 fee, bool active)
     {
         Model storage model = _models[modelId];
-        return (model.modelHash, model.inputLength, model.fee, model.active);
+        return (model.modelHash, model.inputLength, model.inputEncoding, model.fee, model.active);
     }
 
     /// @inheritdoc IModelRegistry
     function servingTerms(uint256 modelId, bytes32 measurement)
         external
         view
-        returns (uint32 outputLength, bool allowed)
+        returns (uint32 outputLength, bool allowed, address publisher, uint16 publisherShareBps)
     {
-        outputLength = _allowed[modelId][measurement];
-        if (outputLength != 0) return (outputLength, true);
-        return (_models[modelId].outputLength, false);
+        uint256 word = _allowed[modelId][measurement];
+        if (word == 0) {
+            Model storage model = _models[modelId];
+            return (model.outputLength, false, model.publisher, model.publisherShareBps);
+        }
+        return (uint32(word), true, address(uint160(word >> 48)), uint16(word >> 32));
     }
 
     /// @inheritdoc IModelRegistry
@@ -117,14 +124,53 @@ contract ModelRegistry is IModelRegistry {
 
     /// @inheritdoc ITypeAndVersion
     function typeAndVersion() external pure returns (string memory) {
-        return "ModelRegistry 1.0.0";
+        return "ModelRegistry 2.0.0";
     }
 
     // ---------------------------------------------------------------- internal
 
-    function _setMeasurement(uint256 modelId, bytes32 measurement, bool allowed, uint32 outputLength) private {
+    /// @dev Reverts with the named error for the first field a publisher got wrong.
+    function _checkSpec(ModelSpec calldata spec) private pure {
+        if (spec.modelHash == bytes32(0)) revert ModelRegistryEmptyModelHash();
+        if (spec.inputLength == 0 || spec.outputLength == 0) {
+            revert ModelRegistryInvalidTensorLength(spec.inputLength, spec.outputLength);
+        }
+        if (spec.inputEncoding > OracleTypes.MAX_INPUT_ENCODING) {
+            revert ModelRegistryInvalidInputEncoding(spec.inputEncoding);
+        }
+        if (spec.determinism > OracleTypes.MAX_DETERMINISM) revert ModelRegistryInvalidDeterminism(spec.determinism);
+        if (spec.publisherShareBps > OracleTypes.BPS) revert ModelRegistryInvalidPublisherShare(spec.publisherShareBps);
+    }
+
+    function _emitRegistered(uint256 modelId, ModelSpec calldata spec) private {
+        emit ModelRegistered(
+            modelId,
+            msg.sender,
+            spec.modelHash,
+            spec.inputLength,
+            spec.outputLength,
+            spec.decimals,
+            spec.fee,
+            spec.uri,
+            spec.inputEncoding,
+            spec.determinism,
+            spec.publisherShareBps
+        );
+    }
+
+    /// @dev The allowance word of an allowed measurement (see `_allowed`); never zero, as the
+    /// output length is at least 1.
+    function _servingWord(uint32 outputLength, uint16 publisherShareBps, address publisher)
+        private
+        pure
+        returns (uint256)
+    {
+        return uint256(outputLength) | (uint256(publisherShareBps) << 32) | (uint256(uint160(publisher)) << 48);
+    }
+
+    function _setMeasurement(uint256 modelId, bytes32 measurement, bool allowed, uint256 servingWord) private {
         if (measurement == bytes32(0)) revert ModelRegistryEmptyMeasurement();
-        _allowed[modelId][measurement] = allowed ? outputLength : 0;
+        _allowed[modelId][measurement] = allowed ? servingWord : 0;
         emit ModelMeasurementUpdated(modelId, measurement, allowed);
     }
 

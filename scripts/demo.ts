@@ -129,23 +129,31 @@ async function main(): Promise<number> {
       }
       throw new Error(`no InferenceRequested in ${r.hash}`);
     };
-    const irisFee = await oracle.quote(d.models["iris-classifier"], [100_000, deadline, 1]);
+    // Every request states the most it pays in fees (the quoted fee: a publisher raising it in
+    // between makes the request revert, charging nothing) and the gas price its prepayment is
+    // computed at (twice today's, so the relaying operator is reimbursed in full).
+    const maxGasPrice = ((await provider.getFeeData()).maxFeePerGas ?? 10n ** 9n) * 2n;
+    const quoteOf = async (model: string, callbackGasLimit: number) =>
+      oracle.quoteParts(d.models[model], { callbackGasLimit, deadline, redundancy: 1, maxFee: 0n, maxGasPrice }) as Promise<{ fee: bigint; total: bigint }>;
+    const irisQuote = await quoteOf("iris-classifier", 100_000);
     const flowers: [string, number[]][] = [["setosa-like", [5.1, 3.5, 1.4, 0.2]], ["versicolor-like", [6.4, 3.2, 4.5, 1.5]], ["virginica-like", [6.3, 3.3, 6.0, 2.5]]];
     for (const [label, f] of flowers) {
-      const tx = await iris.classify(f.map((x) => fx(x, m("iris-classifier").decimals)), deadline, { value: irisFee });
+      const tx = await iris.classify(f.map((x) => fx(x, m("iris-classifier").decimals)), deadline, irisQuote.fee, maxGasPrice, { value: irisQuote.total });
       sent.push({ label: `IrisClassifierConsumer.classify(${f.join(", ")}) — ${label}`, receipt: (await tx.wait())! });
     }
-    const riskFee = await oracle.quote(d.models["volatility-risk"], [100_000, deadline, 1]);
+    const riskQuote = await quoteOf("volatility-risk", 100_000);
     const returns = Array.from({ length: 21 }, (_, i) => 0.018 * Math.sin(i * 1.7) + (i % 3 === 0 ? -0.01 : 0.006));
-    const riskTx = await lendingPool.requestRiskUpdate(encodeTensor(returns.map((x) => fx(x, m("volatility-risk").decimals))), deadline, { value: riskFee });
+    const riskTx = await lendingPool.requestRiskUpdate(
+      encodeTensor(returns.map((x) => fx(x, m("volatility-risk").decimals))), deadline, riskQuote.fee, maxGasPrice, { value: riskQuote.total },
+    );
     sent.push({ label: "RiskScoredLendingPool.requestRiskUpdate(21 daily returns)", receipt: (await riskTx.wait())! });
     const penguins: [string, number[]][] = [["Adelie-like", [391, 187, 181, 3750]], ["Gentoo-like", [475, 150, 222, 5200]]];
     const requester = new NonceManager(devAccount(2).connect(provider));
     const direct = new Contract(d.contracts.InferenceOracle, ORACLE_ABI, requester);
     for (const [label, p] of penguins) {
-      const opts = [0, deadline, 1];
-      const fee = await direct.quote(d.models["penguins-species-int"], opts);
-      const tx = await direct.requestInference(d.models["penguins-species-int"], encodeTensor(p.map(BigInt)), opts, { value: fee });
+      const q = await quoteOf("penguins-species-int", 0);
+      const opts = { callbackGasLimit: 0, deadline, redundancy: 1, maxFee: q.fee, maxGasPrice };
+      const tx = await direct.requestInference(d.models["penguins-species-int"], encodeTensor(p.map(BigInt)), opts, { value: q.total });
       sent.push({ label: `InferenceOracle.requestInference(penguins-species-int, [${p.join(", ")}]) from an EOA — ${label}`, receipt: (await tx.wait())! });
     }
     const ids = sent.map((s) => requestIdOf(s.receipt));

@@ -15,11 +15,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Contract, JsonRpcProvider, NonceManager, Signer, Wallet, getAddress } from "ethers";
-import { attachContract, deployContract, deployContracts, registerModel, trustRoot } from "./lib/deploy-contracts";
+import { attachContract, deployContract, deployContracts, registerModel, trustRoot, type ModelSpec } from "./lib/deploy-contracts";
+import { Determinism, InputEncoding } from "../oracle/src/protocol/constants";
 import { writeDeployment, type Deployment } from "../oracle/src/chain/deployment";
 import { measureRunner } from "../oracle/src/enclave/measure";
 import { createDevPlatform, loadDevPlatform, saveDevPlatform, type DevPlatform } from "../oracle/src/enclave/platform";
-import { loadManifest } from "../oracle/src/models/manifest";
+import { loadManifest, type ModelManifestEntry } from "../oracle/src/models/manifest";
 import { devAccount } from "../oracle/src/node/devchain";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
@@ -34,6 +35,8 @@ export interface DeployNetworkOptions {
   deployer: Signer;
   /** Fee per request of every model, wei (default 1e12). */
   modelFee?: bigint;
+  /** The publisher's (deployer's) share of every model's fee, basis points (default 0). */
+  publisherShareBps?: number;
   /** Where the deployment file goes (default deployments/<network>.json). */
   deploymentFile?: string;
   /** Dev platform file (default .oracle-data/dev-platform/<network>.json). */
@@ -47,6 +50,15 @@ export interface DeployResult {
   deploymentFile: string;
   platform: DevPlatform;
   contracts: { oracle: Contract; modelRegistry: Contract; enclaveRegistry: Contract; iris: Contract; lendingPool: Contract };
+}
+
+/**
+ * The determinism class of a shipped model: bit-exact when it computes in integers end to end
+ * (penguins-species-int: int64 in and out, quantized weights), float otherwise.
+ */
+export function determinismOf(m: ModelManifestEntry): Determinism {
+  const integer = (t: string) => t.startsWith("int");
+  return integer(m.input.type) && integer(m.output.type) ? Determinism.BitExact : Determinism.Float;
 }
 
 /** Everything `scripts/deploy.ts` does, as a function (the demo, the bench and the e2e tests call it). */
@@ -80,7 +92,10 @@ export async function deployNetwork(opts: DeployNetworkOptions): Promise<DeployR
   const modelHashes: Record<string, string> = {};
   const fee = opts.modelFee ?? 1_000_000_000_000n;
   for (const m of manifest.models) {
-    const spec = { modelHash: m.sha256, inputLength: m.input.length, outputLength: m.output.length, decimals: m.decimals, fee, uri: `models/${m.file}` };
+    const spec: ModelSpec = {
+      modelHash: m.sha256, inputLength: m.input.length, outputLength: m.output.length, decimals: m.decimals, fee, uri: `models/${m.file}`,
+      inputEncoding: InputEncoding.AbiInt256, determinism: determinismOf(m), publisherShareBps: opts.publisherShareBps ?? 0,
+    };
     models[m.name] = Number(await registerModel(core.modelRegistry, spec, [measurement]));
     modelHashes[m.name] = m.sha256;
     log(`model ${m.name}: id ${models[m.name]}, sha256 ${m.sha256}`);

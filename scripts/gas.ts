@@ -37,7 +37,10 @@ async function setUp() {
   const root = createDevRoot();
   const platform = createDevPlatform({ root, now: Number(await now()) });
   await trustRoot(core.enclaveRegistry, root.publicKey, [MEASUREMENT]);
-  const spec = { modelHash: hre.ethers.id("iris"), inputLength: 4, outputLength: 3, decimals: 6, fee: parseEther("0.001"), uri: "ipfs://iris" };
+  const spec = {
+    modelHash: hre.ethers.id("iris"), inputLength: 4, outputLength: 3, decimals: 6, fee: parseEther("0.001"), uri: "ipfs://iris",
+    inputEncoding: 0, determinism: 0, publisherShareBps: 0,
+  };
   await registerModel(core.modelRegistry.connect(publisher) as Contract, spec, [MEASUREMENT]);
   return { ...core, platform, signers };
 }
@@ -55,7 +58,7 @@ async function registerEnclaveGas(env: Env, operator: Signer): Promise<{ gas: bi
 }
 
 async function request(env: Env, requester: Contract, redundancy = 1): Promise<{ gas: bigint; c: RequestCommitment }> {
-  const options = { callbackGasLimit: 100_000, deadline: (await now()) + 3600n, redundancy };
+  const options = { callbackGasLimit: 100_000, deadline: (await now()) + 3600n, redundancy, maxFee: parseEther("1"), maxGasPrice: 10n ** 10n };
   const fee = await env.oracle.quote(1, options);
   const tx = await requester.request(1, INPUT, options, { value: fee });
   const receipt = await tx.wait();

@@ -48,12 +48,15 @@ contract IrisClassifierConsumer is InferenceConsumer {
         MODEL_ID = modelId;
     }
 
-    /// @notice Requests a classification of one flower; the caller pays the fee (excess stays
-    /// here and funds later requests).
+    /// @notice Requests a classification of one flower; the caller pays the fee and the gas
+    /// prepayment (see the oracle's `quote`; excess stays here and funds later requests).
     /// @param features Sepal length, sepal width, petal length, petal width, fixed point.
     /// @param deadline Unix time after which the request expires.
+    /// @param maxFee The most the caller agrees to pay in fees: the request reverts if the model's
+    /// fee is above it when it is made.
+    /// @param maxGasPrice Wei per gas the relaying operator may be reimbursed at most.
     /// @return requestId The oracle's request id.
-    function classify(int256[FEATURE_COUNT] calldata features, uint64 deadline)
+    function classify(int256[FEATURE_COUNT] calldata features, uint64 deadline, uint96 maxFee, uint64 maxGasPrice)
         external
         payable
         returns (uint256 requestId)
@@ -65,7 +68,13 @@ contract IrisClassifierConsumer is InferenceConsumer {
         requestId = _requestInference(
             MODEL_ID,
             abi.encode(input),
-            IInferenceOracle.RequestOptions({callbackGasLimit: CALLBACK_GAS_LIMIT, deadline: deadline, redundancy: 1})
+            IInferenceOracle.RequestOptions({
+                callbackGasLimit: CALLBACK_GAS_LIMIT,
+                deadline: deadline,
+                redundancy: 1,
+                maxFee: maxFee,
+                maxGasPrice: maxGasPrice
+            })
         );
         emit ClassificationRequested(requestId, msg.sender);
     }

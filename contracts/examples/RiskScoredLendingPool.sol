@@ -84,9 +84,9 @@ contract RiskScoredLendingPool is InferenceConsumer, Ownable, ReentrancyGuardTra
     /// @param requested The amount.
     /// @param available The most allowed.
     error RiskPoolAmountTooLarge(uint256 requested, uint256 available);
-    /// @notice The ether sent is not the oracle's fee. Selector 0xadac75a0.
+    /// @notice The ether sent is not the oracle's quote (fee + gas prepayment). Selector 0xadac75a0.
     /// @param sent The ether sent.
-    /// @param fee The fee.
+    /// @param fee The quote.
     error RiskPoolWrongFee(uint256 sent, uint256 fee);
     /// @notice LTV bounds must satisfy min <= max <= 100%. Selector 0x20f3ba44.
     error RiskPoolInvalidBounds();
@@ -112,17 +112,24 @@ contract RiskScoredLendingPool is InferenceConsumer, Ownable, ReentrancyGuardTra
     }
 
     /// @notice Asks the oracle for a fresh risk score. Owner only; send exactly the oracle's quote.
-    /// @param features `abi.encode(int256[])` of the risk model's input.
+    /// @param features The risk model's input, in its input encoding.
     /// @param deadline Unix time after which the request expires.
+    /// @param maxFee The most the pool pays in fees (the request reverts above it).
+    /// @param maxGasPrice Wei per gas the relaying operator may be reimbursed at most.
     /// @return requestId The oracle's request id.
-    function requestRiskUpdate(bytes calldata features, uint64 deadline)
+    function requestRiskUpdate(bytes calldata features, uint64 deadline, uint96 maxFee, uint64 maxGasPrice)
         external
         payable
         onlyOwner
         returns (uint256 requestId)
     {
-        IInferenceOracle.RequestOptions memory options =
-            IInferenceOracle.RequestOptions({callbackGasLimit: CALLBACK_GAS_LIMIT, deadline: deadline, redundancy: 1});
+        IInferenceOracle.RequestOptions memory options = IInferenceOracle.RequestOptions({
+            callbackGasLimit: CALLBACK_GAS_LIMIT,
+            deadline: deadline,
+            redundancy: 1,
+            maxFee: maxFee,
+            maxGasPrice: maxGasPrice
+        });
         uint256 fee = ORACLE.quote(MODEL_ID, options);
         if (msg.value != fee) revert RiskPoolWrongFee(msg.value, fee);
         requestId = _requestInference(MODEL_ID, features, options);

@@ -57,6 +57,10 @@ interface IEnclaveRegistry is ITypeAndVersion {
     struct EnclaveAttestation {
         /// @notice The enclave's result-signing address, bound in the evidence's report data.
         address signer;
+        /// @notice The only account that may register this attestation; it becomes the signer's
+        /// operator and receives its fees. Binding it here is what makes a copy of the
+        /// countersigned attestation (e.g. from the mempool) worthless to anyone else.
+        address operator;
         /// @notice The runner measurement the evidence attests.
         bytes32 measurement;
         /// @notice `OracleTypes.TeeType` of the evidence (not DevSimulated).
@@ -142,11 +146,11 @@ interface IEnclaveRegistry is ITypeAndVersion {
     /// @param version The version found.
     error EnclaveRegistryUnsupportedVersion(uint16 version);
 
-    /// @notice The report binds another operator than the caller: only the operator the platform
-    /// signed into the report may register it, so a copy of the report (from the mempool or the
-    /// node's public `/v1/attestation`) cannot be replayed by another account to take over the
-    /// signer and its fees. Selector 0x1bdea2e1.
-    /// @param expected The operator the report names.
+    /// @notice The report or the auditors' attestation binds another operator than the caller: only
+    /// the operator the platform signed into the report (or the auditors into the attestation) may
+    /// register it, so a copy (from the mempool or the node's public `/v1/attestation`) cannot be
+    /// replayed by another account to take over the signer and its fees. Selector 0x1bdea2e1.
+    /// @param expected The operator the report or attestation names.
     /// @param caller The account that submitted it.
     error EnclaveRegistryOperatorMismatch(address expected, address caller);
 
@@ -286,10 +290,10 @@ interface IEnclaveRegistry is ITypeAndVersion {
     ) external returns (address signer);
 
     /// @notice Registers an enclave signer of a real TEE on the countersignatures of at least
-    /// `auditorThreshold` distinct trusted auditors; the caller becomes its operator.
-    /// @dev The attestation names no operator, so whoever submits it first becomes the operator: a
-    /// front-runner who copies it gains the fees of that one signer until the owner revokes it.
-    /// Operators get the auditors' signatures privately and submit privately (docs/contracts.md).
+    /// `auditorThreshold` distinct trusted auditors. The attestation names its operator, which must
+    /// be the caller (`EnclaveRegistryOperatorMismatch` otherwise): the auditors sign the operator
+    /// together with the signer, so a copy of the attestation taken from the mempool registers
+    /// nothing for the copier, and changing the operator breaks every auditor signature.
     /// @param att The attestation the auditors signed.
     /// @param auditorSignatures 65-byte ECDSA signatures over the attestation's EIP-712 digest.
     function registerAttestedEnclave(EnclaveAttestation calldata att, bytes[] calldata auditorSignatures) external;

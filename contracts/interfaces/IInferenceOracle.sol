@@ -10,11 +10,19 @@ import {ITypeAndVersion} from "./ITypeAndVersion.sol";
 /// marker once final. Everything else travels in the `InferenceRequested` event, from which the
 /// node rebuilds the commitment and hands it back to `fulfil`, `fulfilBatch` and `expire`.
 ///
-/// Fees: a request pays exactly `quote` (the model's fee times the redundancy); any excess is
-/// refunded at once. At finality the fee is split equally among the operators whose enclaves
-/// agreed; the remainder of the division goes to the operator that completed the quorum.
-/// Operators withdraw (pull). After the deadline anyone may expire a pending request and the
-/// whole fee goes back to the requester.
+/// Money: a request pays `quote` = fee + gas prepayment; any excess is refunded at once.
+/// - fee = the model's fee x redundancy k, bounded by the requester's `maxFee` (a publisher's
+///   `setFee` can never take more than the requester agreed to).
+/// - gas prepayment = maxGasPrice x (callbackGasLimit + k x resultGasOverhead), held per request.
+/// At finality the publisher is credited fee x publisherShareBps / 10 000; the rest is split
+/// equally among the operators whose still-active enclaves agreed (the remainder of the division
+/// to the operator that completed the quorum). Each agreeing submission's operator is also
+/// reimbursed the gas that submission used (its own gas, its callback's, and its share of the
+/// transaction's fixed cost) at min(tx.gasprice, maxGasPrice), out of the prepayment; what is
+/// left of the prepayment is credited back to the requester. Balances are pulled (`withdraw`).
+/// After the deadline anyone may expire a pending request: the fee and the whole prepayment go
+/// back to the requester. Invariant: the oracle's ether = the fees and prepayments of pending
+/// requests + every withdrawable balance.
 interface IInferenceOracle is ITypeAndVersion {
     /// @notice Options of a request.
     struct RequestOptions {
@@ -24,6 +32,13 @@ interface IInferenceOracle is ITypeAndVersion {
         uint64 deadline;
         /// @notice Number of distinct enclaves of distinct operators that must agree (k).
         uint8 redundancy;
+        /// @notice The most the requester pays in fees (the model's fee x k, the publisher's share
+        /// included; the gas prepayment is not). A higher current fee reverts the request with
+        /// `InferenceOracleFeeAboveMax`, charging nothing.
+        uint96 maxFee;
+        /// @notice Wei per gas: the price the gas prepayment is computed at, and the most a
+        /// relaying operator is reimbursed per gas.
+        uint64 maxGasPrice;
     }
 
     /// @notice Everything fixed at request time; its keccak256 is what the oracle stores.
@@ -39,8 +54,12 @@ interface IInferenceOracle is ITypeAndVersion {
         bytes32 modelHash;
         /// @notice keccak256 of the input bytes.
         bytes32 inputHash;
-        /// @notice The fee paid, in wei.
+        /// @notice The fee held, in wei (the model's fee x redundancy).
         uint256 fee;
+        /// @notice Wei held for gas: maxGasPrice x (callbackGasLimit + redundancy x resultGasOverhead).
+        uint256 gasPrepayment;
+        /// @notice The most a relaying operator is reimbursed per gas.
+        uint64 maxGasPrice;
         /// @notice Gas the callback gets.
         uint32 callbackGasLimit;
         /// @notice Unix time after which the request can only be expired.
@@ -69,6 +88,23 @@ interface IInferenceOracle is ITypeAndVersion {
         uint32 maxDeadlineDelay;
         /// @notice Highest redundancy.
         uint8 maxRedundancy;
+        /// @notice Gas prepaid per result on top of the callback's limit: what a submission costs
+        /// apart from its callback (intrinsic gas, calldata, verification, storage, logs).
+        uint32 resultGasOverhead;
+    }
+
+    /// @notice What a request costs (`quoteParts`).
+    struct Quote {
+        /// @notice The fee: the model's fee x redundancy. `maxFee` must be at least this.
+        uint256 fee;
+        /// @notice The publisher's part of the fee.
+        uint256 publisherFee;
+        /// @notice The operators' part of the fee (fee - publisherFee).
+        uint256 operatorFee;
+        /// @notice Wei held for gas; what the agreeing submissions do not use comes back.
+        uint256 gasPrepayment;
+        /// @notice What to send: fee + gasPrepayment.
+        uint256 total;
     }
 
     /// @notice A request was accepted and paid for; carries everything a node needs.
@@ -76,8 +112,10 @@ interface IInferenceOracle is ITypeAndVersion {
     /// @param modelId The model.
     /// @param requester The requester.
     /// @param modelHash sha256 of the model file.
-    /// @param input `abi.encode(int256[])` of the input.
-    /// @param fee The fee paid.
+    /// @param input The input, in the model's input encoding.
+    /// @param fee The fee held.
+    /// @param gasPrepayment Wei held for gas.
+    /// @param maxGasPrice The most a relaying operator is reimbursed per gas.
     /// @param callbackGasLimit Gas the callback gets.
     /// @param deadline Unix time after which the request can only be expired.
     /// @param redundancy Number of agreeing enclaves needed.
@@ -88,6 +126,8 @@ interface IInferenceOracle is ITypeAndVersion {
         bytes32 modelHash,
         bytes input,
         uint256 fee,
+        uint256 gasPrepayment,
+        uint64 maxGasPrice,
         uint32 callbackGasLimit,
         uint64 deadline,
         uint8 redundancy
@@ -104,7 +144,7 @@ interface IInferenceOracle is ITypeAndVersion {
         uint256 indexed requestId, address indexed signer, address indexed operator, bytes32 outputHash, uint8 status
     );
 
-    /// @notice The request became final with this result; fees were credited.
+    /// @notice The request became final with this result; fees were credited (`RequestSettled`).
     /// @param requestId The request.
     /// @param outputHash keccak256 of the output.
     /// @param status The result status.
@@ -117,16 +157,31 @@ interface IInferenceOracle is ITypeAndVersion {
     /// @param gasUsed Gas the callback used.
     event CallbackCompleted(uint256 indexed requestId, bool success, uint256 gasUsed);
 
+    /// @notice The money of a final request was settled: the fee credited to the publisher and the
+    /// agreeing operators, their gas reimbursed from the prepayment, the rest credited back to the
+    /// requester.
+    /// @param requestId The request.
+    /// @param gasReimbursed Wei of the prepayment credited to the agreeing operators for their gas.
+    /// @param gasRefunded Wei of the prepayment credited back to the requester.
+    event RequestSettled(uint256 indexed requestId, uint256 gasReimbursed, uint256 gasRefunded);
+
+    /// @notice An earlier vote no longer counts: its signer was revoked, retired or expired (or its
+    /// measurement or root revoked) before the quorum was reached. Its operator is not paid and may
+    /// vote again through an active signer.
+    /// @param requestId The request.
+    /// @param signer The signer whose vote was dropped.
+    event VoteDropped(uint256 indexed requestId, address indexed signer);
+
     /// @notice An item of a batch was skipped; the node treats it as done.
     /// @param requestId The request.
     /// @param signer The batch's enclave signer.
     /// @param reason Selector of the error `fulfil` would have reverted with.
     event ResultSkipped(uint256 indexed requestId, address indexed signer, bytes4 reason);
 
-    /// @notice A request expired unfulfilled; its fee went back to the requester.
+    /// @notice A request expired unfulfilled; its fee and gas prepayment went back to the requester.
     /// @param requestId The request.
     /// @param requester The requester.
-    /// @param refund The amount refunded.
+    /// @param refund The amount refunded (fee + gas prepayment).
     event InferenceExpired(uint256 indexed requestId, address indexed requester, uint256 refund);
 
     /// @notice A refund could not be pushed and was credited to the account's withdrawable balance.
@@ -152,14 +207,23 @@ interface IInferenceOracle is ITypeAndVersion {
     /// @param modelId The model.
     error InferenceOracleModelInactive(uint256 modelId);
 
-    /// @notice The input is not the canonical `abi.encode(int256[])` of the model's input length. Selector 0xc8541b36.
+    /// @notice The input is not `inputLength` values in the model's input encoding: 64 + 32 x
+    /// inputLength bytes of canonical `abi.encode(int256[])` (encoding 0), or exactly inputLength x
+    /// width bytes packed (encodings 1..4: width 1, 2, 4, 8). Selector SEL_MALFORMED.
     /// @param inputLength The number of values the model takes.
-    error InferenceOracleMalformedInput(uint32 inputLength);
+    /// @param inputEncoding The model's `OracleTypes.InputEncoding`.
+    error InferenceOracleMalformedInput(uint32 inputLength, uint8 inputEncoding);
 
-    /// @notice Less ether sent than the fee. Selector 0x46cde302.
+    /// @notice Less ether sent than fee + gas prepayment. Selector 0x46cde302.
     /// @param paid The ether sent.
-    /// @param fee The fee (see `quote`).
-    error InferenceOracleInsufficientFee(uint256 paid, uint256 fee);
+    /// @param total What the request costs (see `quote`).
+    error InferenceOracleInsufficientFee(uint256 paid, uint256 total);
+
+    /// @notice The model's current fee x redundancy is above the requester's `maxFee` (e.g. the
+    /// publisher raised it after the requester looked). Nothing is charged. Selector SEL_FEEMAX.
+    /// @param fee The fee the request would pay now.
+    /// @param maxFee The requester's bound.
+    error InferenceOracleFeeAboveMax(uint256 fee, uint256 maxFee);
 
     /// @notice The callback gas limit is neither zero nor within the bounds. Selector 0x58f5661b.
     /// @param callbackGasLimit The limit asked for.
@@ -248,27 +312,37 @@ interface IInferenceOracle is ITypeAndVersion {
     /// @notice Bounds are inconsistent (min above max, zero redundancy or zero delay). Selector 0x5e99c7da.
     error InferenceOracleInvalidConfig();
 
-    /// @notice Requests an inference. Pays exactly `quote(modelId, options)`; excess is refunded
-    /// at once (or credited to the sender's balance if it rejects ether). Reverts, charging
-    /// nothing, on an unknown or inactive model, a malformed input, too little fee, or options
-    /// out of bounds.
+    /// @notice Requests an inference. Pays `quote(modelId, options)` (fee + gas prepayment); excess
+    /// is refunded at once (or credited to the sender's balance if it rejects ether). Reverts,
+    /// charging nothing, on an unknown or inactive model, a malformed input, a fee above `maxFee`,
+    /// too little ether, or options out of bounds.
     /// @param modelId The model.
-    /// @param input `abi.encode(int256[])` of exactly the model's input length.
-    /// @param options Callback gas limit, deadline and redundancy.
+    /// @param input Exactly the model's input length, in its input encoding.
+    /// @param options Callback gas limit, deadline, redundancy, fee bound and gas price bound.
     /// @return requestId The request id, sequential from 1.
     function requestInference(uint256 modelId, bytes calldata input, RequestOptions calldata options)
         external
         payable
         returns (uint256 requestId);
 
-    /// @notice The exact fee of a request: the model's fee times the redundancy.
+    /// @notice What to send with a request: the fee (the model's fee x redundancy) + the gas
+    /// prepayment (maxGasPrice x (callbackGasLimit + redundancy x resultGasOverhead)). Does not
+    /// check `maxFee`: `requestInference` does.
     /// @param modelId The model.
-    /// @param options The options; only redundancy matters.
-    /// @return fee The fee in wei.
-    function quote(uint256 modelId, RequestOptions calldata options) external view returns (uint256 fee);
+    /// @param options The options; redundancy, callbackGasLimit and maxGasPrice matter.
+    /// @return total The wei to send.
+    function quote(uint256 modelId, RequestOptions calldata options) external view returns (uint256 total);
 
-    /// @notice Submits one enclave-signed result. Anyone may relay it; the fee goes to the
-    /// signer's operator. Reverts with a named error if the result is not accepted.
+    /// @notice The parts of `quote`: fee, the publisher's and the operators' parts of it, the gas
+    /// prepayment and the total.
+    /// @param modelId The model.
+    /// @param options The options.
+    /// @return The parts.
+    function quoteParts(uint256 modelId, RequestOptions calldata options) external view returns (Quote memory);
+
+    /// @notice Submits one enclave-signed result. Anyone may relay it; the fee and the gas
+    /// reimbursement go to the signer's operator, never to the relayer. Reverts with a named error
+    /// if the result is not accepted.
     /// @param request The request's commitment (from its `InferenceRequested` event).
     /// @param output The output bytes.
     /// @param status The result status.
@@ -283,7 +357,8 @@ interface IInferenceOracle is ITypeAndVersion {
     /// @param signature The enclave's EIP-712 signature over `InferenceBatch(bytes32[] results)`.
     function fulfilBatch(ResultSubmission[] calldata results, bytes calldata signature) external;
 
-    /// @notice Expires a pending request after its deadline and refunds its fee to the requester.
+    /// @notice Expires a pending request after its deadline and refunds its fee and its whole gas
+    /// prepayment to the requester.
     /// Anyone may call it. The refund is pushed with a bounded gas stipend; if the requester
     /// rejects it, it is credited to the requester's withdrawable balance instead.
     /// @param request The request's commitment.
@@ -322,11 +397,21 @@ interface IInferenceOracle is ITypeAndVersion {
     /// @notice Number of requests made so far (the highest request id).
     function requestCount() external view returns (uint256);
 
-    /// @notice Number of agreeing results so far for (request, output hash, status) while pending.
+    /// @notice Number of agreeing votes recorded so far for (request, output hash, status) while
+    /// pending. Votes whose signer has since become inactive are dropped (`VoteDropped`) when the
+    /// next agreeing vote would complete the quorum, so this may count a vote that will not.
     /// @param requestId The request.
     /// @param outputHash keccak256 of the output.
     /// @param status The result status.
     function agreementCount(uint256 requestId, bytes32 outputHash, uint8 status) external view returns (uint256);
+
+    /// @notice The agreed result of a request that became final with redundancy above 1 (the one
+    /// that bit-exact disagreement is measured against); outputHash zero otherwise (not final, or
+    /// redundancy 1: its only result is in `InferenceFulfilled`).
+    /// @param requestId The request.
+    /// @return outputHash keccak256 of the agreed output.
+    /// @return status The agreed `OracleTypes.ResultStatus`.
+    function finalResult(uint256 requestId) external view returns (bytes32 outputHash, uint8 status);
 
     /// @notice The model registry the oracle reads.
     function modelRegistry() external view returns (address);

@@ -21,6 +21,16 @@ interface IModelRegistry is ITypeAndVersion {
         uint96 fee;
         /// @notice Where the model file can be fetched (it is checked against `modelHash`).
         string uri;
+        /// @notice `OracleTypes.InputEncoding` of request inputs: 0 `abi.encode(int256[])`; 1..4
+        /// packed big-endian two's complement int8, int16, int32, int64, exactly
+        /// `inputLength * width` bytes. Outputs are always `abi.encode(int256[])`.
+        uint8 inputEncoding;
+        /// @notice `OracleTypes.Determinism`: 0 float (deterministic only within one runtime
+        /// build), 1 bit-exact (integer-only: one correct output on any CPU).
+        uint8 determinism;
+        /// @notice The publisher's share of every fee, in basis points (at most 10 000); fixed at
+        /// registration, so a requester's split never changes under it.
+        uint16 publisherShareBps;
     }
 
     /// @notice A registered model. Field order keeps the hot fields in two storage slots.
@@ -37,7 +47,14 @@ interface IModelRegistry is ITypeAndVersion {
         uint8 decimals;
         /// @notice False once the publisher deactivated the model: no new requests.
         bool active;
-        /// @notice The account that registered the model and alone may change it.
+        /// @notice `OracleTypes.InputEncoding` of request inputs; never changes.
+        uint8 inputEncoding;
+        /// @notice `OracleTypes.Determinism` of the model; never changes.
+        uint8 determinism;
+        /// @notice The publisher's share of every fee, basis points; never changes.
+        uint16 publisherShareBps;
+        /// @notice The account that registered the model, alone may change it, and receives its
+        /// share of the fees.
         address publisher;
         /// @notice Where the model file can be fetched.
         string uri;
@@ -52,6 +69,9 @@ interface IModelRegistry is ITypeAndVersion {
     /// @param decimals Fixed-point decimals.
     /// @param fee Fee in wei per enclave.
     /// @param uri Where the model file can be fetched.
+    /// @param inputEncoding `OracleTypes.InputEncoding` of request inputs.
+    /// @param determinism `OracleTypes.Determinism` of the model.
+    /// @param publisherShareBps The publisher's share of every fee, basis points.
     event ModelRegistered(
         uint256 indexed modelId,
         address indexed publisher,
@@ -60,7 +80,10 @@ interface IModelRegistry is ITypeAndVersion {
         uint32 outputLength,
         uint8 decimals,
         uint96 fee,
-        string uri
+        string uri,
+        uint8 inputEncoding,
+        uint8 determinism,
+        uint16 publisherShareBps
     );
 
     /// @notice A model's fee changed; requests made before keep the fee they paid.
@@ -102,8 +125,21 @@ interface IModelRegistry is ITypeAndVersion {
     /// @notice A measurement is zero. Selector 0x21a20169.
     error ModelRegistryEmptyMeasurement();
 
+    /// @notice The input encoding is not an `OracleTypes.InputEncoding` (0..4). Selector SEL_ENC.
+    /// @param inputEncoding The encoding given.
+    error ModelRegistryInvalidInputEncoding(uint8 inputEncoding);
+
+    /// @notice The determinism class is not an `OracleTypes.Determinism` (0 or 1). Selector SEL_DET.
+    /// @param determinism The class given.
+    error ModelRegistryInvalidDeterminism(uint8 determinism);
+
+    /// @notice The publisher's share is above 10 000 basis points. Selector SEL_SHARE.
+    /// @param publisherShareBps The share given.
+    error ModelRegistryInvalidPublisherShare(uint16 publisherShareBps);
+
     /// @notice Registers a model; the caller becomes its publisher.
-    /// @param spec The model's hash, tensor sizes, decimals, fee and URI.
+    /// @param spec The model's hash, tensor sizes, decimals, fee, URI, input encoding, determinism
+    /// class and the publisher's share of the fee.
     /// @param measurements Runner measurements allowed to serve it from the start.
     /// @return modelId The new model's id, sequential from 1.
     function registerModel(ModelSpec calldata spec, bytes32[] calldata measurements)
@@ -140,23 +176,27 @@ interface IModelRegistry is ITypeAndVersion {
     /// @param modelId The model.
     /// @return modelHash sha256 of the model file (zero if unknown).
     /// @return inputLength Number of input values.
+    /// @return inputEncoding `OracleTypes.InputEncoding` of the input.
     /// @return fee Fee in wei per enclave.
     /// @return active Whether the model takes new requests.
     function requestTerms(uint256 modelId)
         external
         view
-        returns (bytes32 modelHash, uint32 inputLength, uint96 fee, bool active);
+        returns (bytes32 modelHash, uint32 inputLength, uint8 inputEncoding, uint96 fee, bool active);
 
-    /// @notice The fields the oracle checks when a result is submitted, in one storage read when
-    /// the measurement is allowed (the allowance word holds the output length).
+    /// @notice The fields the oracle needs when a result is submitted, in one storage read when
+    /// the measurement is allowed (the allowance word holds the output length, the publisher and
+    /// its share, none of which ever changes).
     /// @param modelId The model.
     /// @param measurement The submitting enclave's measurement.
     /// @return outputLength Number of output values (zero if unknown).
     /// @return allowed Whether `measurement` may serve the model.
+    /// @return publisher The model's publisher, who receives its share of the fee.
+    /// @return publisherShareBps The publisher's share of the fee, basis points.
     function servingTerms(uint256 modelId, bytes32 measurement)
         external
         view
-        returns (uint32 outputLength, bool allowed);
+        returns (uint32 outputLength, bool allowed, address publisher, uint16 publisherShareBps);
 
     /// @notice Number of models registered so far (the highest model id).
     function modelCount() external view returns (uint256);

@@ -26,6 +26,30 @@ library OracleTypes {
         AmdSevSnp
     }
 
+    /// @notice How a model's request input is encoded (`ModelSpec.inputEncoding`). Outputs are
+    /// always `abi.encode(int256[])`.
+    enum InputEncoding {
+        /// `abi.encode(int256[])`: 64 + 32 * inputLength bytes.
+        AbiInt256,
+        /// Packed big-endian two's complement int8: inputLength bytes.
+        PackedInt8,
+        /// Packed big-endian two's complement int16: 2 * inputLength bytes.
+        PackedInt16,
+        /// Packed big-endian two's complement int32: 4 * inputLength bytes.
+        PackedInt32,
+        /// Packed big-endian two's complement int64: 8 * inputLength bytes.
+        PackedInt64
+    }
+
+    /// @notice A model's determinism class (`ModelSpec.determinism`).
+    enum Determinism {
+        /// Float arithmetic: deterministic only within one runtime build. A disagreeing result is
+        /// not paid, but is no proof of misbehaviour.
+        Float,
+        /// Integer-only: one correct output on any CPU. A disagreeing result is evidence.
+        BitExact
+    }
+
     /// @notice Life cycle of a request in the InferenceOracle.
     enum RequestState {
         None,
@@ -36,6 +60,12 @@ library OracleTypes {
 
     /// @notice Highest valid `ResultStatus` value.
     uint8 internal constant MAX_RESULT_STATUS = uint8(ResultStatus.OutputNotRepresentable);
+    /// @notice Highest valid `InputEncoding` value.
+    uint8 internal constant MAX_INPUT_ENCODING = uint8(InputEncoding.PackedInt64);
+    /// @notice Highest valid `Determinism` value.
+    uint8 internal constant MAX_DETERMINISM = uint8(Determinism.BitExact);
+    /// @notice Basis points in a whole (a publisher's share is at most this).
+    uint16 internal constant BPS = 10_000;
     /// @notice Highest valid `TeeType` value.
     uint8 internal constant MAX_TEE_TYPE = uint8(TeeType.AmdSevSnp);
     /// @notice Version of the development-platform report layout. 2 added `operator` (the only

@@ -20,6 +20,8 @@ export interface OracleConfig {
   maxDeadlineDelay: number;
   /** Highest redundancy k. */
   maxRedundancy: number;
+  /** Gas prepaid per result on top of the callback's limit (a submission's cost apart from its callback). */
+  resultGasOverhead: number;
 }
 
 export interface DeployOptions {
@@ -38,6 +40,9 @@ export const DEFAULT_ORACLE_CONFIG: OracleConfig = {
   maxCallbackGasLimit: 2_000_000,
   maxDeadlineDelay: 7 * 24 * 3600,
   maxRedundancy: 8,
+  // A redundancy-1 `fulfil` costs ≈ 75k gas and a k > 1 vote up to ≈ 130k apart from the callback
+  // (docs/gas.md); the prepayment is a cap, and what is not used goes back to the requester.
+  resultGasOverhead: 150_000,
 };
 
 export const DEFAULT_MAX_REPORT_AGE = 3600;
@@ -111,7 +116,7 @@ export async function deployContracts(deployer: Signer, options: DeployOptions =
       owner,
       await modelRegistry.getAddress(),
       await enclaveRegistry.getAddress(),
-      [config.minCallbackGasLimit, config.maxCallbackGasLimit, config.maxDeadlineDelay, config.maxRedundancy],
+      [config.minCallbackGasLimit, config.maxCallbackGasLimit, config.maxDeadlineDelay, config.maxRedundancy, config.resultGasOverhead],
     ],
     dir,
   );
@@ -127,22 +132,34 @@ export async function deployContracts(deployer: Signer, options: DeployOptions =
   };
 }
 
-/** A model as `ModelRegistry.registerModel` takes it. */
+/** A model as `ModelRegistry.registerModel` takes it (`IModelRegistry.ModelSpec`). */
 export interface ModelSpec {
   modelHash: string;
   inputLength: number;
   outputLength: number;
   decimals: number;
-  /** Fee per request, wei. */
+  /** Fee per enclave, wei (a request of redundancy k pays k times). */
   fee: bigint;
   uri: string;
+  /** `InputEncoding`: 0 abi.encode(int256[]), 1..4 packed int8/16/32/64. */
+  inputEncoding: number;
+  /** `Determinism`: 0 float, 1 bit-exact (integer-only). */
+  determinism: number;
+  /** The publisher's share of the fee, basis points (≤ 10 000), fixed at registration. */
+  publisherShareBps: number;
+}
+
+/** The spec as the ABI tuple `registerModel` takes, in field order (`MODEL_SPEC_TUPLE` in protocol/abi.ts). */
+export function modelSpecTuple(spec: ModelSpec): unknown[] {
+  return [
+    spec.modelHash, spec.inputLength, spec.outputLength, spec.decimals, spec.fee, spec.uri, spec.inputEncoding,
+    spec.determinism, spec.publisherShareBps,
+  ];
 }
 
 /** Registers a model from `modelRegistry`'s signer (its publisher) for `measurements`; returns its id. */
 export async function registerModel(modelRegistry: Contract, spec: ModelSpec, measurements: string[]): Promise<bigint> {
-  const receipt = await (await modelRegistry.registerModel(
-    [spec.modelHash, spec.inputLength, spec.outputLength, spec.decimals, spec.fee, spec.uri], measurements,
-  )).wait();
+  const receipt = await (await modelRegistry.registerModel(modelSpecTuple(spec), measurements)).wait();
   const registered = (receipt?.logs ?? [])
     .map((l: { topics: readonly string[]; data: string }) => modelRegistry.interface.parseLog(l))
     .find((e: { name: string } | null) => e?.name === "ModelRegistered");

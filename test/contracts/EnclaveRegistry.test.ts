@@ -419,7 +419,7 @@ describe("EnclaveRegistry", () => {
       await expect(f.enclaveRegistry.setAuditorThreshold(2)).to.emit(f.enclaveRegistry, "AuditorThresholdUpdated").withArgs(2);
       const domain = registryDomain(f.chainId, await f.enclaveRegistry.getAddress());
       const att: EnclaveAttestation = {
-        signer: f.wallet.address, measurement: MEASUREMENT, teeType: TeeType.AwsNitro,
+        signer: f.wallet.address, operator: f.operatorA.address, measurement: MEASUREMENT, teeType: TeeType.AwsNitro,
         evidenceHash: sha256("0x1234"), expiresAt: f.now + 30n * DAY,
       };
       const sign = (a: Wallet, x = att) => a.signingKey.sign(enclaveAttestationDigest(domain, x)).serialized;
@@ -510,12 +510,32 @@ describe("EnclaveRegistry", () => {
       const sigs = auditors.slice(0, 2).map((a) => sign(a));
       await registry.registerAttestedEnclave(att, sigs);
       await expect((enclaveRegistry.connect(operatorB) as Contract).registerAttestedEnclave(att, sigs))
+        .to.be.revertedWithCustomError(registry, "EnclaveRegistryOperatorMismatch").withArgs(operatorA.address, operatorB.address);
+      // auditors who countersign the same signer for operatorB still cannot move it
+      const forB = { ...att, operator: operatorB.address };
+      await expect((enclaveRegistry.connect(operatorB) as Contract).registerAttestedEnclave(forB, auditors.slice(0, 2).map((a) => sign(a, forB))))
         .to.be.revertedWithCustomError(registry, "EnclaveRegistrySignerBoundToOtherOperator").withArgs(att.signer, operatorA.address);
+    });
+
+    it("registers nothing for a copier who front-runs the operator with its countersigned attestation", async () => {
+      const { registry, enclaveRegistry, auditors, att, sign, operatorA, stranger } = await auditorFixture();
+      const sigs = auditors.slice(0, 2).map((a) => sign(a));
+      const copier = enclaveRegistry.connect(stranger) as Contract;
+      // as seen in the mempool: the operator is bound, so the copy reverts before any signature work
+      await expect(copier.registerAttestedEnclave(att, sigs))
+        .to.be.revertedWithCustomError(registry, "EnclaveRegistryOperatorMismatch").withArgs(operatorA.address, stranger.address);
+      // with the copier's own address swapped in, the auditors' signatures no longer recover to them
+      await expect(copier.registerAttestedEnclave({ ...att, operator: stranger.address }, sigs))
+        .to.be.revertedWithCustomError(registry, "EnclaveRegistryUntrustedAuditor");
+      expect((await registry.getEnclave(att.signer)).status).to.equal(0n);
+      // the honest operator's transaction, mined after, still registers the signer to it
+      await expect(registry.registerAttestedEnclave(att, sigs))
+        .to.emit(registry, "EnclaveRegistered").withArgs(att.signer, operatorA.address, att.measurement, att.teeType, att.expiresAt, att.evidenceHash);
     });
   });
 
   it("names its type and version", async () => {
     const { registry } = await fixture();
-    expect(await registry.typeAndVersion()).to.equal("EnclaveRegistry 1.1.0");
+    expect(await registry.typeAndVersion()).to.equal("EnclaveRegistry 2.0.0");
   });
 });

@@ -124,10 +124,10 @@ describe("e2e: every request fulfilled exactly once", function () {
     // The request to be dropped: mined, one block on top, then the chain reverts past it.
     const snapshot = await rpc(env.chain.url, "evm_snapshot", []);
     const dropper = new Contract(env.oracle, ORACLE_ABI, devAccount(10).connect(env.provider));
-    const opts = [0, BigInt(Math.floor(Date.now() / 1000) + 3600), 1];
-    const fee = await dropper.quote(env.penguinsId, opts);
+    const opts = { callbackGasLimit: 0, deadline: BigInt(Math.floor(Date.now() / 1000) + 3600), redundancy: 1, maxFee: 10n ** 18n, maxGasPrice: 10n ** 11n };
+    const total = await dropper.quote(env.penguinsId, opts);
     const droppedInput = encodeTensor([999n, 499n, 399n, 9999n]);
-    const tx = await dropper.requestInference(env.penguinsId, droppedInput, opts, { value: fee });
+    const tx = await dropper.requestInference(env.penguinsId, droppedInput, opts, { value: total });
     await rpc(env.chain.url, "hardhat_mine", ["0x2"]);
     const rcpt = await tx.wait();
     await sleep(1000); // the node polls meanwhile: the request has 1 confirmation of the 3 it needs

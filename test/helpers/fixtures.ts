@@ -12,8 +12,8 @@ import {
 } from "ethers";
 import { ModelSpec, deployContract, deployContracts, registerModel as registerModelFrom, trustRoot } from "../../scripts/lib/deploy-contracts";
 import {
-  InferenceResult, RequestCommitment, ResultStatus, batchDigest, commitmentFromEvent, encodeTensor, keccakOf,
-  oracleDomain, resultDigest,
+  Determinism, InferenceResult, InputEncoding, RequestCommitment, RequestOptions, ResultStatus, batchDigest, commitmentFromEvent,
+  encodeTensor, keccakOf, oracleDomain, resultDigest,
 } from "./protocol";
 import { createDevRoot, type DevPlatform, type DevRoot } from "../../oracle/src/enclave/platform";
 import { alterReport, createTestPlatform, registerEnclaveArgs, signReportAt } from "./platform";
@@ -33,7 +33,15 @@ export const IRIS: ModelSpec = {
   decimals: 6,
   fee: parseEther("0.001"),
   uri: "ipfs://iris.onnx",
+  inputEncoding: InputEncoding.AbiInt256,
+  determinism: Determinism.Float,
+  publisherShareBps: 0,
 };
+
+/** Default `maxGasPrice` of the helpers' requests: 10 gwei, far above the test chain's price. */
+export const MAX_GAS_PRICE = 10n ** 10n;
+/** Default `maxFee` of the helpers' requests: far above any fee the fixtures set. */
+export const MAX_FEE = parseEther("1");
 
 export const IRIS_INPUT = encodeTensor([5_100_000n, 3_500_000n, 1_400_000n, 200_000n]);
 export const IRIS_OUTPUT = encodeTensor([912_345n, 80_000n, 7_655n]);
@@ -107,16 +115,22 @@ export interface RequestParams {
   /** Seconds from now. Default one hour. */
   ttl?: number;
   redundancy?: number;
+  /** Fee bound; default {@link MAX_FEE}. */
+  maxFee?: bigint;
+  /** Gas price bound; default {@link MAX_GAS_PRICE}. */
+  maxGasPrice?: bigint;
   /** Ether sent; default the exact quote. */
   value?: bigint;
 }
 
 /** Default options of a request made by the fixture's helpers. */
-export async function requestOptions(p: RequestParams = {}) {
+export async function requestOptions(p: RequestParams = {}): Promise<RequestOptions> {
   return {
     callbackGasLimit: p.callbackGasLimit ?? 200_000,
     deadline: BigInt(await time.latest()) + BigInt(p.ttl ?? 3600),
     redundancy: p.redundancy ?? 1,
+    maxFee: p.maxFee ?? MAX_FEE,
+    maxGasPrice: p.maxGasPrice ?? MAX_GAS_PRICE,
   };
 }
 

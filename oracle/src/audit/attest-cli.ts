@@ -4,12 +4,14 @@
  * takes from a threshold of auditors.
  *
  *   oracle audit attest --format <nitro|dcap|sev-snp> --file F [--collateral C] [--at T]
- *        [--trust-anchor root.pem] --policy P --signer 0xENCLAVE --measurement 0x.. --tee-type N
+ *        [--trust-anchor root.pem] --policy P --signer 0xENCLAVE --operator 0xOPERATOR --measurement 0x.. --tee-type N
  *        --expires-at T [--max-lifetime S] (--registry 0xADDR --chain-id N | --network N | --deployment F)
  *        (--key-env VAR | --key-file F) [--json]
  *
  * The auditor key comes from an environment variable or a file (mode 0600), never from an
  * argument value, so it does not land in shell history or `ps`; it is never printed.
+ * The attestation binds the operator: only that account can register it, so a copy taken from the
+ * mempool registers nothing for anyone else. The output shows it next to the signer.
  * Exit codes: 0 signed, 1 refused (the output names the failed check), 2 bad usage.
  */
 import { readFileSync, statSync } from "fs";
@@ -40,6 +42,7 @@ interface AttestOptions {
   trustAnchor?: string;
   policy: string;
   signer: string;
+  operator: string;
   measurement: string;
   teeType: number;
   expiresAt: number;
@@ -183,6 +186,7 @@ export function formatAttestText(outcome: AttestOutcome): string {
   const r = outcome.result;
   return [
     `SIGNED by auditor ${r.auditor}: EnclaveAttestation for enclave signer ${r.attestation.signer}`,
+    `  operator      ${r.attestation.operator} (the only account that can register it; it is paid the signer's fees)`,
     `  measurement   ${r.attestation.measurement}`,
     `  teeType       ${r.attestation.teeType} (${TeeType[r.attestation.teeType]})`,
     `  evidenceHash  ${r.evidenceHash} (sha256 of the evidence bytes)`,
@@ -237,7 +241,7 @@ async function runAttest(command: Command, options: AttestOptions, io: CliIo): P
       {
         format: options.format, evidence, collateral, at: options.at ?? Math.floor(Date.now() / 1000), policy,
         trustAnchor: trustAnchor && (trustAnchor.includes("-----BEGIN") ? trustAnchor.toString("utf8") : trustAnchor),
-        signer: options.signer, measurement: options.measurement, teeType: options.teeType, expiresAt: options.expiresAt,
+        signer: options.signer, operator: options.operator, measurement: options.measurement, teeType: options.teeType, expiresAt: options.expiresAt,
         maxLifetimeSeconds: options.maxLifetime, chainId, registry,
       },
       key,
@@ -269,6 +273,7 @@ export function registerAttestCommand(audit: Command, io: CliIo): Command {
     .option("--trust-anchor <pem-or-der>", "vendor root to pin instead of the built-in one (a test CA, a root the project does not embed)")
     .requiredOption("--policy <path>", "policy JSON; must name enclaveSigner and pin the code (PCR0, mrEnclave, mrTd or measurement)")
     .requiredOption("--signer <0xADDRESS>", "the enclave's result-signing address, bound in the evidence", addressArg)
+    .requiredOption("--operator <0xADDRESS>", "the operator account that alone may register the attestation (and is paid the signer's fees)", addressArg)
     .requiredOption("--measurement <0xBYTES32>", "the runner measurement to bind to the signer", bytes32Arg)
     .requiredOption("--tee-type <n>", "1 AwsNitro, 2 IntelSgx, 3 IntelTdx, 4 AmdSevSnp", teeTypeArg)
     .requiredOption("--expires-at <unix-seconds>", "when the attestation (and the signer's registration) lapses", unixSeconds)
@@ -279,7 +284,7 @@ export function registerAttestCommand(audit: Command, io: CliIo): Command {
     .option("--deployment <file>", "read the registry and chain id from this deployment file")
     .option("--key-env <VAR>", "environment variable holding the auditor's private key")
     .option("--key-file <path>", "file (mode 0600) holding the auditor's private key")
-    .option("--json", "print {attestation, signature, auditor, evidenceHash, checks} as JSON")
+    .option("--json", "print {attestation (with operator), signature, auditor, evidenceHash, checks} as JSON")
     .action(async function (this: Command, options: AttestOptions) {
       await runAttest(this, options, io);
     });

@@ -3,8 +3,10 @@
  *
  * Real evidence (Nitro, DCAP, SEV-SNP) is too costly to verify on-chain, so a threshold of
  * auditors registered in the EnclaveRegistry verify it off-chain and each signs an EIP-712
- * `EnclaveAttestation {signer, measurement, teeType, evidenceHash, expiresAt}` under the
- * registry's domain; `registerAttestedEnclave(att, signatures)` accepts it.
+ * `EnclaveAttestation {signer, operator, measurement, teeType, evidenceHash, expiresAt}` under the
+ * registry's domain; `registerAttestedEnclave(att, signatures)` accepts it from `operator` alone,
+ * so a copy of the countersigned attestation (e.g. from the mempool) registers nothing for anyone
+ * else: the auditor binds the operator and shows it before signing.
  *
  * `attestEvidence` signs only if every check passes:
  *   - `attest.policy-signer`  the policy names the enclave signer, and it is the one to attest
@@ -45,6 +47,8 @@ export interface AttestParams {
   trustAnchor?: string | Uint8Array;
   /** The enclave's result-signing address to attest. */
   signer: string;
+  /** The account that alone may register the attestation and will be paid the signer's fees. */
+  operator: string;
   /** The runner measurement (bytes32) the registry will bind to the signer. */
   measurement: string;
   teeType: number;
@@ -59,7 +63,7 @@ export interface AttestParams {
 
 /** What an auditor hands to whoever submits `registerAttestedEnclave`. */
 export interface AuditorAttestation {
-  attestation: { signer: string; measurement: string; teeType: number; evidenceHash: string; expiresAt: number };
+  attestation: { signer: string; operator: string; measurement: string; teeType: number; evidenceHash: string; expiresAt: number };
   /** 65-byte ECDSA signature over the EIP-712 digest, 0x hex. */
   signature: string;
   /** The auditor's address (must be trusted in the registry). */
@@ -187,6 +191,7 @@ export function attestationDigest(chainId: bigint, registry: string, att: Enclav
  */
 export async function attestEvidence(params: AttestParams, key: Wallet): Promise<AttestOutcome> {
   const signer = getAddress(params.signer);
+  const operator = getAddress(params.operator);
   const checks: Check[] = [];
   const policySigner = checkPolicySigner(params.policy, signer);
   checks.push(policySigner);
@@ -210,7 +215,8 @@ export async function attestEvidence(params: AttestParams, key: Wallet): Promise
 
   const hash = evidenceHash(params.evidence);
   const att: EnclaveAttestation = {
-    signer, measurement: params.measurement.toLowerCase(), teeType: params.teeType, evidenceHash: hash, expiresAt: BigInt(params.expiresAt),
+    signer, operator, measurement: params.measurement.toLowerCase(), teeType: params.teeType, evidenceHash: hash,
+    expiresAt: BigInt(params.expiresAt),
   };
   const domain: TypedDataDomain = registryDomain(params.chainId, params.registry);
   const signature = await key.signTypedData(domain, ENCLAVE_ATTESTATION_TYPES, att);
@@ -223,7 +229,7 @@ export async function attestEvidence(params: AttestParams, key: Wallet): Promise
     signed: true,
     report,
     result: {
-      attestation: { signer, measurement: att.measurement, teeType: att.teeType, evidenceHash: hash, expiresAt: params.expiresAt },
+      attestation: { signer, operator, measurement: att.measurement, teeType: att.teeType, evidenceHash: hash, expiresAt: params.expiresAt },
       signature,
       auditor: key.address,
       evidenceHash: hash,

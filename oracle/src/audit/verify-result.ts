@@ -222,14 +222,14 @@ class ResultVerifier {
     const args = oracleAuditInterface.parseLog(log)!.args;
     this.request = {
       requestId: args.requestId, modelId: args.modelId, requester: args.requester, modelHash: args.modelHash,
-      input: args.input, fee: args.fee, callbackGasLimit: args.callbackGasLimit, deadline: args.deadline,
-      redundancy: args.redundancy, log,
+      input: args.input, fee: args.fee, gasPrepayment: args.gasPrepayment, maxGasPrice: args.maxGasPrice,
+      callbackGasLimit: args.callbackGasLimit, deadline: args.deadline, redundancy: args.redundancy, log,
     };
     const r = this.request;
     Object.assign(this.facts.request, {
       block: log.blockNumber, tx: log.transactionHash, modelId: r.modelId.toString(), requester: r.requester,
       modelHash: r.modelHash, input: r.input, inputHash: keccak256(r.input), fee: r.fee.toString(),
-      callbackGasLimit: Number(r.callbackGasLimit), deadline: Number(r.deadline), redundancy: Number(r.redundancy),
+      gasPrepayment: r.gasPrepayment.toString(), maxGasPrice: r.maxGasPrice.toString(), callbackGasLimit: Number(r.callbackGasLimit), deadline: Number(r.deadline), redundancy: Number(r.redundancy),
     });
     this.checks.pass("request.event", `request ${id} was made in block ${log.blockNumber} by ${r.requester} for model ${r.modelId}`, {
       tx: log.transactionHash, modelHash: r.modelHash, inputHash: keccak256(r.input), redundancy: Number(r.redundancy),
@@ -253,16 +253,20 @@ class ResultVerifier {
 
   private async fulfilmentEvents(): Promise<boolean> {
     const i = oracleAuditInterface;
-    const topics = ["ResultSubmitted", "InferenceFulfilled", "CallbackCompleted"].map((n) => i.getEvent(n)!.topicHash);
+    const topics = ["ResultSubmitted", "InferenceFulfilled", "CallbackCompleted", "VoteDropped"].map((n) => i.getEvent(n)!.topicHash);
     const logs = await this.p.provider.getLogs({
       address: this.d.contracts.InferenceOracle, topics: [topics, idTopic(this.p.requestId)],
       fromBlock: this.request.log.blockNumber, toBlock: "latest",
     });
     const all: Submission[] = [];
     const fulfilled: Log[] = [];
+    // A vote whose signer became inactive before the quorum was dropped and does not count.
+    const dropped = new Set<string>();
     for (const log of logs) {
       const parsed = i.parseLog(log)!;
-      if (parsed.name === "ResultSubmitted") {
+      if (parsed.name === "VoteDropped") {
+        dropped.add(getAddress(parsed.args.signer));
+      } else if (parsed.name === "ResultSubmitted") {
         all.push({ signer: parsed.args.signer, operator: parsed.args.operator, outputHash: parsed.args.outputHash, status: Number(parsed.args.status), log });
       } else if (parsed.name === "InferenceFulfilled") {
         fulfilled.push(log);
@@ -277,20 +281,20 @@ class ResultVerifier {
     }
     const f = i.parseLog(fulfilled[0])!.args;
     this.fulfilled = { outputHash: f.outputHash, status: Number(f.status), output: f.output, log: fulfilled[0] };
-    this.submissions = all.filter((s) => s.outputHash === this.fulfilled.outputHash && s.status === this.fulfilled.status);
+    this.submissions = all.filter((s) => s.outputHash === this.fulfilled.outputHash && s.status === this.fulfilled.status && !dropped.has(getAddress(s.signer)));
     const k = Number(this.request.redundancy);
     this.expected = expectedChecks(this.submissions.length);
     Object.assign(this.facts.request, { outputHash: this.fulfilled.outputHash, status: this.fulfilled.status, output: this.fulfilled.output, fulfilledInTx: fulfilled[0].transactionHash });
-    const dissent = all.length - this.submissions.length;
+    const dissent = all.length - this.submissions.length - dropped.size;
     const ok = this.submissions.length >= k && keccak256(this.fulfilled.output) === this.fulfilled.outputHash;
     return this.checks.record(
       "fulfilment.events", ok,
       ok
-        ? `fulfilled in block ${fulfilled[0].blockNumber} by ${this.submissions.length} agreeing submission(s) (redundancy ${k})${dissent ? `; ${dissent} other submission(s) disagreed` : ""}; the emitted output hashes to the emitted outputHash`
+        ? `fulfilled in block ${fulfilled[0].blockNumber} by ${this.submissions.length} agreeing submission(s) (redundancy ${k})${dissent ? `; ${dissent} other submission(s) disagreed` : ""}${dropped.size ? `; ${dropped.size} vote(s) dropped (signer no longer active)` : ""}; the emitted output hashes to the emitted outputHash`
         : this.submissions.length < k
           ? `only ${this.submissions.length} submission(s) agree with the fulfilled output, the request needs ${k}`
           : "the emitted output does not hash to the emitted outputHash",
-      { redundancy: k, agreeing: this.submissions.length, disagreeing: dissent, outputHash: this.fulfilled.outputHash, status: this.fulfilled.status },
+      { redundancy: k, agreeing: this.submissions.length, disagreeing: dissent, dropped: dropped.size, outputHash: this.fulfilled.outputHash, status: this.fulfilled.status },
     );
   }
 
@@ -496,10 +500,10 @@ class ResultVerifier {
     facts: Record<string, EvidenceValue>, fail: (detail: string, evidence?: Record<string, EvidenceValue>) => false,
   ): Promise<boolean> {
     const att: EnclaveAttestation = {
-      signer: getAddress(args.att.signer), measurement: args.att.measurement, teeType: Number(args.att.teeType),
-      evidenceHash: args.att.evidenceHash, expiresAt: BigInt(args.att.expiresAt),
+      signer: getAddress(args.att.signer), operator: getAddress(args.att.operator), measurement: args.att.measurement,
+      teeType: Number(args.att.teeType), evidenceHash: args.att.evidenceHash, expiresAt: BigInt(args.att.expiresAt),
     };
-    if (att.signer !== reg.signer || att.measurement !== reg.measurement || att.teeType !== reg.teeType || att.evidenceHash !== reg.evidenceHash || Number(att.expiresAt) !== reg.expiresAt) {
+    if (att.signer !== reg.signer || att.operator !== getAddress(reg.operator) || att.measurement !== reg.measurement || att.teeType !== reg.teeType || att.evidenceHash !== reg.evidenceHash || Number(att.expiresAt) !== reg.expiresAt) {
       return fail("the attestation in the calldata differs from the registration the registry emitted");
     }
     const digest = attestationDigest(BigInt(this.d.chainId), this.d.contracts.EnclaveRegistry, att);
@@ -522,7 +526,7 @@ class ResultVerifier {
     if (auditors.length < threshold) return fail(`${auditors.length} auditor signature(s), the registry's threshold is now ${threshold}`, evidence);
     this.chain.push({ role: "evidence", title: `Auditors' attestation (${TeeType[reg.teeType] ?? reg.teeType})`, subtitle: `${auditors.length} of threshold ${threshold}`, check: name, ok: true });
     return this.checks.pass(name,
-      `${auditors.length} trusted auditors (threshold ${threshold}) countersigned the EnclaveAttestation for evidence sha256 ${shortHex(reg.evidenceHash)}; verify that evidence itself with \`oracle audit verify-evidence\` and compare its sha256`,
+      `${auditors.length} trusted auditors (threshold ${threshold}) countersigned the EnclaveAttestation for evidence sha256 ${shortHex(reg.evidenceHash)}, naming operator ${att.operator}; verify that evidence itself with \`oracle audit verify-evidence\` and compare its sha256`,
       evidence);
   }
 
@@ -671,8 +675,8 @@ function safeParse<T>(fn: () => T | null): T | undefined {
 function toCommitment(r: any): RequestCommitment {
   return {
     requestId: BigInt(r.requestId), modelId: BigInt(r.modelId), requester: getAddress(r.requester), modelHash: r.modelHash,
-    inputHash: r.inputHash, fee: BigInt(r.fee), callbackGasLimit: BigInt(r.callbackGasLimit), deadline: BigInt(r.deadline),
-    redundancy: BigInt(r.redundancy),
+    inputHash: r.inputHash, fee: BigInt(r.fee), gasPrepayment: BigInt(r.gasPrepayment), maxGasPrice: BigInt(r.maxGasPrice),
+    callbackGasLimit: BigInt(r.callbackGasLimit), deadline: BigInt(r.deadline), redundancy: BigInt(r.redundancy),
   };
 }
 

@@ -21,8 +21,8 @@ const FULFIL_BATCH_SELECTOR = fromHex(oracleInterface.getFunction("fulfilBatch")
 
 /** Calldata of `fulfilBatch((RequestCommitment request, bytes output, uint8 status)[] results, bytes signature)`. */
 export function encodeFulfilBatch(results: { request: RequestCommitment; output: string; status: number }[], signature: string): string {
-  // Each element is a dynamic tuple: commitment (9 words) ‖ offset of output ‖ status ‖ output.
-  const elements = results.map((r) => Buffer.concat([encodeCommitment(r.request), word(11 * 32), word(r.status), dynBytes(r.output)]));
+  // Each element is a dynamic tuple: commitment (11 words) ‖ offset of output ‖ status ‖ output.
+  const elements = results.map((r) => Buffer.concat([encodeCommitment(r.request), word(13 * 32), word(r.status), dynBytes(r.output)]));
   const offsets: Uint8Array[] = [];
   let at = results.length * 32;
   for (const e of elements) { offsets.push(word(at)); at += e.length; }
@@ -51,7 +51,11 @@ function readWord(data: Uint8Array, i: number): bigint {
   return BigInt(toHex(data.subarray(i * 32, (i + 1) * 32)));
 }
 
-/** Decodes `InferenceRequested(requestId, modelId, requester indexed; modelHash, input, fee, callbackGasLimit, deadline, redundancy)`. */
+/**
+ * Decodes `InferenceRequested(requestId, modelId, requester indexed; modelHash, input, fee,
+ * gasPrepayment, maxGasPrice, callbackGasLimit, deadline, redundancy)`: data words 0..7 are the
+ * head (the input's offset in word 1), the input's length and bytes follow.
+ */
 export function decodeRequested(log: RawLog): RequestedEvent {
   if (log.topics[0] !== ORACLE_TOPICS.InferenceRequested || log.topics.length !== 4) throw new Error("not an InferenceRequested log");
   const data = fromHex(log.data);
@@ -62,7 +66,8 @@ export function decodeRequested(log: RawLog): RequestedEvent {
     requestId: BigInt(log.topics[1]), modelId: BigInt(log.topics[2]), requester: getAddress("0x" + log.topics[3].slice(26)),
     modelHash: toHex(data.subarray(0, 32)),
     input: toHex(data.subarray(offset + 32, offset + 32 + len)),
-    fee: readWord(data, 2), callbackGasLimit: Number(readWord(data, 3)), deadline: readWord(data, 4), redundancy: Number(readWord(data, 5)),
+    fee: readWord(data, 2), gasPrepayment: readWord(data, 3), maxGasPrice: readWord(data, 4),
+    callbackGasLimit: Number(readWord(data, 5)), deadline: readWord(data, 6), redundancy: Number(readWord(data, 7)),
   };
 }
 

@@ -173,7 +173,7 @@ export class Watcher {
           chainId: this.deps.chainId, oracle: this.deps.oracle, requestId,
           modelId: ev.modelId.toString(), modelHash: ev.modelHash, input: ev.input,
           callbackGasLimit: ev.callbackGasLimit, deadline: ev.deadline.toString(),
-          fee: ev.fee.toString(), redundancy: ev.redundancy,
+          fee: ev.fee.toString(), gasPrepayment: ev.gasPrepayment.toString(), maxGasPrice: ev.maxGasPrice.toString(), redundancy: ev.redundancy,
           requester: ev.requester, blockNumber, blockHash: log.blockHash,
           txHash: log.transactionHash, seenAt: Date.now(),
         });

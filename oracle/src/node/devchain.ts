@@ -11,6 +11,7 @@ import path from "node:path";
 import { Contract, HDNodeWallet, Mnemonic, Wallet, type Provider } from "ethers";
 import { ORACLE_ABI, oracleInterface } from "../protocol/abi";
 import { encodeTensor } from "../protocol/eip712";
+import { optionsTuple } from "../protocol/request";
 
 /** Hardhat's default development mnemonic: its accounts are public and funded on every dev chain. */
 export const DEV_MNEMONIC = "test test test test test test test test test test test junk";
@@ -137,7 +138,6 @@ export interface LoadTarget {
 export class LoadGenerator {
   private readonly wallets: Wallet[];
   private readonly nonces = new Map<string, number>();
-  private fee?: bigint;
   private signed = 0;
 
   constructor(private readonly target: LoadTarget, accounts = [2, 3, 4, 5, 6, 7, 8, 9]) {
@@ -148,11 +148,14 @@ export class LoadGenerator {
   async sign(count: number, opts: { tag?: number } = {}): Promise<string[]> {
     const { provider, oracle, penguinsId } = this.target;
     const deadline = BigInt(Math.floor(Date.now() / 1000) + 24 * 3600);
-    const options = [0, deadline, 1];
-    this.fee ??= (await new Contract(oracle, ORACLE_ABI, provider).quote(penguinsId, options)) as bigint;
     const feeData = await provider.getFeeData();
     // A fee cap far above the base fee: a backlog signed up front still pays when blocks fill up.
     const maxFeePerGas = [(feeData.maxFeePerGas ?? 0n) * 2n, 10n ** 11n].reduce((a, b) => (a > b ? a : b));
+    // The relayer may be reimbursed at up to the same price the requests themselves may pay.
+    const quoted = { callbackGasLimit: 0, deadline, redundancy: 1, maxFee: 0n, maxGasPrice: maxFeePerGas };
+    const parts = await new Contract(oracle, ORACLE_ABI, provider).quoteParts(penguinsId, quoted);
+    const options = optionsTuple({ ...quoted, maxFee: parts.fee as bigint });
+    const total = parts.total as bigint;
     for (const w of this.wallets) {
       if (!this.nonces.has(w.address)) this.nonces.set(w.address, await provider.getTransactionCount(w.address, "pending"));
     }
@@ -165,7 +168,7 @@ export class LoadGenerator {
       this.nonces.set(w.address, nonce + 1);
       signed.push(await w.signTransaction({
         to: oracle, data: oracleInterface.encodeFunctionData("requestInference", [penguinsId, input, options]),
-        value: this.fee, nonce, gasLimit: 250_000, chainId: 31337, type: 2,
+        value: total, nonce, gasLimit: 250_000, chainId: 31337, type: 2,
         maxFeePerGas, maxPriorityFeePerGas: feeData.maxPriorityFeePerGas ?? 10n ** 9n,
       }));
     }

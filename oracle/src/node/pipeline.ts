@@ -172,7 +172,8 @@ export class Pipeline {
       const moved: InferenceJob = {
         ...job, modelId: (parsed.args.modelId as bigint).toString(), modelHash: parsed.args.modelHash, input: parsed.args.input,
         callbackGasLimit: Number(parsed.args.callbackGasLimit), deadline: (parsed.args.deadline as bigint).toString(),
-        fee: (parsed.args.fee as bigint).toString(), redundancy: Number(parsed.args.redundancy), requester: parsed.args.requester,
+        fee: (parsed.args.fee as bigint).toString(), gasPrepayment: (parsed.args.gasPrepayment as bigint).toString(),
+        maxGasPrice: (parsed.args.maxGasPrice as bigint).toString(), redundancy: Number(parsed.args.redundancy), requester: parsed.args.requester,
         blockNumber: ev.blockNumber, blockHash: ev.blockHash, txHash: ev.transactionHash,
       };
       if (await this.commitmentMatches(moved, stored)) {

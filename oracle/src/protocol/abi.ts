@@ -9,15 +9,24 @@ import { Interface } from "ethers";
 
 /** `RequestCommitment`: everything fixed at request time; the oracle stores its keccak256. */
 export const COMMITMENT_TUPLE =
-  "(uint256 requestId, uint256 modelId, address requester, bytes32 modelHash, bytes32 inputHash, uint256 fee, uint32 callbackGasLimit, uint64 deadline, uint8 redundancy)";
-const OPTIONS_TUPLE = "(uint32 callbackGasLimit, uint64 deadline, uint8 redundancy)";
+  "(uint256 requestId, uint256 modelId, address requester, bytes32 modelHash, bytes32 inputHash, uint256 fee, uint256 gasPrepayment, uint64 maxGasPrice, uint32 callbackGasLimit, uint64 deadline, uint8 redundancy)";
+/** `RequestOptions`: what a requester states with a request. */
+export const OPTIONS_TUPLE = "(uint32 callbackGasLimit, uint64 deadline, uint8 redundancy, uint96 maxFee, uint64 maxGasPrice)";
+const QUOTE_TUPLE = "(uint256 fee, uint256 publisherFee, uint256 operatorFee, uint256 gasPrepayment, uint256 total)";
+const CONFIG_TUPLE = "(uint32 minCallbackGasLimit, uint32 maxCallbackGasLimit, uint32 maxDeadlineDelay, uint8 maxRedundancy, uint32 resultGasOverhead)";
 const P256_SIG = "(bytes32 r, bytes32 s)";
-const ATTESTATION_TUPLE = "(address signer, bytes32 measurement, uint8 teeType, bytes32 evidenceHash, uint64 expiresAt)";
+const ATTESTATION_TUPLE = "(address signer, address operator, bytes32 measurement, uint8 teeType, bytes32 evidenceHash, uint64 expiresAt)";
+/** `IModelRegistry.ModelSpec`: what a publisher registers. */
+export const MODEL_SPEC_TUPLE =
+  "(bytes32 modelHash, uint32 inputLength, uint32 outputLength, uint8 decimals, uint96 fee, string uri, uint8 inputEncoding, uint8 determinism, uint16 publisherShareBps)";
 
 /** InferenceOracle: requests, results, state views and the events of a request's life. */
 export const ORACLE_ABI = [
   `function requestInference(uint256 modelId, bytes input, ${OPTIONS_TUPLE} options) payable returns (uint256 requestId)`,
-  `function quote(uint256 modelId, ${OPTIONS_TUPLE} options) view returns (uint256 fee)`,
+  `function quote(uint256 modelId, ${OPTIONS_TUPLE} options) view returns (uint256 total)`,
+  `function quoteParts(uint256 modelId, ${OPTIONS_TUPLE} options) view returns (${QUOTE_TUPLE})`,
+  `function config() view returns (${CONFIG_TUPLE})`,
+  "function finalResult(uint256 requestId) view returns (bytes32 outputHash, uint8 status)",
   `function fulfil(${COMMITMENT_TUPLE} request, bytes output, uint8 status, bytes signature)`,
   `function fulfilBatch((${COMMITMENT_TUPLE} request, bytes output, uint8 status)[] results, bytes signature)`,
   `function expire(${COMMITMENT_TUPLE} request)`,
@@ -29,12 +38,14 @@ export const ORACLE_ABI = [
   "function balances(address account) view returns (uint256)",
   "function enclaveRegistry() view returns (address)",
   "function modelRegistry() view returns (address)",
-  "event InferenceRequested(uint256 indexed requestId, uint256 indexed modelId, address indexed requester, bytes32 modelHash, bytes input, uint256 fee, uint32 callbackGasLimit, uint64 deadline, uint8 redundancy)",
+  "event InferenceRequested(uint256 indexed requestId, uint256 indexed modelId, address indexed requester, bytes32 modelHash, bytes input, uint256 fee, uint256 gasPrepayment, uint64 maxGasPrice, uint32 callbackGasLimit, uint64 deadline, uint8 redundancy)",
   "event ResultSubmitted(uint256 indexed requestId, address indexed signer, address indexed operator, bytes32 outputHash, uint8 status)",
   "event InferenceFulfilled(uint256 indexed requestId, bytes32 outputHash, uint8 status, bytes output)",
   "event CallbackCompleted(uint256 indexed requestId, bool success, uint256 gasUsed)",
   "event ResultSkipped(uint256 indexed requestId, address indexed signer, bytes4 reason)",
   "event InferenceExpired(uint256 indexed requestId, address indexed requester, uint256 refund)",
+  "event RequestSettled(uint256 indexed requestId, uint256 gasReimbursed, uint256 gasRefunded)",
+  "event VoteDropped(uint256 indexed requestId, address indexed signer)",
 ];
 
 /** EnclaveRegistry: roots, measurements, both registration paths, a signer's record, auditors, events. */
@@ -59,7 +70,13 @@ export const ENCLAVE_REGISTRY_ABI = [
 
 /** ModelRegistry: the calls the deploy and register scripts make. */
 export const MODEL_REGISTRY_ABI = [
-  "function registerModel((bytes32 modelHash, uint32 inputLength, uint32 outputLength, uint8 decimals, uint96 fee, string uri) spec, bytes32[] measurements) returns (uint256 modelId)",
+  `function registerModel(${MODEL_SPEC_TUPLE} spec, bytes32[] measurements) returns (uint256 modelId)`,
+  "function requestTerms(uint256 modelId) view returns (bytes32 modelHash, uint32 inputLength, uint8 inputEncoding, uint96 fee, bool active)",
+  "function servingTerms(uint256 modelId, bytes32 measurement) view returns (uint32 outputLength, bool allowed, address publisher, uint16 publisherShareBps)",
+  "function getModel(uint256 modelId) view returns ((bytes32 modelHash, uint96 fee, uint32 inputLength, uint32 outputLength, uint8 decimals, bool active, uint8 inputEncoding, uint8 determinism, uint16 publisherShareBps, address publisher, string uri))",
+  "function modelCount() view returns (uint256)",
+  "function setFee(uint256 modelId, uint96 fee)",
+  "event ModelRegistered(uint256 indexed modelId, address indexed publisher, bytes32 indexed modelHash, uint32 inputLength, uint32 outputLength, uint8 decimals, uint96 fee, string uri, uint8 inputEncoding, uint8 determinism, uint16 publisherShareBps)",
   "function setMeasurement(uint256 modelId, bytes32 measurement, bool allowed)",
   "function isMeasurementAllowed(uint256 modelId, bytes32 measurement) view returns (bool)",
 ];

@@ -14,6 +14,30 @@ export enum ResultStatus {
   OutputNotRepresentable = 2,
 }
 
+/**
+ * How a model's request input is encoded (`ModelSpec.inputEncoding`). Outputs are always
+ * `abi.encode(int256[])`. Packed encodings are big-endian two's complement, values back to back.
+ */
+export enum InputEncoding {
+  /** `abi.encode(int256[])`: 64 + 32·n bytes. */
+  AbiInt256 = 0,
+  PackedInt8 = 1,
+  PackedInt16 = 2,
+  PackedInt32 = 3,
+  PackedInt64 = 4,
+}
+
+/** A model's determinism class (`ModelSpec.determinism`). */
+export enum Determinism {
+  /** Float arithmetic: deterministic only within one runtime build. */
+  Float = 0,
+  /** Integer-only: one correct output on any CPU. */
+  BitExact = 1,
+}
+
+/** Basis points in a whole: a publisher's share of the fee is at most this. */
+export const BPS = 10_000;
+
 /** Kind of trusted execution environment that attested an enclave signer. */
 export enum TeeType {
   /** The development platform: a software simulation of a TEE. Not hardware-backed. */

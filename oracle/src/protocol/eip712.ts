@@ -43,6 +43,7 @@ export const INFERENCE_BATCH_TYPES = {
 export const ENCLAVE_ATTESTATION_TYPES = {
   EnclaveAttestation: [
     { name: "signer", type: "address" },
+    { name: "operator", type: "address" },
     { name: "measurement", type: "bytes32" },
     { name: "teeType", type: "uint8" },
     { name: "evidenceHash", type: "bytes32" },
@@ -50,9 +51,14 @@ export const ENCLAVE_ATTESTATION_TYPES = {
   ],
 };
 
-/** Auditor's statement: evidence `evidenceHash` attests `signer` running `measurement`. */
+/**
+ * Auditor's statement: evidence `evidenceHash` attests `signer` running `measurement`, to be
+ * registered by `operator` alone (the registry refuses any other sender, so a copy is worthless).
+ */
 export interface EnclaveAttestation {
   signer: string;
+  /** The only account that may register the attestation; it becomes the signer's operator. */
+  operator: string;
   measurement: string;
   teeType: number;
   /** sha256 of the raw evidence bytes the auditor verified (quote, document or report). */

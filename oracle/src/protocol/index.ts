@@ -3,3 +3,4 @@ export * from "./eip712";
 export * from "./report";
 export * from "./p256";
 export * from "./request";
+export * from "./input";

@@ -5,6 +5,29 @@
  */
 import { abiWord, fromHex, keccak256Hex } from "./bytes";
 
+/**
+ * `IInferenceOracle.RequestOptions`, what a requester states with a request (ethers encodes the
+ * object by field name, so it can be passed to `requestInference` and `quote` as it is).
+ */
+export interface RequestOptions {
+  /** Gas the callback gets; 0 = no callback. */
+  callbackGasLimit: bigint | number;
+  /** Unix time after which the request can only be expired. */
+  deadline: bigint | number;
+  /** Number of agreeing enclaves of distinct operators (k). */
+  redundancy: bigint | number;
+  /** The most the requester pays in fees (model fee x k); the request reverts above it. */
+  maxFee: bigint;
+  /** Wei per gas: the prepayment's price and the cap on the relayer's reimbursement. */
+  maxGasPrice: bigint;
+}
+
+/** The options as an ABI tuple, in field order (`OPTIONS_TUPLE` in protocol/abi.ts). */
+export function optionsTuple(o: RequestOptions): unknown[] {
+  return [o.callbackGasLimit, o.deadline, o.redundancy, o.maxFee, o.maxGasPrice];
+}
+
+/** Field for field `IInferenceOracle.RequestCommitment`, in order. */
 export interface RequestCommitment {
   requestId: bigint;
   modelId: bigint;
@@ -13,8 +36,12 @@ export interface RequestCommitment {
   modelHash: string;
   /** keccak256 of the input bytes. */
   inputHash: string;
-  /** Fee paid, in wei. */
+  /** Fee held, in wei (model fee x redundancy). */
   fee: bigint;
+  /** Wei held for gas: maxGasPrice x (callbackGasLimit + redundancy x resultGasOverhead). */
+  gasPrepayment: bigint;
+  /** The most a relaying operator is reimbursed per gas. */
+  maxGasPrice: bigint;
   callbackGasLimit: bigint;
   deadline: bigint;
   redundancy: bigint;
@@ -22,7 +49,10 @@ export interface RequestCommitment {
 
 /** The commitment as an ABI tuple, in field order (`COMMITMENT_TUPLE` in protocol/abi.ts). */
 export function commitmentTuple(c: RequestCommitment): unknown[] {
-  return [c.requestId, c.modelId, c.requester, c.modelHash, c.inputHash, c.fee, c.callbackGasLimit, c.deadline, c.redundancy];
+  return [
+    c.requestId, c.modelId, c.requester, c.modelHash, c.inputHash, c.fee, c.gasPrepayment, c.maxGasPrice,
+    c.callbackGasLimit, c.deadline, c.redundancy,
+  ];
 }
 
 /**
@@ -37,6 +67,8 @@ export interface InferenceRequestedFields<Small extends bigint | number = bigint
   modelHash: string;
   input: string;
   fee: bigint;
+  gasPrepayment: bigint;
+  maxGasPrice: bigint;
   callbackGasLimit: Small;
   deadline: bigint;
   redundancy: Small;
@@ -54,6 +86,8 @@ export function commitmentFromEvent(args: InferenceRequestedArgs): RequestCommit
     modelHash: args.modelHash,
     inputHash: keccak256Hex(fromHex(args.input)),
     fee: BigInt(args.fee),
+    gasPrepayment: BigInt(args.gasPrepayment),
+    maxGasPrice: BigInt(args.maxGasPrice),
     callbackGasLimit: BigInt(args.callbackGasLimit),
     deadline: BigInt(args.deadline),
     redundancy: BigInt(args.redundancy),
@@ -75,14 +109,15 @@ function addressWord(addr: string): Uint8Array {
 }
 
 /**
- * `abi.encode(RequestCommitment)`: nine static words, written against the ABI layout directly
+ * `abi.encode(RequestCommitment)`: eleven static words, written against the ABI layout directly
  * (ethers' AbiCoder was a large share of the node's CPU per result). test/oracle/node/codec.test.ts
  * holds it equal to ethers' AbiCoder and test/contracts/InferenceOracle.test.ts to the contract.
  */
 export function encodeCommitment(c: RequestCommitment): Uint8Array {
   return Buffer.concat([
     abiWord(c.requestId), abiWord(c.modelId), addressWord(c.requester), bytes32Word(c.modelHash), bytes32Word(c.inputHash),
-    abiWord(c.fee), abiWord(c.callbackGasLimit), abiWord(c.deadline), abiWord(c.redundancy),
+    abiWord(c.fee), abiWord(c.gasPrepayment), abiWord(c.maxGasPrice), abiWord(c.callbackGasLimit), abiWord(c.deadline),
+    abiWord(c.redundancy),
   ]);
 }
 

@@ -21,12 +21,16 @@ export interface InferenceJob {
   requestId: string;
   modelId: string;
   modelHash: string;
-  /** 0x-hex `abi.encode(int256[])`. */
+  /** 0x-hex input bytes, in the model's input encoding. */
   input: string;
   callbackGasLimit: number;
   deadline: string;
-  /** Fee paid, wei, decimal. */
+  /** Fee held, wei, decimal. */
   fee: string;
+  /** Wei held for gas, decimal: what the relaying operator can be reimbursed from. */
+  gasPrepayment: string;
+  /** The most the relaying operator is reimbursed per gas, wei, decimal. */
+  maxGasPrice: string;
   redundancy: number;
   requester: string;
   blockNumber: number;
@@ -77,7 +81,8 @@ export interface WorkQueue {
 export function commitmentOf(job: InferenceJob): RequestCommitment {
   return {
     requestId: BigInt(job.requestId), modelId: BigInt(job.modelId), requester: job.requester, modelHash: job.modelHash,
-    inputHash: keccak256Hex(fromHex(job.input)), fee: BigInt(job.fee), callbackGasLimit: BigInt(job.callbackGasLimit),
+    inputHash: keccak256Hex(fromHex(job.input)), fee: BigInt(job.fee), gasPrepayment: BigInt(job.gasPrepayment),
+    maxGasPrice: BigInt(job.maxGasPrice), callbackGasLimit: BigInt(job.callbackGasLimit),
     deadline: BigInt(job.deadline), redundancy: BigInt(job.redundancy),
   };
 }

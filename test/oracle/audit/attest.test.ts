@@ -30,7 +30,7 @@ describe("oracle audit attest: auditors countersign TEE evidence for the on-chai
   let dir: string;
   let host: EnclaveHost;
   let oracle: Contract, enclaveRegistry: Contract, consumer: Contract;
-  let signer: string, measurement: string;
+  let signer: string, measurement: string, operatorAddress: string;
   let chainId: bigint, registryAddress: string;
   let T: number;
   let doc: NitroDocument;
@@ -41,7 +41,8 @@ describe("oracle audit attest: auditors countersign TEE evidence for the on-chai
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), "audit-attest-"));
-    const [deployer, publisher] = await ethers.getSigners();
+    const [deployer, publisher, operator] = await ethers.getSigners();
+    operatorAddress = operator.address;
     ({ oracle, enclaveRegistry } = await deployContracts(deployer));
     consumer = await deployContract(deployer, "RecordingConsumer", [await oracle.getAddress()]);
     chainId = (await ethers.provider.getNetwork()).chainId;
@@ -60,7 +61,7 @@ describe("oracle audit attest: auditors countersign TEE evidence for the on-chai
     await (await enclaveRegistry.setMeasurementAllowed(measurement, true)).wait();
     const modelRegistry = (await ethers.getContractAt("ModelRegistry", await oracle.modelRegistry())).connect(publisher) as unknown as Contract;
     const receipt = await (await modelRegistry.registerModel(
-      [entry.sha256, entry.input.length, entry.output.length, entry.decimals, 1000n, ""], [measurement],
+      [entry.sha256, entry.input.length, entry.output.length, entry.decimals, 1000n, "", 0, 0, 0], [measurement],
     )).wait();
     modelId = modelRegistry.interface.parseLog(receipt!.logs[0])!.args.modelId;
 
@@ -96,7 +97,7 @@ describe("oracle audit attest: auditors countersign TEE evidence for the on-chai
   function args(overrides: Record<string, string | null> = {}): string[] {
     const base: Record<string, string | null> = {
       "--format": "nitro", "--file": files.evidence, "--at": String(T), "--trust-anchor": files.anchor,
-      "--policy": files.policy, "--signer": signer, "--measurement": measurement, "--tee-type": String(TeeType.AwsNitro),
+      "--policy": files.policy, "--signer": signer, "--operator": operatorAddress, "--measurement": measurement, "--tee-type": String(TeeType.AwsNitro),
       "--expires-at": String(T + 86_400), "--registry": registryAddress, "--chain-id": chainId.toString(),
       "--key-env": "AUDIT_TEST_KEY_1", "--json": "",
       ...overrides,
@@ -117,7 +118,7 @@ describe("oracle audit attest: auditors countersign TEE evidence for the on-chai
 
   function toAttestation(json: any) {
     const a = json.attestation;
-    return { signer: a.signer, measurement: a.measurement, teeType: a.teeType, evidenceHash: a.evidenceHash, expiresAt: BigInt(a.expiresAt) };
+    return { signer: a.signer, operator: a.operator, measurement: a.measurement, teeType: a.teeType, evidenceHash: a.evidenceHash, expiresAt: BigInt(a.expiresAt) };
   }
 
   function expectNoKey(run: CliRun): void {
@@ -132,7 +133,7 @@ describe("oracle audit attest: auditors countersign TEE evidence for the on-chai
     expect(run.code, run.err).to.equal(0);
     expectNoKey(run);
     expect(run.json).to.include({ signed: true, auditor: auditor1.address, evidenceHash: sha256(doc.bytes) });
-    expect(run.json.attestation).to.deep.equal({ signer, measurement, teeType: 1, evidenceHash: sha256(doc.bytes), expiresAt: T + 86_400 });
+    expect(run.json.attestation).to.deep.equal({ signer, operator: operatorAddress, measurement, teeType: 1, evidenceHash: sha256(doc.bytes), expiresAt: T + 86_400 });
     expect(run.json.checks.every((c: any) => c.ok)).to.equal(true);
     expect(run.json.checks.map((c: any) => c.name)).to.include.members(["attest.policy-signer", "policy.enclave-signer", "cose.signature", "attest.tee-type", "attest.code-identity", "attest.expiry"]);
     // The registry computes the same digest the auditor signed.
@@ -141,8 +142,14 @@ describe("oracle audit attest: auditors countersign TEE evidence for the on-chai
     expect(ethers.recoverAddress(run.json.digest, run.json.signature)).to.equal(auditor1.address);
   });
 
+  it("shows the operator it binds in the text output", async () => {
+    const run = await attest({ "--json": null });
+    expect(run.code, run.err).to.equal(0);
+    expect(run.out).to.match(new RegExp(`operator\\s+${operatorAddress}`));
+  });
+
   it("registers the signer from two auditors (threshold 2) and the runner's result is then accepted", async () => {
-    const [, , operator, user] = await ethers.getSigners();
+    const [, , operator, user, copier] = await ethers.getSigners();
     const first = await attest();
     const second = await attest({ "--network": null, "--registry": null, "--chain-id": null, "--deployment": files.deployment, "--key-env": "AUDIT_TEST_KEY_2" });
     expect(second.code, second.err).to.equal(0);
@@ -159,6 +166,13 @@ describe("oracle audit attest: auditors countersign TEE evidence for the on-chai
     await expect((enclaveRegistry.connect(operator) as Contract).registerAttestedEnclave(att, [first.json.signature, stranger.json.signature]))
       .to.be.revertedWithCustomError(enclaveRegistry, "EnclaveRegistryUntrustedAuditor").withArgs(untrusted.address);
 
+    // a copier who takes the countersigned attestation from the mempool registers nothing, with
+    // the operator named or with itself put in its place (which breaks both auditor signatures)
+    await expect((enclaveRegistry.connect(copier) as Contract).registerAttestedEnclave(att, [first.json.signature, second.json.signature]))
+      .to.be.revertedWithCustomError(enclaveRegistry, "EnclaveRegistryOperatorMismatch").withArgs(operator.address, copier.address);
+    await expect((enclaveRegistry.connect(copier) as Contract).registerAttestedEnclave({ ...att, operator: copier.address }, [first.json.signature, second.json.signature]))
+      .to.be.revertedWithCustomError(enclaveRegistry, "EnclaveRegistryUntrustedAuditor");
+
     await expect((enclaveRegistry.connect(operator) as Contract).registerAttestedEnclave(att, [first.json.signature, second.json.signature]))
       .to.emit(enclaveRegistry, "EnclaveRegistered")
       .withArgs(signer, operator.address, measurement, TeeType.AwsNitro, T + 86_400, sha256(doc.bytes));
@@ -167,16 +181,18 @@ describe("oracle audit attest: auditors countersign TEE evidence for the on-chai
 
     // the runner (whose key the evidence binds) fulfils a consumer's request
     const input = ethers.AbiCoder.defaultAbiCoder().encode(["int256[]"], [[5_100_000n, 3_500_000n, 1_400_000n, 200_000n].map((v) => v * 10n ** BigInt(entry.decimals) / 1_000_000n)]);
-    const options = { callbackGasLimit: 200_000, deadline: BigInt(T) + 3600n, redundancy: 1 };
-    const fee = await oracle.quote(modelId, options);
-    const receipt = await (await (consumer.connect(user) as Contract).request(modelId, input, options, { value: fee })).wait();
+    const options = { callbackGasLimit: 200_000, deadline: BigInt(T) + 3600n, redundancy: 1, maxFee: 1000n, maxGasPrice: 10n ** 10n };
+    const quote = await oracle.quoteParts(modelId, options);
+    const fee = quote.fee;
+    const receipt = await (await (consumer.connect(user) as Contract).request(modelId, input, options, { value: quote.total })).wait();
     const requested = receipt!.logs.map((l: any) => { try { return oracle.interface.parseLog(l); } catch { return null; } }).find((e: any) => e?.name === "InferenceRequested")!;
     const commitment = commitmentFromEvent(requested.args as never);
     const r = await host.infer({ requestId: commitment.requestId, modelHash: entry.sha256, input });
     await expect(oracle.fulfil(commitment, r.output, r.status, r.signature))
       .to.emit(oracle, "ResultSubmitted").withArgs(commitment.requestId, signer, operator.address, r.outputHash, r.status);
     expect(await oracle.requestState(commitment.requestId)).to.equal(2n);
-    expect(await oracle.balances(operator.address)).to.equal(fee);
+    // the operator is paid the fee and reimbursed its relayer's gas from the prepayment (the test relayer is the deployer)
+    expect(await oracle.balances(operator.address)).to.be.greaterThan(fee);
   });
 
   it("refuses evidence with one tampered byte: no signature is produced", async () => {

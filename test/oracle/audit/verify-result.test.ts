@@ -72,9 +72,9 @@ describe("oracle audit verify-result: one request end to end", function () {
   /** A request from the consumer contract (which gets the callback). */
   async function request(input: string, redundancy = 1): Promise<RequestCommitment> {
     const [, , , , user] = await ethers.getSigners();
-    const options = { callbackGasLimit: 200_000, deadline: BigInt(await chainTime()) + 3600n, redundancy };
-    const fee = await oracle.quote(modelId, options);
-    return receiptCommitment(await (await (consumer.connect(user) as Contract).request(modelId, input, options, { value: fee })).wait());
+    const options = { callbackGasLimit: 200_000, deadline: BigInt(await chainTime()) + 3600n, redundancy, maxFee: 1000n * BigInt(redundancy), maxGasPrice: 10n ** 10n };
+    const total = await oracle.quote(modelId, options);
+    return receiptCommitment(await (await (consumer.connect(user) as Contract).request(modelId, input, options, { value: total })).wait());
   }
 
   /** Registers an ethers Wallet as an enclave of the runner's measurement through a dev report. */
@@ -133,7 +133,7 @@ describe("oracle audit verify-result: one request end to end", function () {
     await (await enclaveRegistry.setMeasurementAllowed(measurement, true)).wait();
     const modelRegistry = deployed.modelRegistry.connect(publisher) as Contract;
     const receipt = await (await modelRegistry.registerModel(
-      [entry.sha256, entry.input.length, entry.output.length, entry.decimals, 1000n, "models/iris-classifier.onnx"], [measurement],
+      [entry.sha256, entry.input.length, entry.output.length, entry.decimals, 1000n, "models/iris-classifier.onnx", 0, 0, 0], [measurement],
     )).wait();
     modelId = modelRegistry.interface.parseLog(receipt!.logs[0])!.args.modelId;
     const a = host.attestation() as DevEvidence;
@@ -274,7 +274,7 @@ describe("oracle audit verify-result: one request end to end", function () {
     await (await (enclaveRegistry.connect(deployer) as Contract).setAuditor(auditor.address, true)).wait();
     await (await (enclaveRegistry.connect(deployer) as Contract).setAuditorThreshold(1)).wait();
     const enclave = new Wallet(Wallet.createRandom().privateKey);
-    const att = { signer: enclave.address, measurement, teeType: 1, evidenceHash: keccak256("0x01"), expiresAt: BigInt(await chainTime()) + 86_400n };
+    const att = { signer: enclave.address, operator: operatorC.address, measurement, teeType: 1, evidenceHash: keccak256("0x01"), expiresAt: BigInt(await chainTime()) + 86_400n };
     const signature = await auditor.signTypedData(registryDomain(deployment.chainId, deployment.contracts.EnclaveRegistry), ENCLAVE_ATTESTATION_TYPES, att);
     await (await (enclaveRegistry.connect(operatorC) as Contract).registerAttestedEnclave(att, [signature])).wait();
     const c = await request(flower(6n));

@@ -52,7 +52,8 @@ describe("runner attestation and results on-chain", function () {
     await enclaves.setMeasurementAllowed(host.measurement!.measurement, true);
     await enclaves.setMeasurementAllowed(other.measurement!.measurement, true);
     await registry.registerModel(
-      { modelHash: entry.sha256, inputLength: entry.input.length, outputLength: entry.output.length, decimals: entry.decimals, fee: 1000n, uri: "" },
+      { modelHash: entry.sha256, inputLength: entry.input.length, outputLength: entry.output.length, decimals: entry.decimals, fee: 1000n, uri: "",
+        inputEncoding: 0, determinism: 0, publisherShareBps: 0 },
       [host.measurement!.measurement],
     );
     modelId = 1n;
@@ -72,16 +73,17 @@ describe("runner attestation and results on-chain", function () {
   async function request(): Promise<any> {
     const input = sampleInput(entry);
     const deadline = BigInt(await time.latest()) + 3600n;
-    const options = { callbackGasLimit: 0, deadline, redundancy: 1 };
-    const fee = await oracle.quote(modelId, options);
-    const receipt = await (await oracle.requestInference(modelId, input, options, { value: fee })).wait();
+    const options = { callbackGasLimit: 0, deadline, redundancy: 1, maxFee: 1000n, maxGasPrice: 10n ** 10n };
+    const total = await oracle.quote(modelId, options);
+    const receipt = await (await oracle.requestInference(modelId, input, options, { value: total })).wait();
     const ev = receipt.logs.map((l: any) => { try { return oracle.interface.parseLog(l); } catch { return null; } }).find((e: any) => e?.name === "InferenceRequested");
     const [owner] = await ethers.getSigners();
     return {
       input,
       commitment: {
         requestId: ev.args.requestId, modelId: ev.args.modelId, requester: owner.address, modelHash: ev.args.modelHash,
-        inputHash: ethers.keccak256(ev.args.input), fee: ev.args.fee, callbackGasLimit: ev.args.callbackGasLimit,
+        inputHash: ethers.keccak256(ev.args.input), fee: ev.args.fee, gasPrepayment: ev.args.gasPrepayment,
+        maxGasPrice: ev.args.maxGasPrice, callbackGasLimit: ev.args.callbackGasLimit,
         deadline: ev.args.deadline, redundancy: ev.args.redundancy,
       },
     };

@@ -11,7 +11,8 @@ const rnd = (n: number) => hexlify(randomBytes(n));
 function commitment(i: number): RequestCommitment {
   return {
     requestId: BigInt(i) * 7919n + 1n, modelId: BigInt(i % 5), requester: Wallet.createRandom().address, modelHash: rnd(32), inputHash: rnd(32),
-    fee: 10n ** 15n + BigInt(i), callbackGasLimit: BigInt(i * 1000), deadline: 1_900_000_000n + BigInt(i), redundancy: BigInt(1 + (i % 3)),
+    fee: 10n ** 15n + BigInt(i), gasPrepayment: 3n * 10n ** 14n + BigInt(i), maxGasPrice: 10n ** 9n * BigInt(i + 1),
+    callbackGasLimit: BigInt(i * 1000), deadline: 1_900_000_000n + BigInt(i), redundancy: BigInt(1 + (i % 3)),
   };
 }
 
@@ -37,13 +38,17 @@ describe("node codecs (hot path) agree with ethers", () => {
     const ev = oracleInterface.getEvent("InferenceRequested")!;
     const c = commitment(3);
     const input = AbiCoder.defaultAbiCoder().encode(["int256[]"], [[1n, -2n, 3n]]);
-    const enc = oracleInterface.encodeEventLog(ev, [c.requestId, c.modelId, c.requester, c.modelHash, input, c.fee, 5000, c.deadline, 2]);
+    const enc = oracleInterface.encodeEventLog(ev, [c.requestId, c.modelId, c.requester, c.modelHash, input, c.fee, c.gasPrepayment, c.maxGasPrice, 5000, c.deadline, 2]);
     const log: RawLog = { address: "0x" + "11".repeat(20), topics: enc.topics, data: enc.data, blockNumber: "0x10", blockHash: rnd(32), transactionHash: rnd(32), logIndex: "0x0" };
     const d = decodeRequested(log);
     expect(d).to.deep.equal({
       requestId: c.requestId, modelId: c.modelId, requester: c.requester, modelHash: c.modelHash, input,
-      fee: c.fee, callbackGasLimit: 5000, deadline: c.deadline, redundancy: 2,
+      fee: c.fee, gasPrepayment: c.gasPrepayment, maxGasPrice: c.maxGasPrice, callbackGasLimit: 5000, deadline: c.deadline, redundancy: 2,
     });
+    // A packed input of odd length (int8 values): the decoder reads the length word, not 32-byte multiples.
+    const packed = "0x01ff7f80e0";
+    const encPacked = oracleInterface.encodeEventLog(ev, [c.requestId, c.modelId, c.requester, c.modelHash, packed, c.fee, c.gasPrepayment, c.maxGasPrice, 0, c.deadline, 1]);
+    expect(decodeRequested({ ...log, topics: encPacked.topics, data: encPacked.data }).input).to.equal(packed);
     const skipped = oracleInterface.encodeEventLog(oracleInterface.getEvent("ResultSkipped")!, [9n, c.requester, "0xdeadbeef"]);
     expect(requestEventOf(skipped)).to.deep.equal({ name: "ResultSkipped", requestId: 9n, signer: c.requester.toLowerCase(), reason: "0xdeadbeef" });
     expect(requestEventOf({ topics: [keccak256("0x01"), ORACLE_TOPICS.InferenceRequested], data: "0x" })).to.equal(undefined);

@@ -9,7 +9,7 @@ const ORACLE = "0x00000000000000000000000000000000000000aA";
 function job(requestId: number): InferenceJob {
   return {
     chainId: 31337, oracle: ORACLE, requestId: String(requestId), modelId: "1", modelHash: "0x" + "11".repeat(32),
-    input: "0x", callbackGasLimit: 100_000, deadline: "0", fee: "0", redundancy: 1, requester: ORACLE,
+    input: "0x", callbackGasLimit: 100_000, deadline: "0", fee: "0", gasPrepayment: "0", maxGasPrice: "0", redundancy: 1, requester: ORACLE,
     blockNumber: 1, blockHash: "0x" + "22".repeat(32), txHash: "0x" + "33".repeat(32), seenAt: Date.now(),
   };
 }

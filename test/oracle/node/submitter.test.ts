@@ -67,7 +67,7 @@ describe("node submitter (real Hardhat node)", function () {
         job: {
           chainId: CHAIN_ID, oracle: env.oracle, requestId: a.requestId.toString(), modelId: a.modelId.toString(), modelHash: a.modelHash,
           input: a.input, callbackGasLimit: Number(a.callbackGasLimit), deadline: a.deadline.toString(), fee: a.fee.toString(),
-          redundancy: Number(a.redundancy), requester: a.requester, blockNumber: receipt.blockNumber, blockHash: receipt.blockHash,
+          gasPrepayment: a.gasPrepayment.toString(), maxGasPrice: a.maxGasPrice.toString(), redundancy: Number(a.redundancy), requester: a.requester, blockNumber: receipt.blockNumber, blockHash: receipt.blockHash,
           txHash: receipt.hash, seenAt: Date.now(),
         },
       });

@@ -1,0 +1,84 @@
+/**
+ * Request inputs in a model's `InputEncoding`: `abi.encode(int256[])` (encoding 0, see
+ * `encodeTensor`) or packed big-endian two's complement integers of 1, 2, 4 or 8 bytes
+ * (encodings 1..4), exactly `inputLength · width` bytes. The contracts check only the length
+ * (`TensorCodec.isWellFormedInput`): every byte string of that length is a valid packed tensor.
+ * test/contracts/protocol.test.ts fuzzes this module against the Solidity check.
+ */
+import { decodeTensor, encodeTensor } from "./eip712";
+import { InputEncoding } from "./constants";
+import { fromHex, toHex } from "./bytes";
+
+/** Bytes per value of a packed encoding (1, 2, 4, 8); throws for `AbiInt256` or an unknown encoding. */
+export function packedWidth(encoding: InputEncoding): number {
+  if (!Number.isInteger(encoding) || encoding < InputEncoding.PackedInt8 || encoding > InputEncoding.PackedInt64) {
+    throw new RangeError(`input encoding ${encoding} is not a packed encoding (1..4)`);
+  }
+  return 1 << (encoding - 1);
+}
+
+/** Whether `encoding` is an `InputEncoding` value (0..4). */
+export function isInputEncoding(encoding: number): encoding is InputEncoding {
+  return Number.isInteger(encoding) && encoding >= InputEncoding.AbiInt256 && encoding <= InputEncoding.PackedInt64;
+}
+
+/** The byte length of an input of `length` values in `encoding`, as the oracle requires it. */
+export function inputByteLength(length: number, encoding: InputEncoding): number {
+  return encoding === InputEncoding.AbiInt256 ? 64 + 32 * length : length * packedWidth(encoding);
+}
+
+/**
+ * Packs `values` as big-endian two's complement integers of the encoding's width; throws
+ * RangeError naming the first value that does not fit (e.g. 128 in int8).
+ */
+export function encodePacked(values: readonly (bigint | number)[], encoding: InputEncoding): string {
+  const width = packedWidth(encoding);
+  const bits = BigInt(8 * width);
+  const min = -(1n << (bits - 1n));
+  const max = (1n << (bits - 1n)) - 1n;
+  const out = new Uint8Array(values.length * width);
+  values.forEach((raw, i) => {
+    const v = BigInt(raw);
+    if (v < min || v > max) throw new RangeError(`value ${i} (${v}) does not fit in int${8 * width}: allowed ${min}..${max}`);
+    let u = BigInt.asUintN(Number(bits), v);
+    for (let b = width - 1; b >= 0; b--) {
+      out[i * width + b] = Number(u & 0xffn);
+      u >>= 8n;
+    }
+  });
+  return toHex(out);
+}
+
+/** Inverse of {@link encodePacked}; throws unless the length is a whole number of values. */
+export function decodePacked(data: string | Uint8Array, encoding: InputEncoding): bigint[] {
+  const bytes = typeof data === "string" ? fromHex(data) : data;
+  const width = packedWidth(encoding);
+  if (bytes.length % width !== 0) throw new RangeError(`packed input of ${bytes.length} bytes is not a whole number of ${width}-byte values`);
+  const values: bigint[] = [];
+  for (let i = 0; i < bytes.length; i += width) {
+    let u = 0n;
+    for (let b = 0; b < width; b++) u = (u << 8n) | BigInt(bytes[i + b]);
+    values.push(BigInt.asIntN(8 * width, u));
+  }
+  return values;
+}
+
+/** Encodes input values in a model's input encoding (0x hex), as `requestInference` takes them. */
+export function encodeInput(values: readonly (bigint | number)[], encoding: InputEncoding): string {
+  if (encoding === InputEncoding.AbiInt256) return encodeTensor(values.map((v) => BigInt(v)));
+  return encodePacked(values, encoding);
+}
+
+/**
+ * Decodes a request input of `length` values in `encoding`; throws unless it is exactly what the
+ * oracle accepts for that model (so a node never computes on an input the chain would refuse).
+ */
+export function decodeInput(data: string | Uint8Array, length: number, encoding: InputEncoding): bigint[] {
+  if (!isInputEncoding(encoding)) throw new RangeError(`unknown input encoding ${encoding}`);
+  const bytes = typeof data === "string" ? fromHex(data) : data;
+  const expected = inputByteLength(length, encoding);
+  if (bytes.length !== expected) throw new RangeError(`input is ${bytes.length} bytes; ${length} values in encoding ${encoding} take ${expected}`);
+  const values = encoding === InputEncoding.AbiInt256 ? decodeTensor(bytes) : decodePacked(bytes, encoding);
+  if (values.length !== length) throw new RangeError(`input has ${values.length} values, the model takes ${length}`);
+  return values;
+}

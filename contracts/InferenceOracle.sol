@@ -35,8 +35,11 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         /// @dev gasleft() when this item's own work began.
         uint256 gasStart;
         /// @dev This item's share of the transaction's fixed gas (intrinsic, calldata, signature
-        /// recovery, the operator's balance write).
+        /// recovery).
         uint256 fixedGas;
+        /// @dev This item's share of the one write of the operator's balance at the end, charged
+        /// only to items that are paid (a vote that does not complete a quorum writes nothing).
+        uint256 operatorWriteGas;
         /// @dev Wei owed to `operator` by this call, written to its balance once at the end.
         uint256 operatorCredit;
     }
@@ -83,7 +86,6 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     /// @dev An SSTORE to a slot already read in this transaction (EIP-2929/2200): from zero, else.
     uint256 private constant _SSTORE_SET_GAS = 20_000;
     uint256 private constant _SSTORE_RESET_GAS = 2_900;
-    uint256 private constant _COLD_SLOAD_GAS = 2_100;
     /// @dev `RequestSettled` (two topics, two data words), emitted after the measurement.
     uint256 private constant _SETTLED_EVENT_GAS = 1_700;
 
@@ -183,7 +185,7 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         bytes4 problem = _check(request, output, status, s);
         if (problem != bytes4(0)) _revertProblem(problem, request, status, s);
         _accept(request, output, outputHash, status, s);
-        _credit(s.operator, s.operatorCredit);
+        if (s.operatorCredit != 0) _credit(s.operator, s.operatorCredit);
     }
 
     /// @inheritdoc IInferenceOracle
@@ -441,14 +443,15 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
 
     /// @dev The submission of `signer` (reverts unless it is an active enclave), with the
     /// transaction's fixed gas shared among `n` items. The operator's balance is read here so its
-    /// one write at the end is a known cost, counted in the fixed gas.
+    /// one write at the end is a known cost.
     function _submission(address signer, uint256 gasStart, uint256 n) private view returns (Submission memory s) {
         (address operator, bytes32 measurement) = _enclaveRegistry.activeEnclave(signer);
         s.signer = signer;
         s.operator = operator;
         s.measurement = measurement;
-        uint256 fixedGas = _TX_BASE_GAS + _CALLDATA_GAS_PER_BYTE * msg.data.length + _ENTRY_GAS
-            + _sstoreGas(_balances[operator]) + (gasStart - gasleft());
+        s.operatorWriteGas = _sstoreGas(_balances[operator]) / n;
+        uint256 fixedGas =
+            _TX_BASE_GAS + _CALLDATA_GAS_PER_BYTE * msg.data.length + _ENTRY_GAS + (gasStart - gasleft());
         s.fixedGas = fixedGas / n;
         s.gasStart = gasleft();
     }
@@ -607,8 +610,9 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
             _groupHeads[groupKey] += 1 << 160;
         }
         bytes32 voteKey = _voteKey(request.requestId, s.operator);
-        // The vote word is written after the measurement: a zero -> non-zero write of a cold slot.
-        uint256 cost = _gasUsed(s, _SSTORE_SET_GAS + _COLD_SLOAD_GAS) * _effectivePrice(request);
+        // The vote word is written after the measurement: a zero -> non-zero write of a slot that
+        // `_check` read (warm).
+        uint256 cost = _gasUsed(s, _SSTORE_SET_GAS) * _effectivePrice(request);
         _votes[voteKey] = _VOTED | (cost < request.gasPrepayment ? cost : request.gasPrepayment);
     }
 
@@ -652,7 +656,8 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     ) private {
         address requester = request.requester;
         uint256 requesterBalance = _balances[requester]; // warms the slot: its write below is a known cost
-        uint256 gasUsed = _gasUsed(s, _SETTLED_EVENT_GAS + _sstoreGas(requesterBalance)) - cleared * _CLEAR_REFUND;
+        uint256 tail = _SETTLED_EVENT_GAS + _sstoreGas(requesterBalance) + s.operatorWriteGas;
+        uint256 gasUsed = _gasUsed(s, tail) - cleared * _CLEAR_REFUND;
         uint256 cost = gasUsed * _effectivePrice(request);
         uint256 reimbursed = cost < left ? cost : left;
         uint256 refunded = left - reimbursed;

@@ -209,7 +209,7 @@ interface IInferenceOracle is ITypeAndVersion {
 
     /// @notice The input is not `inputLength` values in the model's input encoding: 64 + 32 x
     /// inputLength bytes of canonical `abi.encode(int256[])` (encoding 0), or exactly inputLength x
-    /// width bytes packed (encodings 1..4: width 1, 2, 4, 8). Selector SEL_MALFORMED.
+    /// width bytes packed (encodings 1..4: width 1, 2, 4, 8). Selector 0xa10181d3.
     /// @param inputLength The number of values the model takes.
     /// @param inputEncoding The model's `OracleTypes.InputEncoding`.
     error InferenceOracleMalformedInput(uint32 inputLength, uint8 inputEncoding);
@@ -220,7 +220,7 @@ interface IInferenceOracle is ITypeAndVersion {
     error InferenceOracleInsufficientFee(uint256 paid, uint256 total);
 
     /// @notice The model's current fee x redundancy is above the requester's `maxFee` (e.g. the
-    /// publisher raised it after the requester looked). Nothing is charged. Selector SEL_FEEMAX.
+    /// publisher raised it after the requester looked). Nothing is charged. Selector 0xb65a3bc9.
     /// @param fee The fee the request would pay now.
     /// @param maxFee The requester's bound.
     error InferenceOracleFeeAboveMax(uint256 fee, uint256 maxFee);

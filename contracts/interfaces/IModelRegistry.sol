@@ -125,15 +125,15 @@ interface IModelRegistry is ITypeAndVersion {
     /// @notice A measurement is zero. Selector 0x21a20169.
     error ModelRegistryEmptyMeasurement();
 
-    /// @notice The input encoding is not an `OracleTypes.InputEncoding` (0..4). Selector SEL_ENC.
+    /// @notice The input encoding is not an `OracleTypes.InputEncoding` (0..4). Selector 0xf4a7e5a0.
     /// @param inputEncoding The encoding given.
     error ModelRegistryInvalidInputEncoding(uint8 inputEncoding);
 
-    /// @notice The determinism class is not an `OracleTypes.Determinism` (0 or 1). Selector SEL_DET.
+    /// @notice The determinism class is not an `OracleTypes.Determinism` (0 or 1). Selector 0xe30be0b4.
     /// @param determinism The class given.
     error ModelRegistryInvalidDeterminism(uint8 determinism);
 
-    /// @notice The publisher's share is above 10 000 basis points. Selector SEL_SHARE.
+    /// @notice The publisher's share is above 10 000 basis points. Selector 0x5d56758f.
     /// @param publisherShareBps The share given.
     error ModelRegistryInvalidPublisherShare(uint16 publisherShareBps);
 

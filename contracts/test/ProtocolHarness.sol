@@ -84,6 +84,11 @@ contract ProtocolHarness is EIP712 {
         return TensorCodec.isCanonical(data, length);
     }
 
+    /// @notice Whether `data` is a well-formed input of `length` values in `encoding`.
+    function isWellFormedInput(bytes calldata data, uint256 length, uint8 encoding) external pure returns (bool) {
+        return TensorCodec.isWellFormedInput(data, length, encoding);
+    }
+
     /// @notice The enum bounds and the report and certificate versions, to compare with constants.ts.
     function constants()
         external
@@ -96,5 +101,10 @@ contract ProtocolHarness is EIP712 {
             OracleTypes.REPORT_VERSION,
             OracleTypes.CERTIFICATE_VERSION
         );
+    }
+
+    /// @notice The bounds of the model-spec enums and the basis-point whole, to compare with constants.ts.
+    function modelConstants() external pure returns (uint8 maxInputEncoding, uint8 maxDeterminism, uint16 bps) {
+        return (OracleTypes.MAX_INPUT_ENCODING, OracleTypes.MAX_DETERMINISM, OracleTypes.BPS);
     }
 }

@@ -2,7 +2,7 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { Contract, Interface, Wallet, id, keccak256, recoverAddress, toBeHex } from "ethers";
+import { Contract, Interface, Wallet, ZeroHash, id, keccak256, recoverAddress, toBeHex } from "ethers";
 import { deployContract } from "../../scripts/lib/deploy-contracts";
 import {
   IRIS, IRIS_INPUT, IRIS_OUTPUT, MEASUREMENT, OTHER_MEASUREMENT, OracleFixture, ResultStatus, Submission, commitmentFromReceipt,
@@ -33,7 +33,7 @@ describe("InferenceOracle", () => {
       const user = f.oracle.connect(f.user) as Contract;
       await expect(user.requestInference(f.modelId, IRIS_INPUT, options, { value: IRIS.fee }))
         .to.emit(f.oracle, "InferenceRequested")
-        .withArgs(1n, f.modelId, f.user.address, IRIS.modelHash, IRIS_INPUT, IRIS.fee, 0, options.deadline, 1);
+        .withArgs(1n, f.modelId, f.user.address, IRIS.modelHash, IRIS_INPUT, IRIS.fee, 0n, 0n, 0, options.deadline, 1);
       const c = await requestFrom(f, f.user);
       expect(c.requestId).to.equal(2n);
       expect(await f.oracle.requestCommitment(2n)).to.equal(commitmentHash(c));
@@ -88,7 +88,7 @@ describe("InferenceOracle", () => {
         "0x",
       ]) {
         await expect(f.oracle.requestInference(f.modelId, input, options, { value: IRIS.fee }))
-          .to.be.revertedWithCustomError(f.oracle, "InferenceOracleMalformedInput").withArgs(IRIS.inputLength);
+          .to.be.revertedWithCustomError(f.oracle, "InferenceOracleMalformedInput").withArgs(IRIS.inputLength, 0);
       }
     });
 
@@ -113,7 +113,7 @@ describe("InferenceOracle", () => {
     it("rejects a deadline in the past or beyond the maximum delay", async () => {
       const f = await fixture();
       const now = BigInt(await time.latest());
-      const base = { callbackGasLimit: 0, redundancy: 1 };
+      const base = { callbackGasLimit: 0, redundancy: 1, maxFee: IRIS.fee, maxGasPrice: 0n };
       await expect(f.oracle.requestInference(f.modelId, IRIS_INPUT, { ...base, deadline: now }, { value: IRIS.fee }))
         .to.be.revertedWithCustomError(f.oracle, "InferenceOracleDeadlineInPast").withArgs(now, now + 1n);
       const far = now + 8n * 86_400n;
@@ -536,6 +536,56 @@ describe("InferenceOracle", () => {
       await expect(fulfil(f, f.signerC, c, EMPTY, ResultStatus.InputOutOfRange)).to.emit(f.oracle, "InferenceFulfilled");
     });
 
+    it("does not count or pay a vote whose signer was revoked before the quorum: a revoked enclave cannot complete it", async () => {
+      const f = await redundancyFixture();
+      const c = await requestViaConsumer(f, { redundancy: 2 });
+      await fulfil(f, f.signerA, c);
+      await f.enclaveRegistry.revokeSigner(f.signerA.address);
+      // B agrees with the revoked A: A's vote is dropped, so B's alone is not a quorum
+      await expect(fulfil(f, f.signerB, c))
+        .to.emit(f.oracle, "VoteDropped").withArgs(c.requestId, f.signerA.address)
+        .and.not.to.emit(f.oracle, "InferenceFulfilled");
+      expect(await f.oracle.requestState(c.requestId)).to.equal(1n);
+      expect(await f.oracle.agreementCount(c.requestId, keccak256(IRIS_OUTPUT), 0)).to.equal(1n);
+      // a third enclave completes it; A's operator gets nothing, B and C the fee
+      await expect(fulfil(f, f.signerC, c)).to.emit(f.oracle, "InferenceFulfilled").withArgs(c.requestId, keccak256(IRIS_OUTPUT), 0, IRIS_OUTPUT);
+      expect(await f.oracle.balances(f.operatorA.address)).to.equal(0n);
+      expect(await f.oracle.balances(f.operatorB.address)).to.equal(IRIS.fee);
+      expect(await f.oracle.balances(f.operatorC.address)).to.equal(IRIS.fee);
+      expect(await f.oracle.finalResult(c.requestId)).to.deep.equal([keccak256(IRIS_OUTPUT), 0n]);
+    });
+
+    it("drops a retired or expired voter too, and lets its operator vote again through an active signer", async () => {
+      const f = await redundancyFixture();
+      const shortLived = await registerEnclave(f, f.operatorC, MEASUREMENT, 600n);
+      const c = await requestViaConsumer(f, { redundancy: 3 });
+      await fulfil(f, f.signerA, c);
+      await fulfil(f, shortLived, c);
+      await (f.enclaveRegistry.connect(f.operatorA) as Contract).retireSigner(f.signerA.address);
+      await time.increase(601);
+      await expect(fulfil(f, f.signerB, c))
+        .to.emit(f.oracle, "VoteDropped").withArgs(c.requestId, f.signerA.address)
+        .and.to.emit(f.oracle, "VoteDropped").withArgs(c.requestId, shortLived.address)
+        .and.not.to.emit(f.oracle, "InferenceFulfilled");
+      const renewedA = await registerEnclave(f, f.operatorA);
+      await fulfil(f, renewedA, c);
+      await expect(fulfil(f, f.signerD, c)).to.emit(f.oracle, "InferenceFulfilled");
+      expect(await f.oracle.balances(f.operatorC.address)).to.equal(0n);
+      for (const op of [f.operatorA, f.operatorB, f.stranger]) expect(await f.oracle.balances(op.address)).to.equal(IRIS.fee);
+    });
+
+    it("keeps the agreed result of a final k > 1 request, for bit-exact disagreement evidence", async () => {
+      const f = await redundancyFixture();
+      const c = await requestViaConsumer(f, { redundancy: 2 });
+      expect(await f.oracle.finalResult(c.requestId)).to.deep.equal([ZeroHash, 0n]);
+      await fulfil(f, f.signerA, c, EMPTY, ResultStatus.InputOutOfRange);
+      await fulfil(f, f.signerB, c, EMPTY, ResultStatus.InputOutOfRange);
+      expect(await f.oracle.finalResult(c.requestId)).to.deep.equal([keccak256(EMPTY), BigInt(ResultStatus.InputOutOfRange)]);
+      const one = await requestViaConsumer(f);
+      await fulfil(f, f.signerA, one);
+      expect(await f.oracle.finalResult(one.requestId)).to.deep.equal([ZeroHash, 0n]);
+    });
+
     it("refunds the whole fee when the quorum is not reached by the deadline", async () => {
       const f = await redundancyFixture();
       const c = await requestFrom(f, f.user, { redundancy: 2 });
@@ -628,7 +678,7 @@ describe("InferenceOracle", () => {
   describe("configuration", () => {
     it("lets the owner set the option bounds", async () => {
       const f = await fixture();
-      const cfg = [1, 2, 3, 4];
+      const cfg = [1, 2, 3, 4, 5];
       await expect(f.oracle.connect(f.deployer).getFunction("setConfig")(cfg)).to.emit(f.oracle, "ConfigUpdated").withArgs(cfg);
       expect([...(await f.oracle.config())]).to.deep.equal(cfg.map(BigInt));
     });
@@ -636,15 +686,15 @@ describe("InferenceOracle", () => {
     it("rejects inconsistent bounds and anyone but the owner", async () => {
       const f = await fixture();
       const owner = f.oracle.connect(f.deployer) as Contract;
-      for (const cfg of [[2, 1, 3, 4], [1, 2, 0, 4], [1, 2, 3, 0]]) {
+      for (const cfg of [[2, 1, 3, 4, 5], [1, 2, 0, 4, 5], [1, 2, 3, 0, 5]]) {
         await expect(owner.setConfig(cfg)).to.be.revertedWithCustomError(f.oracle, "InferenceOracleInvalidConfig");
       }
-      await expect(f.oracle.setConfig([1, 2, 3, 4])).to.be.revertedWithCustomError(f.oracle, "OwnableUnauthorizedAccount").withArgs(f.relayer.address);
+      await expect(f.oracle.setConfig([1, 2, 3, 4, 5])).to.be.revertedWithCustomError(f.oracle, "OwnableUnauthorizedAccount").withArgs(f.relayer.address);
     });
 
     it("names its type and version and its registries", async () => {
       const f = await fixture();
-      expect(await f.oracle.typeAndVersion()).to.equal("InferenceOracle 1.0.0");
+      expect(await f.oracle.typeAndVersion()).to.equal("InferenceOracle 2.0.0");
       expect(await f.oracle.modelRegistry()).to.equal(await f.modelRegistry.getAddress());
       expect(await f.oracle.enclaveRegistry()).to.equal(await f.enclaveRegistry.getAddress());
     });

@@ -1,12 +1,11 @@
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { expect } from "chai";
-import { Contract, ZeroHash, id } from "ethers";
+import { Contract, ZeroAddress, ZeroHash, id } from "ethers";
+import { modelSpecTuple } from "../../scripts/lib/deploy-contracts";
 import { IRIS, MEASUREMENT, OTHER_MEASUREMENT, deployOracleFixture } from "../helpers/fixtures";
+import { Determinism, InputEncoding } from "../helpers/protocol";
 
-const spec = (over: Partial<typeof IRIS> = {}) => {
-  const s = { ...IRIS, ...over };
-  return [s.modelHash, s.inputLength, s.outputLength, s.decimals, s.fee, s.uri];
-};
+const spec = (over: Partial<typeof IRIS> = {}) => modelSpecTuple({ ...IRIS, ...over });
 
 describe("ModelRegistry", () => {
   async function fixture() {
@@ -19,9 +18,10 @@ describe("ModelRegistry", () => {
       const { registry, publisher, modelId } = await fixture();
       expect(modelId).to.equal(1n);
       const hash = id("other model");
-      await expect(registry.registerModel(spec({ modelHash: hash }), [MEASUREMENT, OTHER_MEASUREMENT]))
+      const over = { modelHash: hash, inputEncoding: InputEncoding.PackedInt16, determinism: Determinism.BitExact, publisherShareBps: 2_500 };
+      await expect(registry.registerModel(spec(over), [MEASUREMENT, OTHER_MEASUREMENT]))
         .to.emit(registry, "ModelRegistered")
-        .withArgs(2n, publisher.address, hash, IRIS.inputLength, IRIS.outputLength, IRIS.decimals, IRIS.fee, IRIS.uri)
+        .withArgs(2n, publisher.address, hash, IRIS.inputLength, IRIS.outputLength, IRIS.decimals, IRIS.fee, IRIS.uri, 2, 1, 2_500)
         .and.to.emit(registry, "ModelMeasurementUpdated").withArgs(2n, OTHER_MEASUREMENT, true);
       expect(await registry.modelCount()).to.equal(2n);
     });
@@ -29,13 +29,32 @@ describe("ModelRegistry", () => {
     it("stores the model with its publisher, active", async () => {
       const { registry, publisher, modelId } = await fixture();
       const m = await registry.getModel(modelId);
-      expect([m.modelHash, m.fee, m.inputLength, m.outputLength, m.decimals, m.active, m.publisher, m.uri]).to.deep.equal([
+      expect([m.modelHash, m.fee, m.inputLength, m.outputLength, m.decimals, m.active, m.inputEncoding, m.determinism, m.publisherShareBps, m.publisher, m.uri]).to.deep.equal([
         IRIS.modelHash, IRIS.fee, BigInt(IRIS.inputLength), BigInt(IRIS.outputLength), BigInt(IRIS.decimals), true,
-        publisher.address, IRIS.uri,
+        0n, 0n, 0n, publisher.address, IRIS.uri,
       ]);
-      expect(await registry.requestTerms(modelId)).to.deep.equal([IRIS.modelHash, BigInt(IRIS.inputLength), IRIS.fee, true]);
-      expect(await registry.servingTerms(modelId, MEASUREMENT)).to.deep.equal([BigInt(IRIS.outputLength), true]);
-      expect(await registry.servingTerms(modelId, OTHER_MEASUREMENT)).to.deep.equal([BigInt(IRIS.outputLength), false]);
+      expect(await registry.requestTerms(modelId)).to.deep.equal([IRIS.modelHash, BigInt(IRIS.inputLength), 0n, IRIS.fee, true]);
+      expect(await registry.servingTerms(modelId, MEASUREMENT)).to.deep.equal([BigInt(IRIS.outputLength), true, publisher.address, 0n]);
+      expect(await registry.servingTerms(modelId, OTHER_MEASUREMENT)).to.deep.equal([BigInt(IRIS.outputLength), false, publisher.address, 0n]);
+    });
+
+    it("stores the input encoding, determinism class and publisher share, and serves them to the oracle", async () => {
+      const { registry, publisher } = await fixture();
+      await registry.registerModel(spec({ inputEncoding: InputEncoding.PackedInt8, determinism: Determinism.BitExact, publisherShareBps: 10_000 }), [MEASUREMENT]);
+      const m = await registry.getModel(2n);
+      expect([m.inputEncoding, m.determinism, m.publisherShareBps]).to.deep.equal([1n, 1n, 10_000n]);
+      expect((await registry.requestTerms(2n))[2]).to.equal(1n);
+      expect(await registry.servingTerms(2n, MEASUREMENT)).to.deep.equal([BigInt(IRIS.outputLength), true, publisher.address, 10_000n]);
+    });
+
+    it("rejects an unknown input encoding, determinism class, or a publisher share above 100%, naming the field", async () => {
+      const { registry } = await fixture();
+      await expect(registry.registerModel(spec({ inputEncoding: 5 }), []))
+        .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidInputEncoding").withArgs(5);
+      await expect(registry.registerModel(spec({ determinism: 2 }), []))
+        .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidDeterminism").withArgs(2);
+      await expect(registry.registerModel(spec({ publisherShareBps: 10_001 }), []))
+        .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidPublisherShare").withArgs(10_001);
     });
 
     it("rejects an empty model hash", async () => {
@@ -77,7 +96,7 @@ describe("ModelRegistry", () => {
 
     it("answer servingTerms with the output length and the allowance, through every change", async () => {
       const { registry, modelId } = await fixture();
-      const terms = async (m: string) => [...(await registry.servingTerms(modelId, m))];
+      const terms = async (m: string) => [...(await registry.servingTerms(modelId, m))].slice(0, 2);
       expect(await terms(MEASUREMENT)).to.deep.equal([BigInt(IRIS.outputLength), true]);
       expect(await terms(OTHER_MEASUREMENT)).to.deep.equal([BigInt(IRIS.outputLength), false]);
       await registry.setMeasurement(modelId, OTHER_MEASUREMENT, true);
@@ -87,7 +106,7 @@ describe("ModelRegistry", () => {
       expect(await registry.isMeasurementAllowed(modelId, MEASUREMENT)).to.equal(false);
       await registry.setMeasurement(modelId, MEASUREMENT, true);
       expect(await terms(MEASUREMENT)).to.deep.equal([BigInt(IRIS.outputLength), true]);
-      expect([...(await registry.servingTerms(99n, MEASUREMENT))]).to.deep.equal([0n, false]);
+      expect([...(await registry.servingTerms(99n, MEASUREMENT))]).to.deep.equal([0n, false, ZeroAddress, 0n]);
     });
 
     it("let the publisher deactivate the model for good", async () => {
@@ -128,6 +147,6 @@ describe("ModelRegistry", () => {
 
   it("names its type and version", async () => {
     const { registry } = await fixture();
-    expect(await registry.typeAndVersion()).to.equal("ModelRegistry 1.0.0");
+    expect(await registry.typeAndVersion()).to.equal("ModelRegistry 2.0.0");
   });
 });

@@ -3,8 +3,8 @@ import { expect } from "chai";
 import { Contract, id, parseEther } from "ethers";
 import { deployContract } from "../../scripts/lib/deploy-contracts";
 import {
-  IRIS, MEASUREMENT, ResultStatus, commitmentFromReceipt, deployOracleFixture, encodeTensor, registerEnclave, registerModel,
-  signResult,
+  GAS_PRICE_BOUND, IRIS, MEASUREMENT, ResultStatus, commitmentFromReceipt, deployOracleFixture, encodeTensor, findEvent,
+  registerEnclave, registerModel, signResult,
 } from "../helpers/fixtures";
 
 describe("Example consumers", () => {
@@ -19,9 +19,11 @@ describe("Example consumers", () => {
   }
 
   describe("IrisClassifierConsumer", () => {
-    async function classify(f: Awaited<ReturnType<typeof fixture>>) {
+    async function classify(f: Awaited<ReturnType<typeof fixture>>, maxFee = IRIS.fee) {
       const deadline = BigInt(await time.latest()) + 600n;
-      const tx = await (f.iris.connect(f.user) as Contract).classify([5_100_000n, 3_500_000n, 1_400_000n, 200_000n], deadline, { value: IRIS.fee });
+      const options = { callbackGasLimit: 100_000, deadline, redundancy: 1, maxFee, maxGasPrice: GAS_PRICE_BOUND };
+      const total = await f.oracle.quote(f.modelId, options);
+      const tx = await (f.iris.connect(f.user) as Contract).classify([5_100_000n, 3_500_000n, 1_400_000n, 200_000n], deadline, maxFee, GAS_PRICE_BOUND, { value: total });
       return commitmentFromReceipt(f.oracle, await tx.wait());
     }
 
@@ -42,6 +44,26 @@ describe("Example consumers", () => {
       await expect(f.iris.predictedClass(c.requestId)).to.be.revertedWithCustomError(f.iris, "IrisClassifierNoPrediction").withArgs(c.requestId);
     });
 
+    it("reverts, charging nothing, when the fee was raised above the caller's maxFee", async () => {
+      const f = await loadFixture(fixture);
+      await (f.modelRegistry.connect(f.publisher) as Contract).setFee(f.modelId, IRIS.fee * 2n);
+      const deadline = BigInt(await time.latest()) + 600n;
+      await expect((f.iris.connect(f.user) as Contract).classify([1n, 2n, 3n, 4n], deadline, IRIS.fee, 0n, { value: IRIS.fee * 2n }))
+        .to.be.revertedWithCustomError(f.oracle, "InferenceOracleFeeAboveMax").withArgs(IRIS.fee * 2n, IRIS.fee);
+    });
+
+    it("brings the unused gas prepayment home with claimOracleBalance", async () => {
+      const f = await loadFixture(fixture);
+      const c = await classify(f);
+      const output = encodeTensor([1n, 2n, 3n]);
+      const receipt = await (await f.relayer.fulfil(c, output, 0, signResult(f.signer, f.domain, c, output))).wait();
+      const settled = findEvent(f.oracle, receipt, "RequestSettled");
+      const refunded = settled.args.gasRefunded as bigint;
+      expect(refunded).to.be.greaterThan(0n);
+      expect(await f.oracle.balances(await f.iris.getAddress())).to.equal(refunded);
+      await expect((f.iris.connect(f.stranger) as Contract).claimOracleBalance()).to.changeEtherBalances([f.iris, f.oracle], [refunded, -refunded]);
+    });
+
     it("accepts results from the oracle only", async () => {
       const f = await loadFixture(fixture);
       await expect(f.iris.onInferenceResult(1n, "0x", 0)).to.be.revertedWithCustomError(f.iris, "InferenceConsumerOnlyOracle").withArgs(f.deployer.address);
@@ -52,7 +74,7 @@ describe("Example consumers", () => {
     async function scored(score: bigint) {
       const f = await loadFixture(fixture);
       const deadline = BigInt(await time.latest()) + 600n;
-      const tx = await f.pool.requestRiskUpdate(encodeTensor([120_000n, 45_000n]), deadline, { value: IRIS.fee });
+      const tx = await f.pool.requestRiskUpdate(encodeTensor([120_000n, 45_000n]), deadline, IRIS.fee, 0n, { value: IRIS.fee });
       const c = commitmentFromReceipt(f.oracle, await tx.wait());
       const output = encodeTensor([score]);
       const fulfilled = f.relayer.fulfil(c, output, 0, signResult(f.signer, f.domain, c, output));
@@ -94,17 +116,22 @@ describe("Example consumers", () => {
       await user.depositCollateral({ value: parseEther("1") });
       await expect(user.borrow(1n)).to.be.revertedWithCustomError(f.pool, "RiskPoolLtvExceeded").withArgs(1n, 0n);
       const deadline = BigInt(await time.latest()) + 600n;
-      const c = commitmentFromReceipt(f.oracle, await (await f.pool.requestRiskUpdate(encodeTensor([1n, 2n]), deadline, { value: IRIS.fee })).wait());
+      const c = commitmentFromReceipt(f.oracle, await (await f.pool.requestRiskUpdate(encodeTensor([1n, 2n]), deadline, IRIS.fee, 0n, { value: IRIS.fee })).wait());
       await expect(f.relayer.fulfil(c, "0x", ResultStatus.InputOutOfRange, signResult(f.signer, f.domain, c, "0x", ResultStatus.InputOutOfRange)))
         .to.emit(f.pool, "RiskUpdateIgnored").withArgs(c.requestId, ResultStatus.InputOutOfRange);
       expect(await f.pool.ltvBps()).to.equal(0n);
     });
 
-    it("requires exactly the oracle's fee", async () => {
+    it("requires exactly the oracle's quote, fee and gas prepayment", async () => {
       const f = await loadFixture(fixture);
       const deadline = BigInt(await time.latest()) + 600n;
-      await expect(f.pool.requestRiskUpdate(encodeTensor([1n, 2n]), deadline, { value: 1n }))
-        .to.be.revertedWithCustomError(f.pool, "RiskPoolWrongFee").withArgs(1n, IRIS.fee);
+      const options = { callbackGasLimit: 100_000, deadline, redundancy: 1, maxFee: IRIS.fee, maxGasPrice: GAS_PRICE_BOUND };
+      const total = await f.oracle.quote(f.riskModelId, options);
+      expect(total).to.be.greaterThan(IRIS.fee);
+      await expect(f.pool.requestRiskUpdate(encodeTensor([1n, 2n]), deadline, IRIS.fee, GAS_PRICE_BOUND, { value: IRIS.fee }))
+        .to.be.revertedWithCustomError(f.pool, "RiskPoolWrongFee").withArgs(IRIS.fee, total);
+      await expect(f.pool.requestRiskUpdate(encodeTensor([1n, 2n]), deadline, IRIS.fee, GAS_PRICE_BOUND, { value: total }))
+        .to.emit(f.pool, "RiskUpdateRequested");
     });
   });
 });

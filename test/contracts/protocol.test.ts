@@ -4,7 +4,7 @@ import { ethers } from "hardhat";
 import { hexlify, id, randomBytes } from "ethers";
 import { deployContract } from "../../scripts/lib/deploy-contracts";
 import {
-  AttestationReport, CERTIFICATE_VERSION, InferenceResult, PlatformCertificate, REPORT_VERSION, ResultStatus, TeeType, batchDigest,
+  AttestationReport, BPS, CERTIFICATE_VERSION, Determinism, InputEncoding, InferenceResult, PlatformCertificate, REPORT_VERSION, ResultStatus, TeeType, batchDigest,
   certificateDigest, decodeCertificate, decodeReport, encodeCertificate, encodeReport, oracleDomain, reportDigest, resultDigest,
   resultStructHash, rootId,
 } from "../helpers/protocol";
@@ -83,5 +83,15 @@ describe("The Solidity encodings equal the TypeScript protocol module", () => {
     expect(certificateVersion).to.equal(BigInt(CERTIFICATE_VERSION));
     expect(Object.keys(ResultStatus).filter((k) => isNaN(Number(k)))).to.have.length(Number(maxStatus) + 1);
     expect(Object.keys(TeeType).filter((k) => isNaN(Number(k)))).to.have.length(Number(maxTee) + 1);
+  });
+
+  it("uses the input encodings, determinism classes and basis points of constants.ts", async () => {
+    const { harness } = await loadFixture(fixture);
+    const [maxEncoding, maxDeterminism, bps] = await harness.modelConstants();
+    expect(maxEncoding).to.equal(BigInt(InputEncoding.PackedInt64));
+    expect(maxDeterminism).to.equal(BigInt(Determinism.BitExact));
+    expect(bps).to.equal(BigInt(BPS));
+    expect(Object.keys(InputEncoding).filter((k) => isNaN(Number(k)))).to.have.length(Number(maxEncoding) + 1);
+    expect(Object.keys(Determinism).filter((k) => isNaN(Number(k)))).to.have.length(Number(maxDeterminism) + 1);
   });
 });

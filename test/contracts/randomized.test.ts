@@ -5,10 +5,10 @@
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { Contract, Wallet, hexlify, toBeHex } from "ethers";
+import { Contract, Wallet, hexlify, solidityPacked, toBeHex } from "ethers";
 import { deployContract } from "../../scripts/lib/deploy-contracts";
 import { IRIS_OUTPUT, ResultStatus, deployOracleFixture, encodeTensor, registerEnclave, requestFrom, signResult } from "../helpers/fixtures";
-import { decodeTensor } from "../helpers/protocol";
+import { InputEncoding, decodeInput, decodePacked, decodeTensor, encodeInput, encodePacked, packedWidth } from "../helpers/protocol";
 
 /** mulberry32: a small deterministic PRNG, so a failure can be replayed from its seed. */
 function rng(seed: number) {
@@ -71,6 +71,57 @@ describe("Randomized", () => {
         expect(await harness.isCanonicalTensor(data, expected), `seed ${SEED} case ${i}: ${data} length ${expected}`)
           .to.equal(tsAccepts(data, expected));
       }
+    });
+  });
+
+  describe("the packed input codec", () => {
+    async function fixture() {
+      const [deployer] = await ethers.getSigners();
+      return deployContract(deployer, "ProtocolHarness", ["InferenceOracle"]);
+    }
+
+    /** A random value of `bits`, biased to the edges where two's complement goes wrong. */
+    function randomInt(r: ReturnType<typeof rng>, bits: number): bigint {
+      const min = -(1n << BigInt(bits - 1));
+      const max = (1n << BigInt(bits - 1)) - 1n;
+      switch (r.int(5)) {
+        case 0: return min;
+        case 1: return max;
+        case 2: return BigInt(r.int(3)) - 1n;
+        default: return BigInt.asIntN(bits, BigInt(hexlify(r.bytes(bits / 8))));
+      }
+    }
+
+    it("packs big-endian two's complement exactly as Solidity's abi.encodePacked of intN (ethers solidityPacked), and back", () => {
+      const r = rng(SEED + 2);
+      for (let i = 0; i < 200; i++) {
+        const encoding = (1 + r.int(4)) as InputEncoding;
+        const bits = 8 * packedWidth(encoding);
+        const values = Array.from({ length: r.int(12) }, () => randomInt(r, bits));
+        const packed = encodePacked(values, encoding);
+        expect(packed, `seed ${SEED + 2} case ${i}`).to.equal(solidityPacked(values.map(() => `int${bits}`), values));
+        expect(decodePacked(packed, encoding)).to.deep.equal(values);
+        expect(decodeInput(packed, values.length, encoding)).to.deep.equal(values);
+      }
+      expect(() => encodePacked([128n], InputEncoding.PackedInt8)).to.throw(RangeError, /value 0 \(128\) does not fit in int8/);
+      expect(() => encodePacked([-32769n], InputEncoding.PackedInt16)).to.throw(RangeError, /int16/);
+    });
+
+    it("the oracle's check accepts exactly the inputs the TypeScript decoder accepts, in every encoding", async () => {
+      const harness = await loadFixture(fixture);
+      const r = rng(SEED + 3);
+      for (let i = 0; i < 60; i++) {
+        const encoding = r.int(5) as InputEncoding;
+        const length = 1 + r.int(10);
+        const values = Array.from({ length }, () => randomInt(r, encoding === InputEncoding.AbiInt256 ? 64 : 8 * packedWidth(encoding)));
+        let data = encodeInput(values, encoding);
+        if (r.int(2)) data = r.int(2) ? data.slice(0, Math.max(2, data.length - 2 * (1 + r.int(3)))) : data + hexlify(r.bytes(1 + r.int(3))).slice(2);
+        const claimed = r.int(4) === 0 ? length + 1 : length;
+        let tsAccepts = true;
+        try { decodeInput(data, claimed, encoding); } catch { tsAccepts = false; }
+        expect(await harness.isWellFormedInput(data, claimed, encoding), `seed ${SEED + 3} case ${i}: ${data} x${claimed} enc ${encoding}`).to.equal(tsAccepts);
+      }
+      expect(await harness.isWellFormedInput("0x00", 1, 5)).to.equal(false);
     });
   });
 

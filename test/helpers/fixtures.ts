@@ -38,8 +38,13 @@ export const IRIS: ModelSpec = {
   publisherShareBps: 0,
 };
 
-/** Default `maxGasPrice` of the helpers' requests: 10 gwei, far above the test chain's price. */
-export const MAX_GAS_PRICE = 10n ** 10n;
+/**
+ * Default `maxGasPrice` of the helpers' requests: zero, so no gas is prepaid and fee arithmetic
+ * stays exact; the gas-accounting tests set a price of their own (e.g. {@link GAS_PRICE_BOUND}).
+ */
+export const MAX_GAS_PRICE = 0n;
+/** A `maxGasPrice` far above the test chain's gas price (10 gwei): relayers are reimbursed in full. */
+export const GAS_PRICE_BOUND = 10n ** 10n;
 /** Default `maxFee` of the helpers' requests: far above any fee the fixtures set. */
 export const MAX_FEE = parseEther("1");
 

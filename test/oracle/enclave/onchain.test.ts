@@ -31,7 +31,7 @@ describe("runner attestation and results on-chain", function () {
     registry = await (await ethers.getContractFactory("ModelRegistry")).deploy();
     enclaves = await (await ethers.getContractFactory("EnclaveRegistry")).deploy(owner.address, 3600);
     oracle = await (await ethers.getContractFactory("InferenceOracle")).deploy(owner.address, await registry.getAddress(), await enclaves.getAddress(), {
-      minCallbackGasLimit: 10_000, maxCallbackGasLimit: 2_000_000, maxDeadlineDelay: 7 * 24 * 3600, maxRedundancy: 3,
+      minCallbackGasLimit: 10_000, maxCallbackGasLimit: 2_000_000, maxDeadlineDelay: 7 * 24 * 3600, maxRedundancy: 3, resultGasOverhead: 150_000,
     });
     const { chainId } = await ethers.provider.getNetwork();
     const chainTime = async () => Number((await ethers.provider.getBlock("latest"))!.timestamp);

@@ -1,14 +1,19 @@
 /**
- * Randomized tests (seeded, reproducible): the int256[] codec check against the TypeScript
- * decoder, and the fee arithmetic of redundancy against random k, fees and (dis)agreeing sets.
+ * Randomized tests (seeded with FUZZ_SEED, reproducible): the int256[] and packed codec checks
+ * against the TypeScript codecs (and solidityPacked), the accounting invariant over random
+ * requests, fulfilments, batches, expiries and withdrawals, and the fee arithmetic of redundancy
+ * against random k, fees and (dis)agreeing sets.
  */
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { Contract, Wallet, hexlify, solidityPacked, toBeHex } from "ethers";
+import { Contract, Wallet, hexlify, id, solidityPacked, toBeHex } from "ethers";
 import { deployContract } from "../../scripts/lib/deploy-contracts";
-import { IRIS_OUTPUT, ResultStatus, deployOracleFixture, encodeTensor, registerEnclave, requestFrom, signResult } from "../helpers/fixtures";
-import { InputEncoding, decodeInput, decodePacked, decodeTensor, encodeInput, encodePacked, packedWidth } from "../helpers/protocol";
+import {
+  IRIS, IRIS_INPUT, IRIS_OUTPUT, MEASUREMENT, ResultStatus, commitmentFromReceipt, deployOracleFixture, encodeTensor,
+  registerEnclave, registerModel, requestFrom, requestOptions, signBatch, signResult,
+} from "../helpers/fixtures";
+import { InputEncoding, RequestCommitment, decodeInput, decodePacked, decodeTensor, encodeInput, encodePacked, packedWidth } from "../helpers/protocol";
 
 /** mulberry32: a small deterministic PRNG, so a failure can be replayed from its seed. */
 function rng(seed: number) {
@@ -122,6 +127,103 @@ describe("Randomized", () => {
         expect(await harness.isWellFormedInput(data, claimed, encoding), `seed ${SEED + 3} case ${i}: ${data} x${claimed} enc ${encoding}`).to.equal(tsAccepts);
       }
       expect(await harness.isWellFormedInput("0x00", 1, 5)).to.equal(false);
+    });
+  });
+
+  describe("the accounting invariant", () => {
+    async function fixture() {
+      const f = await deployOracleFixture();
+      const all = await ethers.getSigners();
+      const operators = all.slice(8, 14);
+      const signers: Wallet[] = [];
+      for (const op of operators) signers.push(await registerEnclave(f, op));
+      // a model whose publisher takes 15% of every fee
+      const sharedId = await registerModel(f.modelRegistry, f.publisher, { ...IRIS, modelHash: id("shared.onnx"), publisherShareBps: 1_500 }, [MEASUREMENT]);
+      const requesters = all.slice(14, 17);
+      return { ...f, all, operators, signers, sharedId, requesters };
+    }
+
+    it("keeps the oracle's ether = pending fees and prepayments + withdrawable balances, after every random step", async () => {
+      const f = await loadFixture(fixture);
+      const r = rng(SEED + 4);
+      const oracleAddress = await f.oracle.getAddress();
+      const consumerAddress = await f.consumer.getAddress();
+      const accounts = [...f.all.map((a) => a.address), consumerAddress];
+      const pending = new Map<bigint, { c: RequestCommitment; voted: Set<number>; dissent: number }>();
+      const disagree = encodeTensor([1n, 2n, 3n]);
+      const GWEI = 10n ** 9n;
+      const pick = <T>(xs: T[]): T => xs[r.int(xs.length)];
+      const counts: Record<string, number> = {};
+      const check = async (step: number, action: string) => {
+        let sum = 0n;
+        for (const { c } of pending.values()) sum += c.fee + c.gasPrepayment;
+        for (const a of accounts) sum += await f.oracle.balances(a);
+        expect(await ethers.provider.getBalance(oracleAddress), `seed ${SEED + 4} step ${step} (${action})`).to.equal(sum);
+      };
+      const live = async () => {
+        const now = BigInt(await time.latest());
+        return [...pending.values()].filter((p) => p.c.deadline > now + 5n);
+      };
+      for (let step = 0; step < 60; step++) {
+        const roll = r.int(10);
+        let action = "request";
+        if (roll < 3 || pending.size === 0) {
+          const options = await requestOptions({
+            redundancy: 1 + r.int(3), callbackGasLimit: pick([0, 60_000, 200_000]), ttl: 300 + r.int(3000),
+            maxGasPrice: pick([0n, GWEI, 5n * GWEI]),
+          });
+          const modelId = r.int(2) ? f.modelId : f.sharedId;
+          const total = await f.oracle.quote(modelId, options);
+          const extra = BigInt(r.int(3)) * 1_000n;
+          const viaConsumer = r.int(2) === 0;
+          const tx = viaConsumer
+            ? await (f.consumer.connect(pick(f.requesters)) as Contract).request(modelId, IRIS_INPUT, options, { value: total + extra })
+            : await (f.oracle.connect(pick(f.requesters)) as Contract).requestInference(modelId, IRIS_INPUT, options, { value: total + extra });
+          const c = commitmentFromReceipt(f.oracle, await tx.wait());
+          pending.set(c.requestId, { c, voted: new Set(), dissent: 0 });
+        } else if (roll < 5) {
+          action = "fulfil";
+          const candidates = (await live()).filter((p) => p.voted.size < f.operators.length);
+          if (candidates.length === 0) continue;
+          const p = pick(candidates);
+          const i = pick([...f.operators.keys()].filter((j) => !p.voted.has(j)));
+          const k = Number(p.c.redundancy);
+          const dissents = k > 1 && p.dissent + 1 < k && r.int(4) === 0;
+          const output = dissents ? disagree : IRIS_OUTPUT;
+          const relayer = f.oracle.connect(pick([f.operators[i], f.relayer, f.stranger])) as Contract;
+          await (await relayer.fulfil(p.c, output, ResultStatus.Ok, signResult(f.signers[i], f.domain, p.c, output), { gasPrice: pick([GWEI, 3n * GWEI, 8n * GWEI]), type: 0 })).wait();
+          p.voted.add(i);
+          if (dissents) p.dissent++;
+          if (Number(await f.oracle.requestState(p.c.requestId)) !== 1) pending.delete(p.c.requestId);
+        } else if (roll < 7) {
+          action = "batch";
+          const ones = (await live()).filter((p) => p.c.redundancy === 1n).slice(0, 3);
+          if (ones.length === 0) continue;
+          const i = r.int(f.operators.length);
+          const items = ones.map((p) => ({ request: p.c, output: IRIS_OUTPUT, status: ResultStatus.Ok }));
+          const batch = f.oracle.connect(f.relayer) as Contract;
+          await (await batch.fulfilBatch(items.map((x) => [x.request, x.output, x.status]), signBatch(f.signers[i], f.domain, items), { gasPrice: 2n * GWEI, type: 0 })).wait();
+          for (const p of ones) pending.delete(p.c.requestId);
+        } else if (roll < 8) {
+          action = "expire";
+          const p = pick([...pending.values()]);
+          if (BigInt(await time.latest()) <= p.c.deadline) await time.increaseTo(p.c.deadline + 1n);
+          await (await (f.oracle.connect(f.stranger) as Contract).expire(p.c)).wait();
+          pending.delete(p.c.requestId);
+        } else {
+          action = "withdraw";
+          const holders: string[] = [];
+          for (const a of accounts) if ((await f.oracle.balances(a)) > 0n) holders.push(a);
+          if (holders.length === 0) continue;
+          const who = pick(holders);
+          if (who === consumerAddress) await (await (f.consumer.connect(f.stranger) as Contract).claimOracleBalance()).wait();
+          else await (await (f.oracle.connect(await ethers.getSigner(who)) as Contract).withdraw()).wait();
+        }
+        counts[action] = (counts[action] ?? 0) + 1;
+        await check(step, action);
+      }
+      // the run exercised every kind of step
+      for (const a of ["request", "fulfil", "batch", "expire", "withdraw"]) expect(counts[a] ?? 0, `seed ${SEED + 4}: no ${a} step`).to.be.greaterThan(0);
     });
   });
 

@@ -7,6 +7,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {P256} from "@openzeppelin/contracts/utils/cryptography/P256.sol";
 import {IEnclaveRegistry} from "./interfaces/IEnclaveRegistry.sol";
+import {OperatorBonds} from "./OperatorBonds.sol";
 import {ITypeAndVersion} from "./interfaces/ITypeAndVersion.sol";
 import {AttestationReport} from "./libraries/AttestationReport.sol";
 import {OracleTypes, P256Sig} from "./libraries/OracleTypes.sol";
@@ -14,8 +15,9 @@ import {OracleTypes, P256Sig} from "./libraries/OracleTypes.sol";
 /// @title EnclaveRegistry
 /// @notice Which enclave signers the InferenceOracle accepts, and why. See {IEnclaveRegistry}.
 /// @dev The development platform is a SIMULATION of TEE hardware; its reports are verified here in
-/// full (two P-256 signatures). Real TEE evidence is verified off-chain by auditors.
-contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
+/// full (two P-256 signatures). Real TEE evidence is verified off-chain by auditors. Operators'
+/// bonds live here too ({OperatorBonds}): a signer is active only while its operator is bonded.
+contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712, OperatorBonds {
     // ---------------------------------------------------------------- structs
 
     /// @dev Storage form of {Enclave}. Its first word holds everything `activeEnclave` needs but
@@ -66,7 +68,13 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
 
     /// @param initialOwner The account that manages roots, measurements, auditors and revocations.
     /// @param maxReportAge_ Maximum age of a report at registration, in seconds.
-    constructor(address initialOwner, uint64 maxReportAge_) Ownable(initialOwner) EIP712("EnclaveRegistry", "1") {
+    /// @param minBond_ Initial minimum operator bond, wei (see {OperatorBonds}).
+    /// @param unbondingDelay_ Initial unbonding delay, seconds.
+    constructor(address initialOwner, uint64 maxReportAge_, uint96 minBond_, uint32 unbondingDelay_)
+        Ownable(initialOwner)
+        EIP712("EnclaveRegistry", "1")
+        OperatorBonds(minBond_, unbondingDelay_)
+    {
         _setMaxReportAge(maxReportAge_);
     }
 
@@ -111,7 +119,7 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
     function revokeSigner(address signer) external onlyOwner {
         EnclaveStatus status = _enclaves[signer].status;
         if (status == EnclaveStatus.None) revert EnclaveRegistryUnknownSigner(signer);
-        if (status == EnclaveStatus.Revoked) revert EnclaveRegistrySignerRevoked(signer);
+        if (status >= EnclaveStatus.Revoked) revert EnclaveRegistrySignerRevoked(signer);
         _enclaves[signer].status = EnclaveStatus.Revoked;
         emit EnclaveRevoked(signer);
     }
@@ -185,7 +193,7 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
         EnclaveRecord storage e = _enclaves[signer];
         if (e.status == EnclaveStatus.None) revert EnclaveRegistryUnknownSigner(signer);
         if (e.operator != msg.sender) revert EnclaveRegistryNotOperator(signer, msg.sender);
-        if (e.status == EnclaveStatus.Revoked) revert EnclaveRegistrySignerRevoked(signer);
+        if (e.status >= EnclaveStatus.Revoked) revert EnclaveRegistrySignerRevoked(signer);
         if (e.status == EnclaveStatus.Retired) revert EnclaveRegistrySignerRetired(signer);
         e.status = EnclaveStatus.Retired;
         emit EnclaveRetired(signer, msg.sender);
@@ -198,6 +206,7 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
         EnclaveRecord storage e = _enclaves[signer];
         bool current;
         (operator, current) = _checkSigner(signer, e);
+        _checkBonded(operator);
         measurement = e.measurement;
         if (!current) _checkTrust(e, measurement);
     }
@@ -345,7 +354,7 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
         if (signer == address(0)) revert EnclaveRegistryZeroSigner();
         EnclaveRecord storage e = _enclaves[signer];
         EnclaveStatus status = e.status;
-        if (status == EnclaveStatus.Revoked) revert EnclaveRegistrySignerRevoked(signer);
+        if (status >= EnclaveStatus.Revoked) revert EnclaveRegistrySignerRevoked(signer);
         if (status == EnclaveStatus.Retired) revert EnclaveRegistrySignerRetired(signer);
         if (status == EnclaveStatus.Active && e.operator != msg.sender) {
             revert EnclaveRegistrySignerBoundToOtherOperator(signer, e.operator);
@@ -417,8 +426,20 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712 {
         }
     }
 
+    /// @dev See {OperatorBonds-_markSlashed}. Any registered signer can be slashed, whatever its
+    /// status: retiring a key or having it revoked does not undo what it signed.
+    function _markSlashed(address signer) internal override returns (address operator) {
+        EnclaveRecord storage e = _enclaves[signer];
+        EnclaveStatus status = e.status;
+        if (status == EnclaveStatus.None) revert EnclaveRegistryUnknownSigner(signer);
+        if (status == EnclaveStatus.Slashed) revert EnclaveRegistrySignerSlashed(signer);
+        e.status = EnclaveStatus.Slashed;
+        emit EnclaveRevoked(signer);
+        return e.operator;
+    }
+
     function _revertInactive(address signer, EnclaveStatus status) private pure {
-        if (status == EnclaveStatus.Revoked) revert EnclaveRegistrySignerRevoked(signer);
+        if (status >= EnclaveStatus.Revoked) revert EnclaveRegistrySignerRevoked(signer);
         if (status == EnclaveStatus.Retired) revert EnclaveRegistrySignerRetired(signer);
         revert EnclaveRegistryUnknownSigner(signer);
     }

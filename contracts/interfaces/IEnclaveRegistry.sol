@@ -16,7 +16,9 @@ interface IEnclaveRegistry is ITypeAndVersion {
         None,
         Active,
         Retired,
-        Revoked
+        Revoked,
+        /// Revoked because it was proven to have equivocated (its operator's bond was slashed).
+        Slashed
     }
 
     /// @notice Life cycle of a vendor root key.
@@ -214,9 +216,14 @@ interface IEnclaveRegistry is ITypeAndVersion {
     /// @param signer The signer.
     error EnclaveRegistryUnknownSigner(address signer);
 
-    /// @notice The owner revoked the signer. Selector 0x1ee2c6ef.
+    /// @notice The owner revoked the signer, or it was slashed. Selector 0x1ee2c6ef.
     /// @param signer The signer.
     error EnclaveRegistrySignerRevoked(address signer);
+
+    /// @notice The signer was already slashed: evidence against it cannot be used again.
+    /// Selector 0xf911c312.
+    /// @param signer The signer.
+    error EnclaveRegistrySignerSlashed(address signer);
 
     /// @notice The operator retired the signer. Selector 0x70b5e9dc.
     /// @param signer The signer.
@@ -316,8 +323,9 @@ interface IEnclaveRegistry is ITypeAndVersion {
     function setAuditorThreshold(uint8 threshold) external;
 
     /// @notice The operator and measurement of an enclave signer that is accepted now: active,
-    /// unexpired, its measurement allowed and its root (if any) trusted. Reverts with a named
-    /// error saying which of those fails.
+    /// unexpired, its operator bonded (`IOperatorBonds.isBonded`), its measurement allowed and its
+    /// root (if any) trusted. Reverts with a named error saying which of those fails
+    /// (`OperatorBondsNotBonded` for an operator below the minimum bond).
     /// @param signer The signer.
     /// @return operator The account that receives the signer's fees.
     /// @return measurement The signer's runner measurement.

@@ -1,5 +1,6 @@
 /**
- * Deploys ModelRegistry, EnclaveRegistry and InferenceOracle from the Hardhat artifacts with a
+ * Deploys ModelRegistry, EnclaveRegistry (with the operators' bonds), InferenceOracle and the
+ * EquivocationSlasher from the Hardhat artifacts with a
  * plain ethers signer. Used by the contract tests, `npm run gas`, `scripts/deploy.ts`, the node's
  * integration tests and the demo; it needs `npx hardhat compile` to have run, nothing else from
  * Hardhat, so it works against any JSON-RPC provider.
@@ -33,6 +34,15 @@ export interface DeployOptions {
   oracleConfig?: Partial<OracleConfig>;
   /** Directory holding the artifacts. Default {@link ARTIFACTS_DIR}. */
   artifactsDir?: string;
+  /** EnclaveRegistry's minimum operator bond, wei. Default {@link DEFAULT_MIN_BOND}. */
+  minBond?: bigint;
+  /** EnclaveRegistry's unbonding delay, seconds. Default {@link DEFAULT_UNBONDING_DELAY}. */
+  unbondingDelay?: number;
+  /**
+   * Operators the deployer bonds `minBond` for (`bondFor`), so that their signers are active at
+   * once: the demo's and the tests' accounts. A real operator bonds itself (`oracle bond`).
+   */
+  bondOperators?: string[];
 }
 
 export const DEFAULT_ORACLE_CONFIG: OracleConfig = {
@@ -46,12 +56,17 @@ export const DEFAULT_ORACLE_CONFIG: OracleConfig = {
 };
 
 export const DEFAULT_MAX_REPORT_AGE = 3600;
+/** Minimum operator bond of a new deployment: 1 ether (the owner may set 0.01–10,000 ether). */
+export const DEFAULT_MIN_BOND = 10n ** 18n;
+/** Unbonding delay of a new deployment: 7 days (the owner may set 1–90 days). */
+export const DEFAULT_UNBONDING_DELAY = 7 * 24 * 3600;
 
 export interface DeployedContracts {
   modelRegistry: Contract;
   enclaveRegistry: Contract;
   oracle: Contract;
-  addresses: { modelRegistry: string; enclaveRegistry: string; oracle: string };
+  slasher: Contract;
+  addresses: { modelRegistry: string; enclaveRegistry: string; oracle: string; slasher: string };
 }
 
 interface Artifact {
@@ -100,14 +115,16 @@ export function attachContract(name: string, address: string, runner: Signer, ar
   return new Contract(getAddress(address), loadArtifact(name, artifactsDir).abi as never, runner);
 }
 
-/** Deploys the three core contracts, wired together. */
+/** Deploys the core contracts, wired together (the slasher allowed to slash), and bonds `bondOperators`. */
 export async function deployContracts(deployer: Signer, options: DeployOptions = {}): Promise<DeployedContracts> {
   const owner = options.owner ?? (await deployer.getAddress());
   const dir = options.artifactsDir ?? ARTIFACTS_DIR;
   const config = { ...DEFAULT_ORACLE_CONFIG, ...options.oracleConfig };
+  const minBond = options.minBond ?? DEFAULT_MIN_BOND;
   const modelRegistry = await deployContract(deployer, "ModelRegistry", [], dir);
   const enclaveRegistry = await deployContract(
-    deployer, "EnclaveRegistry", [owner, options.maxReportAge ?? DEFAULT_MAX_REPORT_AGE], dir,
+    deployer, "EnclaveRegistry",
+    [owner, options.maxReportAge ?? DEFAULT_MAX_REPORT_AGE, minBond, options.unbondingDelay ?? DEFAULT_UNBONDING_DELAY], dir,
   );
   const oracle = await deployContract(
     deployer,
@@ -120,14 +137,23 @@ export async function deployContracts(deployer: Signer, options: DeployOptions =
     ],
     dir,
   );
+  const slasher = await deployContract(deployer, "EquivocationSlasher", [await oracle.getAddress(), await enclaveRegistry.getAddress()], dir);
+  if (getAddress(owner) === getAddress(await deployer.getAddress())) {
+    await (await enclaveRegistry.setSlasher(await slasher.getAddress())).wait();
+  }
+  for (const operator of options.bondOperators ?? []) {
+    await (await enclaveRegistry.bondFor(operator, { value: minBond })).wait();
+  }
   return {
     modelRegistry,
     enclaveRegistry,
     oracle,
+    slasher,
     addresses: {
       modelRegistry: await modelRegistry.getAddress(),
       enclaveRegistry: await enclaveRegistry.getAddress(),
       oracle: await oracle.getAddress(),
+      slasher: await slasher.getAddress(),
     },
   };
 }

@@ -380,6 +380,7 @@ describe("InferenceOracle", () => {
       const r = signReportAt(f.platform, { signer: wallet.address, operator: attackerAddress, measurement: MEASUREMENT, issuedAt: BigInt(await time.latest()) });
       await attacker.arm(f.enclaveRegistry.interface.encodeFunctionData("registerEnclave", registerEnclaveArgs(r)));
       await attacker.execute(await f.enclaveRegistry.getAddress());
+      await f.enclaveRegistry.bondFor(attackerAddress, { value: await f.enclaveRegistry.minBond() });
       for (let i = 0; i < 2; i++) {
         const c = await requestViaConsumer(f);
         await fulfil(f, wallet, c);

@@ -55,6 +55,8 @@ export interface OracleFixture {
   oracle: Contract;
   modelRegistry: Contract;
   enclaveRegistry: Contract;
+  /** The EquivocationSlasher, allowed to slash bonds in `enclaveRegistry`. */
+  slasher: Contract;
   consumer: Contract;
   /** The vendor root the EnclaveRegistry trusts; its private key certifies (or re-certifies) platforms. */
   root: DevRoot;
@@ -71,12 +73,20 @@ export interface OracleFixture {
   user: HardhatEthersSigner;
   relayer: HardhatEthersSigner;
   stranger: HardhatEthersSigner;
+  /** The one account that never bonded (all the others have the minimum bond). */
+  unbonded: HardhatEthersSigner;
 }
 
 /** Deploys and wires everything; use with `loadFixture(deployOracleFixture)`. */
 export async function deployOracleFixture(): Promise<OracleFixture> {
-  const [deployer, publisher, operatorA, operatorB, operatorC, user, relayer, stranger] = await ethers.getSigners();
-  const { oracle, modelRegistry, enclaveRegistry } = await deployContracts(deployer);
+  const signers = await ethers.getSigners();
+  const [deployer, publisher, operatorA, operatorB, operatorC, user, relayer, stranger] = signers;
+  const unbonded = signers[signers.length - 1];
+  // Every account but `unbonded` is bonded (the minimum, 1 ether, paid by the deployer), so any of
+  // them can operate an enclave.
+  const { oracle, modelRegistry, enclaveRegistry, slasher } = await deployContracts(deployer, {
+    bondOperators: signers.filter((s) => s !== unbonded).map((s) => s.address),
+  });
   const root = createDevRoot();
   const platform = createTestPlatform(root, BigInt(await time.latest()));
   await trustRoot(enclaveRegistry, root.publicKey, [MEASUREMENT, OTHER_MEASUREMENT]);
@@ -85,8 +95,8 @@ export async function deployOracleFixture(): Promise<OracleFixture> {
   const chainId = (await ethers.provider.getNetwork()).chainId;
   const domain = oracleDomain(chainId, await oracle.getAddress());
   return {
-    oracle, modelRegistry, enclaveRegistry, consumer, root, platform, modelId, chainId, domain,
-    deployer, publisher, operatorA, operatorB, operatorC, user, relayer, stranger,
+    oracle, modelRegistry, enclaveRegistry, slasher, consumer, root, platform, modelId, chainId, domain,
+    deployer, publisher, operatorA, operatorB, operatorC, user, relayer, stranger, unbonded,
   };
 }
 

@@ -13,6 +13,7 @@ import { models, repoRoot, sampleInput } from "./helpers";
 import { EnclaveHost } from "../../../oracle/src/enclave/host";
 import { createDevPlatform, createDevRoot } from "../../../oracle/src/enclave/platform";
 import type { DevEvidence } from "../../../oracle/src/enclave/backend";
+import { DEFAULT_MIN_BOND, DEFAULT_UNBONDING_DELAY } from "../../../scripts/lib/deploy-contracts";
 
 describe("runner attestation and results on-chain", function () {
   this.timeout(180_000);
@@ -29,7 +30,8 @@ describe("runner attestation and results on-chain", function () {
     dir = mkdtempSync(path.join(tmpdir(), "enclave-onchain-"));
     const [owner] = await ethers.getSigners();
     registry = await (await ethers.getContractFactory("ModelRegistry")).deploy();
-    enclaves = await (await ethers.getContractFactory("EnclaveRegistry")).deploy(owner.address, 3600);
+    enclaves = await (await ethers.getContractFactory("EnclaveRegistry")).deploy(owner.address, 3600, DEFAULT_MIN_BOND, DEFAULT_UNBONDING_DELAY);
+    await enclaves.bond({ value: DEFAULT_MIN_BOND }); // the operator's signers are active only while it is bonded
     oracle = await (await ethers.getContractFactory("InferenceOracle")).deploy(owner.address, await registry.getAddress(), await enclaves.getAddress(), {
       minCallbackGasLimit: 10_000, maxCallbackGasLimit: 2_000_000, maxDeadlineDelay: 7 * 24 * 3600, maxRedundancy: 3, resultGasOverhead: 150_000,
     });

@@ -14,21 +14,8 @@ import {
   registerEnclave, registerModel, requestFrom, requestOptions, signBatch, signResult,
 } from "../helpers/fixtures";
 import { InputEncoding, RequestCommitment, decodeInput, decodePacked, decodeTensor, encodeInput, encodePacked, packedWidth } from "../helpers/protocol";
+import { SEED, rng } from "../helpers/rng";
 
-/** mulberry32: a small deterministic PRNG, so a failure can be replayed from its seed. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (n: number) => Math.floor(next() * n), bytes: (n: number) => Uint8Array.from({ length: n }, () => Math.floor(next() * 256)) };
-}
-
-const SEED = Number(process.env.FUZZ_SEED ?? 20240611);
 const INT256_MIN = -(2n ** 255n);
 const INT256_MAX = 2n ** 255n - 1n;
 

@@ -13,7 +13,7 @@ import {
 import { ModelSpec, deployContract, deployContracts, registerModel as registerModelFrom, trustRoot } from "../../scripts/lib/deploy-contracts";
 import {
   Determinism, InferenceResult, InputEncoding, RequestCommitment, RequestOptions, ResultStatus, batchDigest, commitmentFromEvent,
-  encodeTensor, keccakOf, oracleDomain, resultDigest,
+  encodeTensor, keccakOf, oracleDomain, resultDigest, resultStructHash,
 } from "./protocol";
 import { createDevRoot, type DevPlatform, type DevRoot } from "../../oracle/src/enclave/platform";
 import { alterReport, createTestPlatform, registerEnclaveArgs, signReportAt } from "./platform";
@@ -212,4 +212,25 @@ export function findEvents(contract: BaseContract, receipt: ContractTransactionR
     .filter((l) => l.address.toLowerCase() === address)
     .map((l) => contract.interface.parseLog(l))
     .filter((l): l is NonNullable<typeof l> => l !== null && l.name === name);
+}
+
+/** A signed result as `EquivocationSlasher` takes it (`IEquivocationSlasher.SignedResult`). */
+export interface SignedEvidence {
+  result: InferenceResult;
+  batch: string[];
+  index: number;
+  signature: string;
+}
+
+/** Evidence from a result signed alone (as for `fulfil`). */
+export function singleEvidence(
+  signer: Wallet, domain: TypedDataDomain, c: RequestCommitment, output = IRIS_OUTPUT, status: ResultStatus = ResultStatus.Ok,
+): SignedEvidence {
+  return { result: resultFor(c, output, status), batch: [], index: 0, signature: signResult(signer, domain, c, output, status) };
+}
+
+/** Evidence from item `index` of a batch signed as one `InferenceBatch` (as for `fulfilBatch`). */
+export function batchEvidence(signer: Wallet, domain: TypedDataDomain, items: Submission[], index: number): SignedEvidence {
+  const results = items.map((i) => resultFor(i.request, i.output, i.status));
+  return { result: results[index], batch: results.map(resultStructHash), index, signature: signBatch(signer, domain, items) };
 }

@@ -53,16 +53,18 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712, OperatorBond
 
     // ---------------------------------------------------------------- storage
 
+    /// @dev Declared first: it shares a slot with {OperatorBonds}' minimum bond, which
+    /// `activeEnclave` reads with it (see there). Incremented by every revocation of a measurement
+    /// or a root (not of a signer: that is in the signer's own first word). 2^32 revocations, each
+    /// an owner transaction, cannot be reached; the increment is checked all the same, as a wrap
+    /// would revive revoked signers.
+    uint32 private _revocationEpoch;
     mapping(address signer => EnclaveRecord) private _enclaves;
     mapping(bytes32 rootId => Root) private _roots;
     mapping(bytes32 measurement => bool) private _measurementAllowed;
     mapping(address auditor => bool) private _auditors;
     uint64 private _maxReportAge;
     uint8 private _auditorThreshold;
-    /// @dev Incremented by every revocation of a measurement or a root (not of a signer: that is in
-    /// the signer's own first word). 2^32 revocations, each an owner transaction, cannot be
-    /// reached; the increment is checked all the same, as a wrap would revive revoked signers.
-    uint32 private _revocationEpoch;
 
     // ---------------------------------------------------------------- constructor
 

@@ -12,7 +12,7 @@ import hre from "hardhat";
 import { Contract, Signer, Wallet, parseEther } from "ethers";
 import { deployContract, deployContracts, registerModel, trustRoot } from "./lib/deploy-contracts";
 import {
-  ResultStatus, batchDigest, commitmentFromEvent, encodeTensor, oracleDomain, resultDigest, type RequestCommitment,
+  ResultStatus, batchDigest, commitmentFromEvent, encodeTensor, oracleDomain, resultDigest, resultStructHash, type RequestCommitment,
 } from "../oracle/src/protocol";
 import { createDevPlatform, createDevRoot } from "../oracle/src/enclave/platform";
 
@@ -33,7 +33,8 @@ async function now(): Promise<bigint> {
 async function setUp() {
   const signers = await hre.ethers.getSigners();
   const [deployer, publisher] = signers;
-  const core = await deployContracts(deployer);
+  // Operators 2, 3 and 4 bonded: their signers are active only while their operators are.
+  const core = await deployContracts(deployer, { bondOperators: signers.slice(2, 5).map((s) => s.address) });
   const root = createDevRoot();
   const platform = createDevPlatform({ root, now: Number(await now()) });
   await trustRoot(core.enclaveRegistry, root.publicKey, [MEASUREMENT]);
@@ -131,6 +132,26 @@ async function measureAll() {
   }
   const fulfilRedundancy3PerSubmission = total / 3n;
 
+  log("slashing...");
+  const slasher = env.slasher.connect(relayer) as Contract;
+  const other = encodeTensor([1n, 2n, 3n]);
+  const signed = (w: Wallet, c: RequestCommitment, output: string) => {
+    const r = { ...result(c), outputHash: hre.ethers.keccak256(output) };
+    return { result: r, batch: [], index: 0, signature: w.signingKey.sign(resultDigest(domain, r)).serialized };
+  };
+  // Two results signed alone; then one alone against one inside the batch of BATCH signed above.
+  const single = await (await slasher.proveEquivocation(signed(a.wallet, one.c, OUTPUT), signed(a.wallet, one.c, other))).wait();
+  const slashEquivocationSingle = single.gasUsed;
+  await (await env.enclaveRegistry.connect(opA).getFunction("bond")({ value: await env.enclaveRegistry.minBond() })).wait();
+  const b2 = await registerEnclaveGas(env, opA);
+  const batch2 = items.slice(0, BATCH);
+  const inBatch = {
+    result: result(batch2[7]), batch: batch2.map((c) => resultStructHash(result(c))), index: 7,
+    signature: b2.wallet.signingKey.sign(batchDigest(domain, batch2.map(result))).serialized,
+  };
+  const slashBatchReceipt = await (await slasher.proveEquivocation(signed(b2.wallet, batch2[7], other), inBatch)).wait();
+  const slashEquivocationInBatchOf50 = slashBatchReceipt.gasUsed;
+
   log("registerEnclave (prague, child process)...");
   const child = execFileSync("npx", ["hardhat", "run", "scripts/gas.ts"], {
     cwd: path.resolve(__dirname, ".."),
@@ -146,6 +167,8 @@ async function measureAll() {
     registerEnclaveOsaka: Number(registerEnclaveOsaka),
     registerEnclavePrague: Number(registerEnclavePrague),
     fulfilRedundancy3PerSubmission: Number(fulfilRedundancy3PerSubmission),
+    slashEquivocationSingle: Number(slashEquivocationSingle),
+    slashEquivocationInBatchOf50: Number(slashEquivocationInBatchOf50),
   };
 }
 
@@ -154,6 +177,7 @@ const TARGETS: Record<string, number | undefined> = {
   fulfil: 60_000,
   fulfilBatchPerResult: 25_000,
   registerEnclaveOsaka: 150_000,
+  slashEquivocationSingle: 100_000,
 };
 
 function writeReport(gas: Record<string, number>) {

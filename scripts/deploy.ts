@@ -5,7 +5,9 @@
  *   npx hardhat run scripts/deploy.ts --network localhost
  *   RPC_URL=http://127.0.0.1:8545 DEPLOYER_PRIVATE_KEY=0x… npx ts-node scripts/deploy.ts --network localhost
  *
- * Steps: deploy ModelRegistry, EnclaveRegistry, InferenceOracle (`deployContracts`); create or
+ * Steps: deploy ModelRegistry, EnclaveRegistry, InferenceOracle, EquivocationSlasher
+ * (`deployContracts`); on a development chain (chain id 31337) bond the development accounts 1–9
+ * (the demo's and the tests' node operators) with the minimum bond; create or
  * load the development platform for the network (a SIMULATION of TEE hardware; its file holds
  * keys and is kept in .oracle-data/, 0600) and trust its root; allow the measurement of this
  * checkout's runner; register every model of models/manifest.json for that measurement; deploy
@@ -41,9 +43,18 @@ export interface DeployNetworkOptions {
   deploymentFile?: string;
   /** Dev platform file (default .oracle-data/dev-platform/<network>.json). */
   platformFile?: string;
+  /**
+   * Operators the deployer bonds the minimum for. Default: on a development chain (chain id 31337)
+   * the development accounts 1–9, whose keys are public; elsewhere none (an operator bonds itself
+   * with `oracle bond`).
+   */
+  bondOperators?: string[];
   /** Progress lines. */
   log?: (line: string) => void;
 }
+
+/** Hardhat's and anvil's development chain id: the one where the public development accounts are bonded. */
+export const DEV_CHAIN_ID = 31337;
 
 export interface DeployResult {
   deployment: Deployment;
@@ -70,8 +81,11 @@ export async function deployNetwork(opts: DeployNetworkOptions): Promise<DeployR
   const deploymentBlock = await provider.getBlockNumber();
   const deployerAddress = await deployer.getAddress();
 
-  const core = await deployContracts(deployer);
-  log(`contracts: InferenceOracle ${core.addresses.oracle}, ModelRegistry ${core.addresses.modelRegistry}, EnclaveRegistry ${core.addresses.enclaveRegistry}`);
+  const bondOperators = opts.bondOperators
+    ?? (chainId === DEV_CHAIN_ID ? Array.from({ length: 9 }, (_, i) => devAccount(i + 1).address) : []);
+  const core = await deployContracts(deployer, { bondOperators });
+  log(`contracts: InferenceOracle ${core.addresses.oracle}, ModelRegistry ${core.addresses.modelRegistry}, EnclaveRegistry ${core.addresses.enclaveRegistry}, EquivocationSlasher ${core.addresses.slasher}`);
+  if (bondOperators.length) log(`bonded the minimum for ${bondOperators.length} operator(s): ${bondOperators.join(", ")}`);
 
   const platformFile = opts.platformFile ? path.resolve(REPO_ROOT, opts.platformFile) : devPlatformFile(opts.network);
   let platform: DevPlatform;
@@ -115,6 +129,7 @@ export async function deployNetwork(opts: DeployNetworkOptions): Promise<DeployR
       InferenceOracle: getAddress(core.addresses.oracle),
       ModelRegistry: getAddress(core.addresses.modelRegistry),
       EnclaveRegistry: getAddress(core.addresses.enclaveRegistry),
+      EquivocationSlasher: getAddress(core.addresses.slasher),
       IrisClassifierConsumer: getAddress(await iris.getAddress()),
       RiskScoredLendingPool: getAddress(await lendingPool.getAddress()),
     },

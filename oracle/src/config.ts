@@ -160,6 +160,11 @@ export const CONFIG_SPEC = {
     description: "Requests asking for a larger callback gas limit are failed permanently (a batch must fit in a block).",
     schema: int(0),
   },
+  bondWei: {
+    env: "ORACLE_BOND_WEI", default: "0", expect: "an integer of wei",
+    description: "If the operator's bond in the EnclaveRegistry is below the minimum at start, bond this many wei more (from the operator key) before registering runners; 0: refuse to start and say how much is missing.",
+    schema: z.union([z.bigint(), z.string().trim().regex(/^[0-9]+$/).transform((v) => BigInt(v))]),
+  },
   httpPort: {
     env: "ORACLE_HTTP_PORT", default: "8080", expect: "a TCP port (0 picks a free one)",
     description: "Port of the HTTP API (/healthz, /readyz, /metrics, /v1/...).",

@@ -108,9 +108,9 @@ describe("EquivocationSlasher", () => {
       const before = await ethers.provider.getBalance(f.operatorA.address);
       const tx = await (f.slasher.connect(f.operatorA) as Contract).proveEquivocation(
         singleEvidence(f.signer, f.domain, f.c), singleEvidence(f.signer, f.domain, f.c, OTHER_OUTPUT));
-      const receipt = await tx.wait();
+      const receipt = (await tx.wait()) as { gasUsed: bigint; gasPrice: bigint };
       const after = await ethers.provider.getBalance(f.operatorA.address);
-      expect(after - before + receipt!.gasUsed * receipt!.gasPrice).to.equal(MIN_BOND / 10n);
+      expect(after - before + receipt.gasUsed * receipt.gasPrice).to.equal(MIN_BOND / 10n);
     });
 
     it("credits the reward of a reporter that needs more gas than the stipend, which withdraws it later", async () => {

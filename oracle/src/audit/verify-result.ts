@@ -435,6 +435,8 @@ class ResultVerifier {
       const at = revoked.length ? ` in block ${revoked[revoked.length - 1].blockNumber}` : "";
       if (revoked.length) evidence.revokedInTx = revoked[revoked.length - 1].transactionHash;
       problems.push(`the registry owner revoked the signer${at}: what it signed is not to be trusted`);
+    } else if (status === "Slashed") {
+      problems.push("the signer was slashed: two different results it signed for one request were proven on-chain (EquivocationSlasher), so nothing it signed is to be trusted");
     } else if (status !== "Active" && status !== "Retired") {
       problems.push(`the registry has the signer as ${status}`);
     }

@@ -167,17 +167,17 @@ export class Submitter {
 
   /**
    * Sends a transaction from the operator key (the first key), sharing its nonce manager with
-   * the batches: used to register enclaves. Throws when it reverts.
+   * the batches: used to register enclaves and to bond (`value` wei). Throws when it reverts.
    */
-  async sendFromOperator(to: string, data: string): Promise<SentReceipt> {
+  async sendFromOperator(to: string, data: string, value = 0n): Promise<SentReceipt> {
     const sender = this.senders[0];
     let estimate: bigint;
     try {
-      estimate = await this.estimateGas(sender.wallet.address, to, data);
+      estimate = await this.estimateGas(sender.wallet.address, to, data, value);
     } catch (err) {
       throw new SubmitError(`transaction would fail: ${decodeRevert(err)}`, { cause: err });
     }
-    const receipt = await this.sendAndWait(sender, data, (estimate * BigInt(100 + this.opts.gasHeadroomPercent)) / 100n, undefined, to, "operator transaction");
+    const receipt = await this.sendAndWait(sender, data, (estimate * BigInt(100 + this.opts.gasHeadroomPercent)) / 100n, undefined, to, "operator transaction", value);
     if (receipt.status !== 1) throw new SubmitError(`transaction ${receipt.hash} reverted`);
     return receipt;
   }
@@ -187,8 +187,9 @@ export class Submitter {
     return this.senders[0].wallet.address;
   }
 
-  private async estimateGas(from: string, to: string, data: string): Promise<bigint> {
-    return BigInt(await this.deps.provider.rpc.call<string>("eth_estimateGas", [{ from, to, data }]));
+  private async estimateGas(from: string, to: string, data: string, value = 0n): Promise<bigint> {
+    const tx = value === 0n ? { from, to, data } : { from, to, data, value: "0x" + value.toString(16) };
+    return BigInt(await this.deps.provider.rpc.call<string>("eth_estimateGas", [tx]));
   }
 
   private feeCache?: { at: number; fee: Promise<{ maxFee: bigint; tip: bigint }> };
@@ -217,7 +218,7 @@ export class Submitter {
   }
 
   private async sendAndWait(
-    sender: Sender, data: string, gasLimit: bigint, onSent?: (tx: string) => void, to = this.deps.oracle, what = "fulfilBatch",
+    sender: Sender, data: string, gasLimit: bigint, onSent?: (tx: string) => void, to = this.deps.oracle, what = "fulfilBatch", value = 0n,
   ): Promise<SentReceipt> {
     const { provider, log, metrics } = this.deps;
     let { maxFee, tip } = await this.feeData();
@@ -225,7 +226,7 @@ export class Submitter {
     const hashes: string[] = [];
     const maxResends = this.opts.maxResends ?? 5;
     for (let sendNo = 0; sendNo <= maxResends; sendNo++) {
-      const tx = { to, data, nonce, gasLimit, maxFeePerGas: maxFee, maxPriorityFeePerGas: tip, chainId: this.deps.chainId };
+      const tx = { to, data, value, nonce, gasLimit, maxFeePerGas: maxFee, maxPriorityFeePerGas: tip, chainId: this.deps.chainId };
       try {
         const signed = signEip1559(tx, sender.wallet.signingKey);
         await provider.rpc.call("eth_sendRawTransaction", [signed.raw]);

@@ -1,5 +1,5 @@
 /**
- * The node's commands for the `oracle` CLI: `start`, `status`, `register-enclave`.
+ * The node's commands for the `oracle` CLI: `start`, `status`, `register-enclave`, `bond`.
  * (The auditor's commands are registered next to these in oracle/src/cli.ts.)
  */
 import path from "node:path";
@@ -17,6 +17,7 @@ import { ENCLAVE_REGISTRY_ABI, ORACLE_ABI, RequestState } from "../protocol/abi"
 import { REPO_ROOT, runUntilSignalled } from "../main";
 import { EnclaveRunners } from "./enclave-source";
 import { RegisteredRunnerPool } from "./runners";
+import { bond, readBond, unbond, withdrawBond, type BondStatus } from "./bond";
 
 interface CommonOpts {
   config?: string;
@@ -128,7 +129,7 @@ export function registerNodeCommands(program: Command): void {
         const metrics = createMetrics({ defaultMetrics: false });
         const submitter = new Submitter({ provider, oracle: d.contracts.InferenceOracle, chainId: d.chainId, keys: config.privateKeys, metrics, log },
           { gasHeadroomPercent: config.gasHeadroomPercent, txTimeoutMs: config.txTimeoutMs, feeBumpPercent: config.feeBumpPercent });
-        const pool = new RegisteredRunnerPool({ source, provider, registry: d.contracts.EnclaveRegistry, submitter, metrics, log });
+        const pool = new RegisteredRunnerPool({ source, provider, registry: d.contracts.EnclaveRegistry, submitter, metrics, log, bondWei: config.bondWei });
         await pool.start();
         const registry = new Contract(d.contracts.EnclaveRegistry, ENCLAVE_REGISTRY_ABI, provider);
         const rows = [];
@@ -145,6 +146,52 @@ export function registerNodeCommands(program: Command): void {
       await source?.close();
       process.exit(0);
     });
+
+  program
+    .command("bond")
+    .argument("[wei]", "wei to add to the operator's bond (a first bond or a top-up)")
+    .description("Show the operator's bond in the EnclaveRegistry (operator = first ORACLE_PRIVATE_KEY); with <wei>, bond that much more")
+    .option("-c, --config <file>", "JSON config file (spec keys); environment variables override it")
+    .option("-n, --network <name>", "network name (deployments/<name>.json)")
+    .option("-d, --deployment <file>", "deployment file to read instead of deployments/<network>.json")
+    .option("--unbond <wei>", "start unbonding this much: it stops counting toward the minimum at once and can be withdrawn after the delay")
+    .option("--withdraw", "withdraw what has finished unbonding")
+    .addHelpText("after", "\nAn operator below the registry's minimum bond has no active enclave signers. Unbonding wei stays\nslashable until it is withdrawn. `oracle start` bonds ORACLE_BOND_WEI by itself when short.\n")
+    .action(async (wei: string | undefined, opts: CommonOpts & { unbond?: string; withdraw?: boolean }) => {
+      try {
+        const amount = (v: string | undefined, what: string) => {
+          if (v === undefined) return undefined;
+          if (!/^[0-9]+$/.test(v) || BigInt(v) === 0n) throw new Error(`${what} must be a positive integer of wei, got "${v}"`);
+          return BigInt(v);
+        };
+        const add = amount(wei, "the amount to bond");
+        const out = amount(opts.unbond, "--unbond");
+        const config = configFrom(opts);
+        const d = loadDeployment(config.deploymentPath);
+        const provider = new FastJsonRpcProvider(config.rpcUrl, d.chainId, { staticNetwork: true });
+        const log = createLogger({ level: config.logLevel });
+        const submitter = new Submitter({ provider, oracle: d.contracts.InferenceOracle, chainId: d.chainId, keys: config.privateKeys, metrics: createMetrics({ defaultMetrics: false }), log },
+          { gasHeadroomPercent: config.gasHeadroomPercent, txTimeoutMs: config.txTimeoutMs, feeBumpPercent: config.feeBumpPercent });
+        const registry = d.contracts.EnclaveRegistry;
+        const txs: string[] = [];
+        if (add !== undefined) txs.push((await bond(submitter, registry, add)).hash);
+        if (out !== undefined) txs.push((await unbond(submitter, registry, out)).hash);
+        if (opts.withdraw) txs.push((await withdrawBond(submitter, registry)).hash);
+        const status = await readBond(provider, registry, submitter.operator);
+        process.stdout.write(JSON.stringify({ ...bondJson(status), txs }, null, 2) + "\n");
+        provider.destroy();
+      } catch (err) {
+        fail(err);
+      }
+      process.exit(0);
+    });
+}
+
+function bondJson(s: BondStatus) {
+  return {
+    operator: s.operator, bonded: s.bonded.toString(), unbonding: s.unbonding.toString(),
+    withdrawableAt: s.withdrawableAt ? new Date(s.withdrawableAt * 1000).toISOString() : null, minBond: s.minBond.toString(), isBonded: s.isBonded,
+  };
 }
 
 async function getJson(url: string): Promise<unknown> {

@@ -11,6 +11,7 @@ import { Contract, Interface, JsonRpcProvider, getAddress } from "ethers";
 import type { Logger } from "pino";
 import { shortError, sleep } from "../chain/retry";
 import type { Submitter } from "../chain/submitter";
+import { ensureBonded } from "./bond";
 import type { InferenceJob, SignedResult } from "../enclave/host";
 import type { OracleMetrics } from "../metrics";
 import { ENCLAVE_REGISTRY_ABI } from "../protocol/abi";
@@ -89,6 +90,8 @@ export class RegisteredRunnerPool {
   constructor(
     private readonly deps: {
       source: RunnerSource; provider: JsonRpcProvider; registry: string; submitter: Submitter; metrics: OracleMetrics; log: Logger;
+      /** Wei to bond if the operator is below the minimum bond at start (ORACLE_BOND_WEI); 0: fail instead. */
+      bondWei?: bigint;
     },
   ) {
     this.registry = new Contract(deps.registry, ENCLAVE_REGISTRY_ABI, deps.provider);
@@ -100,8 +103,13 @@ export class RegisteredRunnerPool {
     });
   }
 
-  /** Registers every runner; resolves when all are registered (throws if one cannot be). */
+  /**
+   * Checks the operator's bond (bonding `bondWei` if it is short and that is allowed), then
+   * registers every runner; resolves when all are registered (throws if one cannot be).
+   */
   async start(): Promise<void> {
+    const { provider, registry, submitter, log } = this.deps;
+    await ensureBonded({ provider, registry, submitter, bondWei: this.deps.bondWei ?? 0n, log });
     await Promise.all(this.deps.source.runners().map((r) => this.ensureRegistered(r.index)));
   }
 

@@ -66,6 +66,16 @@ export const ENCLAVE_REGISTRY_ABI = [
   "event EnclaveRegistered(address indexed signer, address indexed operator, bytes32 indexed measurement, uint8 teeType, uint64 expiresAt, bytes32 evidenceHash)",
   "event EnclaveRevoked(address indexed signer)",
   "event EnclaveRetired(address indexed signer, address indexed operator)",
+  // Operators' bonds (OperatorBonds, inherited by the EnclaveRegistry)
+  "function bond() payable",
+  "function unbond(uint256 amount)",
+  "function withdrawBond()",
+  "function bondOf(address operator) view returns ((uint96 bonded, uint96 unbonding, uint64 withdrawableAt))",
+  "function isBonded(address operator) view returns (bool)",
+  "function minBond() view returns (uint256)",
+  "function unbondingDelay() view returns (uint32)",
+  "event Bonded(address indexed operator, address indexed from, uint256 amount, uint256 bonded)",
+  "event BondSlashed(address indexed signer, address indexed operator, address indexed reporter, uint256 slashed, uint256 reward, uint256 burnt)",
 ];
 
 /** ModelRegistry: the calls the deploy and register scripts make. */
@@ -105,6 +115,6 @@ export enum RequestState {
 /** `OracleTypes.RequestState`, by value. */
 export const REQUEST_STATE = ["None", "Pending", "Fulfilled", "Expired"] as const;
 /** `IEnclaveRegistry.EnclaveStatus`. */
-export const ENCLAVE_STATUS = ["None", "Active", "Retired", "Revoked"] as const;
+export const ENCLAVE_STATUS = ["None", "Active", "Retired", "Revoked", "Slashed"] as const;
 /** `IEnclaveRegistry.RootStatus`. */
 export const ROOT_STATUS = ["None", "Trusted", "Revoked"] as const;

@@ -163,7 +163,8 @@ export const CONFIG_SPEC = {
   bondWei: {
     env: "ORACLE_BOND_WEI", default: "0", expect: "an integer of wei",
     description: "If the operator's bond in the EnclaveRegistry is below the minimum at start, bond this many wei more (from the operator key) before registering runners; 0: refuse to start and say how much is missing.",
-    schema: z.union([z.bigint(), z.string().trim().regex(/^[0-9]+$/).transform((v) => BigInt(v))]),
+    // Kept as a decimal string (JSON and the logs cannot hold a bigint); BigInt() where it is used.
+    schema: z.union([z.number().int().nonnegative().transform(String), z.string().trim().regex(/^[0-9]+$/)]),
   },
   httpPort: {
     env: "ORACLE_HTTP_PORT", default: "8080", expect: "a TCP port (0 picks a free one)",

@@ -114,7 +114,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
     }
     cleanups.push(["runners", () => source!.close()]);
     const runners = new RegisteredRunnerPool({
-      source, provider, registry: deployment.contracts.EnclaveRegistry, submitter, metrics, log: log.child({ part: "runners" }), bondWei: config.bondWei,
+      source, provider, registry: deployment.contracts.EnclaveRegistry, submitter, metrics, log: log.child({ part: "runners" }), bondWei: BigInt(config.bondWei),
     });
     cleanups.push(["registration", () => runners.close()]);
     await runners.start();

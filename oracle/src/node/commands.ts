@@ -129,7 +129,7 @@ export function registerNodeCommands(program: Command): void {
         const metrics = createMetrics({ defaultMetrics: false });
         const submitter = new Submitter({ provider, oracle: d.contracts.InferenceOracle, chainId: d.chainId, keys: config.privateKeys, metrics, log },
           { gasHeadroomPercent: config.gasHeadroomPercent, txTimeoutMs: config.txTimeoutMs, feeBumpPercent: config.feeBumpPercent });
-        const pool = new RegisteredRunnerPool({ source, provider, registry: d.contracts.EnclaveRegistry, submitter, metrics, log, bondWei: config.bondWei });
+        const pool = new RegisteredRunnerPool({ source, provider, registry: d.contracts.EnclaveRegistry, submitter, metrics, log, bondWei: BigInt(config.bondWei) });
         await pool.start();
         const registry = new Contract(d.contracts.EnclaveRegistry, ENCLAVE_REGISTRY_ABI, provider);
         const rows = [];

@@ -110,6 +110,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
       source = await EnclaveRunners.start({
         count: config.runners, platform, operator: submitter.operator, chainId: deployment.chainId, oracle, modelsDir: config.modelsDir,
         maxInputBytes: config.maxInputBytes, maxBatchSize: config.batchSize, log: log.child({ part: "enclave" }),
+        journalDir: path.join(config.dataDir, "signatures"),
       });
     }
     cleanups.push(["runners", () => source!.close()]);

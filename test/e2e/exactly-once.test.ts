@@ -1,7 +1,9 @@
 /**
  * Exactly once, end to end: a real Hardhat node, the real contracts, real Redis (a unique key
  * prefix per test), the oracle node as a child process with its real runner process. Each test
- * counts InferenceFulfilled events per request id on the chain and prints what it counted.
+ * counts InferenceFulfilled events per request id on the chain and prints what it counted, and
+ * reads every signature the node released (its signature journal, mined or not) to show that no
+ * enclave key ever signed two different results for one request.
  */
 import { expect } from "chai";
 import { Contract } from "ethers";
@@ -9,10 +11,22 @@ import { ORACLE_ABI } from "../../oracle/src/protocol/abi";
 import { encodeTensor } from "../../oracle/src/protocol/eip712";
 import { devAccount } from "../../oracle/src/node/devchain";
 import {
-  Env, LoadGenerator, NodeProcess, deletePrefix, metricValue, rpc, setupEnv, startFaultyProxy, startNodeProcess, summarize, tally, waitAllFulfilled,
+  Env, LoadGenerator, NodeProcess, auditSignatureJournal, deletePrefix, metricValue, rpc, setupEnv, startFaultyProxy, startNodeProcess, summarize, tally, waitAllFulfilled,
 } from "./lib";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Every signature the node released, mined or not, from its journal: each recovers to its key,
+ * every mined result is among them, and no key signed two different results for one request.
+ */
+async function expectNoEquivocation(env: Env): Promise<void> {
+  const a = await auditSignatureJournal(env);
+  expect(a.results, "results in the signature journal").to.be.at.least(a.mined);
+  expect(a.unverifiable, "journaled signatures that do not recover to their key").to.equal(0);
+  expect(a.minedNotJournaled, "mined results missing from the journal").to.equal(0);
+  expect(a.conflicts, "one key, one request, two different results").to.deep.equal([]);
+}
 
 function expectExactlyOnce(t: Awaited<ReturnType<typeof tally>>, expected: number): void {
   expect(t.requested, "requests on chain").to.equal(expected);
@@ -86,6 +100,7 @@ describe("e2e: every request fulfilled exactly once", function () {
     const t = await waitAllFulfilled(env, 1000, 120_000);
     summarize("after 5 crashes", t);
     expectExactlyOnce(t, 1000);
+    await expectNoEquivocation(env);
     expect(await node.terminate(), "graceful exit code").to.equal(0);
   });
 
@@ -110,6 +125,7 @@ describe("e2e: every request fulfilled exactly once", function () {
     const t = await waitAllFulfilled(env, 400, 90_000);
     summarize("after two flushes", t);
     expectExactlyOnce(t, 400);
+    await expectNoEquivocation(env);
   });
 
   it("a reorg that drops a request: no result is ever submitted for it", async () => {
@@ -147,6 +163,7 @@ describe("e2e: every request fulfilled exactly once", function () {
     const seen = metricValue(await node.metrics(), "oracle_requests_seen_total");
     console.log(`      node saw ${seen} request events (40 canonical; the dropped one never reached its confirmations)`);
     expect(seen).to.equal(40);
+    await expectNoEquivocation(env);
   });
 
   it("duplicate events (an RPC that returns every log twice): one job per request", async () => {
@@ -168,6 +185,7 @@ describe("e2e: every request fulfilled exactly once", function () {
       expect(seen).to.equal(400);
       expect(queued).to.equal(200);
       expect(t.skipped).to.equal(0);
+      await expectNoEquivocation(env);
     } finally {
       await proxy.close();
     }
@@ -190,6 +208,7 @@ describe("e2e: every request fulfilled exactly once", function () {
       console.log(`      proxy: ${proxy.stats.calls} calls, ${proxy.stats.failed} failed (${((100 * proxy.stats.failed) / proxy.stats.calls).toFixed(1)}%)`);
       expectExactlyOnce(t, 300);
       expect(proxy.stats.failed).to.be.greaterThan(0);
+      await expectNoEquivocation(env);
     } finally {
       await proxy.close();
     }

@@ -10,8 +10,10 @@ import http from "node:http";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import IORedis from "ioredis";
-import { Interface, JsonRpcProvider, NonceManager } from "ethers";
+import { Interface, JsonRpcProvider, NonceManager, getAddress, recoverAddress } from "ethers";
+import { readJournalDir } from "../../oracle/src/enclave/journal";
 import { ORACLE_ABI } from "../../oracle/src/protocol/abi";
+import { batchDigest, oracleDomain, resultDigest } from "../../oracle/src/protocol/eip712";
 import { devAccount, freePort, startDevChain, type DevChain } from "../../oracle/src/node/devchain";
 import { deployNetwork, REPO_ROOT, type DeployResult } from "../../scripts/deploy";
 
@@ -176,6 +178,61 @@ export async function waitAllFulfilled(env: Env, expected: number, timeoutMs: nu
     if ((t.requested >= expected && t.fulfilledPerRequest.size >= t.requested) || Date.now() > end) return t;
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** What the node's signature journal (<data dir>/signatures) shows, checked against the chain. */
+export interface JournalAudit {
+  signatures: number;
+  results: number;
+  signers: number;
+  /** Signatures whose digest does not recover to the signer the journal names (must be none). */
+  unverifiable: number;
+  /** Pairs of results one signer signed for one request (id, model, input) with another output or status (must be none). */
+  conflicts: { signer: string; requestId: string; outcomes: string[] }[];
+  /** Results the chain accepted (ResultSubmitted) that are missing from the journal (must be none: it holds every signature). */
+  minedNotJournaled: number;
+  mined: number;
+}
+
+/**
+ * Reads every signature the node's enclave hosts released (mined or not), recovers each, and
+ * looks for one key that signed two different results for one request: the evidence the
+ * EquivocationSlasher would slash for.
+ */
+export async function auditSignatureJournal(env: Env): Promise<JournalAudit> {
+  const entries = readJournalDir(path.join(env.dir, "signatures"));
+  const domain = oracleDomain(31337, env.oracle);
+  const outcomes = new Map<string, Set<string>>();
+  const journaled = new Set<string>();
+  let unverifiable = 0;
+  let results = 0;
+  for (const e of entries) {
+    const rs = e.results.map((r) => ({ ...r, requestId: BigInt(r.requestId) }));
+    const digest = e.mode === "single" ? resultDigest(domain, rs[0]) : batchDigest(domain, rs);
+    if (recoverAddress(digest, e.signature) !== getAddress(e.signer)) unverifiable++;
+    for (const r of e.results) {
+      results++;
+      const key = `${getAddress(e.signer)}|${r.requestId}|${r.modelHash.toLowerCase()}|${r.inputHash.toLowerCase()}`;
+      if (!outcomes.has(key)) outcomes.set(key, new Set());
+      outcomes.get(key)!.add(`${r.outputHash.toLowerCase()}:${r.status}`);
+      journaled.add(`${getAddress(e.signer)}|${r.requestId}|${r.outputHash.toLowerCase()}`);
+    }
+  }
+  const conflicts = [...outcomes].filter(([, o]) => o.size > 1)
+    .map(([k, o]) => ({ signer: k.split("|")[0], requestId: k.split("|")[1], outcomes: [...o] }));
+  const submitted = await env.provider.getLogs({
+    address: env.oracle, fromBlock: env.deployed.deployment.deploymentBlock, topics: [oracleIface.getEvent("ResultSubmitted")!.topicHash],
+  });
+  let minedNotJournaled = 0;
+  for (const l of submitted) {
+    const ev = oracleIface.parseLog(l)!;
+    if (!journaled.has(`${getAddress(ev.args.signer)}|${ev.args.requestId}|${(ev.args.outputHash as string).toLowerCase()}`)) minedNotJournaled++;
+  }
+  const audit = {
+    signatures: entries.length, results, signers: new Set(entries.map((e) => e.signer)).size, unverifiable, conflicts, minedNotJournaled, mined: submitted.length,
+  };
+  console.log(`      signature journal: ${audit.signatures} signatures over ${audit.results} results by ${audit.signers} enclave keys (${audit.mined} results mined); conflicting pairs: ${conflicts.length}`);
+  return audit;
 }
 
 export function summarize(label: string, t: Tally): string {

@@ -105,3 +105,17 @@ export class HostClosedError extends EnclaveError {
     super("HOST_CLOSED", "the enclave host is closed", { transient: true });
   }
 }
+
+/**
+ * The runner signed a result that contradicts one its key already signed for the same request;
+ * the host withheld the signature (see journal.ts). Permanent: the same job would do it again.
+ */
+export class EquivocationRefusedError extends EnclaveError {
+  override name = "EquivocationRefusedError";
+  constructor(signer: string, requestIds: string[]) {
+    super("EQUIVOCATION_REFUSED", `signer ${signer} already signed a different result for request ${requestIds.join(", ")}; the new signature was withheld`, {
+      transient: false,
+      details: "the signature journal holds a result for the same request id, model and input with another output or status: releasing this one would be proof of equivocation",
+    });
+  }
+}

@@ -36,7 +36,9 @@ import {
   RunnerStartError,
   RunnerTimeoutError,
   RunnerUnavailableError,
+  EquivocationRefusedError,
 } from "./errors";
+import { SignatureJournal } from "./journal";
 import type { HostMessage, InferReply, InferRequest, RunnerMessage, RunnerReply, WireJob } from "./ipc";
 import { defaultRepoRoot, measureRunner, RUNNER_ENTRY, type RunnerMeasurement } from "./measure";
 
@@ -102,6 +104,13 @@ export interface EnclaveHostOptions {
   oracleAddress: string;
   /** Keep the runner key across restarts, sealed to the platform and the measurement. */
   sealedKeyPath?: string;
+  /**
+   * Folder of the signature journal (journal.ts): every released signature is appended there
+   * first, and a result contradicting one the same key signed for the same request is withheld.
+   * Keep it with the sealed key. Default: the journal lives in memory (the guard lasts as long as
+   * the host).
+   */
+  journalDir?: string;
   logger?: EnclaveLogger;
   /** Checkout whose runner is measured and launched; default this one. */
   repoRoot?: string;
@@ -194,6 +203,8 @@ export class EnclaveHost extends EventEmitter {
   #closing?: Promise<void>;
   #closed = false;
   #restartTimer?: NodeJS.Timeout;
+  /** Signature journal per signer (a restart without a sealed key brings a new signer). */
+  readonly #journals = new Map<string, SignatureJournal>();
 
   private constructor(options: EnclaveHostOptions) {
     super();
@@ -282,6 +293,7 @@ export class EnclaveHost extends EventEmitter {
     const wire = [this.#checkJob(job)];
     const { reply, signer } = await this.#enqueue(wire, "single");
     const [result] = this.#checkReply(wire, reply, signer, "single");
+    this.#journal(signer, [result], reply.signature, "single");
     return { ...result, signature: reply.signature, signer };
   }
 
@@ -291,7 +303,9 @@ export class EnclaveHost extends EventEmitter {
     if (jobs.length > this.limits.maxBatchSize) throw new InvalidJobError(`batch of ${jobs.length} exceeds the limit of ${this.limits.maxBatchSize}`);
     const wire = jobs.map((j) => this.#checkJob(j));
     const { reply, signer } = await this.#enqueue(wire, "batch");
-    return { results: this.#checkReply(wire, reply, signer, "batch"), signature: reply.signature, signer };
+    const results = this.#checkReply(wire, reply, signer, "batch");
+    this.#journal(signer, results, reply.signature, "batch");
+    return { results, signature: reply.signature, signer };
   }
 
   /** Stops intake, fails queued jobs, waits for the job in flight, stops the runner. Idempotent. */
@@ -309,6 +323,27 @@ export class EnclaveHost extends EventEmitter {
     const runner = this.#runner ?? (await this.#ready);
     this.#runner = undefined;
     if (runner) await stopChild(runner, "host closed");
+  }
+
+  /**
+   * The last step before a signature leaves the host: refuses it (EquivocationRefusedError) if one
+   * of its results contradicts what the key already signed for that request, else journals it.
+   */
+  #journal(signer: string, results: SignedResult[], signature: string, mode: "single" | "batch"): void {
+    let journal = this.#journals.get(signer);
+    if (!journal) {
+      journal = new SignatureJournal(signer, this.#options.journalDir);
+      this.#journals.set(signer, journal);
+    }
+    const entries = results.map((r) => ({
+      requestId: r.requestId.toString(), modelHash: r.modelHash, inputHash: r.inputHash, outputHash: r.outputHash, status: r.status,
+    }));
+    const conflicts = journal.conflicts(entries);
+    if (conflicts.length) {
+      this.#log.error({ signer, conflicts }, "runner signed a result that contradicts one already signed for the same request: signature withheld");
+      throw new EquivocationRefusedError(signer, conflicts.map((c) => c.requestId));
+    }
+    journal.append({ signer, mode, signature, results: entries });
   }
 
   #checkJob(job: InferenceJob): WireJob {

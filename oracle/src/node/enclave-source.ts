@@ -19,6 +19,8 @@ export interface EnclaveRunnersOptions {
   modelsDir: string;
   maxInputBytes: number;
   maxBatchSize: number;
+  /** Folder of the hosts' signature journals (see enclave/journal.ts); default in memory. */
+  journalDir?: string;
   log: Logger;
 }
 
@@ -35,7 +37,7 @@ export class EnclaveRunners extends EventEmitter implements RunnerSource {
     const started = await Promise.allSettled(Array.from({ length: opts.count }, (_, i) => EnclaveHost.start({
       platform: opts.platform, operator: opts.operator, chainId: opts.chainId, oracleAddress: opts.oracle, modelsDir: opts.modelsDir,
       limits: { maxInputBytes: opts.maxInputBytes, maxBatchSize: Math.max(opts.maxBatchSize, 1) },
-      logger: opts.log.child({ runner: i }),
+      logger: opts.log.child({ runner: i }), ...(opts.journalDir !== undefined ? { journalDir: opts.journalDir } : {}),
     })));
     const hosts = started.filter((s): s is PromiseFulfilledResult<EnclaveHost> => s.status === "fulfilled").map((s) => s.value);
     const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");

@@ -43,7 +43,7 @@ describe("oracle audit attest: auditors countersign TEE evidence for the on-chai
     dir = mkdtempSync(path.join(tmpdir(), "audit-attest-"));
     const [deployer, publisher, operator] = await ethers.getSigners();
     operatorAddress = operator.address;
-    ({ oracle, enclaveRegistry } = await deployContracts(deployer));
+    ({ oracle, enclaveRegistry } = await deployContracts(deployer, { bondOperators: [operator.address] }));
     consumer = await deployContract(deployer, "RecordingConsumer", [await oracle.getAddress()]);
     chainId = (await ethers.provider.getNetwork()).chainId;
     registryAddress = await enclaveRegistry.getAddress();

@@ -117,9 +117,9 @@ describe("oracle audit verify-result: one request end to end", function () {
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), "audit-verify-result-"));
     snapshot = snapshotSource(repoRoot, path.join(dir, "snapshot"));
-    const [deployer, publisher, operatorA, operatorB] = await ethers.getSigners();
+    const [deployer, publisher, operatorA, operatorB, , operatorC] = await ethers.getSigners();
     const deploymentBlock = await ethers.provider.getBlockNumber();
-    const deployed = await deployContracts(deployer);
+    const deployed = await deployContracts(deployer, { bondOperators: [operatorA.address, operatorB.address, operatorC.address] });
     ({ oracle, enclaveRegistry } = deployed);
     consumer = await deployContract(deployer, "RecordingConsumer", [deployed.addresses.oracle]);
     const { chainId } = await ethers.provider.getNetwork();

@@ -4,13 +4,18 @@ pragma solidity 0.8.30;
 import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
+import {IEnclaveRegistry} from "./interfaces/IEnclaveRegistry.sol";
 import {IEquivocationSlasher} from "./interfaces/IEquivocationSlasher.sol";
+import {IInferenceOracle} from "./interfaces/IInferenceOracle.sol";
+import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IOperatorBonds} from "./interfaces/IOperatorBonds.sol";
 import {ITypeAndVersion} from "./interfaces/ITypeAndVersion.sol";
+import {OracleTypes} from "./libraries/OracleTypes.sol";
 
 /// @title EquivocationSlasher
-/// @notice Turns two signatures of one enclave key over different results for one request into a
-/// slash of its operator's bond. See {IEquivocationSlasher}.
+/// @notice Turns two signatures of one enclave key over different results for one request, or one
+/// over a bit-exact model's result that disagrees with the final agreed one, into a slash of its
+/// operator's bond. See {IEquivocationSlasher}.
 /// @dev A contract of its own, not part of the InferenceOracle: the oracle stays under the EIP-170
 /// size limit and unchanged, and the evidence check only needs the oracle's EIP-712 domain, which it
 /// publishes (ERC-5267) and which is read once here. The registry lets only this contract slash.
@@ -73,6 +78,28 @@ contract EquivocationSlasher is IEquivocationSlasher {
         emit EquivocationProven(signer, ra.requestId, hashA, hashB, msg.sender, slashed);
     }
 
+    /// @inheritdoc IEquivocationSlasher
+    function proveDisagreement(SignedResult calldata accused, SignedResult calldata witness, uint256 modelId)
+        external
+        returns (address signer, uint256 slashed)
+    {
+        InferenceResult calldata r = accused.result;
+        InferenceResult calldata w = witness.result;
+        if (r.requestId != w.requestId) revert EquivocationSlasherDifferentRequests(r.requestId, w.requestId);
+        if (r.modelHash != w.modelHash || r.inputHash != w.inputHash) revert EquivocationSlasherDifferentInputs(r.requestId);
+        _checkFinal(r, w);
+        _checkBitExact(modelId, r.modelHash);
+        bytes32 structHash = _structHash(r);
+        signer = _recover(accused, structHash);
+        address witnessSigner = _recover(witness, _structHash(w));
+        IEnclaveRegistry registry_ = IEnclaveRegistry(address(_registry));
+        if (registry_.getEnclave(witnessSigner).status == IEnclaveRegistry.EnclaveStatus.None) {
+            revert EquivocationSlasherUnknownWitness(witnessSigner);
+        }
+        slashed = _registry.slash(signer, msg.sender);
+        emit DisagreementProven(signer, r.requestId, structHash, witnessSigner, msg.sender, slashed);
+    }
+
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc IEquivocationSlasher
@@ -96,6 +123,24 @@ contract EquivocationSlasher is IEquivocationSlasher {
     }
 
     // ---------------------------------------------------------------- internal
+
+    /// @dev Reverts unless the request has a final agreed result (k > 1), the witness's result is it,
+    /// and the accused result is not.
+    function _checkFinal(InferenceResult calldata accused, InferenceResult calldata witness) private view {
+        (bytes32 outputHash, uint8 status) = IInferenceOracle(_oracle).finalResult(accused.requestId);
+        if (outputHash == bytes32(0)) revert EquivocationSlasherNotFinal(accused.requestId);
+        if (witness.outputHash != outputHash || witness.status != status) {
+            revert EquivocationSlasherWitnessNotFinal(accused.requestId);
+        }
+        if (accused.outputHash == outputHash && accused.status == status) revert EquivocationSlasherSameResult(accused.requestId);
+    }
+
+    /// @dev Reverts unless `modelId` is the model of `modelHash` and is bit-exact.
+    function _checkBitExact(uint256 modelId, bytes32 modelHash) private view {
+        IModelRegistry.Model memory m = IModelRegistry(IInferenceOracle(_oracle).modelRegistry()).getModel(modelId);
+        if (m.modelHash != modelHash) revert EquivocationSlasherModelMismatch(modelId, modelHash);
+        if (m.determinism != uint8(OracleTypes.Determinism.BitExact)) revert EquivocationSlasherNotBitExact(modelId);
+    }
 
     /// @dev The signer of `s`, whose result's struct hash is `structHash`.
     function _recover(SignedResult calldata s, bytes32 structHash) private view returns (address) {

@@ -60,6 +60,23 @@ interface IEquivocationSlasher is ITypeAndVersion {
         uint256 slashed
     );
 
+    /// @notice Evidence was accepted: for a bit-exact model, `signer` signed a result that disagrees
+    /// with the request's final agreed result (which `witness`, another registered key, signed too).
+    /// @param signer The enclave signer.
+    /// @param requestId The request.
+    /// @param structHash Struct hash of the disagreeing result.
+    /// @param witness The registered key whose signature binds the final result to the same model and input.
+    /// @param reporter Who submitted the evidence.
+    /// @param slashed Wei taken from the signer's operator.
+    event DisagreementProven(
+        address indexed signer,
+        uint256 indexed requestId,
+        bytes32 structHash,
+        address witness,
+        address indexed reporter,
+        uint256 slashed
+    );
+
     /// @notice The two results are for different request ids.
     /// @param requestIdA The first result's request.
     /// @param requestIdB The second result's request.
@@ -88,6 +105,27 @@ interface IEquivocationSlasher is ITypeAndVersion {
     /// @param index The index given.
     error EquivocationSlasherResultNotInBatch(uint256 index);
 
+    /// @notice The request has no final agreed result (not final, or redundancy 1).
+    /// @param requestId The request.
+    error EquivocationSlasherNotFinal(uint256 requestId);
+
+    /// @notice The witness's result is not the request's final agreed result.
+    /// @param requestId The request.
+    error EquivocationSlasherWitnessNotFinal(uint256 requestId);
+
+    /// @notice The witness key was never registered in the EnclaveRegistry.
+    /// @param witness The key the witness signature recovers to.
+    error EquivocationSlasherUnknownWitness(address witness);
+
+    /// @notice The model named is not the model the results were signed for.
+    /// @param modelId The model named.
+    /// @param modelHash The results' model hash.
+    error EquivocationSlasherModelMismatch(uint256 modelId, bytes32 modelHash);
+
+    /// @notice The model is not bit-exact: a float result that disagrees is not paid, never slashed.
+    /// @param modelId The model.
+    error EquivocationSlasherNotBitExact(uint256 modelId);
+
     /// @notice Checks the evidence and slashes: the operator of the signer that both signatures
     /// recover to loses its whole stake (bonded and unbonding) and the signer is revoked for good.
     /// Valid after the request is final, expired, or never existed on-chain: the two signatures
@@ -98,6 +136,23 @@ interface IEquivocationSlasher is ITypeAndVersion {
     /// @return signer The slashed signer.
     /// @return slashed Wei taken from its operator.
     function proveEquivocation(SignedResult calldata a, SignedResult calldata b)
+        external
+        returns (address signer, uint256 slashed);
+
+    /// @notice Slashes the operator of a key that signed, for a bit-exact model (registry determinism 1),
+    /// a result that disagrees with the request's final agreed result (`InferenceOracle.finalResult`,
+    /// redundancy above 1). A bit-exact model has one correct output, and k bonded operators agreed
+    /// on it. `witness` is a result for the same request, model and input signed by a registered key,
+    /// equal to the final result: it binds the final output to the input the accused key signed for
+    /// (the oracle keeps only the output of a final request), so a result for a request id that a
+    /// reorg gave another input is not evidence. Reverts with the errors above, the registry's, or
+    /// `EquivocationSlasherSameResult` when the accused result agrees with the final one.
+    /// @param accused The disagreeing signed result.
+    /// @param witness A signed result equal to the final one, by a registered key.
+    /// @param modelId The model the request was for (its registry entry gives the model's class).
+    /// @return signer The slashed signer.
+    /// @return slashed Wei taken from its operator.
+    function proveDisagreement(SignedResult calldata accused, SignedResult calldata witness, uint256 modelId)
         external
         returns (address signer, uint256 slashed);
 

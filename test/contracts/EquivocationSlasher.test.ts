@@ -6,13 +6,13 @@
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { Contract, Wallet, parseEther } from "ethers";
+import { Contract, Wallet, id, parseEther } from "ethers";
 import { deployContract } from "../../scripts/lib/deploy-contracts";
 import {
-  IRIS_OUTPUT, ResultStatus, type OracleFixture, type SignedEvidence, batchEvidence, deployOracleFixture, encodeTensor,
-  registerEnclave, requestFrom, resultFor, signResult, singleEvidence,
+  IRIS, IRIS_OUTPUT, MEASUREMENT, ResultStatus, type OracleFixture, type SignedEvidence, batchEvidence, deployOracleFixture,
+  encodeTensor, registerEnclave, registerModel, requestFrom, resultFor, signBatch, signResult, singleEvidence,
 } from "../helpers/fixtures";
-import { batchDigest, oracleDomain, resultDigest, resultStructHash } from "../helpers/protocol";
+import { Determinism, batchDigest, oracleDomain, resultDigest, resultStructHash } from "../helpers/protocol";
 
 const MIN_BOND = parseEther("1");
 const OTHER_OUTPUT = encodeTensor([1n, 2n, 3n]);
@@ -195,6 +195,112 @@ describe("EquivocationSlasher", () => {
         .to.be.revertedWithCustomError(f.slasher, "EquivocationSlasherIndexOutOfRange").withArgs(1, 1);
       const swapped = { ...batch, result: resultFor(f.c, encodeTensor([9n, 9n, 9n])) };
       await expect(f.prove(single, swapped)).to.be.revertedWithCustomError(f.slasher, "EquivocationSlasherResultNotInBatch").withArgs(0);
+    });
+  });
+
+  describe("bit-exact disagreement", () => {
+    /** A bit-exact copy of the fixture's model and a k = 2 request for it, final with IRIS_OUTPUT (operators A and B). */
+    async function finalBitExact() {
+      const f = await fixture();
+      const exactId = await registerModel(f.modelRegistry, f.publisher, { ...IRIS, modelHash: id("iris-int.onnx bytes"), determinism: Determinism.BitExact }, [MEASUREMENT]);
+      const g = { ...f, modelId: exactId };
+      const c = await requestFrom(g, f.user, { redundancy: 2 });
+      const a = f.signer;
+      const b = await registerEnclave(f, f.operatorB);
+      const accused = await registerEnclave(f, f.operatorC);
+      const relay = f.oracle.connect(f.relayer) as Contract;
+      await relay.fulfil(c, IRIS_OUTPUT, 0, signResult(a, f.domain, c));
+      await relay.fulfil(c, IRIS_OUTPUT, 0, signResult(b, f.domain, c));
+      expect(await f.oracle.finalResult(c.requestId)).to.deep.equal([ethers.keccak256(IRIS_OUTPUT), 0n]);
+      const disagree = (a1: SignedEvidence, w: SignedEvidence, modelId = exactId) =>
+        (f.slasher.connect(f.stranger) as Contract).proveDisagreement(a1, w, modelId);
+      return { ...f, exactId, c, a, b, accused, disagree };
+    }
+
+    it("slashes a key that signed another output than the final agreed one for a bit-exact model", async () => {
+      const f = await finalBitExact();
+      const accused = singleEvidence(f.accused, f.domain, f.c, OTHER_OUTPUT);
+      const tx = await f.disagree(accused, singleEvidence(f.a, f.domain, f.c));
+      await expect(tx).to.emit(f.slasher, "DisagreementProven")
+        .withArgs(f.accused.address, f.c.requestId, resultStructHash(accused.result), f.a.address, f.stranger.address, MIN_BOND);
+      await expect(tx).to.emit(f.enclaveRegistry, "BondSlashed")
+        .withArgs(f.accused.address, f.operatorC.address, f.stranger.address, MIN_BOND, MIN_BOND / 10n, MIN_BOND - MIN_BOND / 10n);
+      expect((await f.enclaveRegistry.getEnclave(f.accused.address)).status).to.equal(SLASHED_STATUS);
+    });
+
+    it("slashes a disagreeing vote that was submitted on-chain, with a witness signed inside a batch", async () => {
+      const f = await fixture();
+      const exactId = await registerModel(f.modelRegistry, f.publisher, { ...IRIS, modelHash: id("iris-int.onnx bytes"), determinism: Determinism.BitExact }, [MEASUREMENT]);
+      const c = await requestFrom({ ...f, modelId: exactId }, f.user, { redundancy: 2 });
+      const accused = await registerEnclave(f, f.operatorC);
+      const b = await registerEnclave(f, f.operatorB);
+      const relay = f.oracle.connect(f.relayer) as Contract;
+      await relay.fulfil(c, OTHER_OUTPUT, 0, signResult(accused, f.domain, c, OTHER_OUTPUT)); // the odd one out, on record
+      const items = [{ request: c, output: IRIS_OUTPUT, status: ResultStatus.Ok }];
+      await relay.fulfil(c, IRIS_OUTPUT, 0, signResult(f.signer, f.domain, c));
+      await relay.fulfilBatch(items, signBatch(b, f.domain, items));
+      await expect((f.slasher.connect(f.stranger) as Contract).proveDisagreement(
+        singleEvidence(accused, f.domain, c, OTHER_OUTPUT), batchEvidence(b, f.domain, items, 0), exactId,
+      )).to.emit(f.slasher, "DisagreementProven");
+    });
+
+    it("does not slash a float model's disagreeing result (it is only not paid)", async () => {
+      const f = await fixture();
+      const c = await requestFrom(f, f.user, { redundancy: 2 });
+      const b = await registerEnclave(f, f.operatorB);
+      const accused = await registerEnclave(f, f.operatorC);
+      const relay = f.oracle.connect(f.relayer) as Contract;
+      await relay.fulfil(c, IRIS_OUTPUT, 0, signResult(f.signer, f.domain, c));
+      await relay.fulfil(c, IRIS_OUTPUT, 0, signResult(b, f.domain, c));
+      await expect((f.slasher.connect(f.stranger) as Contract).proveDisagreement(
+        singleEvidence(accused, f.domain, c, OTHER_OUTPUT), singleEvidence(b, f.domain, c), f.modelId,
+      )).to.be.revertedWithCustomError(f.slasher, "EquivocationSlasherNotBitExact").withArgs(f.modelId);
+    });
+
+    it("refuses a request that is not final yet, or final at redundancy 1", async () => {
+      const f = await finalBitExact();
+      const pending = await requestFrom({ ...f, modelId: f.exactId }, f.user, { redundancy: 2 });
+      await expect(f.disagree(singleEvidence(f.accused, f.domain, pending, OTHER_OUTPUT), singleEvidence(f.a, f.domain, pending)))
+        .to.be.revertedWithCustomError(f.slasher, "EquivocationSlasherNotFinal").withArgs(pending.requestId);
+      const single = await requestFrom({ ...f, modelId: f.exactId }, f.user);
+      await (f.oracle.connect(f.relayer) as Contract).fulfil(single, IRIS_OUTPUT, 0, signResult(f.a, f.domain, single));
+      await expect(f.disagree(singleEvidence(f.accused, f.domain, single, OTHER_OUTPUT), singleEvidence(f.a, f.domain, single)))
+        .to.be.revertedWithCustomError(f.slasher, "EquivocationSlasherNotFinal").withArgs(single.requestId);
+    });
+
+    it("refuses an accused result that agrees, and a witness that is not the final result", async () => {
+      const f = await finalBitExact();
+      await expect(f.disagree(singleEvidence(f.accused, f.domain, f.c), singleEvidence(f.a, f.domain, f.c)))
+        .to.be.revertedWithCustomError(f.slasher, "EquivocationSlasherSameResult").withArgs(f.c.requestId);
+      await expect(f.disagree(singleEvidence(f.accused, f.domain, f.c, OTHER_OUTPUT), singleEvidence(f.b, f.domain, f.c, encodeTensor([5n, 5n, 5n]))))
+        .to.be.revertedWithCustomError(f.slasher, "EquivocationSlasherWitnessNotFinal").withArgs(f.c.requestId);
+    });
+
+    it("refuses a result for the same request id with another input (a reorg's replaced request), and another request's witness", async () => {
+      const f = await finalBitExact();
+      const replaced = { ...f.c, inputHash: ethers.keccak256(encodeTensor([1n, 1n, 1n, 1n])) };
+      await expect(f.disagree(singleEvidence(f.accused, f.domain, replaced, OTHER_OUTPUT), singleEvidence(f.a, f.domain, f.c)))
+        .to.be.revertedWithCustomError(f.slasher, "EquivocationSlasherDifferentInputs").withArgs(f.c.requestId);
+      const other = await requestFrom({ ...f, modelId: f.exactId }, f.user, { redundancy: 2 });
+      await expect(f.disagree(singleEvidence(f.accused, f.domain, f.c, OTHER_OUTPUT), singleEvidence(f.a, f.domain, other)))
+        .to.be.revertedWithCustomError(f.slasher, "EquivocationSlasherDifferentRequests").withArgs(f.c.requestId, other.requestId);
+    });
+
+    it("refuses a witness key that was never registered (anyone can sign the final output)", async () => {
+      const f = await finalBitExact();
+      const rogue = new Wallet(Wallet.createRandom().privateKey);
+      await expect(f.disagree(singleEvidence(f.accused, f.domain, f.c, OTHER_OUTPUT), singleEvidence(rogue, f.domain, f.c)))
+        .to.be.revertedWithCustomError(f.slasher, "EquivocationSlasherUnknownWitness").withArgs(rogue.address);
+    });
+
+    it("refuses a model id that is not the signed model, and evidence replayed after use", async () => {
+      const f = await finalBitExact();
+      const accused = singleEvidence(f.accused, f.domain, f.c, OTHER_OUTPUT);
+      const witness = singleEvidence(f.a, f.domain, f.c);
+      await expect(f.disagree(accused, witness, f.modelId))
+        .to.be.revertedWithCustomError(f.slasher, "EquivocationSlasherModelMismatch").withArgs(f.modelId, f.c.modelHash);
+      await f.disagree(accused, witness);
+      await expect(f.disagree(accused, witness)).to.be.revertedWithCustomError(f.enclaveRegistry, "EnclaveRegistrySignerSlashed").withArgs(f.accused.address);
     });
   });
 

@@ -150,6 +150,18 @@ describe("OperatorBonds", () => {
       await expect(f.enclaveRegistry.activeEnclave(signer.address)).to.be.revertedWithCustomError(f.enclaveRegistry, "OperatorBondsNotBonded");
     });
 
+    it("drops the vote of an operator that unbonds below the minimum before the quorum (vote, then take the stake out)", async () => {
+      const f = await fixture();
+      const [a, b, c2] = [await registerEnclave(f, f.operatorA), await registerEnclave(f, f.operatorB), await registerEnclave(f, f.operatorC)];
+      const c = await requestFrom(f, f.user, { redundancy: 2 });
+      await fulfil(f, a, c);
+      await (f.enclaveRegistry.connect(f.operatorA) as Contract).unbond(MIN_BOND);
+      await expect(fulfil(f, b, c)).to.emit(f.oracle, "VoteDropped").withArgs(c.requestId, a.address);
+      expect(await f.oracle.requestState(c.requestId)).to.equal(1n); // still pending: A no longer counts
+      await expect(fulfil(f, c2, c)).to.emit(f.oracle, "InferenceFulfilled");
+      expect(await f.oracle.balances(f.operatorA.address)).to.equal(0n);
+    });
+
     it("does not count a Sybil's k unbonded addresses toward redundancy k", async () => {
       const f = await fixture();
       // The attacker: two addresses, two enclaves, no bond; both sign a made-up output for a k = 2 request.

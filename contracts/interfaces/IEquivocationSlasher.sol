@@ -77,52 +77,52 @@ interface IEquivocationSlasher is ITypeAndVersion {
         uint256 slashed
     );
 
-    /// @notice The two results are for different request ids.
+    /// @notice The two results are for different request ids. Selector 0x758fc217.
     /// @param requestIdA The first result's request.
     /// @param requestIdB The second result's request.
     error EquivocationSlasherDifferentRequests(uint256 requestIdA, uint256 requestIdB);
 
     /// @notice The two results have one request id but different models or inputs (e.g. a request
-    /// replaced by a reorg): not evidence.
+    /// replaced by a reorg): not evidence. Selector 0x5cee9697.
     /// @param requestId The request id.
     error EquivocationSlasherDifferentInputs(uint256 requestId);
 
-    /// @notice The two results have the same output and status: agreeing, not equivocating.
+    /// @notice The two results have the same output and status: agreeing, not equivocating. Selector 0x7aab9da3.
     /// @param requestId The request.
     error EquivocationSlasherSameResult(uint256 requestId);
 
-    /// @notice The two signatures recover to different signers.
+    /// @notice The two signatures recover to different signers. Selector 0x5fe781c6.
     /// @param signerA The first signature's signer.
     /// @param signerB The second signature's signer.
     error EquivocationSlasherDifferentSigners(address signerA, address signerB);
 
-    /// @notice `index` is not a position of `batch`.
+    /// @notice `index` is not a position of `batch`. Selector 0x548d0240.
     /// @param index The index given.
     /// @param length The batch's length.
     error EquivocationSlasherIndexOutOfRange(uint256 index, uint256 length);
 
-    /// @notice `batch[index]` is not the struct hash of the result given.
+    /// @notice `batch[index]` is not the struct hash of the result given. Selector 0xa424bc2c.
     /// @param index The index given.
     error EquivocationSlasherResultNotInBatch(uint256 index);
 
-    /// @notice The request has no final agreed result (not final, or redundancy 1).
+    /// @notice The request has no final agreed result (not final, or redundancy 1). Selector 0x9e3129e7.
     /// @param requestId The request.
     error EquivocationSlasherNotFinal(uint256 requestId);
 
-    /// @notice The witness's result is not the request's final agreed result.
+    /// @notice The witness's result is not the request's final agreed result. Selector 0x6b6e9ffe.
     /// @param requestId The request.
     error EquivocationSlasherWitnessNotFinal(uint256 requestId);
 
-    /// @notice The witness key was never registered in the EnclaveRegistry.
+    /// @notice The witness key was never registered in the EnclaveRegistry. Selector 0xac593636.
     /// @param witness The key the witness signature recovers to.
     error EquivocationSlasherUnknownWitness(address witness);
 
-    /// @notice The model named is not the model the results were signed for.
+    /// @notice The model named is not the model the results were signed for. Selector 0xbfb3c05c.
     /// @param modelId The model named.
     /// @param modelHash The results' model hash.
     error EquivocationSlasherModelMismatch(uint256 modelId, bytes32 modelHash);
 
-    /// @notice The model is not bit-exact: a float result that disagrees is not paid, never slashed.
+    /// @notice The model is not bit-exact: a float result that disagrees is not paid, never slashed. Selector 0x9281c809.
     /// @param modelId The model.
     error EquivocationSlasherNotBitExact(uint256 modelId);
 

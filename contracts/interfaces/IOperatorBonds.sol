@@ -85,47 +85,47 @@ interface IOperatorBonds {
     /// @param minBond The minimum.
     error OperatorBondsNotBonded(address operator, uint256 bonded, uint256 minBond);
 
-    /// @notice Zero wei bonded or unbonded.
+    /// @notice Zero wei bonded or unbonded. Selector 0x75a86662.
     error OperatorBondsZeroAmount();
 
-    /// @notice `unbond` asked for more than is bonded.
+    /// @notice `unbond` asked for more than is bonded. Selector 0x54fb1b62.
     /// @param operator The operator.
     /// @param bonded Its bonded wei.
     /// @param amount Wei asked for.
     error OperatorBondsInsufficientBond(address operator, uint256 bonded, uint256 amount);
 
-    /// @notice The bond would exceed 2^96 - 1 wei.
+    /// @notice The bond would exceed 2^96 - 1 wei. Selector 0x53ac864d.
     /// @param operator The operator.
     error OperatorBondsOverflow(address operator);
 
-    /// @notice Nothing is unbonding.
+    /// @notice Nothing is unbonding. Selector 0x66233a10.
     /// @param operator The operator.
     error OperatorBondsNothingUnbonding(address operator);
 
-    /// @notice The unbonding delay has not passed.
+    /// @notice The unbonding delay has not passed. Selector 0xb25c341d.
     /// @param operator The operator.
     /// @param withdrawableAt Unix time from which it can be withdrawn.
     /// @param timestamp The current block time.
     error OperatorBondsStillUnbonding(address operator, uint64 withdrawableAt, uint256 timestamp);
 
-    /// @notice `setMinBond` outside [MIN_BOND_FLOOR, MIN_BOND_CEILING].
+    /// @notice `setMinBond` outside [MIN_BOND_FLOOR, MIN_BOND_CEILING]. Selector 0xf7818149.
     /// @param minBond Requested value.
     error OperatorBondsMinBondOutOfBounds(uint256 minBond);
 
-    /// @notice `setUnbondingDelay` outside [MIN_UNBONDING_DELAY, MAX_UNBONDING_DELAY].
+    /// @notice `setUnbondingDelay` outside [MIN_UNBONDING_DELAY, MAX_UNBONDING_DELAY]. Selector 0xbbd07b9f.
     /// @param unbondingDelay Requested value.
     error OperatorBondsUnbondingDelayOutOfBounds(uint32 unbondingDelay);
 
-    /// @notice Only the slasher may slash.
+    /// @notice Only the slasher may slash. Selector 0xc380f1bc.
     /// @param caller The account that tried.
     error OperatorBondsNotSlasher(address caller);
 
-    /// @notice An ether transfer failed.
+    /// @notice An ether transfer failed. Selector 0xf00ce17e.
     /// @param recipient The recipient.
     /// @param amount Wei.
     error OperatorBondsTransferFailed(address recipient, uint256 amount);
 
-    /// @notice No reward to withdraw.
+    /// @notice No reward to withdraw. Selector 0xea3c3bec.
     /// @param reporter The caller.
     error OperatorBondsNoReward(address reporter);
 

@@ -63,6 +63,16 @@ describe("OperatorBonds", () => {
         .to.be.revertedWithCustomError(f.enclaveRegistry, "OperatorBondsInsufficientBond").withArgs(f.stranger.address, MIN_BOND, MIN_BOND + 1n);
     });
 
+    it("refuses a bond that would pass 2^96 - 1 wei (the packed bond word's width)", async () => {
+      const f = await fixture();
+      const max = (1n << 96n) - 1n;
+      await ethers.provider.send("hardhat_setBalance", [f.unbonded.address, "0x" + (1n << 100n).toString(16)]);
+      await f.bonds.bond({ value: max });
+      await expect(f.bonds.bond({ value: 1n })).to.be.revertedWithCustomError(f.enclaveRegistry, "OperatorBondsOverflow").withArgs(f.unbonded.address);
+      await f.bonds.unbond(1n); // unbonding wei counts toward the width too
+      await expect(f.bonds.bond({ value: 1n })).to.be.revertedWithCustomError(f.enclaveRegistry, "OperatorBondsOverflow").withArgs(f.unbonded.address);
+    });
+
     it("refuses a zero bond", async () => {
       const f = await fixture();
       await expect(f.bonds.bond()).to.be.revertedWithCustomError(f.enclaveRegistry, "OperatorBondsZeroAmount");

@@ -203,7 +203,7 @@ export class EnclaveHost extends EventEmitter {
   #closing?: Promise<void>;
   #closed = false;
   #restartTimer?: NodeJS.Timeout;
-  /** Signature journal per signer (a restart without a sealed key brings a new signer). */
+  /** The signature journal of the key in use (a restart without a sealed key brings a new one). */
   readonly #journals = new Map<string, SignatureJournal>();
 
   private constructor(options: EnclaveHostOptions) {
@@ -332,6 +332,9 @@ export class EnclaveHost extends EventEmitter {
   #journal(signer: string, results: SignedResult[], signature: string, mode: "single" | "batch"): void {
     let journal = this.#journals.get(signer);
     if (!journal) {
+      // A new key (a restart without sealing): the old key's runner is gone, so its journal leaves
+      // memory (a late reply signed by it reopens the file).
+      this.#journals.clear();
       journal = new SignatureJournal(signer, this.#options.journalDir);
       this.#journals.set(signer, journal);
     }

@@ -468,8 +468,21 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
                 : InferenceOracleUnknownRequest.selector;
         }
         if (stored == _EXPIRED) return InferenceOracleAlreadyExpired.selector;
-        if (stored != keccak256(abi.encode(request))) return InferenceOracleCommitmentMismatch.selector;
+        if (stored != _hashCommitment(request)) return InferenceOracleCommitmentMismatch.selector;
         return bytes4(0);
+    }
+
+    /// @dev keccak256(abi.encode(request)) straight from calldata, without the encoder's per-field
+    /// range checks: a field with dirty high bits hashes differently from the clean commitment that
+    /// was stored, so such a request fails the comparison above instead of reverting in the encoder.
+    function _hashCommitment(RequestCommitment calldata request) private pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            // Safe: RequestCommitment is 11 static words laid out in calldata at `request`; they are
+            // copied to the free memory pointer, which is not advanced (scratch use).
+            let ptr := mload(0x40)
+            calldatacopy(ptr, request, 352)
+            h := keccak256(ptr, 352)
+        }
     }
 
     /// @dev Returns the selector of the error that keeps a signed result from being accepted, or
@@ -662,7 +675,10 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         uint256 reimbursed = cost < left ? cost : left;
         uint256 refunded = left - reimbursed;
         s.operatorCredit += operatorFee + reimbursed;
-        if (refunded != 0) _credit(requester, refunded);
+        // Safe: as in `_credit`, every wei credited is ether this contract holds.
+        unchecked {
+            if (refunded != 0) _balances[requester] = requesterBalance + refunded;
+        }
         emit RequestSettled(request.requestId, request.gasPrepayment - refunded, refunded);
     }
 

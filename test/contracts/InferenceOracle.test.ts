@@ -307,6 +307,20 @@ describe("InferenceOracle", () => {
       await expect(fulfil(f, f.signerA, cheaper)).to.be.revertedWithCustomError(f.oracle, "InferenceOracleCommitmentMismatch").withArgs(c.requestId);
       const otherInput = { ...c, inputHash: id("other input") };
       await expect(fulfil(f, f.signerA, otherInput)).to.be.revertedWithCustomError(f.oracle, "InferenceOracleCommitmentMismatch").withArgs(c.requestId);
+      const cheaperGas = { ...c, maxGasPrice: 1n };
+      await expect(fulfil(f, f.signerA, cheaperGas)).to.be.revertedWithCustomError(f.oracle, "InferenceOracleCommitmentMismatch").withArgs(c.requestId);
+    });
+
+    it("rejects a commitment whose words carry dirty high bits (a hand-made calldata the ABI coder would not produce)", async () => {
+      const f = await fixture();
+      const c = await requestViaConsumer(f);
+      const data = f.oracle.interface.encodeFunctionData("fulfil", [c, IRIS_OUTPUT, 0, signResult(f.signerA, f.domain, c)]);
+      // the redundancy word (the 11th of the commitment) with a bit set above its uint8
+      const at = 2 + 8 + 10 * 64;
+      const dirty = data.slice(0, at) + "01" + data.slice(at + 2);
+      await expect(f.relayer.sendTransaction({ to: await f.oracle.getAddress(), data: dirty }))
+        .to.be.revertedWithCustomError(f.oracle, "InferenceOracleCommitmentMismatch").withArgs(c.requestId);
+      expect(await f.oracle.requestState(c.requestId)).to.equal(1n);
     });
 
     it("rejects a result after the deadline, and after expiry", async () => {

@@ -75,6 +75,34 @@ describe("InferenceOracle fees and gas", () => {
     });
   });
 
+  describe("events", () => {
+    it("InferenceRequested carries the gas prepayment and the gas price bound", async () => {
+      const f = await fixture();
+      const options = await requestOptions({ callbackGasLimit: 120_000, redundancy: 2, maxGasPrice: 3n * GWEI });
+      const prepayment = 3n * GWEI * (120_000n + 2n * f.resultGasOverhead);
+      await expect((f.consumer.connect(f.user) as Contract).request(f.modelId, IRIS_INPUT, options, { value: IRIS.fee * 2n + prepayment }))
+        .to.emit(f.oracle, "InferenceRequested")
+        .withArgs(1n, f.modelId, await f.consumer.getAddress(), IRIS.modelHash, IRIS_INPUT, IRIS.fee * 2n, prepayment, 3n * GWEI, 120_000, options.deadline, 2);
+    });
+
+    it("RequestSettled says what the operator was reimbursed and the requester refunded", async () => {
+      const f = await fixture();
+      const free = await requestViaConsumer(f, { maxGasPrice: 0n });
+      await expect(f.oracle.connect(f.relayer).getFunction("fulfil")(free, IRIS_OUTPUT, 0, signResult(f.signerA, f.domain, free)))
+        .to.emit(f.oracle, "RequestSettled").withArgs(free.requestId, 0n, 0n);
+      const paid = await requestViaConsumer(f, { maxGasPrice: GAS_PRICE_BOUND });
+      const r = await fulfilAt(f, f.relayer, f.signerA, paid, GWEI);
+      const [id_, reimbursed, refunded] = settled(f, r);
+      expect(id_).to.equal(paid.requestId);
+      expect(reimbursed + refunded).to.equal(paid.gasPrepayment);
+      expect(reimbursed).to.be.within(cost(r), cost(r) * 110n / 100n);
+      // a vote that does not complete the quorum settles nothing
+      const k2 = await requestViaConsumer(f, { redundancy: 2, maxGasPrice: GAS_PRICE_BOUND });
+      await expect(f.oracle.connect(f.relayer).getFunction("fulfil")(k2, IRIS_OUTPUT, 0, signResult(f.signerA, f.domain, k2)))
+        .to.emit(f.oracle, "ResultSubmitted").and.not.to.emit(f.oracle, "RequestSettled");
+    });
+  });
+
   describe("quote", () => {
     it("returns fee + gas prepayment, and quoteParts the parts with the publisher's share", async () => {
       const f = await fixture();

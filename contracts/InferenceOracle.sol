@@ -88,6 +88,8 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     uint256 private constant _SSTORE_RESET_GAS = 2_900;
     /// @dev `RequestSettled` (two topics, two data words), emitted after the measurement.
     uint256 private constant _SETTLED_EVENT_GAS = 1_700;
+    /// @dev Gas given to each `activeEnclave` re-check of an earlier vote (it uses under 20,000).
+    uint256 private constant _LIVENESS_CHECK_GAS = 50_000;
 
     // ---------------------------------------------------------------- immutables
 
@@ -578,7 +580,7 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         address[] memory signers = new address[](count);
         for (uint256 i = 0; i < count; ++i) {
             address signer = i == 0 ? address(uint160(head)) : _groupVoters[groupKey][i];
-            (address operator, bool active) = _liveOperator(signer);
+            (address operator, bool active) = _liveOperator(requestId, signer);
             if (active) {
                 voters[live] = operator;
                 signers[live] = signer;
@@ -596,9 +598,17 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     }
 
     /// @dev Whether `signer` is still an active enclave (not revoked, retired or expired, its
-    /// measurement and root still trusted), and its operator.
-    function _liveOperator(address signer) private view returns (address operator, bool active) {
-        try _enclaveRegistry.activeEnclave(signer) returns (address op, bytes32) {
+    /// measurement and root still trusted), and its operator. A failed call means inactive, so a
+    /// relayer must not be able to make it fail by starving it of gas: it gets a fixed allowance,
+    /// several times what `activeEnclave` can use (six cold reads at most), and the submission
+    /// reverts if that much is not left.
+    function _liveOperator(uint256 requestId, address signer) private view returns (address operator, bool active) {
+        uint256 gasLeft = gasleft();
+        // EIP-150: the call is given at most 63/64 of what is left after its own cost.
+        if (gasLeft < _LIVENESS_CHECK_GAS * 64 / 63 + CALLBACK_GAS_RESERVE) {
+            revert InferenceOracleInsufficientGasForVoteCheck(requestId, gasLeft);
+        }
+        try _enclaveRegistry.activeEnclave{gas: _LIVENESS_CHECK_GAS}(signer) returns (address op, bytes32) {
             return (op, true);
         } catch {
             return (address(0), false);

@@ -300,6 +300,12 @@ interface IInferenceOracle is ITypeAndVersion {
     /// @param callbackGasLimit The callback's gas limit.
     error InferenceOracleInsufficientGasForCallback(uint256 requestId, uint256 gasLeft, uint32 callbackGasLimit);
 
+    /// @notice Too little gas left to re-check an earlier vote's signer; resend with more gas (a
+    /// starved check could otherwise make a live vote look revoked). Selector 0x25991d86.
+    /// @param requestId The request.
+    /// @param gasLeft Gas left before the check.
+    error InferenceOracleInsufficientGasForVoteCheck(uint256 requestId, uint256 gasLeft);
+
     /// @notice The account has nothing to withdraw. Selector 0xca45dc1a.
     /// @param account The account.
     error InferenceOracleNothingToWithdraw(address account);

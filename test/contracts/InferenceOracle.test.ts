@@ -570,6 +570,29 @@ describe("InferenceOracle", () => {
       expect(await f.oracle.finalResult(c.requestId)).to.deep.equal([keccak256(IRIS_OUTPUT), 0n]);
     });
 
+    it("a relayer who starves the completing submission of gas never drops a live vote", async () => {
+      const f = await redundancyFixture();
+      const c = await requestViaConsumer(f, { redundancy: 2, callbackGasLimit: 0 });
+      await fulfil(f, f.signerA, c);
+      const data = f.oracle.interface.encodeFunctionData("fulfil", [c, IRIS_OUTPUT, 0, signResult(f.signerB, f.domain, c)]);
+      const to = await f.oracle.getAddress();
+      const needed = await ethers.provider.estimateGas({ from: f.relayer.address, to, data });
+      let sawNamedError = false;
+      for (let gasLimit = 60_000n; gasLimit < needed; gasLimit += 4_000n) {
+        // mined and reverted (Hardhat throws on the send): no state change, A's vote intact
+        const sent = await f.relayer.sendTransaction({ to, data, gasLimit }).then(() => true, () => false);
+        expect(sent && (await f.oracle.requestState(c.requestId)) !== 1n, `gas limit ${gasLimit}`).to.equal(false);
+        const reason: string = await ethers.provider.call({ from: f.relayer.address, to, data, gasLimit })
+          .then(() => "", (e: { data?: unknown }) => (typeof e.data === "string" ? e.data : ""));
+        if (reason.startsWith(selector(f.oracle.interface, "InferenceOracleInsufficientGasForVoteCheck"))) sawNamedError = true;
+      }
+      expect(sawNamedError).to.equal(true);
+      expect(await f.oracle.agreementCount(c.requestId, keccak256(IRIS_OUTPUT), 0)).to.equal(1n);
+      await expect(f.relayer.sendTransaction({ to, data, gasLimit: needed }))
+        .to.emit(f.oracle, "InferenceFulfilled").and.not.to.emit(f.oracle, "VoteDropped");
+      expect(await f.oracle.balances(f.operatorA.address)).to.equal(IRIS.fee);
+    });
+
     it("drops a retired or expired voter too, and lets its operator vote again through an active signer", async () => {
       const f = await redundancyFixture();
       const shortLived = await registerEnclave(f, f.operatorC, MEASUREMENT, 600n);

@@ -2,6 +2,8 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { expect } from "chai";
 import { Contract, ZeroAddress, ZeroHash, id } from "ethers";
 import { modelSpecTuple } from "../../scripts/lib/deploy-contracts";
+import { determinismOf } from "../../scripts/deploy";
+import { loadManifest } from "../../oracle/src/models/manifest";
 import { IRIS, MEASUREMENT, OTHER_MEASUREMENT, deployOracleFixture } from "../helpers/fixtures";
 import { Determinism, InputEncoding } from "../helpers/protocol";
 
@@ -143,6 +145,11 @@ describe("ModelRegistry", () => {
       await expect(registry.setFee(99n, 1n)).to.be.revertedWithCustomError(registry, "ModelRegistryUnknownModel").withArgs(99n);
       await expect(registry.getModel(99n)).to.be.revertedWithCustomError(registry, "ModelRegistryUnknownModel").withArgs(99n);
     });
+  });
+
+  it("is given the shipped models' determinism by the deploy script: penguins bit-exact, the float ones float", () => {
+    const classes = Object.fromEntries(loadManifest().models.map((m) => [m.name, determinismOf(m)]));
+    expect(classes).to.include({ "penguins-species-int": Determinism.BitExact, "iris-classifier": Determinism.Float, "volatility-risk": Determinism.Float });
   });
 
   it("names its type and version", async () => {

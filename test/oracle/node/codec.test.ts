@@ -3,7 +3,7 @@ import { AbiCoder, Transaction, Wallet, keccak256, randomBytes, hexlify } from "
 import fs from "node:fs";
 import path from "node:path";
 import { decodeRequested, encodeFulfilBatch, requestEventOf, signEip1559, type RawLog } from "../../../oracle/src/chain/codec";
-import { COMMITMENT_TUPLE, ENCLAVE_REGISTRY_ABI, ORACLE_ABI, ORACLE_TOPICS, oracleInterface, registryInterface } from "../../../oracle/src/protocol/abi";
+import { COMMITMENT_TUPLE, ENCLAVE_REGISTRY_ABI, MODEL_REGISTRY_ABI, ORACLE_ABI, ORACLE_TOPICS, oracleInterface, registryInterface } from "../../../oracle/src/protocol/abi";
 import { commitmentHash, commitmentTuple, type RequestCommitment } from "../../../oracle/src/protocol/request";
 import { Interface } from "ethers";
 
@@ -69,7 +69,9 @@ describe("protocol ABI (one hand-kept copy) matches the compiled contracts", () 
     const f = path.join(__dirname, "../../../artifacts/contracts", `${name}.sol`, `${name}.json`);
     return new Interface(JSON.parse(fs.readFileSync(f, "utf8")).abi);
   };
-  for (const [name, ours] of [["InferenceOracle", new Interface(ORACLE_ABI)], ["EnclaveRegistry", new Interface(ENCLAVE_REGISTRY_ABI)]] as const) {
+  for (const [name, ours] of [
+    ["InferenceOracle", new Interface(ORACLE_ABI)], ["EnclaveRegistry", new Interface(ENCLAVE_REGISTRY_ABI)], ["ModelRegistry", new Interface(MODEL_REGISTRY_ABI)],
+  ] as const) {
     it(`every ${name} fragment exists in the artifact with the same signature, mutability and outputs`, function () {
       let compiled: Interface;
       try { compiled = artifact(name); } catch { this.skip(); return; }

@@ -16,7 +16,7 @@ import { Contract, Signer, Wallet, parseEther } from "ethers";
 import { deployContract, deployContracts, loadArtifact, registerModel, trustRoot, type ModelSpec } from "./lib/deploy-contracts";
 import {
   ENCLAVE_ATTESTATION_TYPES, InputEncoding, ResultStatus, TeeType, batchDigest, commitmentFromEvent, encodeInput, encodeTensor,
-  oracleDomain, registryDomain, resultDigest, type RequestCommitment,
+  oracleDomain, registryDomain, resultDigest, resultStructHash, type InferenceResult, type RequestCommitment,
 } from "../oracle/src/protocol";
 import { createDevPlatform, createDevRoot } from "../oracle/src/enclave/platform";
 
@@ -45,7 +45,8 @@ async function now(): Promise<bigint> {
 async function setUp() {
   const signers = await hre.ethers.getSigners();
   const [deployer, publisher] = signers;
-  const core = await deployContracts(deployer);
+  // Operators 2, 3 and 4 bonded: their signers are active only while their operators are.
+  const core = await deployContracts(deployer, { bondOperators: signers.slice(2, 5).map((s) => s.address) });
   const root = createDevRoot();
   const platform = createDevPlatform({ root, now: Number(await now()) });
   await trustRoot(core.enclaveRegistry, root.publicKey, [MEASUREMENT]);
@@ -205,7 +206,33 @@ async function measureMore(env: Env) {
       byInput[`${n} ${name}`] = { requestInference: Number(req.gas), fulfil: Number(ful.gasUsed), inputBytes: (input.length - 2) / 2 };
     }
   }
-  return { fulfilRedundancy3PerSubmission, fulfilPublisherShare, registerAttestedEnclaveThreshold2, byInput };
+  // Last: it slashes operator A.
+  const slashing = await measureSlashing(env, enclaves[0].wallet, opA, relayer);
+  return { fulfilRedundancy3PerSubmission, fulfilPublisherShare, registerAttestedEnclaveThreshold2, byInput, ...slashing };
+}
+
+/**
+ * EquivocationSlasher.proveEquivocation: two results signed alone, then one alone against item 7
+ * of a 50-result batch. The oracle is not consulted, so the results need no request on-chain.
+ */
+async function measureSlashing(env: Env, key: Wallet, operator: Signer, reporter: Signer) {
+  log("slashing...");
+  const slasher = env.slasher.connect(reporter) as Contract;
+  const other = encodeTensor([1n, 2n, 3n]);
+  const resultOf = (id: bigint, output: string): InferenceResult => ({
+    requestId: id, modelHash: IRIS.modelHash, inputHash: hre.ethers.keccak256(INPUT), outputHash: hre.ethers.keccak256(output), status: ResultStatus.Ok,
+  });
+  const alone = (w: Wallet, r: InferenceResult) => ({ result: r, batch: [], index: 0, signature: w.signingKey.sign(resultDigest(env.domain, r)).serialized });
+  const single = await (await slasher.proveEquivocation(alone(key, resultOf(1_000_001n, OUTPUT)), alone(key, resultOf(1_000_001n, other)))).wait();
+  await (await (env.enclaveRegistry.connect(operator) as Contract).bond({ value: await env.enclaveRegistry.minBond() })).wait();
+  const fresh = (await registerEnclaveGas(env, operator)).wallet;
+  const batchResults = Array.from({ length: BATCH }, (_, i) => resultOf(2_000_000n + BigInt(i), OUTPUT));
+  const inBatch = {
+    result: batchResults[7], batch: batchResults.map(resultStructHash), index: 7,
+    signature: fresh.signingKey.sign(batchDigest(env.domain, batchResults)).serialized,
+  };
+  const batched = await (await slasher.proveEquivocation(alone(fresh, resultOf(2_000_007n, other)), inBatch)).wait();
+  return { slashEquivocationSingle: single.gasUsed as bigint, slashEquivocationInBatchOf50: batched.gasUsed as bigint };
 }
 
 /** Deployed bytecode sizes (EIP-170 limit 24,576 bytes). */
@@ -223,6 +250,7 @@ const TARGETS: Record<string, [number, string] | undefined> = {
   fulfil: [70_000, "≤"],
   fulfilBatchPerResult: [25_000, "≤"],
   fulfilBatchPerResultDistinctRequesters: [25_000, "≤"],
+  slashEquivocationSingle: [100_000, "≤"],
 };
 
 const fmt = (v: number) => v.toLocaleString("en");
@@ -251,6 +279,8 @@ function writeReport(report: Report) {
     `| \`fulfilPublisherShare\` | ${fmt(report.fulfilPublisherShare)} | — | — |`,
     `| \`fulfilRedundancy3PerSubmission\` | ${fmt(report.fulfilRedundancy3PerSubmission)} | — | — |`,
     `| \`registerAttestedEnclaveThreshold2\` | ${fmt(report.registerAttestedEnclaveThreshold2)} | same (no P-256) | Automata zk DCAP ≈ 325k, Nitro ≈ 220k |`,
+    `| \`slashEquivocationSingle\` | ${fmt(report.slashEquivocationSingle)} | same (no P-256) | ${verdict(report.slashEquivocationSingle, TARGETS.slashEquivocationSingle)} |`,
+    `| \`slashEquivocationInBatchOf50\` | ${fmt(report.slashEquivocationInBatchOf50)} | same (no P-256) | — |`,
   ];
   doc = replaceBlock(doc, "gas-table", ["| Operation | osaka | prague | Target |", "|---|---:|---:|---|", ...core, ...extra].join("\n"));
   const rows = INPUT_LENGTHS.flatMap((n) => ENCODINGS.map(([name]) => {
@@ -270,6 +300,8 @@ interface Report {
   fulfilRedundancy3PerSubmission: number;
   fulfilPublisherShare: number;
   registerAttestedEnclaveThreshold2: number;
+  slashEquivocationSingle: number;
+  slashEquivocationInBatchOf50: number;
   byInput: Record<string, { requestInference: number; fulfil: number; inputBytes: number }>;
   bytecodeSizes: Record<string, number>;
 }
@@ -297,6 +329,8 @@ async function main() {
     fulfilRedundancy3PerSubmission: Number(more.fulfilRedundancy3PerSubmission),
     fulfilPublisherShare: Number(more.fulfilPublisherShare),
     registerAttestedEnclaveThreshold2: Number(more.registerAttestedEnclaveThreshold2),
+    slashEquivocationSingle: Number(more.slashEquivocationSingle),
+    slashEquivocationInBatchOf50: Number(more.slashEquivocationInBatchOf50),
     byInput: more.byInput,
     bytecodeSizes: bytecodeSizes(),
   };

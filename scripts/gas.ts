@@ -238,7 +238,7 @@ async function measureSlashing(env: Env, key: Wallet, operator: Signer, reporter
 /** Deployed bytecode sizes (EIP-170 limit 24,576 bytes). */
 function bytecodeSizes(): Record<string, number> {
   const sizes: Record<string, number> = {};
-  for (const name of ["InferenceOracle", "EnclaveRegistry", "ModelRegistry", "IrisClassifierConsumer", "RiskScoredLendingPool"]) {
+  for (const name of ["InferenceOracle", "EnclaveRegistry", "ModelRegistry", "EquivocationSlasher", "IrisClassifierConsumer", "RiskScoredLendingPool"]) {
     const artifact = loadArtifact(name) as { deployedBytecode?: string };
     sizes[name] = ((artifact.deployedBytecode ?? "0x").length - 2) / 2;
   }

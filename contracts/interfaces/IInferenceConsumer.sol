@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity 0.8.30;
+pragma solidity ^0.8.24;
 
 /// @title IInferenceConsumer
 /// @notice What the InferenceOracle calls when a request becomes final.

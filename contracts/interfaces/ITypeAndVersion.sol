@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity 0.8.30;
+pragma solidity ^0.8.24;
 
 /// @title ITypeAndVersion
 /// @notice Deployed contracts name themselves and their version, so tools can tell what they talk to.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity 0.8.30;
+pragma solidity ^0.8.24;
 
 /// @title OracleTypes
 /// @notice Enumerations and small value types shared by the oracle contracts. They mirror

@@ -1,0 +1,131 @@
+/**
+ * The light half of `oracle audit verify-result`: checks a final result from the chain alone,
+ * without re-running the model or measuring the runner.
+ *
+ *   request    the `InferenceRequested` event: commitment, input, keccak256(input) = inputHash
+ *   model      the commitment's modelHash is the registry's hash of that model
+ *   output     the `InferenceFulfilled` output hashes to its outputHash
+ *   signature  per `ResultSubmitted` that agrees with the final result: the `fulfil` /
+ *              `fulfilBatch` calldata carries the request's commitment and this output, and the
+ *              EIP-712 digest rebuilt from it recovers to the signer the oracle emitted
+ *   signer     that signer is an active registered enclave now, of the operator that was paid,
+ *              with a measurement the model allows
+ *   quorum     at least `redundancy` such signers of distinct operators
+ */
+import { getAddress, keccak256, recoverAddress, type TransactionResponse } from "ethers";
+import { batchDigest, oracleDomain, resultDigest, type InferenceResult } from "../../src/protocol/eip712";
+import { commitmentFromEvent, commitmentHash, type InferenceRequestedArgs, type RequestCommitment } from "../../src/protocol/request";
+import type { OracleClient } from "./client";
+import { OracleClientError, toClientError } from "./errors";
+import { requestLogs, requestState } from "./wait";
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface ResultCheck {
+  /** True when every check passed. */
+  valid: boolean;
+  checks: Check[];
+  requestId: bigint;
+  commitment?: RequestCommitment;
+  input?: string;
+  output?: string;
+  status?: number;
+  /** The signers whose signatures were verified. */
+  signers: string[];
+}
+
+interface Submission {
+  signer: string;
+  operator: string;
+  outputHash: string;
+  status: number;
+  transactionHash: string;
+}
+
+/** Checks a fulfilled request's result offline (signatures, registered signers, bindings). */
+export async function checkResult(client: OracleClient, requestId: bigint | number): Promise<ResultCheck> {
+  const id = BigInt(requestId);
+  const report: ResultCheck = { valid: false, checks: [], requestId: id, signers: [] };
+  const check = (name: string, ok: boolean, detail: string) => { report.checks.push({ name, ok, detail }); return ok; };
+  const state = await requestState(client, id);
+  if (!check("request fulfilled", state === "Fulfilled", `state ${state}`)) return report;
+
+  const [reqLog] = await requestLogs(client, "InferenceRequested", id);
+  if (!check("request event found", reqLog !== undefined, reqLog ? `block ${reqLog.blockNumber}` : "no InferenceRequested event from the client's fromBlock")) return report;
+  const args = client.oracle.interface.parseLog(reqLog)!.args.toObject() as unknown as InferenceRequestedArgs;
+  const commitment = commitmentFromEvent(args);
+  report.commitment = commitment;
+  report.input = args.input;
+
+  const model = await client.modelRegistry.getModel(commitment.modelId).catch((err: unknown) => { throw toClientError(err); });
+  if (!check("model hash bound", model.modelHash === commitment.modelHash, `request ${commitment.modelHash}, registry ${model.modelHash}`)) return report;
+
+  const [fulLog] = await requestLogs(client, "InferenceFulfilled", id);
+  const ful = client.oracle.interface.parseLog(fulLog)!.args;
+  report.output = ful.output as string;
+  report.status = Number(ful.status);
+  if (!check("output hash bound", keccak256(ful.output) === ful.outputHash, `keccak256(output) = ${keccak256(ful.output)}, event ${ful.outputHash}`)) return report;
+
+  const subs: Submission[] = (await requestLogs(client, "ResultSubmitted", id)).map((l) => {
+    const a = client.oracle.interface.parseLog(l)!.args;
+    return { signer: a.signer, operator: a.operator, outputHash: a.outputHash, status: Number(a.status), transactionHash: l.transactionHash };
+  }).filter((s) => s.outputHash === ful.outputHash && s.status === report.status);
+
+  const domain = oracleDomain(client.chainId, client.oracle.target as string);
+  const result: InferenceResult = { requestId: id, modelHash: commitment.modelHash, inputHash: commitment.inputHash, outputHash: ful.outputHash, status: report.status };
+  const operators = new Set<string>();
+  for (const s of subs) {
+    const tx = await client.provider.getTransaction(s.transactionHash);
+    const recovered = tx ? recoverFromCalldata(client, tx, commitment, report.output, result, domain) : "transaction not found";
+    if (!check(`signature of ${s.signer}`, recovered === getAddress(s.signer), recovered)) return report;
+    const enclave = await client.enclaveRegistry.activeEnclave(s.signer).then(
+      (r: { operator: string; measurement: string }) => r, (err: unknown) => toClientError(err));
+    if (enclave instanceof Error) { check(`signer ${s.signer} active`, false, enclave.message); return report; }
+    if (!check(`signer ${s.signer} active`, getAddress(enclave.operator) === getAddress(s.operator), `operator ${enclave.operator}`)) return report;
+    const allowed = (await client.modelRegistry.isMeasurementAllowed(commitment.modelId, enclave.measurement)) as boolean;
+    if (!check(`measurement of ${s.signer} allowed for the model`, allowed, enclave.measurement)) return report;
+    report.signers.push(getAddress(s.signer));
+    operators.add(getAddress(s.operator));
+  }
+  const k = Number(commitment.redundancy);
+  if (!check("quorum", operators.size >= k, `${operators.size} verified operator(s), redundancy ${k}`)) return report;
+  report.valid = true;
+  return report;
+}
+
+/**
+ * The signer recovered from a `fulfil` / `fulfilBatch` transaction sent straight to the oracle,
+ * after checking it carries this request's commitment and output; else a sentence saying why not.
+ */
+function recoverFromCalldata(
+  client: OracleClient, tx: TransactionResponse, commitment: RequestCommitment, output: string,
+  result: InferenceResult, domain: ReturnType<typeof oracleDomain>,
+): string {
+  if (tx.to === null || getAddress(tx.to) !== getAddress(client.oracle.target as string)) return "submitted through another contract: calldata not checked offline";
+  const call = client.oracle.interface.parseTransaction({ data: tx.data });
+  const want = commitmentHash(commitment);
+  if (call?.name === "fulfil") {
+    if (commitmentHash(toCommitment(call.args[0])) !== want || call.args[1] !== output) return "calldata is for another request or output";
+    return recoverAddress(resultDigest(domain, result), call.args[3]);
+  }
+  if (call?.name === "fulfilBatch") {
+    const items = call.args[0] as { request: unknown; output: string; status: bigint }[];
+    const mine = items.find((it) => commitmentHash(toCommitment(it.request)) === want);
+    if (!mine || mine.output !== output) return "batch has no item for this request and output";
+    const results: InferenceResult[] = items.map((it) => {
+      const c = toCommitment(it.request);
+      return { requestId: c.requestId, modelHash: c.modelHash, inputHash: c.inputHash, outputHash: keccak256(it.output), status: Number(it.status) };
+    });
+    return recoverAddress(batchDigest(domain, results), call.args[1]);
+  }
+  throw new OracleClientError(`transaction ${tx.hash} is neither fulfil nor fulfilBatch`);
+}
+
+/** A commitment decoded from calldata (an ethers Result), by field name. */
+function toCommitment(r: unknown): RequestCommitment {
+  return (r as { toObject(): Record<string, unknown> }).toObject() as unknown as RequestCommitment;
+}

@@ -1,0 +1,127 @@
+/** Quotes and requests from an EOA (no callback). */
+import type { TransactionReceipt } from "ethers";
+import { commitmentFromEvent, commitmentTuple, type InferenceRequestedArgs, type RequestCommitment } from "../../src/protocol/request";
+import type { OracleClient } from "./client";
+import { InvalidInputError, OracleClientError, withContractErrors } from "./errors";
+import { getModel, type ModelInfo } from "./models";
+import { encodeInput } from "./tensor";
+
+/** `IInferenceOracle.RequestOptions`. */
+export interface RequestOptions {
+  /** Gas the callback gets; 0 for no callback (an EOA requester). */
+  callbackGasLimit: number;
+  /** Unix time after which the request can only be expired. */
+  deadline: bigint;
+  /** Number of agreeing enclaves of distinct operators (k). */
+  redundancy: number;
+  /** Most the requester pays in fees (model fee × k); the request reverts if the fee is higher. */
+  maxFee: bigint;
+  /** Gas price (wei) the gas prepayment is computed at, and the cap on reimbursement. */
+  maxGasPrice: bigint;
+}
+
+/** Options a caller gives; every field has a default (see {@link resolveOptions}). */
+export type RequestOptionsInput = Partial<RequestOptions> & {
+  /** Deadline as seconds from the latest block (default 3600), when `deadline` is not given. */
+  deadlineIn?: number;
+};
+
+/** `quoteParts`: what a request costs, and what to send (`total`). */
+export interface Quote {
+  /** Fees held: model fee × k (publisher share included). */
+  fee: bigint;
+  publisherFee: bigint;
+  operatorFee: bigint;
+  /** Wei held for gas: maxGasPrice × (callbackGasLimit + k × per-result overhead); the unused part is refunded. */
+  gasPrepayment: bigint;
+  /** fee + gasPrepayment: what `requestInference` must be sent. */
+  total: bigint;
+}
+
+/**
+ * Fills in the defaults: no callback, deadline one hour after the latest block, redundancy 1,
+ * maxGasPrice the provider's current max fee per gas (or gas price), maxFee the model's current fee × k.
+ */
+export async function resolveOptions(client: OracleClient, model: ModelInfo, input: RequestOptionsInput = {}): Promise<RequestOptions> {
+  const redundancy = input.redundancy ?? 1;
+  let deadline = input.deadline;
+  if (deadline === undefined) {
+    const block = await client.provider.getBlock("latest");
+    deadline = BigInt((block?.timestamp ?? Math.floor(Date.now() / 1000)) + (input.deadlineIn ?? 3600));
+  }
+  let maxGasPrice = input.maxGasPrice;
+  if (maxGasPrice === undefined) {
+    const feeData = await client.provider.getFeeData();
+    maxGasPrice = feeData.maxFeePerGas ?? feeData.gasPrice ?? 0n;
+  }
+  return {
+    callbackGasLimit: input.callbackGasLimit ?? 0,
+    deadline,
+    redundancy,
+    maxFee: input.maxFee ?? model.fee * BigInt(redundancy),
+    maxGasPrice,
+  };
+}
+
+function optionsTuple(o: RequestOptions): unknown[] {
+  return [o.callbackGasLimit, o.deadline, o.redundancy, o.maxFee, o.maxGasPrice];
+}
+
+/** What a request with these options costs now, in parts. */
+export async function quote(client: OracleClient, modelId: bigint | number, options: RequestOptions): Promise<Quote> {
+  const q = await withContractErrors(() => client.oracle.quoteParts(modelId, optionsTuple(options)));
+  return { fee: q.fee, publisherFee: q.publisherFee, operatorFee: q.operatorFee, gasPrepayment: q.gasPrepayment, total: q.total };
+}
+
+export interface SentRequest {
+  requestId: bigint;
+  /** The commitment the oracle stored (rebuilt from the `InferenceRequested` event). */
+  commitment: RequestCommitment;
+  /** The input bytes as sent. */
+  input: string;
+  options: RequestOptions;
+  /** What was sent (the quote's total). */
+  paid: bigint;
+  transactionHash: string;
+  blockNumber: number;
+}
+
+/** Finds and decodes the `InferenceRequested` event in a receipt. */
+export function requestFromReceipt(client: OracleClient, receipt: TransactionReceipt): { requestId: bigint; commitment: RequestCommitment; input: string } {
+  const oracle = client.oracle.target.toString().toLowerCase();
+  for (const log of receipt.logs) {
+    if (log.address.toLowerCase() !== oracle) continue;
+    const ev = client.oracle.interface.parseLog(log);
+    if (ev?.name === "InferenceRequested") {
+      const args = ev.args.toObject() as unknown as InferenceRequestedArgs;
+      return { requestId: args.requestId, commitment: commitmentFromEvent(args), input: args.input };
+    }
+  }
+  throw new OracleClientError(`no InferenceRequested event in transaction ${receipt.hash}`);
+}
+
+/**
+ * Requests an inference from the client's signer, paying the quote's total (the excess over what
+ * the oracle keeps is refunded at once). `input` is the values (fixed point with the model's
+ * decimals, encoded in the model's input encoding here) or the encoded bytes as hex.
+ * Checks the input length before sending; a revert arrives as an `OracleContractError`.
+ */
+export async function requestInference(
+  client: OracleClient, modelId: bigint | number, input: readonly bigint[] | string, options: RequestOptionsInput = {},
+): Promise<SentRequest> {
+  const model = await getModel(client, modelId);
+  if (typeof input !== "string" && input.length !== model.inputLength) {
+    throw new InvalidInputError(`model ${model.modelId} takes ${model.inputLength} values, got ${input.length}`);
+  }
+  const bytes = typeof input === "string" ? input : encodeInput(input, model.inputEncoding);
+  const opts = await resolveOptions(client, model, options);
+  const { total } = await quote(client, model.modelId, opts);
+  const receipt = await withContractErrors(async () => {
+    const tx = await client.oracle.requestInference(model.modelId, bytes, optionsTuple(opts), { value: total });
+    return (await tx.wait()) as TransactionReceipt;
+  });
+  const found = requestFromReceipt(client, receipt);
+  return { ...found, options: opts, paid: total, transactionHash: receipt.hash, blockNumber: receipt.blockNumber };
+}
+
+export { commitmentTuple };

@@ -7,6 +7,7 @@
 import { Command } from "commander";
 import { registerAuditCommands } from "./audit/cli";
 import { registerNodeCommands } from "./node/commands";
+import { registerDevCommand } from "./node/dev-command";
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .description("Attested inference oracle: run a node, register enclaves, audit attestations and results")
     .showHelpAfterError();
   registerNodeCommands(program);
+  registerDevCommand(program);
   registerAuditCommands(program);
   return program;
 }

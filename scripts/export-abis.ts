@@ -23,7 +23,7 @@ const REPO_ROOT = path.resolve(__dirname, "..");
 export const PACKAGE_ABIS = [
   "InferenceOracle", "ModelRegistry", "EnclaveRegistry",
   "IInferenceOracle", "IModelRegistry", "IEnclaveRegistry", "IInferenceConsumer", "ITypeAndVersion",
-  "InferenceConsumer",
+  "InferenceConsumer", "MockInferenceOracle",
 ] as const;
 
 /** Networks whose deployment files describe a chain of one machine only. */

@@ -1,0 +1,109 @@
+import { expect } from "chai";
+import hre from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { AbiCoder, keccak256 } from "ethers";
+import IInferenceOracleAbi from "../../contracts/abi/IInferenceOracle.json";
+import MockAbi from "../../contracts/abi/MockInferenceOracle.json";
+
+const coder = AbiCoder.defaultAbiCoder();
+const tensor = (v: bigint[]) => coder.encode(["int256[]"], [v]);
+const MODEL = 1n;
+const FEE = 1_000n;
+
+describe("MockInferenceOracle (NOT FOR PRODUCTION)", function () {
+  async function fixture() {
+    const [owner, answerer, stranger] = await hre.ethers.getSigners();
+    const mock = await hre.ethers.deployContract("MockInferenceOracle");
+    const consumer = await hre.ethers.deployContract("RecordingConsumer", [await mock.getAddress()]);
+    await mock.setModelFee(MODEL, FEE);
+    const deadline = BigInt(await time.latest()) + 3600n;
+    const options = (o: Partial<{ callbackGasLimit: number; deadline: bigint; redundancy: number }> = {}) =>
+      ({ callbackGasLimit: 300_000, deadline, redundancy: 1, ...o });
+    const request = async (o = options()) => {
+      const receipt = await (await consumer.request(MODEL, tensor([1n, 2n]), o, { value: FEE * BigInt(o.redundancy) })).wait();
+      const ev = receipt!.logs.map((l) => { try { return mock.interface.parseLog(l); } catch { return null; } }).find((e) => e?.name === "InferenceRequested")!;
+      return ev.args.requestId as bigint;
+    };
+    return { mock, consumer, owner, answerer, stranger, options, request, deadline };
+  }
+
+  it("has every function, event and error of IInferenceOracle, and names itself NOT FOR PRODUCTION", async () => {
+    const { mock } = await loadFixture(fixture);
+    const sig = (f: { type: string; name?: string; inputs?: { type: string }[] }) => `${f.type} ${f.name}(${(f.inputs ?? []).map((i) => i.type).join(",")})`;
+    const mine = new Set((MockAbi as { type: string }[]).map(sig));
+    for (const f of IInferenceOracleAbi as { type: string }[]) expect(mine, sig(f)).to.include(sig(f));
+    expect(await mock.typeAndVersion()).to.match(/^MockInferenceOracle .*NOT FOR PRODUCTION/);
+  });
+
+  it("answers a consumer's request with the given values: the oracle's events, then the callback with the output", async () => {
+    const { mock, consumer, answerer, request } = await loadFixture(fixture);
+    const id = await request();
+    const out = tensor([10n, 900n, -90n]);
+    await expect(mock.connect(answerer).answer(id, [10n, 900n, -90n]))
+      .to.emit(mock, "InferenceFulfilled").withArgs(id, keccak256(out), 0, out)
+      .and.to.emit(mock, "ResultSubmitted").withArgs(id, hre.ethers.ZeroAddress, answerer.address, keccak256(out), 0)
+      .and.to.emit(mock, "CallbackCompleted").withArgs(id, true, (g: bigint) => g > 0n && g <= 300_000n);
+    expect(await consumer.lastOutput()).to.equal(out);
+    expect(await consumer.lastRequestId()).to.equal(id);
+    expect(await mock.requestState(id)).to.equal(2n);
+    expect(await mock.balances(answerer.address)).to.equal(FEE);
+  });
+
+  it("answers with a failure status and an empty output", async () => {
+    const { mock, consumer, request } = await loadFixture(fixture);
+    const id = await request();
+    await mock.answerWith(id, "0x", 1);
+    expect(await consumer.lastStatus()).to.equal(1n);
+    expect(await consumer.lastOutput()).to.equal("0x");
+  });
+
+  it("refuses a second answer, an unknown request and a status that is not a ResultStatus, with the oracle's named errors", async () => {
+    const { mock, request } = await loadFixture(fixture);
+    const id = await request();
+    await expect(mock.answerWith(id, "0x", 3)).to.be.revertedWithCustomError(mock, "InferenceOracleInvalidStatus").withArgs(3);
+    await mock.answer(id, [1n]);
+    await expect(mock.answer(id, [1n])).to.be.revertedWithCustomError(mock, "InferenceOracleAlreadyFulfilled").withArgs(id);
+    await expect(mock.answer(99n, [1n])).to.be.revertedWithCustomError(mock, "InferenceOracleUnknownRequest").withArgs(99n);
+  });
+
+  it("expires a request after its deadline, refunding the requester, and not before; expireNow at once", async () => {
+    const { mock, consumer, request, deadline } = await loadFixture(fixture);
+    const id = await request();
+    const c = (await mock.commitmentOf(id)).toArray();
+    await expect(mock.expire(c)).to.be.revertedWithCustomError(mock, "InferenceOracleDeadlineNotReached").withArgs(id, deadline);
+    await time.increaseTo(deadline + 1n);
+    const tx = mock.expire(c);
+    await expect(tx).to.emit(mock, "InferenceExpired").withArgs(id, await consumer.getAddress(), FEE);
+    await expect(tx).to.changeEtherBalance(consumer, FEE);
+    await expect(mock.answer(id, [1n])).to.be.revertedWithCustomError(mock, "InferenceOracleAlreadyExpired").withArgs(id);
+    const id2 = await request({ callbackGasLimit: 0, deadline: deadline + 3600n, redundancy: 1 });
+    await expect(mock.expireNow(id2)).to.emit(mock, "InferenceExpired").withArgs(id2, await consumer.getAddress(), FEE);
+    expect(await mock.requestState(id2)).to.equal(3n);
+  });
+
+  it("checks the payment and the options as the oracle does", async () => {
+    const { mock, consumer, options } = await loadFixture(fixture);
+    await expect(mock.requestInference(MODEL, tensor([1n]), options(), { value: FEE - 1n }))
+      .to.be.revertedWithCustomError(mock, "InferenceOracleInsufficientFee").withArgs(FEE - 1n, FEE);
+    await expect(mock.requestInference(MODEL, tensor([1n]), options({ redundancy: 0 })))
+      .to.be.revertedWithCustomError(mock, "InferenceOracleInvalidRedundancy").withArgs(0, 8);
+    await expect(mock.requestInference(MODEL, tensor([1n]), options({ deadline: 1n }), { value: FEE }))
+      .to.be.revertedWithCustomError(mock, "InferenceOracleDeadlineInPast");
+    await expect(consumer.request(MODEL, tensor([1n]), options({ callbackGasLimit: 5 }), { value: FEE }))
+      .to.be.revertedWithCustomError(mock, "InferenceOracleCallbackGasLimitOutOfBounds");
+  });
+
+  it("cannot be fulfilled with enclave signatures: fulfil and fulfilBatch revert MockInferenceOracleNoEnclaves", async () => {
+    const { mock, request } = await loadFixture(fixture);
+    const id = await request();
+    await expect(mock.fulfil((await mock.commitmentOf(id)).toArray(), "0x", 0, "0x")).to.be.revertedWithCustomError(mock, "MockInferenceOracleNoEnclaves");
+    await expect(mock.fulfilBatch([], "0x")).to.be.revertedWithCustomError(mock, "MockInferenceOracleNoEnclaves");
+  });
+
+  it("pays the answerer the fee, withdrawn like an operator's", async () => {
+    const { mock, answerer, request } = await loadFixture(fixture);
+    await mock.connect(answerer).answer(await request(), [1n]);
+    await expect(mock.connect(answerer).withdraw()).to.changeEtherBalance(answerer, FEE);
+    await expect(mock.connect(answerer).withdraw()).to.be.revertedWithCustomError(mock, "InferenceOracleNothingToWithdraw");
+  });
+});

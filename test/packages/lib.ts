@@ -5,6 +5,7 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+export { docsConsumer } from "../../scripts/lib/dapp-project";
 
 export const REPO_ROOT = path.resolve(__dirname, "../..");
 export const CONTRACTS_PKG = path.join(REPO_ROOT, "contracts");
@@ -23,14 +24,6 @@ export interface PackInfo { filename: string; files: PackEntry[]; size: number; 
 export function packList(pkgDir: string): PackInfo {
   const out = npm(["pack", "--dry-run", "--json", "--ignore-scripts"], pkgDir);
   return (JSON.parse(out.slice(out.indexOf("["))) as PackInfo[])[0];
-}
-
-/** The first ```solidity block of docs/contracts.md: the consumer every reader copies. */
-export function docsConsumer(): string {
-  const doc = fs.readFileSync(path.join(REPO_ROOT, "docs", "contracts.md"), "utf8");
-  const m = /```solidity\n([\s\S]*?)```/.exec(doc);
-  if (!m) throw new Error("docs/contracts.md has no solidity block");
-  return m[1];
 }
 
 interface SolcJs {

@@ -10,6 +10,7 @@ export {
 } from "./request";
 export { waitForResult, requestState, finalOutcome, REQUEST_STATES, type FinalRequest, type WaitOptions, type RequestStateName } from "./wait";
 export { decodeOutput, encodeInput, encodeTensor, decodeTensor, toFixedPoint, type DecodedOutput } from "./tensor";
+export { fetchNodeModels, type NodeModel } from "./node-api";
 export { checkResult, type Check, type ResultCheck } from "./check";
 export { expireRequest, withdraw, balanceOf } from "./expire";
 export {

@@ -5,7 +5,7 @@
  * consumer that opens docs/contracts.md. Used by test/packages/packages.test.ts and
  * scripts/bench-packages.ts.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -71,8 +71,11 @@ export interface DappProject {
   install: InstallFigure;
   /** + solc, the project's own compiler (what its compile script uses). */
   compilerInstall: InstallFigure;
-  /** Runs a command in the project with a clean environment plus `env`; returns stdout. */
-  run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): string;
+  /**
+   * Runs a command in the project with a clean environment plus `env`; resolves with stdout.
+   * Asynchronous, so a local oracle in this process keeps serving while the command runs.
+   */
+  run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string>;
   remove(): void;
 }
 
@@ -114,7 +117,12 @@ export function createDappProject(consumerSource: string, opts: { cache?: string
   fs.writeFileSync(path.join(dir, "contracts", "FlowerClassifier.sol"), consumerSource);
   return {
     dir, tarballs, install: first, compilerInstall: second,
-    run: (cmd, args, env = {}) => run(cmd, args, dir, cleanEnv(env)),
+    run: (cmd, args, env = {}) => new Promise((resolve, reject) => {
+      execFile(cmd, args, { cwd: dir, env: cleanEnv(env), encoding: "utf8", maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+        if (err) reject(new Error(`${cmd} ${args.join(" ")} failed in ${dir}: ${err.message}\n${stdout}\n${stderr}`));
+        else resolve(stdout);
+      });
+    }),
     remove: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 }

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { AbiCoder, keccak256 } from "ethers";
+import { AbiCoder, Contract, keccak256, type Log } from "ethers";
 import IInferenceOracleAbi from "../../contracts/abi/IInferenceOracle.json";
 import MockAbi from "../../contracts/abi/MockInferenceOracle.json";
 
@@ -13,15 +13,15 @@ const FEE = 1_000n;
 describe("MockInferenceOracle (NOT FOR PRODUCTION)", function () {
   async function fixture() {
     const [owner, answerer, stranger] = await hre.ethers.getSigners();
-    const mock = await hre.ethers.deployContract("MockInferenceOracle");
-    const consumer = await hre.ethers.deployContract("RecordingConsumer", [await mock.getAddress()]);
+    const mock = (await hre.ethers.deployContract("MockInferenceOracle")) as unknown as Contract;
+    const consumer = (await hre.ethers.deployContract("RecordingConsumer", [await mock.getAddress()])) as unknown as Contract;
     await mock.setModelFee(MODEL, FEE);
     const deadline = BigInt(await time.latest()) + 3600n;
     const options = (o: Partial<{ callbackGasLimit: number; deadline: bigint; redundancy: number }> = {}) =>
       ({ callbackGasLimit: 300_000, deadline, redundancy: 1, ...o });
     const request = async (o = options()) => {
       const receipt = await (await consumer.request(MODEL, tensor([1n, 2n]), o, { value: FEE * BigInt(o.redundancy) })).wait();
-      const ev = receipt!.logs.map((l) => { try { return mock.interface.parseLog(l); } catch { return null; } }).find((e) => e?.name === "InferenceRequested")!;
+      const ev = receipt!.logs.map((l: Log) => { try { return mock.interface.parseLog(l); } catch { return null; } }).find((e: { name: string } | null) => e?.name === "InferenceRequested")!;
       return ev.args.requestId as bigint;
     };
     return { mock, consumer, owner, answerer, stranger, options, request, deadline };
@@ -39,7 +39,7 @@ describe("MockInferenceOracle (NOT FOR PRODUCTION)", function () {
     const { mock, consumer, answerer, request } = await loadFixture(fixture);
     const id = await request();
     const out = tensor([10n, 900n, -90n]);
-    await expect(mock.connect(answerer).answer(id, [10n, 900n, -90n]))
+    await expect((mock.connect(answerer) as Contract).answer(id, [10n, 900n, -90n]))
       .to.emit(mock, "InferenceFulfilled").withArgs(id, keccak256(out), 0, out)
       .and.to.emit(mock, "ResultSubmitted").withArgs(id, hre.ethers.ZeroAddress, answerer.address, keccak256(out), 0)
       .and.to.emit(mock, "CallbackCompleted").withArgs(id, true, (g: bigint) => g > 0n && g <= 300_000n);
@@ -102,8 +102,8 @@ describe("MockInferenceOracle (NOT FOR PRODUCTION)", function () {
 
   it("pays the answerer the fee, withdrawn like an operator's", async () => {
     const { mock, answerer, request } = await loadFixture(fixture);
-    await mock.connect(answerer).answer(await request(), [1n]);
-    await expect(mock.connect(answerer).withdraw()).to.changeEtherBalance(answerer, FEE);
-    await expect(mock.connect(answerer).withdraw()).to.be.revertedWithCustomError(mock, "InferenceOracleNothingToWithdraw");
+    await (mock.connect(answerer) as Contract).answer(await request(), [1n]);
+    await expect((mock.connect(answerer) as Contract).withdraw()).to.changeEtherBalance(answerer, FEE);
+    await expect((mock.connect(answerer) as Contract).withdraw()).to.be.revertedWithCustomError(mock, "InferenceOracleNothingToWithdraw");
   });
 });

@@ -11,9 +11,12 @@ import {OracleTypes} from "../libraries/OracleTypes.sol";
 /// itself (`answer`, `answerWith`) or expires it (`expire` after the deadline, `expireNow` at
 /// once); the mock then does what the oracle does — marks the request final, emits the same
 /// events, and calls the consumer back with exactly the request's callback gas limit. It checks
-/// the request options and the payment like the oracle; it accepts any input bytes and any model
-/// id (a model's fee is 0 unless `setModelFee` set one). Anyone can answer: NEVER deploy it where
-/// real value is at stake. Integration tests belong on the real contracts (`oracle dev`).
+/// the request options, the fee bound and the payment (fee + gas prepayment) like the oracle; it
+/// accepts any input bytes and any model id (a model's fee is 0 unless `setModelFee` set one; no
+/// publisher share). At an answer the fee goes to the answerer's balance and the whole gas
+/// prepayment back to the requester's balance (`withdraw`, or `InferenceConsumer.claimOracleBalance`).
+/// Anyone can answer: NEVER deploy it where real value is at stake. Integration tests belong on
+/// the real contracts (`oracle dev`).
 contract MockInferenceOracle is IInferenceOracle {
     /// @notice Request state, as `OracleTypes.RequestState`, by request id.
     mapping(uint256 requestId => uint8) private _state;
@@ -22,8 +25,12 @@ contract MockInferenceOracle is IInferenceOracle {
     /// @notice Fee per enclave by model id (0 unless set).
     mapping(uint256 modelId => uint96) public modelFee;
     mapping(address account => uint256) private _balances;
+    /// @notice The agreed result of each answered request (returned by `finalResult` when k > 1).
+    mapping(uint256 requestId => bytes32) private _finalOutputHash;
+    mapping(uint256 requestId => uint8) private _finalStatus;
     Config private _config = Config({
-        minCallbackGasLimit: 10_000, maxCallbackGasLimit: 2_000_000, maxDeadlineDelay: 7 days, maxRedundancy: 8
+        minCallbackGasLimit: 10_000, maxCallbackGasLimit: 2_000_000, maxDeadlineDelay: 7 days, maxRedundancy: 8,
+        resultGasOverhead: 150_000
     });
     uint256 private _requestCount;
 
@@ -80,25 +87,31 @@ contract MockInferenceOracle is IInferenceOracle {
         returns (uint256 requestId)
     {
         _checkOptions(options);
-        uint256 fee = uint256(modelFee[modelId]) * options.redundancy;
-        if (msg.value < fee) revert InferenceOracleInsufficientFee(msg.value, fee);
+        Quote memory q = _quote(modelId, options);
+        if (q.fee > options.maxFee) revert InferenceOracleFeeAboveMax(q.fee, options.maxFee);
+        if (msg.value < q.total) revert InferenceOracleInsufficientFee(msg.value, q.total);
         requestId = ++_requestCount;
-        RequestCommitment memory c = RequestCommitment({
+        _commitments[requestId] = RequestCommitment({
             requestId: requestId, modelId: modelId, requester: msg.sender, modelHash: bytes32(0),
-            inputHash: keccak256(input), fee: fee, callbackGasLimit: options.callbackGasLimit,
-            deadline: options.deadline, redundancy: options.redundancy
+            inputHash: keccak256(input), fee: q.fee, gasPrepayment: q.gasPrepayment, maxGasPrice: options.maxGasPrice,
+            callbackGasLimit: options.callbackGasLimit, deadline: options.deadline, redundancy: options.redundancy
         });
-        _commitments[requestId] = c;
         _state[requestId] = uint8(OracleTypes.RequestState.Pending);
         emit InferenceRequested(
-            requestId, modelId, msg.sender, bytes32(0), input, fee, options.callbackGasLimit, options.deadline, options.redundancy
+            requestId, modelId, msg.sender, bytes32(0), input, q.fee, q.gasPrepayment, options.maxGasPrice,
+            options.callbackGasLimit, options.deadline, options.redundancy
         );
-        if (msg.value > fee) _pay(msg.sender, msg.value - fee);
+        if (msg.value > q.total) _pay(msg.sender, msg.value - q.total);
     }
 
     /// @inheritdoc IInferenceOracle
-    function quote(uint256 modelId, RequestOptions calldata options) external view returns (uint256 fee) {
-        return uint256(modelFee[modelId]) * options.redundancy;
+    function quote(uint256 modelId, RequestOptions calldata options) external view returns (uint256 total) {
+        return _quote(modelId, options).total;
+    }
+
+    /// @inheritdoc IInferenceOracle
+    function quoteParts(uint256 modelId, RequestOptions calldata options) external view returns (Quote memory) {
+        return _quote(modelId, options);
     }
 
     /// @notice Not available: the mock has no enclaves. Reverts with `MockInferenceOracleNoEnclaves`.
@@ -134,7 +147,10 @@ contract MockInferenceOracle is IInferenceOracle {
     /// @inheritdoc IInferenceOracle
     /// @dev Anyone may call it on the mock.
     function setConfig(Config calldata config_) external {
-        if (config_.minCallbackGasLimit > config_.maxCallbackGasLimit || config_.maxRedundancy == 0 || config_.maxDeadlineDelay == 0) {
+        if (
+            config_.minCallbackGasLimit > config_.maxCallbackGasLimit || config_.maxRedundancy == 0
+                || config_.maxDeadlineDelay == 0
+        ) {
             revert InferenceOracleInvalidConfig();
         }
         _config = config_;
@@ -180,6 +196,13 @@ contract MockInferenceOracle is IInferenceOracle {
     }
 
     /// @inheritdoc IInferenceOracle
+    /// @dev As the oracle: the answered result when the request's redundancy is above 1, else zero.
+    function finalResult(uint256 requestId) external view returns (bytes32 outputHash, uint8 status) {
+        if (_commitments[requestId].redundancy <= 1) return (bytes32(0), 0);
+        return (_finalOutputHash[requestId], _finalStatus[requestId]);
+    }
+
+    /// @inheritdoc IInferenceOracle
     /// @dev The mock has no registry: address(0).
     function modelRegistry() external pure returns (address) {
         return address(0);
@@ -193,10 +216,23 @@ contract MockInferenceOracle is IInferenceOracle {
 
     /// @notice "MockInferenceOracle …", never "InferenceOracle …", so tools cannot mistake it.
     function typeAndVersion() external pure returns (string memory) {
-        return "MockInferenceOracle 1.0.0 (NOT FOR PRODUCTION)";
+        return "MockInferenceOracle 2.0.0 (NOT FOR PRODUCTION)";
     }
 
     // ---------------------------------------------------------------- internal
+
+    /// @dev The oracle's formula: fee = model fee x k; prepayment = maxGasPrice x (callbackGasLimit
+    /// + k x resultGasOverhead). The mock has no publisher share.
+    function _quote(uint256 modelId, RequestOptions calldata o) private view returns (Quote memory q) {
+        if (o.redundancy == 0 || o.redundancy > _config.maxRedundancy) {
+            revert InferenceOracleInvalidRedundancy(o.redundancy, _config.maxRedundancy);
+        }
+        q.fee = uint256(modelFee[modelId]) * o.redundancy;
+        q.operatorFee = q.fee;
+        q.gasPrepayment =
+            uint256(o.maxGasPrice) * (uint256(o.callbackGasLimit) + uint256(o.redundancy) * _config.resultGasOverhead);
+        q.total = q.fee + q.gasPrepayment;
+    }
 
     function _checkOptions(RequestOptions calldata o) private view {
         Config memory c = _config;
@@ -217,22 +253,27 @@ contract MockInferenceOracle is IInferenceOracle {
         if (s == uint8(OracleTypes.RequestState.Expired)) revert InferenceOracleAlreadyExpired(requestId);
     }
 
-    /// @dev Final result: the fee goes to the caller's withdrawable balance (it plays the operator).
+    /// @dev Final result: the fee goes to the caller's withdrawable balance (it plays the operator),
+    /// the whole gas prepayment back to the requester's.
     function _finish(uint256 requestId, bytes memory output, uint8 status) private {
         _checkPendingId(requestId);
         RequestCommitment memory c = _commitments[requestId];
         _state[requestId] = uint8(OracleTypes.RequestState.Fulfilled);
         bytes32 outputHash = keccak256(output);
+        (_finalOutputHash[requestId], _finalStatus[requestId]) = (outputHash, status);
         emit ResultSubmitted(requestId, address(0), msg.sender, outputHash, status);
         emit InferenceFulfilled(requestId, outputHash, status, output);
         _balances[msg.sender] += c.fee;
+        _balances[c.requester] += c.gasPrepayment;
+        emit RequestSettled(requestId, 0, c.gasPrepayment);
         _callback(c, output, status);
     }
 
     function _expire(RequestCommitment memory c) private {
         _state[c.requestId] = uint8(OracleTypes.RequestState.Expired);
-        emit InferenceExpired(c.requestId, c.requester, c.fee);
-        _pay(c.requester, c.fee);
+        uint256 refund = c.fee + c.gasPrepayment;
+        emit InferenceExpired(c.requestId, c.requester, refund);
+        _pay(c.requester, refund);
     }
 
     /// @dev The oracle's callback: exactly the limit (checked per EIP-150), no returndata copied.

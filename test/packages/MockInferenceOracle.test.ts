@@ -9,6 +9,8 @@ const coder = AbiCoder.defaultAbiCoder();
 const tensor = (v: bigint[]) => coder.encode(["int256[]"], [v]);
 const MODEL = 1n;
 const FEE = 1_000n;
+const GAS_PRICE = 1_000n; // wei per gas: the prepayment is GAS_PRICE x (callbackGasLimit + 150 000)
+const prepayment = (callbackGasLimit: number) => GAS_PRICE * BigInt(callbackGasLimit + 150_000);
 
 describe("MockInferenceOracle (NOT FOR PRODUCTION)", function () {
   async function fixture() {
@@ -17,10 +19,10 @@ describe("MockInferenceOracle (NOT FOR PRODUCTION)", function () {
     const consumer = (await hre.ethers.deployContract("RecordingConsumer", [await mock.getAddress()])) as unknown as Contract;
     await mock.setModelFee(MODEL, FEE);
     const deadline = BigInt(await time.latest()) + 3600n;
-    const options = (o: Partial<{ callbackGasLimit: number; deadline: bigint; redundancy: number }> = {}) =>
-      ({ callbackGasLimit: 300_000, deadline, redundancy: 1, ...o });
+    const options = (o: Partial<{ callbackGasLimit: number; deadline: bigint; redundancy: number; maxFee: bigint; maxGasPrice: bigint }> = {}) =>
+      ({ callbackGasLimit: 300_000, deadline, redundancy: 1, maxFee: FEE, maxGasPrice: GAS_PRICE, ...o });
     const request = async (o = options()) => {
-      const receipt = await (await consumer.request(MODEL, tensor([1n, 2n]), o, { value: FEE * BigInt(o.redundancy) })).wait();
+      const receipt = await (await consumer.request(MODEL, tensor([1n, 2n]), o, { value: await mock.quote(MODEL, o) })).wait();
       const ev = receipt!.logs.map((l: Log) => { try { return mock.interface.parseLog(l); } catch { return null; } }).find((e: { name: string } | null) => e?.name === "InferenceRequested")!;
       return ev.args.requestId as bigint;
     };
@@ -47,6 +49,18 @@ describe("MockInferenceOracle (NOT FOR PRODUCTION)", function () {
     expect(await consumer.lastRequestId()).to.equal(id);
     expect(await mock.requestState(id)).to.equal(2n);
     expect(await mock.balances(answerer.address)).to.equal(FEE);
+    expect(await mock.balances(await consumer.getAddress())).to.equal(prepayment(300_000));
+  });
+
+  it("quotes the fee and the gas prepayment as the oracle does, and refuses a fee above the requester's bound", async () => {
+    const { mock, options } = await loadFixture(fixture);
+    const parts = await mock.quoteParts(MODEL, options({ redundancy: 2 }));
+    expect(parts.fee).to.equal(2n * FEE);
+    expect(parts.gasPrepayment).to.equal(GAS_PRICE * BigInt(300_000 + 2 * 150_000));
+    expect(parts.total).to.equal(parts.fee + parts.gasPrepayment);
+    expect(await mock.quote(MODEL, options({ redundancy: 2 }))).to.equal(parts.total);
+    await expect(mock.requestInference(MODEL, tensor([1n]), options({ maxFee: FEE - 1n }), { value: 10n ** 18n }))
+      .to.be.revertedWithCustomError(mock, "InferenceOracleFeeAboveMax").withArgs(FEE, FEE - 1n);
   });
 
   it("answers with a failure status and an empty output", async () => {
@@ -67,29 +81,30 @@ describe("MockInferenceOracle (NOT FOR PRODUCTION)", function () {
   });
 
   it("expires a request after its deadline, refunding the requester, and not before; expireNow at once", async () => {
-    const { mock, consumer, request, deadline } = await loadFixture(fixture);
+    const { mock, consumer, request, deadline, options } = await loadFixture(fixture);
     const id = await request();
     const c = (await mock.commitmentOf(id)).toArray();
     await expect(mock.expire(c)).to.be.revertedWithCustomError(mock, "InferenceOracleDeadlineNotReached").withArgs(id, deadline);
     await time.increaseTo(deadline + 1n);
     const tx = mock.expire(c);
-    await expect(tx).to.emit(mock, "InferenceExpired").withArgs(id, await consumer.getAddress(), FEE);
-    await expect(tx).to.changeEtherBalance(consumer, FEE);
+    await expect(tx).to.emit(mock, "InferenceExpired").withArgs(id, await consumer.getAddress(), FEE + prepayment(300_000));
+    await expect(tx).to.changeEtherBalance(consumer, FEE + prepayment(300_000));
     await expect(mock.answer(id, [1n])).to.be.revertedWithCustomError(mock, "InferenceOracleAlreadyExpired").withArgs(id);
-    const id2 = await request({ callbackGasLimit: 0, deadline: deadline + 3600n, redundancy: 1 });
-    await expect(mock.expireNow(id2)).to.emit(mock, "InferenceExpired").withArgs(id2, await consumer.getAddress(), FEE);
+    const id2 = await request(options({ callbackGasLimit: 0, deadline: deadline + 3600n }));
+    await expect(mock.expireNow(id2)).to.emit(mock, "InferenceExpired").withArgs(id2, await consumer.getAddress(), FEE + prepayment(0));
     expect(await mock.requestState(id2)).to.equal(3n);
   });
 
   it("checks the payment and the options as the oracle does", async () => {
     const { mock, consumer, options } = await loadFixture(fixture);
-    await expect(mock.requestInference(MODEL, tensor([1n]), options(), { value: FEE - 1n }))
-      .to.be.revertedWithCustomError(mock, "InferenceOracleInsufficientFee").withArgs(FEE - 1n, FEE);
+    const total = await mock.quote(MODEL, options());
+    await expect(mock.requestInference(MODEL, tensor([1n]), options(), { value: total - 1n }))
+      .to.be.revertedWithCustomError(mock, "InferenceOracleInsufficientFee").withArgs(total - 1n, total);
     await expect(mock.requestInference(MODEL, tensor([1n]), options({ redundancy: 0 })))
       .to.be.revertedWithCustomError(mock, "InferenceOracleInvalidRedundancy").withArgs(0, 8);
-    await expect(mock.requestInference(MODEL, tensor([1n]), options({ deadline: 1n }), { value: FEE }))
+    await expect(mock.requestInference(MODEL, tensor([1n]), options({ deadline: 1n }), { value: 10n ** 18n }))
       .to.be.revertedWithCustomError(mock, "InferenceOracleDeadlineInPast");
-    await expect(consumer.request(MODEL, tensor([1n]), options({ callbackGasLimit: 5 }), { value: FEE }))
+    await expect(consumer.request(MODEL, tensor([1n]), options({ callbackGasLimit: 5 }), { value: 10n ** 18n }))
       .to.be.revertedWithCustomError(mock, "InferenceOracleCallbackGasLimitOutOfBounds");
   });
 

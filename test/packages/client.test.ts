@@ -179,7 +179,7 @@ describe("client (@attested-inference-oracle/client)", function () {
     for (const [enc, type] of [[1, "int8"], [2, "int16"], [3, "int32"], [4, "int64"]] as const) {
       expect(encodeInput(v, enc), type).to.equal(solidityPacked(v.map(() => type), v));
     }
-    expect(() => encodeInput([128n], 1)).to.throw(InvalidInputError, /does not fit int8/);
+    expect(() => encodeInput([128n], 1)).to.throw(InvalidInputError, /does not fit in int8/);
     expect(toFixedPoint([6.4, "3.25"], 6)).to.deep.equal([6_400_000n, 3_250_000n]);
   });
 });

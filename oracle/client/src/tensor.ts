@@ -3,34 +3,27 @@
  * `abi.encode(int256[])`, fixed-point with the model's decimals.
  */
 import { formatUnits, parseUnits } from "ethers";
+import { InputEncoding } from "../../src/protocol/constants";
 import { decodeTensor, encodeTensor } from "../../src/protocol/eip712";
+import { encodeInput as encodeProtocolInput, isInputEncoding } from "../../src/protocol/input";
 import { InvalidInputError } from "./errors";
 
 export { decodeTensor, encodeTensor };
 
-/** Packed widths in bytes of input encodings 1..4 (int8, int16, int32, int64). */
-const PACKED_WIDTH: Record<number, number> = { 1: 1, 2: 2, 3: 4, 4: 8 };
-
 /**
- * `values` in input encoding `encoding`: 0 → `abi.encode(int256[])`; 1..4 → big-endian two's
- * complement of 1, 2, 4 or 8 bytes each. Throws {@link InvalidInputError} for a value the width cannot hold.
+ * `values` in input encoding `encoding` (protocol/input.ts): 0 → `abi.encode(int256[])`; 1..4 →
+ * big-endian two's complement of 1, 2, 4 or 8 bytes each. Throws {@link InvalidInputError} for an
+ * unknown encoding or a value the width cannot hold.
  */
-export function encodeInput(values: readonly bigint[], encoding = 0): string {
-  if (encoding === 0) return encodeTensor(values);
-  const width = PACKED_WIDTH[encoding];
-  if (width === undefined) throw new InvalidInputError(`unknown input encoding ${encoding}`, { details: "0 = abi.encode(int256[]), 1..4 = packed int8/16/32/64" });
-  const bits = BigInt(8 * width);
-  const max = (1n << (bits - 1n)) - 1n;
-  const out = new Uint8Array(values.length * width);
-  values.forEach((v, i) => {
-    if (v > max || v < -max - 1n) throw new InvalidInputError(`input value ${i} (${v}) does not fit int${8 * width}`);
-    let u = BigInt.asUintN(Number(bits), v);
-    for (let b = width - 1; b >= 0; b--) {
-      out[i * width + b] = Number(u & 0xffn);
-      u >>= 8n;
-    }
-  });
-  return "0x" + Buffer.from(out).toString("hex");
+export function encodeInput(values: readonly bigint[], encoding: number = InputEncoding.AbiInt256): string {
+  if (!isInputEncoding(encoding)) {
+    throw new InvalidInputError(`unknown input encoding ${encoding}`, { details: "0 = abi.encode(int256[]), 1..4 = packed int8/16/32/64" });
+  }
+  try {
+    return encodeProtocolInput(values, encoding);
+  } catch (cause) {
+    throw new InvalidInputError((cause as Error).message, { cause });
+  }
 }
 
 /** Decimal numbers (e.g. 5.1 or "5.1") to fixed point with `decimals`, rounded half away from zero at the last digit. */

@@ -152,6 +152,23 @@ describe("client (@attested-inference-oracle/client)", function () {
     expect(failed.detail).to.match(/EnclaveRegistrySignerRevoked/);
   });
 
+  it("checks a k = 2 result by the votes that counted: a vote dropped when its signer was revoked is left out", async () => {
+    const { client, f, enclave } = await loadFixture(fixture);
+    const b = await registerEnclave(f, f.operatorB);
+    const c = await registerEnclave(f, f.operatorC);
+    const sent = await requestInference(client, f.modelId, IRIS_VALUES, { redundancy: 2 });
+    const vote = async (w: typeof enclave) => (await (f.oracle.connect(f.relayer) as Contract)
+      .fulfil(commitmentTuple(sent.commitment), IRIS_OUTPUT, ResultStatus.Ok, signResult(w, f.domain, sent.commitment))).wait();
+    await vote(enclave);
+    await (await (f.enclaveRegistry.connect(f.deployer) as Contract).revokeSigner(enclave.address)).wait();
+    await vote(b);
+    expect(await f.oracle.requestState(sent.requestId)).to.equal(1n); // A's vote dropped: not final yet
+    await vote(c);
+    const report = await checkResult(client, sent.requestId);
+    expect(report.valid, JSON.stringify(report.checks)).to.equal(true);
+    expect(report.signers).to.have.members([b.address, c.address]);
+  });
+
   it("withdraws the operator's fees", async () => {
     const { f, fulfil } = await loadFixture(fixture);
     const user = await connectOracle(f.user, { oracle: await f.oracle.getAddress() });

@@ -5,7 +5,8 @@
  *   request    the `InferenceRequested` event: commitment, input, keccak256(input) = inputHash
  *   model      the commitment's modelHash is the registry's hash of that model
  *   output     the `InferenceFulfilled` output hashes to its outputHash
- *   signature  per `ResultSubmitted` that agrees with the final result: the `fulfil` /
+ *   signature  per `ResultSubmitted` that agrees with the final result (and was not dropped by a
+ *              `VoteDropped`: its signer went inactive before the quorum): the `fulfil` /
  *              `fulfilBatch` calldata carries the request's commitment and this output, and the
  *              EIP-712 digest rebuilt from it recovers to the signer the oracle emitted
  *   signer     that signer is an active registered enclave now, of the operator that was paid,
@@ -70,10 +71,12 @@ export async function checkResult(client: OracleClient, requestId: bigint | numb
   report.status = Number(ful.status);
   if (!check("output hash bound", keccak256(ful.output) === ful.outputHash, `keccak256(output) = ${keccak256(ful.output)}, event ${ful.outputHash}`)) return report;
 
+  // A vote whose signer became inactive before the quorum was dropped (`VoteDropped`): it did not count.
+  const dropped = new Set((await requestLogs(client, "VoteDropped", id)).map((l) => getAddress(client.oracle.interface.parseLog(l)!.args.signer)));
   const subs: Submission[] = (await requestLogs(client, "ResultSubmitted", id)).map((l) => {
     const a = client.oracle.interface.parseLog(l)!.args;
     return { signer: a.signer, operator: a.operator, outputHash: a.outputHash, status: Number(a.status), transactionHash: l.transactionHash };
-  }).filter((s) => s.outputHash === ful.outputHash && s.status === report.status);
+  }).filter((s) => s.outputHash === ful.outputHash && s.status === report.status && !dropped.has(getAddress(s.signer)));
 
   const domain = oracleDomain(client.chainId, client.oracle.target as string);
   const result: InferenceResult = { requestId: id, modelHash: commitment.modelHash, inputHash: commitment.inputHash, outputHash: ful.outputHash, status: report.status };

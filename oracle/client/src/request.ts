@@ -1,6 +1,6 @@
 /** Quotes and requests from an EOA (no callback). */
 import type { TransactionReceipt } from "ethers";
-import { commitmentFromEvent, commitmentTuple, type InferenceRequestedArgs, type RequestCommitment } from "../../src/protocol/request";
+import { commitmentFromEvent, type InferenceRequestedArgs, type RequestCommitment } from "../../src/protocol/request";
 import type { OracleClient } from "./client";
 import { InvalidInputError, OracleClientError, withContractErrors } from "./errors";
 import { getModel, type ModelInfo } from "./models";
@@ -124,4 +124,3 @@ export async function requestInference(
   return { ...found, options: opts, paid: total, transactionHash: receipt.hash, blockNumber: receipt.blockNumber };
 }
 
-export { commitmentTuple };

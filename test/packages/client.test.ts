@@ -3,7 +3,7 @@ import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { Contract, Interface, solidityPacked } from "ethers";
 import {
-  balanceOf, checkResult, connectOracle, decodeOutput, decodeRevert, encodeInput, expireRequest, getModel, listModels, quote,
+  balanceOf, checkResult, connectDeployment, connectOracle, OracleClientError, decodeOutput, decodeRevert, encodeInput, expireRequest, getModel, listModels, quote,
   requestInference, resolveOptions, toFixedPoint, waitForResult, withdraw, InvalidInputError, OracleContractError,
   OracleTimeoutError, UnknownModelError, UnknownRequestError, type SentRequest,
 } from "../../oracle/client/src";
@@ -25,6 +25,18 @@ describe("client (@attested-inference-oracle/client)", function () {
       (await (f.oracle.connect(f.relayer) as Contract).fulfil(commitmentTuple(s.commitment), output, status, signResult(enclave, f.domain, s.commitment, output, status))).wait();
     return { f, enclave, client, fulfil };
   }
+
+  it("connects from a deployment file's addresses, and refuses one of another chain", async () => {
+    const { f } = await loadFixture(fixture);
+    const deployment = { chainId: 31337, deploymentBlock: 0, contracts: { InferenceOracle: await f.oracle.getAddress() } };
+    const client = await connectDeployment(f.user, deployment);
+    expect(client.modelRegistry.target).to.equal(await f.modelRegistry.getAddress());
+    expect(client.enclaveRegistry.target).to.equal(await f.enclaveRegistry.getAddress());
+    await connectDeployment(f.user, { ...deployment, chainId: 1 }).then(() => expect.fail("no error"), (e) => {
+      expect(e).to.be.instanceOf(OracleClientError);
+      expect(e.message).to.match(/provider is on chain 31337, the deployment on chain 1/);
+    });
+  });
 
   it("reads the model catalogue from the registry", async () => {
     const { client, f } = await loadFixture(fixture);

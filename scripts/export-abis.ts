@@ -21,8 +21,8 @@ const REPO_ROOT = path.resolve(__dirname, "..");
 
 /** Contracts whose ABI the package ships. */
 export const PACKAGE_ABIS = [
-  "InferenceOracle", "ModelRegistry", "EnclaveRegistry",
-  "IInferenceOracle", "IModelRegistry", "IEnclaveRegistry", "IInferenceConsumer", "ITypeAndVersion",
+  "InferenceOracle", "ModelRegistry", "EnclaveRegistry", "OperatorBonds", "EquivocationSlasher",
+  "IInferenceOracle", "IModelRegistry", "IEnclaveRegistry", "IOperatorBonds", "IEquivocationSlasher", "IInferenceConsumer", "ITypeAndVersion",
   "InferenceConsumer", "MockInferenceOracle",
 ] as const;
 

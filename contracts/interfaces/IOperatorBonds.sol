@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity 0.8.30;
+pragma solidity ^0.8.24;
 
 /// @title IOperatorBonds
 /// @notice Native-ether bonds of enclave operators, held by the EnclaveRegistry. An operator whose

@@ -11,6 +11,8 @@ import { commitmentHash, commitmentTuple } from "../../oracle/src/protocol/reque
 import IInferenceOracleAbi from "../../contracts/abi/IInferenceOracle.json";
 import IModelRegistryAbi from "../../contracts/abi/IModelRegistry.json";
 import IEnclaveRegistryAbi from "../../contracts/abi/IEnclaveRegistry.json";
+import IOperatorBondsAbi from "../../contracts/abi/IOperatorBonds.json";
+import IEquivocationSlasherAbi from "../../contracts/abi/IEquivocationSlasher.json";
 import { IRIS, IRIS_OUTPUT, ResultStatus, deployOracleFixture, registerEnclave, signBatch, signResult } from "../helpers/fixtures";
 
 const IRIS_VALUES = [5_100_000n, 3_500_000n, 1_400_000n, 200_000n];
@@ -192,8 +194,8 @@ describe("client (@attested-inference-oracle/client)", function () {
     await withdraw(operator).then(() => expect.fail("no error"), (e) => expect(e.errorName).to.equal("InferenceOracleNothingToWithdraw"));
   });
 
-  it("decodes every named error of the oracle and the registries by its selector", () => {
-    for (const abi of [IInferenceOracleAbi, IModelRegistryAbi, IEnclaveRegistryAbi]) {
+  it("decodes every named error of the oracle, the registries, the bonds and the slasher by its selector", () => {
+    for (const abi of [IInferenceOracleAbi, IModelRegistryAbi, IEnclaveRegistryAbi, IOperatorBondsAbi, IEquivocationSlasherAbi]) {
       const iface = new Interface(abi);
       iface.forEachError((e) => {
         const data = iface.encodeErrorResult(e, e.inputs.map((i) => (i.baseType === "address" ? hre.ethers.ZeroAddress : i.baseType.startsWith("bytes") ? `0x${"00".repeat(Number(i.baseType.slice(5)) || 0)}` : 0)));

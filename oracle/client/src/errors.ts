@@ -6,9 +6,11 @@
  */
 import { Interface, isHexString, type ErrorDescription } from "ethers";
 import EnclaveRegistryAbi from "../../../contracts/abi/EnclaveRegistry.json";
+import EquivocationSlasherAbi from "../../../contracts/abi/EquivocationSlasher.json";
 import InferenceConsumerAbi from "../../../contracts/abi/InferenceConsumer.json";
 import InferenceOracleAbi from "../../../contracts/abi/InferenceOracle.json";
 import ModelRegistryAbi from "../../../contracts/abi/ModelRegistry.json";
+import OperatorBondsAbi from "../../../contracts/abi/OperatorBonds.json";
 
 export class OracleClientError extends Error {
   override name = "OracleClientError";
@@ -89,10 +91,10 @@ function errorFragments(abi: readonly { type: string }[]): { type: string }[] {
   return abi.filter((f) => f.type === "error");
 }
 
-/** Every named error of the oracle, the registries and the consumer base, by selector. */
+/** Every named error of the oracle, the registries, the bonds, the slasher and the consumer base, by selector. */
 export const ERRORS_INTERFACE = new Interface(dedupe([
-  ...errorFragments(InferenceOracleAbi), ...errorFragments(ModelRegistryAbi),
-  ...errorFragments(EnclaveRegistryAbi), ...errorFragments(InferenceConsumerAbi),
+  ...errorFragments(InferenceOracleAbi), ...errorFragments(ModelRegistryAbi), ...errorFragments(EnclaveRegistryAbi),
+  ...errorFragments(OperatorBondsAbi), ...errorFragments(EquivocationSlasherAbi), ...errorFragments(InferenceConsumerAbi),
 ]));
 
 function dedupe(fragments: { type: string }[]): { type: string }[] {

@@ -181,7 +181,7 @@ async function main(): Promise<number> {
     // is measured from this source tree once, for all of them.
     const modelsDir = path.join(REPO_ROOT, "models");
     let measurement: RunnerMeasurement | undefined;
-    try { measurement = measureRunner({ repoRoot: REPO_ROOT, modelsDir }); } catch { /* verifyResult measures and reports why */ }
+    try { measurement = measureRunner({ repoRoot: REPO_ROOT }); } catch { /* verifyResult measures and reports why */ }
     const out = (line: string) => process.stdout.write(`${line}\n`);
     let verified = 0;
     out("");

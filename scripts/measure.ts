@@ -3,15 +3,12 @@
  *   npm run measure                  → the measurement
  *   npm run measure -- --verbose     → also the runtime hash, the files and runtime identifiers
  *   npm run measure -- --json        → all of it as JSON
- *   --models-dir <dir>               → measure with another model manifest
+ * Runner code and runtime only: models are data, bound per result by their sha256 (docs/attestation.md).
  */
-import * as path from "node:path";
 import { measureRunner } from "../oracle/src/enclave/measure";
 
 function main(argv: string[]): void {
-  const dirAt = argv.indexOf("--models-dir");
-  const modelsDir = dirAt >= 0 ? path.resolve(argv[dirAt + 1] ?? "") : undefined;
-  const m = measureRunner({ modelsDir });
+  const m = measureRunner();
   if (argv.includes("--json")) {
     const { listing: _listing, ...rest } = m;
     process.stdout.write(JSON.stringify(rest, null, 2) + "\n");

@@ -15,7 +15,9 @@
  *                verified against the deployment's pinned development root, or the auditors'
  *                countersignatures recovered and each a trusted auditor, at least the threshold
  *   measurement  `measureRunner` over the source tree equals the registered measurement
- *   model        the manifest entry with the request's model hash; the file's sha256 equals it
+ *   model        the model file, found by its hash in a local folder or fetched by the registry's URI
+ *                (https, http, file, or sha256: against mirrors); its sha256 equals the request's
+ *                model hash and its own metadata holds a valid spec
  *   output       the model re-run on the request's input (ModelStore) gives the signed output
  *   callback     the consumer's callback outcome
  *
@@ -33,8 +35,13 @@ import {
 import type { Deployment } from "../chain/deployment";
 import { defaultRepoRoot, measureRunner, type RunnerMeasurement } from "../enclave/measure";
 import { verifyDevEvidence } from "../enclave/platform";
-import { findByHash, loadManifest, type ModelManifest, type ModelManifestEntry } from "../models/manifest";
+import { ModelCache } from "../models/cache";
+import { ModelFetcher } from "../models/fetch";
+import { findModelFile } from "../models/locate";
+import { type ModelSpec, readModelSpec } from "../models/spec";
 import { ModelStore } from "../models/store";
+import { MODEL_REGISTRY_ABI } from "../protocol/abi";
+import * as os from "os";
 import { TeeType } from "../protocol/constants";
 import { batchDigest, oracleDomain, resultDigest, type EnclaveAttestation, type InferenceResult } from "../protocol/eip712";
 import { rootId as computeRootId } from "../protocol/report";
@@ -55,10 +62,14 @@ export interface VerifyResultParams {
   requestId: bigint;
   /** Source tree whose runner is measured; default this checkout. */
   sourceDir?: string;
-  /** Models folder (manifest and .onnx files); default `<sourceDir>/models`. */
+  /** A local folder searched for the model by its hash first; default `<sourceDir>/models`. */
   modelsDir?: string;
+  /** Where a model fetched by its registry URI is cached; default `<tmpdir>/oracle-audit-models`. */
+  modelCacheDir?: string;
+  /** Mirrors for `sha256:` model URIs (http(s) base URLs or file:// folders). */
+  modelMirrors?: string[];
   /**
-   * `measureRunner({ repoRoot: sourceDir, modelsDir })`, if the caller computed it already (to
+   * `measureRunner({ repoRoot: sourceDir })`, if the caller computed it already (to
    * verify many requests against one tree); default: measured here, once per call.
    */
   measurement?: RunnerMeasurement;
@@ -111,7 +122,7 @@ const SUBMISSION_CHECKS = [
   "fulfilment.calldata", "fulfilment.commitment", "signer.recovered", "fulfilment.output",
   "registration.event", "registration.state", "attestation.verified", "measurement.source",
 ] as const;
-const FINAL_CHECKS = ["model.manifest", "model.file", "output.rerun", "callback.outcome"] as const;
+const FINAL_CHECKS = ["model.fetch", "model.file", "output.rerun", "callback.outcome"] as const;
 
 function expectedChecks(submissions: number): string[] {
   const per = submissions <= 1
@@ -153,8 +164,8 @@ class ResultVerifier {
   private fulfilled!: { outputHash: string; status: number; output: string; log: Log };
   private callbackLog?: Log;
   private submissions: Submission[] = [];
-  private entry?: ModelManifestEntry;
-  private manifest?: ModelManifest;
+  private modelFilePath?: string;
+  private spec?: ModelSpec;
 
   constructor(private readonly p: VerifyResultParams) {
     const d = p.deployment;
@@ -178,7 +189,7 @@ class ResultVerifier {
     await this.findRequest();
     const steps: (() => boolean | Promise<boolean>)[] = [
       () => this.requestState(), () => this.fulfilmentEvents(), () => this.allSubmissions(),
-      () => this.modelManifest(), () => this.modelFile(), () => this.rerun(), () => this.callback(),
+      () => this.modelFetch(), () => this.modelFile(), () => this.rerun(), () => this.callback(),
     ];
     for (const step of steps) {
       if (!(await step())) break; // the first broken link stops the run; finish lists the rest as skipped
@@ -538,7 +549,7 @@ class ResultVerifier {
     const name = `${prefix}measurement.source`;
     if (this.measured === undefined) {
       try {
-        this.measured = measureRunner({ repoRoot: this.sourceDir, modelsDir: this.modelsDir });
+        this.measured = measureRunner({ repoRoot: this.sourceDir });
       } catch (error) {
         this.measured = error as Error;
       }
@@ -549,7 +560,7 @@ class ResultVerifier {
       return this.checks.fail(name, `cannot measure the runner in ${this.sourceDir}: ${m.message}`, { source: this.sourceDir });
     }
     Object.assign(this.facts.measurement, {
-      source: this.sourceDir, modelsDir: this.modelsDir, measurement: m.measurement, runtime: m.runtime,
+      source: this.sourceDir, measurement: m.measurement, runtime: m.runtime,
       files: m.files.length, runtimeIds: m.runtimeIds.map((r) => `${r.name}@${r.version}`).join(", "),
     });
     const ok = m.measurement === registered.toLowerCase();
@@ -557,48 +568,67 @@ class ResultVerifier {
     return this.checks.record(name, ok,
       ok
         ? `measureRunner over ${this.sourceDir} (${m.files.length} files, runtime ${m.runtimeIds.map((r) => `${r.name}@${r.version}`).join(" ")}) gives the registered measurement`
-        : `measureRunner over ${this.sourceDir} gives ${m.measurement}, the signer was registered with ${registered}: the source, the manifest or the runtime versions differ from what ran`,
+        : `measureRunner over ${this.sourceDir} gives ${m.measurement}, the signer was registered with ${registered}: the runner source or the runtime versions differ from what ran`,
       { recomputed: m.measurement, registered, source: this.sourceDir, files: m.files.length });
   }
 
-  private modelManifest(): boolean {
-    const modelHash = this.request.modelHash;
+  /** Finds the model by its hash in the local folder, else fetches it by the registry's URI. */
+  private async modelFetch(): Promise<boolean> {
+    const modelHash = this.request.modelHash.toLowerCase();
+    const local = findModelFile(this.modelsDir, modelHash);
+    if (local) {
+      this.modelFilePath = local;
+      Object.assign(this.facts.model, { file: local, source: "local folder" });
+      return this.checks.pass("model.fetch", `the model with sha256 ${shortHex(modelHash)} is ${local}`, { file: local });
+    }
+    let uri: string;
     try {
-      this.manifest = loadManifest(this.modelsDir);
+      const registry = new Contract(this.d.contracts.ModelRegistry, MODEL_REGISTRY_ABI, this.p.provider);
+      uri = (await registry.getModel(this.request.modelId)).uri;
     } catch (error) {
       this.pushModelLink(false);
-      return this.checks.fail("model.manifest", `cannot read the model manifest in ${this.modelsDir}: ${errorMessage(error)}`);
+      return this.checks.fail("model.fetch", `the model is not in ${this.modelsDir} and its URI could not be read from the ModelRegistry: ${errorMessage(error)}`);
     }
-    this.entry = findByHash(this.manifest, modelHash);
-    if (!this.entry) {
+    const cacheDir = this.p.modelCacheDir ?? path.join(os.tmpdir(), "oracle-audit-models");
+    const fetcher = new ModelFetcher({ cache: new ModelCache(cacheDir), mirrors: this.p.modelMirrors ?? [] });
+    try {
+      this.modelFilePath = await fetcher.ensure(modelHash, uri);
+    } catch (error) {
       this.pushModelLink(false);
-      return this.checks.fail("model.manifest", `no model in ${path.join(this.modelsDir, "manifest.json")} has sha256 ${modelHash}`, { modelHash, known: this.manifest.models.map((m) => m.name).join(", ") });
+      return this.checks.fail("model.fetch", `fetching the model from its registry URI ${uri} failed: ${errorMessage(error)}`, { uri });
     }
-    Object.assign(this.facts.model, { name: this.entry.name, file: this.entry.file, sha256: this.entry.sha256, decimals: this.entry.decimals });
-    return this.checks.pass("model.manifest", `the request's model hash is ${this.entry.name} (${this.entry.file}) in the manifest`, { name: this.entry.name, modelHash });
+    Object.assign(this.facts.model, { file: this.modelFilePath, uri, source: "registry URI" });
+    return this.checks.pass("model.fetch", `fetched the model from its registry URI ${uri} (sha256 checked) into ${this.modelFilePath}`, { uri, file: this.modelFilePath });
   }
 
   private modelFile(): boolean {
-    const file = path.join(this.modelsDir, this.entry!.file);
-    if (!existsSync(file)) {
-      this.pushModelLink(false);
-      return this.checks.fail("model.file", `the model file ${file} is missing`);
-    }
-    const actual = sha256Hex(readFileSync(file));
+    const file = this.modelFilePath!;
+    const bytes = readFileSync(file);
+    const actual = sha256Hex(bytes);
     const ok = actual === this.request.modelHash.toLowerCase();
     this.facts.model.fileSha256 = actual;
-    this.pushModelLink(ok);
-    return this.checks.record("model.file", ok,
-      ok ? `sha256 of ${file} equals the request's model hash` : `sha256 of ${file} is ${actual}, the request asked for model ${this.request.modelHash}: this is not the file that ran`,
+    if (!ok) {
+      this.pushModelLink(false);
+      return this.checks.fail("model.file", `sha256 of ${file} is ${actual}, the request asked for model ${this.request.modelHash}: this is not the file that ran`, { file, actual, expected: this.request.modelHash });
+    }
+    try {
+      this.spec = readModelSpec(bytes);
+    } catch (error) {
+      this.pushModelLink(false);
+      return this.checks.fail("model.file", `${file} has the request's sha256 but no valid spec in its metadata: ${errorMessage(error)}`, { file });
+    }
+    Object.assign(this.facts.model, { name: this.spec.name, decimals: this.spec.decimals, encoding: this.spec.input.encoding, determinism: this.spec.determinism });
+    this.pushModelLink(true);
+    return this.checks.pass("model.file", `sha256 of ${file} equals the request's model hash; its spec: ${this.spec.name}, ${this.spec.input.length} ${this.spec.input.encoding} values in, ${this.spec.output.length} out, ${this.spec.decimals} decimals, ${this.spec.determinism}`,
       { file, actual, expected: this.request.modelHash });
   }
 
   private pushModelLink(ok: boolean): void {
-    this.chain.push({ role: "evidence", title: `Model ${this.entry?.name ?? ""}`.trim(), subtitle: this.request.modelHash, check: "model.file", ok });
+    this.chain.push({ role: "evidence", title: `Model ${this.spec?.name ?? ""}`.trim(), subtitle: this.request.modelHash, check: "model.file", ok });
   }
 
   private async rerun(): Promise<boolean> {
-    const store = new ModelStore({ dir: this.modelsDir, manifest: this.manifest });
+    const store = new ModelStore({ dir: path.dirname(this.modelFilePath!) });
     let output: string;
     let status: number;
     try {
@@ -617,8 +647,8 @@ class ResultVerifier {
     this.chain.push({ role: "evidence", title: "Output", subtitle: this.fulfilled.outputHash, check: "output.rerun", ok });
     return this.checks.record("output.rerun", ok,
       ok
-        ? `re-running ${this.entry!.name} on the request's input gives the signed and emitted output (status ${status})`
-        : `re-running ${this.entry!.name} on the request's input gives output hash ${hash} (status ${status}), the enclave signed ${this.fulfilled.outputHash} (status ${this.fulfilled.status})`,
+        ? `re-running ${this.spec!.name} on the request's input gives the signed and emitted output (status ${status})`
+        : `re-running ${this.spec!.name} on the request's input gives output hash ${hash} (status ${status}), the enclave signed ${this.fulfilled.outputHash} (status ${this.fulfilled.status})`,
       { rerunOutputHash: hash, signedOutputHash: this.fulfilled.outputHash, rerunStatus: status, signedStatus: this.fulfilled.status, rerunOutput: output, signedOutput: this.fulfilled.output });
   }
 

@@ -119,3 +119,25 @@ export class EquivocationRefusedError extends EnclaveError {
     });
   }
 }
+
+/**
+ * The model made the runner crash, time out or fail: it is declined from now on (permanent), so
+ * it cannot take the runner down again nor delay other requests.
+ */
+export class ModelQuarantinedError extends EnclaveError {
+  constructor(readonly modelHash: string, reason: string) {
+    super("MODEL_QUARANTINED", `model ${modelHash} is declined: ${reason}`, { transient: false });
+    this.name = "ModelQuarantinedError";
+  }
+}
+
+/**
+ * A batch mixes a model under suspicion (its batch crashed or timed out the runner) with other
+ * models: permanent for the batch, so the node runs each job alone and only the culprit fails.
+ */
+export class SuspectModelBatchError extends EnclaveError {
+  constructor(readonly modelHash: string) {
+    super("SUSPECT_MODEL_BATCH", `model ${modelHash} made a batch fail; run its jobs alone`, { transient: false });
+    this.name = "SuspectModelBatchError";
+  }
+}

@@ -11,12 +11,21 @@
  * runner is measured, started and attested in its place (a new key, unless sealed), and the host
  * emits `restarted` with the new signer so the node can register it. The host never crashes.
  *
+ * Untrusted models: the runner process runs under an OS data-segment limit (`prlimit --data`,
+ * `maxRunnerMemoryMb`: heap and anonymous mappings, so onnxruntime's allocations too), and a
+ * model file larger than `maxModelBytes` is refused before a session is created. A model whose
+ * job alone crashes the runner, times out or fails inside onnxruntime is quarantined: declined
+ * at once from then on (ModelQuarantinedError, permanent). A batch of several models that crashes
+ * puts each under suspicion; a suspect model is run only in batches of its own, so the culprit is
+ * found in one more call and the others are not held up.
+ *
  * Events:
  *   restarted     ({ signer, previousSigner, attestation, reason, restarts })
  *   restartFailed ({ error, attempt, retryInMs })
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
+import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { ZeroAddress, getAddress, getBytes, keccak256 } from "ethers";
 import { ResultHasher, oracleDomain, uint256Word } from "../protocol/eip712";
@@ -29,6 +38,7 @@ import {
   InputRejectedError,
   InputTooLargeError,
   InvalidJobError,
+  ModelQuarantinedError,
   ModelRejectedError,
   RunnerCrashedError,
   RunnerFailedError,
@@ -37,6 +47,7 @@ import {
   RunnerTimeoutError,
   RunnerUnavailableError,
   EquivocationRefusedError,
+  SuspectModelBatchError,
 } from "./errors";
 import { SignatureJournal } from "./journal";
 import type { HostMessage, InferReply, InferRequest, RunnerMessage, RunnerReply, WireJob } from "./ipc";
@@ -52,6 +63,10 @@ export interface EnclaveLimits {
   maxBatchSize: number;
   /** Time for a runner to start, unseal or create its key, and be attested. Default 60 s. */
   startTimeoutMs: number;
+  /** OS data-segment limit of the runner process, in MiB (prlimit --data); 0 = none. Default 4096. */
+  maxRunnerMemoryMb: number;
+  /** Largest model file the runner loads, in bytes. Default 64 MiB. */
+  maxModelBytes: number;
 }
 
 export const DEFAULT_LIMITS: EnclaveLimits = {
@@ -59,6 +74,8 @@ export const DEFAULT_LIMITS: EnclaveLimits = {
   timeoutMs: 10_000,
   maxBatchSize: 256,
   startTimeoutMs: 60_000,
+  maxRunnerMemoryMb: 4096,
+  maxModelBytes: 64 * 1024 * 1024,
 };
 
 /** A structured logger (pino's shape). */
@@ -159,6 +176,8 @@ export interface RestartedEvent {
 }
 
 const HASH_RE = /^0x[0-9a-fA-F]{64}$/;
+/** util-linux prlimit, which sets the runner's memory limit before Node starts. */
+const PRLIMIT = ["/usr/bin/prlimit", "/bin/prlimit"].find((p) => existsSync(p)) ?? "prlimit";
 const NULL_LOGGER: EnclaveLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const RESTART_BACKOFF_MS = [0, 500, 2_000, 5_000, 15_000, 30_000];
 
@@ -205,6 +224,10 @@ export class EnclaveHost extends EventEmitter {
   #restartTimer?: NodeJS.Timeout;
   /** The signature journal of the key in use (a restart without a sealed key brings a new one). */
   readonly #journals = new Map<string, SignatureJournal>();
+  /** Models declined after they failed a call of their own: hash → why. */
+  readonly #quarantined = new Map<string, string>();
+  /** Models whose mixed batch failed: run alone until one call of their own succeeds. */
+  readonly #suspect = new Set<string>();
 
   private constructor(options: EnclaveHostOptions) {
     super();
@@ -279,6 +302,11 @@ export class EnclaveHost extends EventEmitter {
   /** OS process id of the current runner (tests kill it; the bench reads its memory). */
   get runnerPid(): number | undefined {
     return this.#runner?.exited === false ? this.#runner.child.pid : undefined;
+  }
+
+  /** Models declined because they crashed, stalled or failed the runner: hash → reason. */
+  quarantined(): ReadonlyMap<string, string> {
+    return this.#quarantined;
   }
 
   /** Asks the platform for a fresh report for the current signer (reports expire). */
@@ -364,13 +392,50 @@ export class EnclaveHost extends EventEmitter {
     } catch {
       throw new InvalidJobError("input is not valid hex");
     }
-    return { requestId: job.requestId, modelHash: job.modelHash.toLowerCase(), input };
+    const modelHash = job.modelHash.toLowerCase();
+    const quarantined = this.#quarantined.get(modelHash);
+    if (quarantined !== undefined) throw new ModelQuarantinedError(modelHash, quarantined);
+    return { requestId: job.requestId, modelHash, input };
+  }
+
+  /** Refuses a batch that mixes a suspect model with other models. */
+  #checkSuspects(jobs: WireJob[]): void {
+    if (this.#suspect.size === 0) return;
+    const models = new Set(jobs.map((j) => j.modelHash));
+    if (models.size < 2) return;
+    for (const m of models) if (this.#suspect.has(m)) throw new SuspectModelBatchError(m);
+  }
+
+  /** Quarantines or suspects the models of a call that failed in a way a model can cause. */
+  #blame(jobs: WireJob[], err: unknown): unknown {
+    const modelFault = err instanceof RunnerTimeoutError || err instanceof RunnerCrashedError || (err instanceof RunnerFailedError && err.code === "INFERENCE_FAILED");
+    if (!modelFault) return err;
+    const models = [...new Set(jobs.map((j) => j.modelHash))];
+    if (models.length > 1) {
+      for (const m of models) this.#suspect.add(m);
+      this.#log.warn({ models, err: (err as Error).message }, "a batch of several models failed the runner; each is run alone until the culprit is found");
+      return err;
+    }
+    const reason = `${(err as EnclaveError).code}: ${(err as Error).message}${(err as EnclaveError).details ? ` (${(err as EnclaveError).details!.slice(0, 300)})` : ""}`;
+    this.#quarantined.set(models[0], reason);
+    this.#suspect.delete(models[0]);
+    this.#log.error({ modelHash: models[0], reason }, "model quarantined: it crashed, stalled or failed the runner on its own");
+    return new ModelQuarantinedError(models[0], reason);
   }
 
   /** Serialises calls: one in flight per runner, so a timeout measures the job, not the queue. */
   #enqueue(jobs: WireJob[], mode: "single" | "batch"): Promise<{ reply: InferReply; signer: string }> {
+    this.#checkSuspects(jobs);
     this.#queued++;
-    const run = this.#queue.then(() => this.#dispatch(jobs, mode));
+    const run = this.#queue.then(() => this.#dispatch(jobs, mode)).then(
+      (answer) => {
+        if (this.#suspect.size) for (const j of jobs) this.#suspect.delete(j.modelHash);
+        return answer;
+      },
+      (err) => {
+        throw this.#blame(jobs, err);
+      },
+    );
     this.#queue = run.then(
       () => undefined,
       () => undefined,
@@ -482,7 +547,7 @@ export class EnclaveHost extends EventEmitter {
   async #launch(): Promise<Runner> {
     let measurement: RunnerMeasurement;
     try {
-      measurement = measureRunner({ repoRoot: this.#repoRoot, modelsDir: this.#modelsDir });
+      measurement = measureRunner({ repoRoot: this.#repoRoot });
     } catch (err) {
       throw new RunnerStartError(`measuring the runner failed: ${(err as Error).message}`, err);
     }
@@ -516,7 +581,8 @@ export class EnclaveHost extends EventEmitter {
         : {};
       const init = await Promise.race([
         sendRequest(child, pending, {
-          type: "init", id: this.#nextId++, chainId: this.chainId, oracleAddress: this.oracleAddress, modelsDir: this.#modelsDir, ...sealing,
+          type: "init", id: this.#nextId++, chainId: this.chainId, oracleAddress: this.oracleAddress, modelsDir: this.#modelsDir,
+          maxModelBytes: this.limits.maxModelBytes, ...sealing,
         }, this.limits.startTimeoutMs, this.#hooks),
         exited,
       ]);
@@ -563,10 +629,14 @@ export class EnclaveHost extends EventEmitter {
         : {}),
       ...(hooks.env ?? {}),
     };
+    const nodeArgs = ["-r", require.resolve("ts-node/register/transpile-only", { paths: [this.#repoRoot] }), ...(hooks.execArgv ?? [])];
+    // The memory cap is set by prlimit(1), which then execs Node: the same process, limited from its first instruction.
+    const capped = this.limits.maxRunnerMemoryMb > 0;
     const child = fork(path.join(this.#repoRoot, RUNNER_ENTRY), [], {
       cwd: this.#repoRoot,
       env,
-      execArgv: ["-r", require.resolve("ts-node/register/transpile-only", { paths: [this.#repoRoot] }), ...(hooks.execArgv ?? [])],
+      ...(capped ? { execPath: PRLIMIT } : {}),
+      execArgv: capped ? [`--data=${this.limits.maxRunnerMemoryMb * 1024 * 1024}`, "--", process.execPath, ...nodeArgs] : nodeArgs,
       serialization: "advanced",
       stdio: ["ignore", "pipe", "pipe", "ipc"],
     });

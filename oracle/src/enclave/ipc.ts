@@ -12,7 +12,10 @@ export interface InitRequest {
   id: number;
   chainId: bigint;
   oracleAddress: string;
+  /** Folder of model files, found by sha256 (each file's hash is checked again before use). */
   modelsDir: string;
+  /** Largest model file the runner loads. */
+  maxModelBytes?: number;
   /** Key derived by the platform from its secret and the measurement it computed; present only with sealing. */
   sealingKey?: Uint8Array;
   /** The measurement the platform computed (the sealed file is bound to it); present only with sealing. */

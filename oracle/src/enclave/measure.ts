@@ -8,11 +8,11 @@
  *      `export … from`, `import "…"`, `require("…")` and `import("…")`, resolved as Node and
  *      ts-node do (`x.ts`, `x.js`, `x.json`, `x/index.ts`); type-only imports are included (they
  *      load nothing, and a superset is safe);
- *   3. `tsconfig.json`, which ts-node reads to transpile every one of those files;
- *   4. the model manifest the runner decodes inputs and encodes outputs with (decimals, shapes,
- *      value ranges), listed under the fixed name `models/manifest.json` whatever directory it
- *      is read from: the model files themselves are bound per result by their sha256 (modelHash),
- *      but the codec parameters are not, so they must be measured.
+ *   3. `tsconfig.json`, which ts-node reads to transpile every one of those files.
+ * Models are NOT measured: they are data. Each model file carries its own spec (names, shapes,
+ * types, decimals, bounds, encoding: models/spec.ts) and every result signs the file's sha256,
+ * so a model registered after a runner was attested is served by that runner without a new
+ * measurement; the runner reads nothing else that could change what it signs.
  * A bare specifier (`ethers`, `onnxruntime-node`, `@noble/curves/p256`) names an npm package:
  * its code is not listed file by file; its name and version go into the runtime identifiers,
  * with the Node major version and the TypeScript toolchain that transpiles the runner.
@@ -31,8 +31,6 @@ import * as path from "node:path";
 
 /** Repo-relative path of the runner entry, the root of the import walk. */
 export const RUNNER_ENTRY = "oracle/src/enclave/runner.ts";
-/** Logical name under which the model manifest is listed. */
-export const MANIFEST_LISTING_PATH = "models/manifest.json";
 /** npm packages that turn the runner's TypeScript into the code Node runs. */
 export const LOADER_PACKAGES = ["ts-node", "typescript"] as const;
 
@@ -62,8 +60,6 @@ export interface RunnerMeasurement {
 export interface MeasureOptions {
   /** Repo root; defaults to the checkout this module lives in. */
   repoRoot?: string;
-  /** Directory holding the model manifest the runner will use; defaults to `<repoRoot>/models`. */
-  modelsDir?: string;
   /** Node major version to record; defaults to the running Node's (the runner is forked from it). */
   nodeMajor?: string;
 }
@@ -159,16 +155,12 @@ function byteOrder(a: string, b: string): number {
 /** Measures the runner of a checkout. Deterministic: same bytes and versions give the same value. */
 export function measureRunner(options: MeasureOptions = {}): RunnerMeasurement {
   const repoRoot = path.resolve(options.repoRoot ?? defaultRepoRoot());
-  const modelsDir = path.resolve(options.modelsDir ?? path.join(repoRoot, "models"));
   const closure = runnerCodeClosure(repoRoot);
 
   const files: MeasuredFile[] = [...closure.files, "tsconfig.json"].map((p) => ({
     path: p,
     sha256: sha256Hex(readFileSync(path.join(repoRoot, p))),
   }));
-  const manifest = path.join(modelsDir, "manifest.json");
-  if (!existsSync(manifest)) throw new Error(`measure: no model manifest at ${manifest} (run npm run build-models)`);
-  files.push({ path: MANIFEST_LISTING_PATH, sha256: sha256Hex(readFileSync(manifest)) });
   const seen = new Set<string>();
   for (const f of files) {
     if (seen.has(f.path)) throw new Error(`measure: ${f.path} listed twice`);

@@ -9,7 +9,10 @@
  *   the output with its EIP-712 signature, computed here from the result it produced itself; for
  *   a batch, one signature over the `InferenceBatch`. It never signs a digest handed to it.
  * - `attest` returns a report request (its signer address) for the platform to sign.
- * - Models are loaded by ModelStore only after the file's sha256 equals the asked hash.
+ * - Models are loaded by ModelStore only after the file's sha256 equals the asked hash; each
+ *   model's spec (shapes, types, decimals, bounds, encoding) is read from the file itself. No
+ *   message can carry a model parameter: a request with a field the runner does not know is
+ *   refused, so what it signs is a function of (model file bytes, input bytes) alone.
  *
  * Keep the imports of this file small: every repo file it imports is part of the measurement.
  */
@@ -107,6 +110,21 @@ function loadOrCreateKey(msg: InitRequest): { key: SigningKey; unsealed: boolean
 
 const MAX_JOBS = 4096;
 
+/** The only fields each request may carry. */
+const ALLOWED_FIELDS: Record<string, ReadonlySet<string>> = {
+  init: new Set(["type", "id", "chainId", "oracleAddress", "modelsDir", "maxModelBytes", "sealingKey", "measurement", "sealedKeyPath"]),
+  attest: new Set(["type", "id"]),
+  infer: new Set(["type", "id", "mode", "count", "requestIds", "modelHashes", "inputs", "inputEnds"]),
+};
+
+/** Refuses a request carrying a field the runner does not know (e.g. a host trying to set decimals). */
+function checkFields(msg: HostMessage): void {
+  const allowed = ALLOWED_FIELDS[msg.type];
+  if (!allowed) return;
+  const extra = Object.keys(msg).filter((k) => !allowed.has(k));
+  if (extra.length) throw new RequestError("BAD_REQUEST", `${msg.type} takes no ${extra.join(", ")}: a model's parameters come from its file only`);
+}
+
 /** Validates the packed layout of an infer request; returns the job count. */
 function checkJobs(msg: InferRequest): number {
   if (msg.mode !== "single" && msg.mode !== "batch") throw new RequestError("BAD_REQUEST", "mode must be single or batch");
@@ -130,7 +148,9 @@ function checkJobs(msg: InferRequest): number {
 function modelFailure(modelHash: string, err: unknown): RequestError {
   const name = err instanceof Error ? err.name : "";
   const text = err instanceof Error ? err.message.split("\n")[0] : String(err);
-  if (name === "UnknownModelError" || name === "ModelHashMismatchError") return new RequestError("MODEL_REJECTED", text);
+  if (name === "UnknownModelError" || name === "ModelHashMismatchError" || name === "ModelSpecError" || name === "ModelLoadError" || name === "ModelTooLargeError") {
+    return new RequestError("MODEL_REJECTED", `model ${modelHash}: ${text}`);
+  }
   if (name === "InputEncodingError") return new RequestError("INPUT_REJECTED", `model ${modelHash}: ${text}`);
   return new RequestError("INFERENCE_FAILED", `model ${modelHash}: ${name || "error"}: ${text}`);
 }
@@ -238,6 +258,7 @@ export function startRunner(): void {
   const handle = async (msg: HostMessage): Promise<void> => {
     const id = typeof msg?.id === "number" ? msg.id : -1;
     try {
+      if (msg !== null && typeof msg === "object") checkFields(msg);
       switch (msg?.type) {
         case "init": {
           if (state !== undefined) throw new RequestError("BAD_REQUEST", "already initialised");
@@ -252,7 +273,7 @@ export function startRunner(): void {
             secret,
             fastSign,
             signer: computeAddress(key.publicKey),
-            store: new ModelStore({ dir: msg.modelsDir }),
+            store: new ModelStore({ dir: msg.modelsDir, ...(msg.maxModelBytes !== undefined ? { maxModelBytes: msg.maxModelBytes } : {}) }),
             hasher: new ResultHasher(oracleDomain(msg.chainId, msg.oracleAddress)),
           };
           send({ id, ok: true, type: "init", signer: state.signer, unsealed });

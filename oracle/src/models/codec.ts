@@ -1,8 +1,9 @@
-import { ResultStatus, encodeTensor } from "../protocol";
-import { allocInt256Array, fromHex, int256ArrayLength, readInt256, readInt256Number, toHex, writeInt256, writeInt256Number } from "../protocol/bytes";
+import { ResultStatus } from "../protocol/constants";
+import { allocInt256Array, fromHex, readInt256, readInt256Number, toHex, writeInt256, writeInt256Number } from "../protocol/bytes";
+import { InputEncoding, checkInputLength, encodeInputValues } from "../protocol/input-encoding";
 import { InputEncodingError, OutputShapeError } from "./errors";
 import { FLOAT32, FLOAT64, compareFixedToNumber, pow10, rationalToBinary, scaleToFixed } from "./fixed-point";
-import type { ModelManifestEntry, TensorType } from "./manifest";
+import { type CodecSpec, type TensorType, specInputEncoding } from "./spec";
 
 /** The data of one tensor, typed as ONNX Runtime takes and returns it. */
 export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array;
@@ -18,7 +19,7 @@ export interface EncodedOutput {
   output: string;
 }
 
-type Spec = Pick<ModelManifestEntry, "input" | "output" | "decimals">;
+type Spec = CodecSpec;
 
 const INT_RANGE: Record<"int32" | "int64", [bigint, bigint]> = {
   int32: [-(2n ** 31n), 2n ** 31n - 1n],
@@ -46,8 +47,20 @@ export function allocateTensor(type: TensorType, length: number): TensorData {
 }
 
 /**
- * Decodes a request input, `abi.encode(int256[])` with the model's decimals, into the model's
- * input tensor. Float tensors receive the element of their type nearest to v / 10^decimals (ties
+ * Checks that `bytes` is an input of exactly the model's length in the model's encoding
+ * (spec.input.encoding); throws {@link InputEncodingError} otherwise.
+ */
+export function checkInput(bytes: Uint8Array, entry: Spec): void {
+  try {
+    checkInputLength(bytes, specInputEncoding(entry), entry.input.length);
+  } catch (cause) {
+    throw new InputEncodingError(`input is not ${entry.input.length} values in the model's encoding ${entry.input.encoding}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/**
+ * Decodes a request input — `abi.encode(int256[])` or packed integers, as the model's spec says,
+ * with the model's decimals — into the model's input tensor. Float tensors receive the element of their type nearest to v / 10^decimals (ties
  * to even, computed exactly); integer tensors receive v as it is.
  *
  * A value outside the manifest's [min, max] or beyond what the tensor type holds is a result,
@@ -57,17 +70,13 @@ export function allocateTensor(type: TensorType, length: number): TensorData {
  */
 export function decodeInput(input: string | Uint8Array, entry: Spec): DecodedInput {
   let bytes: Uint8Array;
-  let n: number;
   try {
     bytes = typeof input === "string" ? fromHex(input) : input;
-    n = int256ArrayLength(bytes);
   } catch (cause) {
-    throw new InputEncodingError("input is not a canonical abi.encode(int256[])", { cause });
+    throw new InputEncodingError("input is not 0x hex", { cause });
   }
-  if (n !== entry.input.length) {
-    throw new InputEncodingError(`input has ${n} values, the model takes ${entry.input.length}`);
-  }
-  const data = allocateTensor(entry.input.type, n);
+  checkInput(bytes, entry);
+  const data = allocateTensor(entry.input.type, entry.input.length);
   const refused = decodeInto(bytes, entry, data, 0);
   return refused ?? { status: ResultStatus.Ok, data };
 }
@@ -81,7 +90,30 @@ if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) throw new Error("codec
 const POW10_NUMBER = Array.from({ length: 23 }, (_, k) => Number(10n ** BigInt(k)));
 
 /**
- * Decodes the values of a canonical int256[] `bytes` (length already checked) into
+ * Value i of a packed input as a number when it is a safe integer (always, but for int64 beyond
+ * ±2^53), else undefined: read it with {@link packedBig}.
+ */
+function packedNumber(view: DataView, encoding: InputEncoding, i: number): number | undefined {
+  switch (encoding) {
+    case InputEncoding.PackedInt8:
+      return view.getInt8(i);
+    case InputEncoding.PackedInt16:
+      return view.getInt16(2 * i, false);
+    case InputEncoding.PackedInt32:
+      return view.getInt32(4 * i, false);
+    default: {
+      const v = view.getBigInt64(8 * i, false);
+      return v >= -9007199254740992n && v <= 9007199254740992n ? Number(v) : undefined;
+    }
+  }
+}
+
+function packedBig(view: DataView, encoding: InputEncoding, i: number): bigint {
+  return encoding === InputEncoding.PackedInt64 ? view.getBigInt64(8 * i, false) : BigInt(packedNumber(view, encoding, i)!);
+}
+
+/**
+ * Decodes the values of an input `bytes` (length and encoding already checked) into
  * `data[at .. at + n)`: the work of {@link decodeInput}, reusable for stacked batches.
  * Returns the refusal, or undefined when every value was accepted.
  *
@@ -99,10 +131,13 @@ export function decodeInto(bytes: Uint8Array, entry: Spec, data: TensorData, at:
   const decimals = entry.decimals;
   const integer = type === "int32" || type === "int64";
   const fastScale = integer ? (decimals === 0 ? 1 : 0) : decimals <= 22 ? POW10_NUMBER[decimals] : 0;
+  const encoding = specInputEncoding(entry);
+  const abi = encoding === InputEncoding.AbiInt256;
+  const view = abi ? undefined : new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < n; i++) {
     const lo = boundAt(min, i);
     const hi = boundAt(max, i);
-    const num = fastScale === 0 ? undefined : readInt256Number(bytes, i);
+    const num = fastScale === 0 ? undefined : abi ? readInt256Number(bytes, i) : packedNumber(view!, encoding, i);
     if (num !== undefined) {
       const x = fastScale === 1 ? num : num / fastScale;
       if (lo !== undefined && (x < lo || (x === lo && compareFixedToNumber(BigInt(num), decimals, lo) < 0))) {
@@ -132,7 +167,7 @@ export function decodeInto(bytes: Uint8Array, entry: Spec, data: TensorData, at:
       continue;
     }
     // Exact BigInt path: values beyond ±2^53, more than 22 decimals, integers with decimals.
-    const v = readInt256(bytes, i);
+    const v = abi ? readInt256(bytes, i) : packedBig(view!, encoding, i);
     if (lo !== undefined && compareFixedToNumber(v, decimals, lo) < 0) {
       return { status: ResultStatus.InputOutOfRange, index: i, reason: `input[${i}] is below the model's minimum ${lo}` };
     }
@@ -239,16 +274,19 @@ export function encodeOutputBytes(data: TensorData | readonly number[], at: numb
 /**
  * Fixed-point encoding of real input values (the inverse view of {@link decodeInput}) for
  * callers that hold real numbers, e.g. a dApp's off-chain helper or the build's evaluation:
- * each value is scaled by 10^decimals and rounded half to even, exactly; integers as they are.
+ * each value is scaled by 10^decimals and rounded half to even, exactly; integers as they are;
+ * then written in the model's input encoding (0x hex). Throws RangeError for a value the
+ * encoding cannot carry.
  */
 export function encodeInput(values: readonly (number | bigint)[], entry: Spec): string {
   const integer = entry.input.type === "int32" || entry.input.type === "int64";
-  return encodeTensor(
+  return toHex(encodeInputValues(
     values.map((x, i) => {
       if (typeof x === "bigint") return x;
       if (!Number.isFinite(x)) throw new RangeError(`input value ${i} is not finite: ${x}`);
       if (integer && !Number.isInteger(x)) throw new RangeError(`input value ${i} of an integer model is not an integer: ${x}`);
       return integer ? BigInt(x) : scaleToFixed(x, entry.decimals);
     }),
-  );
+    specInputEncoding(entry),
+  ));
 }

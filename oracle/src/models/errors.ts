@@ -23,11 +23,11 @@ export class OutputShapeError extends ModelError {
   override name = "OutputShapeError";
 }
 
-/** No model with this hash in the manifest. */
+/** No model file with this hash in the folder. */
 export class UnknownModelError extends ModelError {
   override name = "UnknownModelError";
   constructor(readonly modelHash: string, dir: string) {
-    super(`no model with sha256 ${modelHash} in the manifest of ${dir}`);
+    super(`no model file with sha256 ${modelHash} in ${dir}`);
   }
 }
 
@@ -44,5 +44,23 @@ export class ModelStoreClosedError extends ModelError {
   override name = "ModelStoreClosedError";
   constructor() {
     super("the model store is closed");
+  }
+}
+
+/** The model file carries no valid spec, or its spec does not match its graph. Says what to change. */
+export class ModelSpecError extends ModelError {
+  override name = "ModelSpecError";
+}
+
+/** onnxruntime refused to create a session from the file (not ONNX, an unknown operator, a bad graph). */
+export class ModelLoadError extends ModelError {
+  override name = "ModelLoadError";
+}
+
+/** The model file is larger than the store accepts. */
+export class ModelTooLargeError extends ModelError {
+  override name = "ModelTooLargeError";
+  constructor(readonly size: number, readonly limit: number) {
+    super(`the model file is ${size} bytes, more than the limit of ${limit} bytes`);
   }
 }

@@ -1,55 +1,34 @@
+/**
+ * models/manifest.json: the catalogue of the models this repository ships (name, file, sha256,
+ * dataset, held-out metrics, and a copy of each file's spec) for the demo, the deploy script and
+ * people. It is NOT part of the runner's measurement and the runner never reads it: a model's
+ * spec is in its file (spec.ts).
+ */
 import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
+import { refineSpec, specFields } from "./spec";
 
-/** Folder of the committed models and their manifest: `<repo>/models`. */
+/** Folder of the committed models and their catalogue: `<repo>/models`. */
 export const DEFAULT_MODELS_DIR = path.resolve(__dirname, "..", "..", "..", "models");
 
 /** File name of the manifest inside the models folder. */
 export const MANIFEST_FILE = "manifest.json";
 
-const tensorType = z.enum(["float32", "float64", "int32", "int64"]);
-/** Element type of a model's input or output tensor, as ONNX Runtime names it. */
-export type TensorType = z.infer<typeof tensorType>;
+export type { TensorType } from "./spec";
 
 const hash = z.string().regex(/^0x[0-9a-f]{64}$/, "expected 0x followed by 64 lower-case hex digits");
-const bound = z.union([z.number().finite(), z.array(z.number().finite())]);
+const { version: _version, ...catalogueSpecFields } = specFields;
 
-const inputSpec = z
-  .object({
-    name: z.string().min(1),
-    type: tensorType,
-    shape: z.array(z.number().int().positive()).min(1),
-    length: z.number().int().positive(),
-    /** Least accepted value, in model units (v / 10^decimals): one for all elements or one each. */
-    min: bound.optional(),
-    /** Greatest accepted value, in model units. */
-    max: bound.optional(),
-    /** What each element means, with its unit. */
-    features: z.array(z.string()).optional(),
-  })
-  .strict();
-
-const outputSpec = z
-  .object({
-    name: z.string().min(1),
-    type: tensorType,
-    shape: z.array(z.number().int().positive()).min(1),
-    length: z.number().int().positive(),
-    /** What each element means. */
-    labels: z.array(z.string()).optional(),
-  })
-  .strict();
-
+/**
+ * One model of the catalogue: its spec (a copy of what its file's metadata says; the file is
+ * the authority, and build.test.ts holds the two equal) with where it came from and how it scored.
+ */
 const entrySchema = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lower-case letters, digits and dashes"),
+    ...catalogueSpecFields,
     file: z.string().regex(/^[A-Za-z0-9._-]+\.onnx$/, "a plain .onnx file name inside the models folder"),
     sha256: hash,
-    description: z.string().min(1),
-    input: inputSpec,
-    output: outputSpec,
-    decimals: z.number().int().min(0).max(38),
     dataset: z
       .object({
         package: z.string(),
@@ -64,21 +43,7 @@ const entrySchema = z
     metrics: z.record(z.union([z.number(), z.string()])),
   })
   .strict()
-  .superRefine((e, ctx) => {
-    for (const side of ["input", "output"] as const) {
-      const spec = e[side];
-      const product = spec.shape.reduce((a, b) => a * b, 1);
-      if (product !== spec.length) ctx.addIssue({ code: "custom", path: [side, "length"], message: `length ${spec.length} is not the product of shape [${spec.shape}]` });
-      const integer = spec.type === "int32" || spec.type === "int64";
-      if (integer && e.decimals !== 0) ctx.addIssue({ code: "custom", path: ["decimals"], message: `an integer ${side} (${spec.type}) is taken as it is: decimals must be 0` });
-    }
-    for (const key of ["min", "max"] as const) {
-      const b = e.input[key];
-      if (Array.isArray(b) && b.length !== e.input.length) ctx.addIssue({ code: "custom", path: ["input", key], message: `has ${b.length} bounds for ${e.input.length} elements` });
-    }
-    if (e.input.features && e.input.features.length !== e.input.length) ctx.addIssue({ code: "custom", path: ["input", "features"], message: "one name per element" });
-    if (e.output.labels && e.output.labels.length !== e.output.length) ctx.addIssue({ code: "custom", path: ["output", "labels"], message: "one label per element" });
-  });
+  .superRefine(refineSpec);
 
 const manifestSchema = z
   .object({

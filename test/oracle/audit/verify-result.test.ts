@@ -174,7 +174,7 @@ describe("oracle audit verify-result: one request end to end", function () {
     expect(report.checks.map((c) => c.name)).to.deep.equal([
       "request.event", "request.state", "fulfilment.events", "fulfilment.calldata", "fulfilment.commitment", "signer.recovered",
       "fulfilment.output", "registration.event", "registration.state", "attestation.verified", "measurement.source",
-      "model.manifest", "model.file", "output.rerun", "callback.outcome",
+      "model.fetch", "model.file", "output.rerun", "callback.outcome",
     ]);
     expect(report.facts.submissions["1"]).to.include({ signer: host.signer, measurement });
     expect(report.facts.measurement.measurement).to.equal(measurement);
@@ -210,13 +210,13 @@ describe("oracle audit verify-result: one request end to end", function () {
   it("names the model link when the model file differs by one byte", async () => {
     const models = path.join(dir, "models-tampered");
     cpSync(path.join(snapshot, "models"), models, { recursive: true });
-    const file = path.join(models, entry.file);
-    const bytes = readFileSync(file);
+    // a file under the model's hash name whose bytes differ by one
+    const bytes = readFileSync(path.join(models, entry.file));
     bytes[bytes.length >> 1] ^= 0x01;
-    writeFileSync(file, bytes);
+    writeFileSync(path.join(models, entry.sha256.slice(2) + ".onnx"), bytes);
     const report = await verify(single, { modelsDir: models });
     expectBroken(report, "model.file", "model");
-    expect(report.checks.find((c) => c.name === "measurement.source")!.ok).to.equal(true); // same manifest, same measurement
+    expect(report.checks.find((c) => c.name === "measurement.source")!.ok).to.equal(true); // models are not measured
     expect(formatResultText(report)).to.include('BROKEN at link "model"');
   });
 
@@ -235,7 +235,7 @@ describe("oracle audit verify-result: one request end to end", function () {
     expectBroken(report, "measurement.source", "measurement");
     expect(report.checks.find((c) => c.name === "measurement.source")!.evidence).to.include({ registered: measurement });
     // A measurement the caller computed (the demo measures once for all its requests) is used as given.
-    const given = await verify(single, { sourceDir: source, modelsDir: models, measurement: measureRunner({ repoRoot: snapshot, modelsDir: models }) });
+    const given = await verify(single, { sourceDir: source, modelsDir: models, measurement: measureRunner({ repoRoot: snapshot }) });
     expect(given.valid, formatResultText(given)).to.equal(true);
     expect(given.facts.measurement).to.include({ measurement });
   });

@@ -1,10 +1,12 @@
 /** Helpers for the enclave tests: test hooks switch, a module/file tracer for the runner, inputs. */
 import { fork, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { defaultRepoRoot, RUNNER_ENTRY } from "../../../oracle/src/enclave/measure";
+import { defaultRepoRoot, measureRunner, RUNNER_ENTRY } from "../../../oracle/src/enclave/measure";
 import { loadManifest, type ModelManifestEntry } from "../../../oracle/src/models/manifest";
-import { encodeTensor } from "../../../oracle/src/protocol";
+import { specInputEncoding } from "../../../oracle/src/models/spec";
+import { toHex } from "../../../oracle/src/protocol/bytes";
+import { encodeInputValues } from "../../../oracle/src/protocol/input-encoding";
 
 process.env.ORACLE_ENCLAVE_TEST_HOOKS = "1";
 
@@ -21,7 +23,22 @@ export function sampleInput(entry: ModelManifestEntry, salt = 0): string {
     const integer = entry.input.type.startsWith("int");
     return integer ? BigInt(Math.round(mid)) + BigInt(salt % 2) : BigInt(Math.round(mid * 1000)) * (scale / 1000n || 1n) + BigInt(salt);
   });
-  return encodeTensor(values);
+  return toHex(encodeInputValues(values, specInputEncoding(entry)));
+}
+
+/**
+ * A checkout of another runner measurement: the measured files copied into `dir` (node_modules
+ * linked), with one byte more in its tsconfig.json. Models play no part in a measurement, so a
+ * different runner needs different code.
+ */
+export function otherMeasurementCheckout(dir: string): string {
+  for (const f of measureRunner().files) {
+    mkdirSync(path.dirname(path.join(dir, f.path)), { recursive: true });
+    cpSync(path.join(repoRoot, f.path), path.join(dir, f.path));
+  }
+  symlinkSync(path.join(repoRoot, "node_modules"), path.join(dir, "node_modules"));
+  appendFileSync(path.join(dir, "tsconfig.json"), "\n");
+  return dir;
 }
 
 /**

@@ -6,11 +6,11 @@ import { serialize } from "node:v8";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { SigningKey, ZeroAddress, computeAddress, getAddress, keccak256, recoverAddress } from "ethers";
-import { forkRawRunner, models, nextMessage, repoRoot, sampleInput, writeTracer } from "./helpers";
+import { forkRawRunner, models, nextMessage, otherMeasurementCheckout, repoRoot, sampleInput, writeTracer } from "./helpers";
 import { EnclaveHost, type SignedBatch } from "../../../oracle/src/enclave/host";
 import { createDevPlatform, createDevRoot, verifyDevEvidence } from "../../../oracle/src/enclave/platform";
 import { RunnerPool } from "../../../oracle/src/enclave/pool";
-import { measureRunner, MANIFEST_LISTING_PATH } from "../../../oracle/src/enclave/measure";
+import { measureRunner } from "../../../oracle/src/enclave/measure";
 import { unsealKey, type SealedKeyFile } from "../../../oracle/src/enclave/sealing";
 import { ResultHasher } from "../../../oracle/src/protocol/eip712";
 import { InputTooLargeError, ModelRejectedError, RunnerCrashedError, RunnerMisbehavedError, RunnerTimeoutError } from "../../../oracle/src/enclave/errors";
@@ -145,7 +145,7 @@ describe("enclave host and runner process", function () {
   it("loads no repo file outside the measured set and reads only measured files and model files", async () => {
     await host.close(); // the tracer writes on exit
     const trace = JSON.parse(readFileSync(traceFile, "utf8")) as { modules: string[]; reads: string[]; writes: string[] };
-    const measured = new Set(measureRunner().files.map((f) => f.path).filter((p) => p !== MANIFEST_LISTING_PATH));
+    const measured = new Set(measureRunner().files.map((f) => f.path));
     const inRepo = (p: string) => p.startsWith(repoRoot + path.sep) && !p.includes(`${path.sep}node_modules${path.sep}`);
     const rel = (p: string) => path.relative(repoRoot, p).split(path.sep).join("/");
     const loaded = trace.modules.filter(inRepo).map(rel);
@@ -153,7 +153,7 @@ describe("enclave host and runner process", function () {
     expect(loaded.filter((p) => !measured.has(p)), "repo modules the runner loaded outside the measured set").to.deep.equal([]);
     const read = trace.reads.filter(inRepo).map(rel).filter((p) => !measured.has(p));
     // package.json: Node and ts-node look up the module type of each folder (none sets "type")
-    const allowed = (p: string) => p === "models/manifest.json" || /^models\/[^/]+\.onnx$/.test(p) || /(^|\/)package\.json$/.test(p) || !p.includes(".");
+    const allowed = (p: string) => /^models\/[^/]+\.onnx$/.test(p) || p === "models" || /(^|\/)package\.json$/.test(p) || !p.includes(".");
     expect(read.filter((p) => !allowed(p)), "repo files the runner read outside the measured set").to.deep.equal([]);
     expect(trace.writes.map((p) => path.resolve(p)).filter((p) => p !== traceFile).every((p) => p.startsWith(sealedPath)), bigintJson(trace.writes)).to.equal(true);
   });
@@ -304,10 +304,10 @@ describe("model files and sealing through the host", function () {
     const modelsDir = path.join(dir, "models");
     cpSync(path.join(repoRoot, "models"), modelsDir, { recursive: true });
     const [tampered, intact] = models;
-    const file = path.join(modelsDir, tampered.file);
-    const bytes = readFileSync(file);
+    // a file under the tampered model's hash name whose bytes are not that model's
+    const bytes = readFileSync(path.join(modelsDir, tampered.file));
     bytes[bytes.length - 1] ^= 0x01;
-    writeFileSync(file, bytes);
+    writeFileSync(path.join(modelsDir, tampered.sha256.slice(2) + ".onnx"), bytes);
     const host = await EnclaveHost.start({ platform: createDevPlatform(), chainId: CHAIN_ID, oracleAddress: ORACLE, modelsDir });
     try {
       // No operator configured: the report names the zero address, which no account can register.
@@ -337,11 +337,9 @@ describe("model files and sealing through the host", function () {
     expect(second.signer).to.equal(signer);
     await second.close();
 
-    // another measurement: a manifest that differs by one byte is another runner
-    const modelsDir = path.join(dir, "models-other");
-    cpSync(path.join(repoRoot, "models"), modelsDir, { recursive: true });
-    writeFileSync(path.join(modelsDir, "manifest.json"), readFileSync(path.join(modelsDir, "manifest.json"), "utf8") + "\n");
-    const err = await EnclaveHost.start({ platform, chainId: CHAIN_ID, oracleAddress: ORACLE, sealedKeyPath, modelsDir }).catch((e) => e);
+    // another measurement: runner code that differs by one byte is another runner
+    const otherRoot = otherMeasurementCheckout(path.join(dir, "checkout-other"));
+    const err = await EnclaveHost.start({ platform, chainId: CHAIN_ID, oracleAddress: ORACLE, sealedKeyPath, repoRoot: otherRoot, modelsDir: path.join(repoRoot, "models") }).catch((e) => e);
     expect(err.code).to.equal("RUNNER_START_FAILED");
     expect(err.message).to.match(/UNSEAL_FAILED: sealed key belongs to measurement/);
     // and another platform with the same measurement cannot either

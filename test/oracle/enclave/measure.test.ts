@@ -3,7 +3,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utim
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
-import { defaultRepoRoot, importSpecifiers, measureRunner, MANIFEST_LISTING_PATH, RUNNER_ENTRY } from "../../../oracle/src/enclave/measure";
+import { defaultRepoRoot, importSpecifiers, measureRunner, RUNNER_ENTRY } from "../../../oracle/src/enclave/measure";
 
 const repo = defaultRepoRoot();
 
@@ -11,7 +11,7 @@ const repo = defaultRepoRoot();
 function copyMeasured(files: string[]): string {
   const dir = mkdtempSync(path.join(tmpdir(), "measure-"));
   for (const f of files) {
-    const from = f === MANIFEST_LISTING_PATH ? path.join(repo, "models", "manifest.json") : path.join(repo, f);
+    const from = path.join(repo, f);
     mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
     cpSync(from, path.join(dir, f));
   }
@@ -24,11 +24,12 @@ describe("runner measurement", () => {
   const temps: string[] = [];
   after(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-  it("lists the runner entry, the protocol, the model store and codec, tsconfig and the manifest", () => {
+  it("lists the runner entry, the protocol, the model store, codec and spec reader, and tsconfig — no model data", () => {
     const paths = base.files.map((f) => f.path);
-    for (const p of [RUNNER_ENTRY, "oracle/src/models/store.ts", "oracle/src/models/codec.ts", "oracle/src/protocol/eip712.ts", "tsconfig.json", MANIFEST_LISTING_PATH]) {
+    for (const p of [RUNNER_ENTRY, "oracle/src/models/store.ts", "oracle/src/models/codec.ts", "oracle/src/models/spec.ts", "oracle/src/protocol/eip712.ts", "tsconfig.json"]) {
       expect(paths).to.include(p);
     }
+    expect(paths.filter((p) => p.startsWith("models/")), "model files or the catalogue in the measurement").to.deep.equal([]);
     expect(paths).to.not.include("oracle/src/enclave/host.ts");
     expect(paths).to.not.include("oracle/src/enclave/platform.ts");
     expect([...paths].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))).to.deep.equal(paths);
@@ -46,7 +47,7 @@ describe("runner measurement", () => {
   });
 
   it("is sha256 of the listing, each file as path NUL sha256 LF, then the runtime lines", () => {
-    const lines = base.files.map((f) => `${f.path}\0${createHash("sha256").update(readFileSync(f.path === MANIFEST_LISTING_PATH ? path.join(repo, "models/manifest.json") : path.join(repo, f.path))).digest("hex")}\n`);
+    const lines = base.files.map((f) => `${f.path}\0${createHash("sha256").update(readFileSync(path.join(repo, f.path))).digest("hex")}\n`);
     const runtime = base.runtimeIds.map((r) => `@runtime/${r.name}\0${r.version}\n`).join("");
     expect(base.listing).to.equal(lines.join("") + runtime);
     expect(base.measurement).to.equal("0x" + createHash("sha256").update(base.listing).digest("hex"));
@@ -60,8 +61,8 @@ describe("runner measurement", () => {
     const b = copyMeasured(paths);
     temps.push(a, b);
     for (const f of paths) utimesSync(path.join(b, f), new Date(0), new Date(0));
-    const ma = measureRunner({ repoRoot: a, modelsDir: path.join(a, "models") });
-    const mb = measureRunner({ repoRoot: b, modelsDir: path.join(b, "models") });
+    const ma = measureRunner({ repoRoot: a });
+    const mb = measureRunner({ repoRoot: b });
     expect(ma.measurement).to.equal(base.measurement);
     expect(mb.measurement).to.equal(base.measurement);
   });
@@ -78,12 +79,25 @@ describe("runner measurement", () => {
       const at = changed.length - 1; // the last byte: a change that keeps the imports readable
       changed[at] ^= 0x01;
       writeFileSync(file, changed);
-      const m = measureRunner({ repoRoot: dir, modelsDir: path.join(dir, "models") }).measurement;
+      const m = measureRunner({ repoRoot: dir }).measurement;
       expect(seen.has(m), `flipping a bit of ${f} must change the measurement`).to.equal(false);
       seen.add(m);
       writeFileSync(file, original);
     }
-    expect(measureRunner({ repoRoot: dir, modelsDir: path.join(dir, "models") }).measurement).to.equal(base.measurement);
+    expect(measureRunner({ repoRoot: dir }).measurement).to.equal(base.measurement);
+  });
+
+  it("does not change when a model is added, changed or removed, or the catalogue is edited", () => {
+    const dir = copyMeasured(base.files.map((f) => f.path));
+    temps.push(dir);
+    const models = path.join(dir, "models");
+    cpSync(path.join(repo, "models"), models, { recursive: true });
+    expect(measureRunner({ repoRoot: dir }).measurement).to.equal(base.measurement);
+    writeFileSync(path.join(models, "someone-elses-model.onnx"), Buffer.from("a new model published after the runner was attested"));
+    writeFileSync(path.join(models, "manifest.json"), readFileSync(path.join(models, "manifest.json"), "utf8").replace(/"decimals": 6/g, '"decimals": 2'));
+    rmSync(path.join(models, "iris-classifier.onnx"));
+    expect(measureRunner({ repoRoot: dir }).measurement).to.equal(base.measurement);
+    expect(measureRunner().measurement).to.equal(base.measurement);
   });
 
   it("changes with the Node major version (a runtime identifier)", () => {

@@ -9,7 +9,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
-import { models, repoRoot, sampleInput } from "./helpers";
+import { models, otherMeasurementCheckout, repoRoot, sampleInput } from "./helpers";
 import { EnclaveHost } from "../../../oracle/src/enclave/host";
 import { createDevPlatform, createDevRoot } from "../../../oracle/src/enclave/platform";
 import type { DevEvidence } from "../../../oracle/src/enclave/backend";
@@ -43,11 +43,11 @@ describe("runner attestation and results on-chain", function () {
     // The operator is the account that registers below (the default signer); the platform binds it.
     host = await EnclaveHost.start({ platform, operator: owner.address, chainId, oracleAddress: await oracle.getAddress() });
 
-    // a runner of another measurement: same code, a manifest that differs by one byte
-    const modelsDir = path.join(dir, "models");
-    cpSync(path.join(repoRoot, "models"), modelsDir, { recursive: true });
-    writeFileSync(path.join(modelsDir, "manifest.json"), readFileSync(path.join(modelsDir, "manifest.json"), "utf8") + "\n");
-    other = await EnclaveHost.start({ platform, operator: owner.address, chainId, oracleAddress: await oracle.getAddress(), modelsDir });
+    // a runner of another measurement: a checkout whose tsconfig.json differs by one byte
+    other = await EnclaveHost.start({
+      platform, operator: owner.address, chainId, oracleAddress: await oracle.getAddress(),
+      repoRoot: otherMeasurementCheckout(path.join(dir, "checkout")), modelsDir: path.join(repoRoot, "models"),
+    });
     expect(other.measurement!.measurement).to.not.equal(host.measurement!.measurement);
 
     await enclaves.addRoot(root.publicKey.x, root.publicKey.y);

@@ -11,7 +11,7 @@ type Spec = Pick<ModelManifestEntry, "input" | "output" | "decimals">;
 function floatSpec(decimals: number, length = 1, type: "float32" | "float64" = "float32", bounds: { min?: number; max?: number } = {}): Spec {
   return {
     decimals,
-    input: { name: "x", type, shape: [1, length], length, ...bounds },
+    input: { name: "x", type, shape: [1, length], length, encoding: "abi-int256", ...bounds },
     output: { name: "y", type, shape: [1, length], length },
   };
 }
@@ -126,7 +126,7 @@ describe("models/codec", () => {
     });
 
     it("takes integer outputs as they are", () => {
-      const spec: Spec = { decimals: 0, input: { name: "x", type: "int64", shape: [1, 3], length: 3 }, output: { name: "y", type: "int64", shape: [1, 3], length: 3 } };
+      const spec: Spec = { decimals: 0, input: { name: "x", type: "int64", shape: [1, 3], length: 3, encoding: "abi-int256" }, output: { name: "y", type: "int64", shape: [1, 3], length: 3 } };
       const data = BigInt64Array.of(-(2n ** 63n), 0n, 2n ** 63n - 1n);
       expect(encodeOutput(data, spec)).to.deep.equal({ status: ResultStatus.Ok, output: encodeTensor([-(2n ** 63n), 0n, 2n ** 63n - 1n]) });
     });
@@ -207,7 +207,7 @@ describe("models/codec", () => {
     it("refuses values the tensor type cannot hold", () => {
       const f32 = decodeInput(encodeTensor([10n ** 39n]), floatSpec(0));
       expect(f32).to.deep.include({ status: ResultStatus.InputOutOfRange, index: 0 });
-      const i64: Spec = { decimals: 0, input: { name: "x", type: "int64", shape: [1, 2], length: 2 }, output: { name: "y", type: "int64", shape: [1, 1], length: 1 } };
+      const i64: Spec = { decimals: 0, input: { name: "x", type: "int64", shape: [1, 2], length: 2, encoding: "abi-int256" }, output: { name: "y", type: "int64", shape: [1, 1], length: 1 } };
       const ok = decodeInput(encodeTensor([2n ** 63n - 1n, -(2n ** 63n)]), i64);
       expect(ok.status).to.equal(ResultStatus.Ok);
       if (ok.status === ResultStatus.Ok) expect([...ok.data]).to.deep.equal([2n ** 63n - 1n, -(2n ** 63n)]);
@@ -226,7 +226,7 @@ describe("models/codec", () => {
 
     it("reads every committed model's input through its manifest entry", () => {
       for (const entry of loadManifest().models) {
-        const zeros = encodeTensor(new Array(entry.input.length).fill(0n));
+        const zeros = encodeInput(new Array(entry.input.length).fill(0), entry);
         const r = decodeInput(zeros, entry);
         expect(r.status, entry.name).to.equal(ResultStatus.Ok);
         if (r.status === ResultStatus.Ok) expect(r.data.length).to.equal(entry.input.length);

@@ -31,7 +31,7 @@ const EDGES: bigint[] = [
 ];
 
 function spec(type: TensorType, decimals: number, length = 1, bounds: { min?: number | number[]; max?: number | number[] } = {}): Spec {
-  return { decimals, input: { name: "x", type, shape: [1, length], length, ...bounds }, output: { name: "y", type, shape: [1, length], length } };
+  return { decimals, input: { name: "x", type, shape: [1, length], length, encoding: "abi-int256", ...bounds }, output: { name: "y", type, shape: [1, length], length } };
 }
 
 /** The codec's decodeInput as it was before the fast path: BigInt only. */

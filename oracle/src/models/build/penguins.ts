@@ -43,6 +43,7 @@ export function trainPenguins(): TrainedModel {
       input: {
         name: "measurements",
         type: "int64",
+        encoding: "abi-int256",
         shape: [1, 4],
         length: 4,
         min: MIN,
@@ -51,6 +52,7 @@ export function trainPenguins(): TrainedModel {
       },
       output: { name: "scores", type: "int64", shape: [1, 3], length: 3, labels: classes },
       decimals: 0,
+      determinism: "bit-exact",
       dataset: {
         ...source,
         split: "complete rows only; stratified by species: every fifth row of each species held out",

@@ -68,6 +68,7 @@ export function trainVolatility(): TrainedModel {
       input: {
         name: "returns",
         type: "float32",
+        encoding: "abi-int256",
         shape: [1, VOL_WINDOW],
         length: VOL_WINDOW,
         min: -1,
@@ -76,6 +77,7 @@ export function trainVolatility(): TrainedModel {
       },
       output: { name: "volatility", type: "float32", shape: [1, 1], length: 1, labels: ["annualized volatility, next 21 trading days"] },
       decimals: 6,
+      determinism: "float",
       dataset: {
         ...source,
         split: `chronological: training targets end on ${trainEnd}; held-out targets run from ${testStart} to ${dates[dates.length - 1]} (includes March 2020)`,

@@ -1,0 +1,235 @@
+/**
+ * Fetches a model the node has not seen from the registry's URI, checks its sha256 before anything
+ * else touches the bytes, and caches it by hash (cache.ts).
+ *
+ * URIs: `https://…`, `http://…`, `file:///abs/path.onnx`, and `sha256:<64 hex>` (content
+ * addressed), resolved against the operator's mirrors in order: an http(s) mirror serves
+ * `<mirror>/<hex>.onnx`; a `file://` mirror is a folder searched by hash (locate.ts).
+ *
+ * Limits, each with its own error: the size (Content-Length and the bytes actually received),
+ * one timeout for the whole fetch including redirects, the number of redirects, and the number of
+ * fetches at once (a fetch beyond it fails at once as `busy`, to be retried later).
+ */
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
+import { createHash } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { ModelError } from "./errors";
+import type { ModelCache } from "./cache";
+import { findModelFile } from "./locate";
+
+/** Why a fetch failed; the node's trail and metrics carry it. */
+export type FetchFailure =
+  | "unsupported-uri" | "not-found" | "http-status" | "too-large" | "timeout" | "too-many-redirects" | "hash-mismatch" | "busy" | "network";
+
+export class ModelFetchError extends ModelError {
+  override name = "ModelFetchError";
+  constructor(readonly reason: FetchFailure, message: string, options: { cause?: unknown } = {}) {
+    super(message, options);
+  }
+  /** A later attempt may succeed (busy, timeout, network, a 5xx); the others need the URI or file fixed. */
+  get transient(): boolean {
+    return this.reason === "busy" || this.reason === "timeout" || this.reason === "network" || this.reason === "http-status";
+  }
+}
+
+export interface FetchLimits {
+  /** Largest model, in bytes. Default 64 MiB. */
+  maxBytes: number;
+  /** Time for one fetch, redirects included. Default 30 s. */
+  timeoutMs: number;
+  /** Redirects followed. Default 3. */
+  maxRedirects: number;
+  /** Fetches at once; one more fails as `busy`. Default 2. */
+  maxConcurrent: number;
+}
+
+export const DEFAULT_FETCH_LIMITS: FetchLimits = { maxBytes: 64 * 1024 * 1024, timeoutMs: 30_000, maxRedirects: 3, maxConcurrent: 2 };
+
+export interface ModelFetcherOptions {
+  cache: ModelCache;
+  /** Where `sha256:` URIs are looked up, in order: http(s) base URLs or file:// folders. */
+  mirrors?: string[];
+  limits?: Partial<FetchLimits>;
+}
+
+const HASH_RE = /^0x[0-9a-f]{64}$/;
+
+export class ModelFetcher {
+  readonly cache: ModelCache;
+  readonly mirrors: string[];
+  readonly limits: FetchLimits;
+  private readonly inflight = new Map<string, Promise<string>>();
+  private active = 0;
+
+  constructor(options: ModelFetcherOptions) {
+    this.cache = options.cache;
+    this.mirrors = options.mirrors ?? [];
+    this.limits = { ...DEFAULT_FETCH_LIMITS, ...(options.limits ?? {}) };
+    for (const m of this.mirrors) {
+      if (!/^(https?|file):\/\//.test(m)) throw new TypeError(`model mirror ${m}: use an http://, https:// or file:// URL`);
+    }
+  }
+
+  /**
+   * The cached file of `modelHash`, fetching it from `uri` first if it is not cached. One fetch
+   * per hash at a time (callers share it). Throws ModelFetchError.
+   */
+  ensure(modelHash: string, uri: string): Promise<string> {
+    const hash = modelHash.toLowerCase();
+    if (!HASH_RE.test(hash)) return Promise.reject(new TypeError(`not a model hash: ${modelHash}`));
+    if (this.cache.has(hash)) {
+      this.cache.touch(hash);
+      return Promise.resolve(this.cache.path(hash));
+    }
+    let p = this.inflight.get(hash);
+    if (!p) {
+      if (this.active >= this.limits.maxConcurrent) {
+        return Promise.reject(new ModelFetchError("busy", `${this.active} model fetches are running (limit ${this.limits.maxConcurrent}); retry later`));
+      }
+      this.active++;
+      p = this.fetchInto(hash, uri).finally(() => {
+        this.active--;
+        this.inflight.delete(hash);
+      });
+      this.inflight.set(hash, p);
+    }
+    return p;
+  }
+
+  private async fetchInto(hash: string, uri: string): Promise<string> {
+    const bytes = await this.fetchVerified(hash, uri);
+    return this.cache.put(hash, bytes, uri);
+  }
+
+  /** The bytes of `uri`, refused unless they hash to `hash`. */
+  async fetchVerified(hash: string, uri: string): Promise<Uint8Array> {
+    const deadline = Date.now() + this.limits.timeoutMs;
+    const candidates = this.resolve(hash, uri);
+    const errors: ModelFetchError[] = [];
+    for (const c of candidates) {
+      try {
+        const bytes = c.startsWith("file://") ? this.readFile(c) : await this.download(c, deadline);
+        const actual = "0x" + createHash("sha256").update(bytes).digest("hex");
+        if (actual !== hash) throw new ModelFetchError("hash-mismatch", `${c} has sha256 ${actual}, the registry says ${hash}: the file at the URI is not the registered model`);
+        return bytes;
+      } catch (err) {
+        if (!(err instanceof ModelFetchError)) throw err;
+        errors.push(err);
+      }
+    }
+    if (errors.length === 1) throw errors[0];
+    const last = errors.find((e) => e.reason !== "not-found") ?? errors[errors.length - 1];
+    throw new ModelFetchError(last.reason, `no mirror served ${uri}: ${errors.map((e) => e.message).join("; ")}`);
+  }
+
+  /** The URLs to try for a registry URI. */
+  resolve(hash: string, uri: string): string[] {
+    const content = /^sha256:(?:0x)?([0-9a-fA-F]{64})$/.exec(uri);
+    if (content) {
+      if ("0x" + content[1].toLowerCase() !== hash) throw new ModelFetchError("hash-mismatch", `URI ${uri} names another hash than the registry's ${hash}`);
+      if (this.mirrors.length === 0) throw new ModelFetchError("not-found", `${uri} is content-addressed and no model mirror is configured (ORACLE_MODEL_MIRRORS)`);
+      return this.mirrors.map((m) => (m.startsWith("file://") ? `${m.replace(/\/$/, "")}/#${hash}` : `${m.replace(/\/$/, "")}/${hash.slice(2)}.onnx`));
+    }
+    if (/^(https?|file):\/\//.test(uri)) return [uri];
+    throw new ModelFetchError("unsupported-uri", `model URI "${uri}" is not https://, http://, file:// or sha256:<hash>`);
+  }
+
+  private readFile(url: string): Uint8Array {
+    let file: string;
+    const [base, fragment] = url.split("#");
+    try {
+      file = fileURLToPath(base);
+    } catch (cause) {
+      throw new ModelFetchError("unsupported-uri", `${url} is not a file URL: ${(cause as Error).message}`);
+    }
+    if (fragment !== undefined) {
+      const found = findModelFile(file, fragment, this.limits.maxBytes);
+      if (!found) throw new ModelFetchError("not-found", `no file with sha256 ${fragment} in mirror folder ${file}`);
+      file = found;
+    }
+    let size: number;
+    try {
+      size = fs.statSync(file).size;
+    } catch {
+      throw new ModelFetchError("not-found", `${file} does not exist`);
+    }
+    if (size > this.limits.maxBytes) throw new ModelFetchError("too-large", `${file} is ${size} bytes, more than the ${this.limits.maxBytes}-byte limit`);
+    return fs.readFileSync(file);
+  }
+
+  private async download(url: string, deadline: number): Promise<Uint8Array> {
+    let current = url;
+    for (let hop = 0; ; hop++) {
+      const res = await this.get(current, deadline);
+      if (res.redirect === undefined) return res.body!;
+      if (hop >= this.limits.maxRedirects) throw new ModelFetchError("too-many-redirects", `${url}: more than ${this.limits.maxRedirects} redirects`);
+      current = new URL(res.redirect, current).toString();
+      if (!/^https?:\/\//.test(current)) throw new ModelFetchError("unsupported-uri", `${url} redirects to ${current}, which is not http(s)`);
+    }
+  }
+
+  private get(url: string, deadline: number): Promise<{ redirect?: string; body?: Uint8Array }> {
+    const { maxBytes, timeoutMs } = this.limits;
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return Promise.reject(new ModelFetchError("timeout", `${url}: no answer within ${timeoutMs} ms`));
+    const client = url.startsWith("https:") ? https : http;
+    return new Promise((resolveOuter, rejectOuter) => {
+      // One timer for the whole answer: a server that trickles bytes is cut off too.
+      const timer = setTimeout(() => {
+        req.destroy();
+        rejectOuter(new ModelFetchError("timeout", `${url}: no complete answer within ${timeoutMs} ms`));
+      }, remaining);
+      const resolve = (v: { redirect?: string; body?: Uint8Array }) => {
+        clearTimeout(timer);
+        resolveOuter(v);
+      };
+      const reject = (e: Error) => {
+        clearTimeout(timer);
+        rejectOuter(e);
+      };
+      const req = client.get(url, { headers: { accept: "application/octet-stream" } }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 300 && status < 400 && res.headers.location) {
+          res.resume();
+          resolve({ redirect: res.headers.location });
+          return;
+        }
+        if (status === 404 || status === 410) {
+          res.resume();
+          reject(new ModelFetchError("not-found", `${url}: HTTP ${status}`));
+          return;
+        }
+        if (status !== 200) {
+          res.resume();
+          reject(new ModelFetchError("http-status", `${url}: HTTP ${status}`));
+          return;
+        }
+        const declared = Number(res.headers["content-length"] ?? "NaN");
+        if (declared > maxBytes) {
+          req.destroy();
+          reject(new ModelFetchError("too-large", `${url} is ${declared} bytes, more than the ${maxBytes}-byte limit`));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxBytes) {
+            req.destroy();
+            reject(new ModelFetchError("too-large", `${url} sent more than the ${maxBytes}-byte limit`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on("end", () => {
+          const buf = Buffer.concat(chunks);
+          resolve({ body: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) });
+        });
+        res.on("error", (err) => reject(new ModelFetchError("network", `${url}: ${err.message}`, { cause: err })));
+      });
+      req.on("error", (err) => reject(new ModelFetchError("network", `${url}: ${err.message}`, { cause: err })));
+    });
+  }
+}

@@ -2,10 +2,13 @@
  * The `oracle` command line (bin/oracle, `npm run oracle -- <command>`).
  *
  * Node commands (start, status, register-enclave) live in oracle/src/node/commands.ts; the
- * auditor's commands are registered by `registerAuditCommands(program)` from oracle/src/audit.
+ * auditor's commands are registered by `registerAuditCommands(program)` from oracle/src/audit;
+ * the model commands (inspect, check, pack, publish, fetch, list) by `registerModelCommands` from
+ * oracle/src/models/cli.ts.
  */
 import { Command } from "commander";
 import { registerAuditCommands } from "./audit/cli";
+import { registerModelCommands } from "./models/cli";
 import { registerNodeCommands } from "./node/commands";
 import { registerDevCommand } from "./node/dev-command";
 
@@ -18,6 +21,7 @@ export function buildProgram(): Command {
   registerNodeCommands(program);
   registerDevCommand(program);
   registerAuditCommands(program);
+  registerModelCommands(program);
   return program;
 }
 

@@ -187,9 +187,24 @@ export const CONFIG_SPEC = {
     schema: z.string().min(1).optional(),
   },
   modelsDir: {
-    env: "ORACLE_MODELS_DIR", default: "models", expect: "a directory with manifest.json",
-    description: "Directory of the ONNX models and their manifest.",
+    env: "ORACLE_MODELS_DIR", default: "models", expect: "a directory of .onnx files",
+    description: "Bundled models, copied into the model cache (<dataDir>/models) at start; any other registered model is fetched by its registry URI.",
     schema: z.string().min(1),
+  },
+  modelMirrors: {
+    env: "ORACLE_MODEL_MIRRORS", default: "", expect: "comma-separated http(s):// base URLs or file:// folders",
+    description: "Where sha256:<hash> model URIs are fetched from, in order (<mirror>/<hash>.onnx, or a folder searched by hash).",
+    schema: z.union([z.array(z.string()), z.string().transform((s) => s.split(",").map((p) => p.trim()).filter(Boolean))]).pipe(z.array(z.string().regex(/^(https?|file):\/\//, "an http://, https:// or file:// URL"))),
+  },
+  maxModelBytes: {
+    env: "ORACLE_MAX_MODEL_BYTES", default: "67108864", expect: "an integer of bytes",
+    description: "Largest model file fetched and loaded.",
+    schema: int(1024),
+  },
+  modelFetchTimeoutMs: {
+    env: "ORACLE_MODEL_FETCH_TIMEOUT_MS", default: "30000", expect: "an integer of milliseconds",
+    description: "Time for one model fetch, redirects included.",
+    schema: int(100),
   },
   reconcileIntervalMs: {
     env: "ORACLE_RECONCILE_INTERVAL_MS", default: "5000", expect: "an integer of milliseconds",

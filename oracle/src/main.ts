@@ -4,6 +4,7 @@
  * whose `close()` shuts them down in order. Each part takes its dependencies as arguments; this is
  * the only file that knows them all.
  */
+import * as fs from "node:fs";
 import path from "node:path";
 import { Contract } from "ethers";
 import type { Logger } from "pino";
@@ -19,7 +20,10 @@ import { loadDevPlatform } from "./enclave/platform";
 import type { AttestationBackend } from "./enclave/backend";
 import { createLogger } from "./log";
 import { createMetrics, type OracleMetrics } from "./metrics";
-import { loadManifest } from "./models/manifest";
+import { loadManifest, type ModelManifestEntry } from "./models/manifest";
+import { ModelCache } from "./models/cache";
+import { ModelFetcher } from "./models/fetch";
+import { ModelProvisioner, registryReader } from "./models/provision";
 import { EnclaveRunners } from "./node/enclave-source";
 import { Pipeline } from "./node/pipeline";
 import { RegisteredRunnerPool, type RunnerSource } from "./node/runners";
@@ -101,6 +105,16 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
       { gasHeadroomPercent: config.gasHeadroomPercent, txTimeoutMs: config.txTimeoutMs, feeBumpPercent: config.feeBumpPercent },
     );
 
+    // Models: the cache the runners read (by hash), the bundled ones copied in, the rest fetched by URI.
+    const modelCache = new ModelCache(path.join(config.dataDir, "models"));
+    modelCache.importDir(config.modelsDir);
+    const fetcher = new ModelFetcher({ cache: modelCache, mirrors: config.modelMirrors, limits: { maxBytes: config.maxModelBytes, timeoutMs: config.modelFetchTimeoutMs } });
+    const modelsLog = log.child({ part: "models" });
+    const provisioner = new ModelProvisioner({
+      fetcher, registration: registryReader(provider, deployment.contracts.ModelRegistry),
+      onDecline: (err) => modelsLog.warn({ modelHash: err.modelHash, reason: err.reason }, err.message),
+    });
+
     let source = opts.runnerSource;
     if (!source) {
       const platformFile = config.platformFile ? path.resolve(config.platformFile)
@@ -108,7 +122,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
       if (!opts.platform && !platformFile) throw new Error("no attestation platform: set ORACLE_PLATFORM_FILE or deploy with a dev platform");
       const platform = opts.platform ?? loadDevPlatform(platformFile!);
       source = await EnclaveRunners.start({
-        count: config.runners, platform, operator: submitter.operator, chainId: deployment.chainId, oracle, modelsDir: config.modelsDir,
+        count: config.runners, platform, operator: submitter.operator, chainId: deployment.chainId, oracle, modelsDir: modelCache.dir,
         maxInputBytes: config.maxInputBytes, maxBatchSize: config.batchSize, log: log.child({ part: "enclave" }),
         journalDir: path.join(config.dataDir, "signatures"),
       });
@@ -121,7 +135,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
     await runners.start();
 
     const pipeline = new Pipeline(
-      { provider, oracle, runners, submitter, tracker, metrics, log: log.child({ part: "pipeline" }) },
+      { models: provisioner, provider, oracle, runners, submitter, tracker, metrics, log: log.child({ part: "pipeline" }) },
       { batchSize: config.batchSize, batchWindowMs: config.batchWindowMs, maxInputBytes: config.maxInputBytes, maxCallbackGas: config.maxCallbackGas },
     );
     queue.process(pipeline.handle, config.jobConcurrency);
@@ -148,7 +162,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
     cleanups.push(["watcher", () => watcher.stop()]);
 
     const oracleContract = new Contract(oracle, ORACLE_ABI, provider);
-    const manifest = loadManifest(config.modelsDir);
+    const manifest = fs.existsSync(path.join(config.modelsDir, "manifest.json")) ? loadManifest(config.modelsDir) : { models: [] as ModelManifestEntry[] };
     const api = await startApi({
       registry: metrics.registry,
       log: log.child({ part: "api" }),
@@ -188,12 +202,19 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
           + `(head ${watcher.lastHead}, ${config.confirmations} confirmation(s) required)`;
         return { ...(rec ?? { requestId: id.toString(), status: unseen, trail: [] }), onChainState: RequestState[state] };
       },
-      models: () => ({
-        models: manifest.models.map((m) => ({
-          name: m.name, modelId: deployment.models[m.name] ?? null, modelHash: m.sha256, file: m.file,
-          input: m.input, output: m.output, decimals: m.decimals, description: m.description,
-        })),
-      }),
+      models: () => {
+        const byHash = new Map(manifest.models.map((m) => [m.sha256, m]));
+        return {
+          models: modelCache.list().map((c) => {
+            const m = byHash.get(c.modelHash);
+            return {
+              name: m?.name ?? c.name, modelId: m ? deployment.models[m.name] ?? null : null, modelHash: c.modelHash, bytes: c.bytes, pinned: c.pinned,
+              ...(m ? { file: m.file, input: m.input, output: m.output, decimals: m.decimals, determinism: m.determinism, description: m.description } : {}),
+            };
+          }),
+          declined: Object.fromEntries(provisioner.declinedModels()),
+        };
+      },
     }, config.httpPort, config.httpHost);
     cleanups.push(["http", () => api.close()]);
     log.info({ port: api.port, queue: queue.kind, runners: runners.signers(), oracle }, "oracle node ready");

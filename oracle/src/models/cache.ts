@@ -128,7 +128,8 @@ export class ModelCache {
       .filter((n) => /^[0-9a-f]{64}\.onnx$/.test(n) && !pins.has("0x" + n.slice(0, 64)) && "0x" + n.slice(0, 64) !== keep)
       .map((n) => ({ file: path.join(this.dir, n), stat: fs.statSync(path.join(this.dir, n)) }))
       .sort((a, b) => a.stat.mtimeMs - b.stat.mtimeMs);
-    let total = files.reduce((s, f) => s + f.stat.size, 0);
+    const kept = pins.has(keep) ? 0 : fs.statSync(this.path(keep)).size;
+    let total = kept + files.reduce((s, f) => s + f.stat.size, 0);
     for (const f of files) {
       if (total <= this.maxBytes) break;
       fs.rmSync(f.file, { force: true });

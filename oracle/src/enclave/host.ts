@@ -13,11 +13,13 @@
  *
  * Untrusted models: the runner process runs under an OS data-segment limit (`prlimit --data`,
  * `maxRunnerMemoryMb`: heap and anonymous mappings, so onnxruntime's allocations too), and a
- * model file larger than `maxModelBytes` is refused before a session is created. A model whose
- * job alone crashes the runner, times out or fails inside onnxruntime is quarantined: declined
- * at once from then on (ModelQuarantinedError, permanent). A batch of several models that crashes
- * puts each under suspicion; a suspect model is run only in batches of its own, so the culprit is
- * found in one more call and the others are not held up.
+ * model file larger than `maxModelBytes` is refused before a session is created. A call that
+ * crashes the runner, times out or fails inside onnxruntime gives each of its models a strike and
+ * puts it under suspicion (the error stays transient: a machine under load, or someone killing
+ * the process, is not the model's fault). A suspect model runs only in calls of its own, so a
+ * mixed batch never fails twice for one culprit; a model that fails a call of its own twice in a
+ * row is quarantined: declined at once from then on (ModelQuarantinedError, permanent). A call
+ * that succeeds clears its models.
  *
  * Events:
  *   restarted     ({ signer, previousSigner, attestation, reason, restarts })
@@ -179,6 +181,8 @@ const HASH_RE = /^0x[0-9a-fA-F]{64}$/;
 /** util-linux prlimit, which sets the runner's memory limit before Node starts. */
 const PRLIMIT = ["/usr/bin/prlimit", "/bin/prlimit"].find((p) => existsSync(p)) ?? "prlimit";
 const NULL_LOGGER: EnclaveLogger = { debug() {}, info() {}, warn() {}, error() {} };
+/** Failed calls of its own in a row after which a model is quarantined. */
+const QUARANTINE_STRIKES = 2;
 const RESTART_BACKOFF_MS = [0, 500, 2_000, 5_000, 15_000, 30_000];
 
 interface Pending {
@@ -226,8 +230,10 @@ export class EnclaveHost extends EventEmitter {
   readonly #journals = new Map<string, SignatureJournal>();
   /** Models declined after they failed a call of their own: hash → why. */
   readonly #quarantined = new Map<string, string>();
-  /** Models whose mixed batch failed: run alone until one call of their own succeeds. */
+  /** Models whose call failed: run alone until a call of their own succeeds. */
   readonly #suspect = new Set<string>();
+  /** Failed calls of its own in a row, per suspect model. */
+  readonly #strikes = new Map<string, number>();
 
   private constructor(options: EnclaveHostOptions) {
     super();
@@ -411,14 +417,21 @@ export class EnclaveHost extends EventEmitter {
     const modelFault = err instanceof RunnerTimeoutError || err instanceof RunnerCrashedError || (err instanceof RunnerFailedError && err.code === "INFERENCE_FAILED");
     if (!modelFault) return err;
     const models = [...new Set(jobs.map((j) => j.modelHash))];
+    for (const m of models) this.#suspect.add(m);
     if (models.length > 1) {
-      for (const m of models) this.#suspect.add(m);
       this.#log.warn({ models, err: (err as Error).message }, "a batch of several models failed the runner; each is run alone until the culprit is found");
+      return err;
+    }
+    const strikes = (this.#strikes.get(models[0]) ?? 0) + 1;
+    this.#strikes.set(models[0], strikes);
+    if (strikes < QUARANTINE_STRIKES) {
+      this.#log.warn({ modelHash: models[0], strikes, err: (err as Error).message }, "a model's call failed the runner; one more and it is quarantined");
       return err;
     }
     const reason = `${(err as EnclaveError).code}: ${(err as Error).message}${(err as EnclaveError).details ? ` (${(err as EnclaveError).details!.slice(0, 300)})` : ""}`;
     this.#quarantined.set(models[0], reason);
     this.#suspect.delete(models[0]);
+    this.#strikes.delete(models[0]);
     this.#log.error({ modelHash: models[0], reason }, "model quarantined: it crashed, stalled or failed the runner on its own");
     return new ModelQuarantinedError(models[0], reason);
   }
@@ -429,7 +442,10 @@ export class EnclaveHost extends EventEmitter {
     this.#queued++;
     const run = this.#queue.then(() => this.#dispatch(jobs, mode)).then(
       (answer) => {
-        if (this.#suspect.size) for (const j of jobs) this.#suspect.delete(j.modelHash);
+        if (this.#suspect.size) for (const j of jobs) {
+          this.#suspect.delete(j.modelHash);
+          this.#strikes.delete(j.modelHash);
+        }
         return answer;
       },
       (err) => {

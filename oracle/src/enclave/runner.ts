@@ -111,15 +111,15 @@ function loadOrCreateKey(msg: InitRequest): { key: SigningKey; unsealed: boolean
 const MAX_JOBS = 4096;
 
 /** The only fields each request may carry. */
-const ALLOWED_FIELDS: Record<string, ReadonlySet<string>> = {
-  init: new Set(["type", "id", "chainId", "oracleAddress", "modelsDir", "maxModelBytes", "sealingKey", "measurement", "sealedKeyPath"]),
-  attest: new Set(["type", "id"]),
-  infer: new Set(["type", "id", "mode", "count", "requestIds", "modelHashes", "inputs", "inputEnds"]),
-};
+const ALLOWED_FIELDS = new Map<unknown, ReadonlySet<string>>([
+  ["init", new Set(["type", "id", "chainId", "oracleAddress", "modelsDir", "maxModelBytes", "sealingKey", "measurement", "sealedKeyPath"])],
+  ["attest", new Set(["type", "id"])],
+  ["infer", new Set(["type", "id", "mode", "count", "requestIds", "modelHashes", "inputs", "inputEnds"])],
+]);
 
 /** Refuses a request carrying a field the runner does not know (e.g. a host trying to set decimals). */
 function checkFields(msg: HostMessage): void {
-  const allowed = ALLOWED_FIELDS[msg.type];
+  const allowed = ALLOWED_FIELDS.get(msg.type);
   if (!allowed) return;
   const extra = Object.keys(msg).filter((k) => !allowed.has(k));
   if (extra.length) throw new RequestError("BAD_REQUEST", `${msg.type} takes no ${extra.join(", ")}: a model's parameters come from its file only`);

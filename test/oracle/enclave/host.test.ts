@@ -210,11 +210,15 @@ describe("the runner's IPC surface", function () {
       const input = Buffer.from(sampleInput(entry).slice(2), "hex");
       const requestIds = new Uint8Array(32);
       requestIds[31] = 1;
-      child.send({
-        type: "infer", id: 20, mode: "single", digest, count: 1, requestIds, modelHashes: Buffer.from(entry.sha256.slice(2), "hex"),
-        inputs: input, inputEnds: Uint32Array.of(input.length),
-      });
-      const r = await reply;
+      const job = { mode: "single", count: 1, requestIds, modelHashes: Buffer.from(entry.sha256.slice(2), "hex"), inputs: input, inputEnds: Uint32Array.of(input.length) };
+      // an infer carrying a digest to sign is refused outright
+      child.send({ type: "infer", id: 20, digest, ...job });
+      const refused = await reply;
+      expect(refused).to.include({ ok: false, code: "BAD_REQUEST" });
+      expect(refused).to.not.have.property("signature");
+      const clean = nextMessage(child, (m) => m.id === 21);
+      child.send({ type: "infer", id: 21, ...job });
+      const r = await clean;
       expect(r.ok).to.equal(true);
       expect(recoverAddress(digest, r.signature)).to.not.equal(signer);
     } finally {

@@ -53,10 +53,14 @@ describe("hostile models in the runner", function () {
     expect((await host.infer({ requestId: 3n, modelHash: sha256Hex(good), input })).status).to.equal(ResultStatus.Ok);
   });
 
-  it("a model that explodes memory hits the runner's memory cap, is quarantined, and the runner serves the next model", async () => {
+  it("a model that explodes memory hits the runner's memory cap, is quarantined on its second failure, and the runner serves the next model", async () => {
     const hash = sha256Hex(huge);
+    const first = await host.infer({ requestId: 4n, modelHash: hash, input }).catch((e) => e);
+    expect(first.transient, String(first)).to.equal(true); // one failure may be the machine's fault
+    expect(host.quarantined().has(hash)).to.equal(false);
     const err = await host.infer({ requestId: 4n, modelHash: hash, input }).catch((e) => e);
     expect(err, String(err)).to.be.instanceOf(ModelQuarantinedError);
+    expect(err.message).to.match(/INFERENCE_FAILED|RUNNER_CRASHED/);
     expect(err.transient).to.equal(false);
     expect(host.quarantined().has(hash)).to.equal(true);
     // declined at once from now on: no second crash, no waiting
@@ -67,6 +71,16 @@ describe("hostile models in the runner", function () {
     const ok = await host.infer({ requestId: 6n, modelHash: sha256Hex(good), input });
     expect(ok.status).to.equal(ResultStatus.Ok);
     expect(BigInt("0x" + ok.output.slice(-64))).to.equal(5000n); // 2·2 + 1 at 3 decimals
+  });
+
+  it("a batch mixing a suspect model with others is refused as a whole (permanent), so each job runs alone", async () => {
+    const hash = sha256Hex(huge);
+    // quarantined by the test above: a batch with it fails as a whole, permanently
+    const mixed = await host.inferBatch([{ requestId: 31n, modelHash: sha256Hex(good), input }, { requestId: 32n, modelHash: hash, input }]).catch((e) => e);
+    expect(mixed.transient).to.equal(false);
+    expect(mixed.code).to.be.oneOf(["SUSPECT_MODEL_BATCH", "MODEL_QUARANTINED"]);
+    const alone = await host.inferBatch([{ requestId: 31n, modelHash: sha256Hex(good), input }]);
+    expect(alone.results[0].status).to.equal(ResultStatus.Ok);
   });
 });
 

@@ -1,6 +1,6 @@
 import { ResultStatus } from "../protocol/constants";
 import { allocInt256Array, fromHex, readInt256, readInt256Number, toHex, writeInt256, writeInt256Number } from "../protocol/bytes";
-import { InputEncoding, checkInputLength, encodeInputValues } from "../protocol/input-encoding";
+import { InputEncoding, checkInputLength, encodeInputValues, packedNumber } from "../protocol/input-encoding";
 import { InputEncodingError, OutputShapeError } from "./errors";
 import { FLOAT32, FLOAT64, compareFixedToNumber, pow10, rationalToBinary, scaleToFixed } from "./fixed-point";
 import { type CodecSpec, type TensorType, specInputEncoding } from "./spec";
@@ -88,25 +88,6 @@ if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) throw new Error("codec
 
 /** 10^k as an exact double for k ≤ 22. */
 const POW10_NUMBER = Array.from({ length: 23 }, (_, k) => Number(10n ** BigInt(k)));
-
-/**
- * Value i of a packed input as a number when it is a safe integer (always, but for int64 beyond
- * ±2^53), else undefined: read it with {@link packedBig}.
- */
-function packedNumber(view: DataView, encoding: InputEncoding, i: number): number | undefined {
-  switch (encoding) {
-    case InputEncoding.PackedInt8:
-      return view.getInt8(i);
-    case InputEncoding.PackedInt16:
-      return view.getInt16(2 * i, false);
-    case InputEncoding.PackedInt32:
-      return view.getInt32(4 * i, false);
-    default: {
-      const v = view.getBigInt64(8 * i, false);
-      return v >= -9007199254740992n && v <= 9007199254740992n ? Number(v) : undefined;
-    }
-  }
-}
 
 function packedBig(view: DataView, encoding: InputEncoding, i: number): bigint {
   return encoding === InputEncoding.PackedInt64 ? view.getBigInt64(8 * i, false) : BigInt(packedNumber(view, encoding, i)!);

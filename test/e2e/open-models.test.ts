@@ -32,6 +32,9 @@ describe("e2e: a publisher's model served by a running node", function () {
   let env: Env | undefined;
   let node: NodeProcess | undefined;
   let server: http.Server | undefined;
+  /** What the publisher's server serves, by path. */
+  const served = new Map<string, Uint8Array>();
+  let base = "";
 
   after(async () => {
     await node?.terminate();
@@ -71,9 +74,11 @@ describe("e2e: a publisher's model served by a running node", function () {
     const bytes = fs.readFileSync(packed);
 
     // 3. The publisher hosts it over http.
-    server = http.createServer((req, res) => { if (req.url === "/credit-score.onnx") res.end(bytes); else { res.statusCode = 404; res.end(); } });
+    served.set("/credit-score.onnx", bytes);
+    server = http.createServer((req, res) => { const b = served.get(req.url ?? ""); if (b) res.end(b); else { res.statusCode = 404; res.end(); } });
     await new Promise<void>((r) => server!.listen(0, "127.0.0.1", r));
-    const uri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/credit-score.onnx`;
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const uri = `${base}/credit-score.onnx`;
 
     // 4. publish with the publisher's own key (account 3; the operator is account 1).
     const publisher = devAccount(3);
@@ -108,5 +113,41 @@ describe("e2e: a publisher's model served by a running node", function () {
     expect(report.checks.find((c) => c.name === "model.fetch")!.detail).to.include(uri);
     expect(report.facts.request.status).to.equal(ResultStatus.Ok);
     expect(decodeTensor(String(report.facts.request.output))).to.deep.equal([129n]);
+  });
+
+  it("a model whose URI no longer serves its file is declined with the reason in the trail and the metrics, and not run", async () => {
+    const e = env!;
+    const dir = path.join(e.dir, "publisher");
+    const packed = path.join(dir, "credit-score.onnx");
+    // the same model under another name (another file, another hash), published honestly …
+    const spec = JSON.parse(fs.readFileSync(path.join(dir, "spec.json"), "utf8"));
+    fs.writeFileSync(path.join(dir, "spec2.json"), JSON.stringify({ ...spec, name: "credit-score-two" }));
+    const second = path.join(dir, "credit-score-two.onnx");
+    await oracleCli(["model", "pack", path.join(dir, "raw.onnx"), "--spec", path.join(dir, "spec2.json"), "--out", second]);
+    served.set("/two.onnx", fs.readFileSync(second));
+    const published = await oracleCli(
+      ["model", "publish", second, "--uri", `${base}/two.onnx`, "--fee", "1000000000000", "--deployment", path.join(e.dir, "deployment.json"), "--rpc", e.chain.url],
+      { PUBLISHER_KEY: devAccount(3).privateKey },
+    );
+    const modelId = BigInt(/model id (\d+)/.exec(published.stdout)![1]);
+    // … then the server starts serving other bytes at that URI
+    served.set("/two.onnx", fs.readFileSync(packed));
+    const consumer = new NonceManager(devAccount(5).connect(e.provider));
+    const oracle = new Contract(e.oracle, ORACLE_ABI, consumer);
+    const options = { callbackGasLimit: 0, deadline: BigInt(Math.floor(Date.now() / 1000) + 3600), redundancy: 1, maxFee: 10n ** 15n, maxGasPrice: 10n ** 11n };
+    const input = encodeInput([1, 2, 3], readModelSpec(fs.readFileSync(second)));
+    const receipt = await (await oracle.requestInference(modelId, input, options, { value: await oracle.quote(modelId, options) })).wait();
+    const requestId = receipt.logs.map((l: any) => { try { return oracleIface.parseLog(l); } catch { return null; } }).find((x: any) => x?.name === "InferenceRequested")!.args.requestId as bigint;
+    const api = `http://127.0.0.1:${node!.port}`;
+    let trail: { trail: { step: string; detail?: string }[] } = { trail: [] };
+    const end = Date.now() + 60_000;
+    while (!trail.trail.some((t) => t.step === "failed") && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 300));
+      trail = (await (await fetch(`${api}/v1/requests/${requestId}`)).json()) as typeof trail;
+    }
+    const failed = trail.trail.find((t) => t.step === "failed");
+    expect(failed?.detail, JSON.stringify(trail)).to.match(/declined \(fetch-hash-mismatch\)/);
+    expect(await node!.metrics()).to.match(/oracle_requests_failed_total\{reason="model-declined:fetch-hash-mismatch"\} 1/);
+    expect(Number(await oracle.requestState(requestId)), "still pending: it will expire and be refunded").to.equal(1);
   });
 });

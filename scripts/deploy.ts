@@ -18,11 +18,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { Contract, JsonRpcProvider, NonceManager, Signer, Wallet, getAddress } from "ethers";
 import { attachContract, deployContract, deployContracts, registerModel, trustRoot, type ModelSpec } from "./lib/deploy-contracts";
-import { Determinism, InputEncoding } from "../oracle/src/protocol/constants";
+import { specDeterminism, specInputEncoding } from "../oracle/src/models/spec";
 import { writeDeployment, type Deployment } from "../oracle/src/chain/deployment";
 import { measureRunner } from "../oracle/src/enclave/measure";
 import { createDevPlatform, loadDevPlatform, saveDevPlatform, type DevPlatform } from "../oracle/src/enclave/platform";
-import { loadManifest, type ModelManifestEntry } from "../oracle/src/models/manifest";
+import { loadManifest } from "../oracle/src/models/manifest";
 import { devAccount } from "../oracle/src/node/devchain";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
@@ -63,15 +63,6 @@ export interface DeployResult {
   contracts: { oracle: Contract; modelRegistry: Contract; enclaveRegistry: Contract; iris: Contract; lendingPool: Contract };
 }
 
-/**
- * The determinism class of a shipped model: bit-exact when it computes in integers end to end
- * (penguins-species-int: int64 in and out, quantized weights), float otherwise.
- */
-export function determinismOf(m: ModelManifestEntry): Determinism {
-  const integer = (t: string) => t.startsWith("int");
-  return integer(m.input.type) && integer(m.output.type) ? Determinism.BitExact : Determinism.Float;
-}
-
 /** Everything `scripts/deploy.ts` does, as a function (the demo, the bench and the e2e tests call it). */
 export async function deployNetwork(opts: DeployNetworkOptions): Promise<DeployResult> {
   const log = opts.log ?? (() => undefined);
@@ -106,9 +97,11 @@ export async function deployNetwork(opts: DeployNetworkOptions): Promise<DeployR
   const modelHashes: Record<string, string> = {};
   const fee = opts.modelFee ?? 1_000_000_000_000n;
   for (const m of manifest.models) {
+    // The on-chain spec is the file's (its metadata); the URI is content-addressed: nodes hold the
+    // shipped models already (ORACLE_MODELS_DIR) or resolve it against their mirrors.
     const spec: ModelSpec = {
-      modelHash: m.sha256, inputLength: m.input.length, outputLength: m.output.length, decimals: m.decimals, fee, uri: `models/${m.file}`,
-      inputEncoding: InputEncoding.AbiInt256, determinism: determinismOf(m), publisherShareBps: opts.publisherShareBps ?? 0,
+      modelHash: m.sha256, inputLength: m.input.length, outputLength: m.output.length, decimals: m.decimals, fee, uri: `sha256:${m.sha256.slice(2)}`,
+      inputEncoding: specInputEncoding(m), determinism: specDeterminism(m), publisherShareBps: opts.publisherShareBps ?? 0,
     };
     models[m.name] = Number(await registerModel(core.modelRegistry, spec, [measurement]));
     modelHashes[m.name] = m.sha256;

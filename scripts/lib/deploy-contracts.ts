@@ -158,30 +158,8 @@ export async function deployContracts(deployer: Signer, options: DeployOptions =
   };
 }
 
-/** A model as `ModelRegistry.registerModel` takes it (`IModelRegistry.ModelSpec`). */
-export interface ModelSpec {
-  modelHash: string;
-  inputLength: number;
-  outputLength: number;
-  decimals: number;
-  /** Fee per enclave, wei (a request of redundancy k pays k times). */
-  fee: bigint;
-  uri: string;
-  /** `InputEncoding`: 0 abi.encode(int256[]), 1..4 packed int8/16/32/64. */
-  inputEncoding: number;
-  /** `Determinism`: 0 float, 1 bit-exact (integer-only). */
-  determinism: number;
-  /** The publisher's share of the fee, basis points (≤ 10 000), fixed at registration. */
-  publisherShareBps: number;
-}
-
-/** The spec as the ABI tuple `registerModel` takes, in field order (`MODEL_SPEC_TUPLE` in protocol/abi.ts). */
-export function modelSpecTuple(spec: ModelSpec): unknown[] {
-  return [
-    spec.modelHash, spec.inputLength, spec.outputLength, spec.decimals, spec.fee, spec.uri, spec.inputEncoding,
-    spec.determinism, spec.publisherShareBps,
-  ];
-}
+import { type ModelSpec, modelSpecTuple } from "../../oracle/src/protocol/model-spec";
+export { type ModelSpec, modelSpecTuple };
 
 /** Registers a model from `modelRegistry`'s signer (its publisher) for `measurements`; returns its id. */
 export async function registerModel(modelRegistry: Contract, spec: ModelSpec, measurements: string[]): Promise<bigint> {

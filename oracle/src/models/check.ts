@@ -22,7 +22,8 @@ import { decodeInput, encodeOutput } from "./codec";
 import { decodeModel, summarize, type ModelSummary } from "./inspect";
 import { type ModelSpec, readModelSpec } from "./spec";
 import { matchSpec, DEFAULT_SESSION_OPTIONS } from "./store";
-import { encodeInputValues } from "../protocol/input-encoding";
+import { fromHex } from "../protocol/bytes";
+import { encodeInput as encodeInputValues } from "../protocol/input";
 import { specInputEncoding } from "./spec";
 
 /** Operators the runner accepts (default ONNX domain). */
@@ -125,12 +126,12 @@ function selfTestInputs(spec: ModelSpec, count: number): Uint8Array[] {
   const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
   const bound = (b: number | number[] | undefined, i: number, d: number) => (Array.isArray(b) ? b[i] : b ?? d);
   return Array.from({ length: count }, (_, k) =>
-    encodeInputValues(Array.from({ length: spec.input.length }, (_, i) => {
+    fromHex(encodeInputValues(Array.from({ length: spec.input.length }, (_, i) => {
       const lo = bound(spec.input.min, i, -1);
       const hi = bound(spec.input.max, i, 1);
       const x = k === 0 ? (lo + hi) / 2 : lo + (hi - lo) * next();
       return BigInt(Math.round(integer ? x : x * scale));
-    }), enc));
+    }), enc)));
 }
 
 /** Runs every check; `selfTestRuns` inputs through each session setting. */

@@ -1,6 +1,7 @@
 import { ResultStatus } from "../protocol/constants";
 import { allocInt256Array, fromHex, readInt256, readInt256Number, toHex, writeInt256, writeInt256Number } from "../protocol/bytes";
-import { InputEncoding, checkInputLength, encodeInputValues, packedNumber } from "../protocol/input-encoding";
+import { InputEncoding } from "../protocol/constants";
+import { checkInputLength, encodeInput as encodeInputValues, packedNumber } from "../protocol/input";
 import { InputEncodingError, OutputShapeError } from "./errors";
 import { FLOAT32, FLOAT64, compareFixedToNumber, pow10, rationalToBinary, scaleToFixed } from "./fixed-point";
 import { type CodecSpec, type TensorType, specInputEncoding } from "./spec";
@@ -261,7 +262,7 @@ export function encodeOutputBytes(data: TensorData | readonly number[], at: numb
  */
 export function encodeInput(values: readonly (number | bigint)[], entry: Spec): string {
   const integer = entry.input.type === "int32" || entry.input.type === "int64";
-  return toHex(encodeInputValues(
+  return encodeInputValues(
     values.map((x, i) => {
       if (typeof x === "bigint") return x;
       if (!Number.isFinite(x)) throw new RangeError(`input value ${i} is not finite: ${x}`);
@@ -269,5 +270,5 @@ export function encodeInput(values: readonly (number | bigint)[], entry: Spec): 
       return integer ? BigInt(x) : scaleToFixed(x, entry.decimals);
     }),
     specInputEncoding(entry),
-  ));
+  );
 }

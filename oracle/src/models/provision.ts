@@ -49,8 +49,10 @@ export function registryReader(provider: Provider, registry: string): Registrati
   const c = new Contract(registry, MODEL_REGISTRY_ABI, provider);
   return async (modelId) => {
     const m = await c.getModel(modelId);
-    const opt = (k: string) => { try { const v = m[k]; return v === undefined ? undefined : Number(v); } catch { return undefined; } };
-    return { modelHash: m.modelHash, uri: m.uri, inputLength: opt("inputLength"), outputLength: opt("outputLength"), decimals: opt("decimals"), inputEncoding: opt("inputEncoding"), determinism: opt("determinism") };
+    return {
+      modelHash: m.modelHash, uri: m.uri, inputLength: Number(m.inputLength), outputLength: Number(m.outputLength), decimals: Number(m.decimals),
+      inputEncoding: Number(m.inputEncoding), determinism: Number(m.determinism),
+    };
   };
 }
 

@@ -13,29 +13,17 @@ import { Command } from "commander";
 import { Contract, JsonRpcProvider, Wallet, getAddress, type TransactionReceipt } from "ethers";
 import { loadDeployment } from "../chain/deployment";
 import { sha256Hex } from "../protocol/bytes";
-import { Determinism, InputEncoding, encodingWidth } from "../protocol/input-encoding";
+import { InputEncoding } from "../protocol/constants";
+import { MODEL_REGISTRY_ABI } from "../protocol/abi";
+import { type ModelSpec as RegistrySpec, modelSpecTuple } from "../protocol/model-spec";
+import { inputByteLength } from "../protocol/input";
 import { ModelCache } from "./cache";
 import { checkModel, formatCheck } from "./check";
 import { ModelFetcher } from "./fetch";
 import { type ModelSpec, specDeterminism, specInputEncoding } from "./spec";
 
 /** ModelRegistry v2 `ModelSpec`, as registered. */
-export interface OnChainModelSpec {
-  modelHash: string;
-  inputLength: number;
-  outputLength: number;
-  decimals: number;
-  fee: bigint;
-  uri: string;
-  inputEncoding: InputEncoding;
-  determinism: Determinism;
-  publisherShareBps: number;
-}
-
-export const MODEL_REGISTRY_PUBLISH_ABI = [
-  "function registerModel((bytes32 modelHash, uint32 inputLength, uint32 outputLength, uint8 decimals, uint96 fee, string uri, uint8 inputEncoding, uint8 determinism, uint16 publisherShareBps) spec, bytes32[] measurements) returns (uint256 modelId)",
-  "event ModelRegistered(uint256 indexed modelId, address indexed publisher, bytes32 indexed modelHash, uint32 inputLength, uint32 outputLength, uint8 decimals, uint96 fee, string uri)",
-];
+export type OnChainModelSpec = RegistrySpec;
 
 /** The on-chain spec a model file implies. */
 export function onChainSpecOf(modelHash: string, spec: ModelSpec, terms: { fee: bigint; uri: string; publisherShareBps: number }): OnChainModelSpec {
@@ -92,7 +80,7 @@ export async function publishModel(p: PublishParams): Promise<{ modelId: bigint;
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   const onChain = onChainSpecOf(modelHash, check.spec!, { fee: p.fee, uri: p.uri, publisherShareBps: p.publisherShareBps });
-  const tx = await p.registry.registerModel(onChain, p.measurements);
+  const tx = await p.registry.registerModel(modelSpecTuple(onChain), p.measurements);
   const receipt = (await tx.wait()) as TransactionReceipt;
   const ev = receipt.logs.map((l) => { try { return p.registry.interface.parseLog(l); } catch { return null; } }).find((e) => e?.name === "ModelRegistered");
   if (!ev) throw new Error(`registerModel mined in ${receipt.hash} but emitted no ModelRegistered event`);
@@ -102,7 +90,7 @@ export async function publishModel(p: PublishParams): Promise<{ modelId: bigint;
 /** The call a dApp makes, in words and as a snippet. */
 export function requestCallText(modelId: bigint, spec: ModelSpec, oracle: string): string {
   const enc = specInputEncoding(spec);
-  const bytes = enc === InputEncoding.AbiInt256 ? "abi.encode(int256[]) of " + spec.input.length + " values" : `${spec.input.length * encodingWidth(enc)} bytes: ${spec.input.length} ${spec.input.encoding} values, big-endian`;
+  const bytes = enc === InputEncoding.AbiInt256 ? "abi.encode(int256[]) of " + spec.input.length + " values" : `${inputByteLength(spec.input.length, enc)} bytes: ${spec.input.length} ${spec.input.encoding} values, big-endian`;
   return [
     `model id ${modelId}`,
     `request it on InferenceOracle ${oracle}:`,
@@ -130,7 +118,7 @@ export function registerPublishCommand(model: Command): void {
       const deployment = loadDeployment(opts.deployment);
       const provider = new JsonRpcProvider(opts.rpc ?? process.env.RPC_URL ?? "http://127.0.0.1:8545", deployment.chainId, { staticNetwork: true });
       const wallet = new Wallet(key, provider);
-      const registry = new Contract(deployment.contracts.ModelRegistry, MODEL_REGISTRY_PUBLISH_ABI, wallet);
+      const registry = new Contract(deployment.contracts.ModelRegistry, MODEL_REGISTRY_ABI, wallet);
       let fee: bigint;
       try {
         fee = BigInt(opts.fee);

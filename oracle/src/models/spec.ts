@@ -9,7 +9,8 @@
  * `oracle model pack` writes it (models/pack.ts); the build writes it for the shipped models.
  */
 import { z } from "zod";
-import { DETERMINISM_NAMES, Determinism, INPUT_ENCODING_NAMES, InputEncoding, encodingRange, inputEncodingByName } from "../protocol/input-encoding";
+import { Determinism, InputEncoding } from "../protocol/constants";
+import { DETERMINISM_NAMES, INPUT_ENCODING_NAMES, encodingRange, inputEncodingByName } from "../protocol/input";
 import { readMetadataProps, ProtobufFormatError } from "./onnx-metadata";
 import { ModelSpecError } from "./errors";
 

@@ -7,7 +7,7 @@
  */
 import { decodeTensor, encodeTensor } from "./eip712";
 import { InputEncoding } from "./constants";
-import { fromHex, toHex } from "./bytes";
+import { fromHex, int256ArrayLength, toHex } from "./bytes";
 
 /** Bytes per value of a packed encoding (1, 2, 4, 8); throws for `AbiInt256` or an unknown encoding. */
 export function packedWidth(encoding: InputEncoding): number {
@@ -81,4 +81,56 @@ export function decodeInput(data: string | Uint8Array, length: number, encoding:
   const values = encoding === InputEncoding.AbiInt256 ? decodeTensor(bytes) : decodePacked(bytes, encoding);
   if (values.length !== length) throw new RangeError(`input has ${values.length} values, the model takes ${length}`);
   return values;
+}
+
+/** Names of the encodings in a model file's spec (`input.encoding`) and on the command line, by enum value. */
+export const INPUT_ENCODING_NAMES = ["abi-int256", "packed-int8", "packed-int16", "packed-int32", "packed-int64"] as const;
+export type InputEncodingName = (typeof INPUT_ENCODING_NAMES)[number];
+/** Names of the determinism classes in a model file's spec, by `Determinism` value. */
+export const DETERMINISM_NAMES = ["float", "bit-exact"] as const;
+export type DeterminismName = (typeof DETERMINISM_NAMES)[number];
+
+/** The enum value of an encoding name. */
+export function inputEncodingByName(name: string): InputEncoding {
+  const i = INPUT_ENCODING_NAMES.indexOf(name as InputEncodingName);
+  if (i < 0) throw new RangeError(`unknown input encoding "${name}": use one of ${INPUT_ENCODING_NAMES.join(", ")}`);
+  return i as InputEncoding;
+}
+
+/** The least and greatest value an encoding carries (int256 for the ABI form). */
+export function encodingRange(encoding: InputEncoding): [bigint, bigint] {
+  const bits = BigInt(encoding === InputEncoding.AbiInt256 ? 256 : 8 * packedWidth(encoding));
+  return [-(1n << (bits - 1n)), (1n << (bits - 1n)) - 1n];
+}
+
+/** Throws RangeError unless `bytes` is an input of exactly `length` values in the encoding (no decoding). */
+export function checkInputLength(bytes: Uint8Array, encoding: InputEncoding, length: number): void {
+  if (encoding === InputEncoding.AbiInt256) {
+    const n = int256ArrayLength(bytes);
+    if (n !== length) throw new RangeError(`input has ${n} values, the model takes ${length}`);
+    return;
+  }
+  const expected = inputByteLength(length, encoding);
+  if (bytes.length !== expected) throw new RangeError(`input is ${bytes.length} bytes, the model takes ${length} ${INPUT_ENCODING_NAMES[encoding]} values = ${expected} bytes`);
+}
+
+/**
+ * Value i of a packed input (length already checked) as a JS number; undefined only for an int64
+ * beyond ±2^53. The runner's codec reads inputs with this, one DataView per input.
+ */
+export function packedNumber(view: DataView, encoding: InputEncoding, i: number): number | undefined {
+  switch (encoding) {
+    case InputEncoding.PackedInt8:
+      return view.getInt8(i);
+    case InputEncoding.PackedInt16:
+      return view.getInt16(2 * i, false);
+    case InputEncoding.PackedInt32:
+      return view.getInt32(4 * i, false);
+    case InputEncoding.PackedInt64: {
+      const v = view.getBigInt64(8 * i, false);
+      return v >= -9007199254740992n && v <= 9007199254740992n ? Number(v) : undefined;
+    }
+    default:
+      throw new RangeError(`not a packed encoding: ${encoding}`);
+  }
 }

@@ -5,8 +5,7 @@ import * as path from "node:path";
 import { defaultRepoRoot, measureRunner, RUNNER_ENTRY } from "../../../oracle/src/enclave/measure";
 import { loadManifest, type ModelManifestEntry } from "../../../oracle/src/models/manifest";
 import { specInputEncoding } from "../../../oracle/src/models/spec";
-import { toHex } from "../../../oracle/src/protocol/bytes";
-import { encodeInputValues } from "../../../oracle/src/protocol/input-encoding";
+import { encodeInput as encodeInputValues } from "../../../oracle/src/protocol/input";
 
 process.env.ORACLE_ENCLAVE_TEST_HOOKS = "1";
 
@@ -23,7 +22,7 @@ export function sampleInput(entry: ModelManifestEntry, salt = 0): string {
     const integer = entry.input.type.startsWith("int");
     return integer ? BigInt(Math.round(mid)) + BigInt(salt % 2) : BigInt(Math.round(mid * 1000)) * (scale / 1000n || 1n) + BigInt(salt);
   });
-  return toHex(encodeInputValues(values, specInputEncoding(entry)));
+  return encodeInputValues(values, specInputEncoding(entry));
 }
 
 /**

@@ -29,6 +29,8 @@ import { loadConfig } from "../oracle/src/config";
 import { measureRunner, type RunnerMeasurement } from "../oracle/src/enclave/measure";
 import { startNode, type OracleNode } from "../oracle/src/main";
 import { loadManifest, type ModelManifestEntry } from "../oracle/src/models/manifest";
+import { loadMnist } from "../oracle/src/models/build/data";
+import { encodeInput } from "../oracle/src/models/codec";
 import { devAccount, rpc, startDevChain, type DevChain } from "../oracle/src/node/devchain";
 import { decodeTensor, encodeTensor } from "../oracle/src/protocol/eip712";
 import { ResultStatus } from "../oracle/src/protocol/constants";
@@ -156,6 +158,14 @@ async function main(): Promise<number> {
       const tx = await direct.requestInference(d.models["penguins-species-int"], encodeTensor(p.map(BigInt)), opts, { value: q.total });
       sent.push({ label: `InferenceOracle.requestInference(penguins-species-int, [${p.join(", ")}]) from an EOA — ${label}`, receipt: (await tx.wait())! });
     }
+    // A 28×28 digit the model never saw in training (the fifth image of a 7: held out), sent as
+    // 784 packed int8 bytes, the encoding the model declares in its file.
+    const mnist = loadMnist();
+    const seven = mnist.features[mnist.labels.indexOf(7) + 4];
+    const digitInput = encodeInput(seven, m("mnist-digits-int"));
+    const dq = await quoteOf("mnist-digits-int", 0);
+    const digitTx = await direct.requestInference(d.models["mnist-digits-int"], digitInput, { callbackGasLimit: 0, deadline, redundancy: 1, maxFee: dq.fee, maxGasPrice }, { value: dq.total });
+    sent.push({ label: `InferenceOracle.requestInference(mnist-digits-int, a held-out 28×28 image of a 7 as ${(digitInput.length - 2) / 2} packed int8 bytes)`, receipt: (await digitTx.wait())! });
     const ids = sent.map((s) => requestIdOf(s.receipt));
     say(`sent ${ids.length} requests (ids ${ids.join(", ")}); waiting for the callbacks…`);
 

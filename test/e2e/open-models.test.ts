@@ -100,9 +100,15 @@ describe("e2e: a publisher's model served by a running node", function () {
     const total = await oracle.quote(modelId, options);
     const receipt = await (await oracle.requestInference(modelId, input, options, { value: total })).wait();
     const requestId = receipt.logs.map((l: any) => { try { return oracleIface.parseLog(l); } catch { return null; } }).find((e: any) => e?.name === "InferenceRequested")!.args.requestId as bigint;
+    // The node trails the head by one confirmation, and a Hardhat node mines only on transactions.
     const end = Date.now() + 60_000;
-    while (Number(await oracle.requestState(requestId)) !== 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 300));
+    while (Number(await oracle.requestState(requestId)) !== 2 && Date.now() < end) {
+      await env.provider.send("evm_mine", []);
+      await new Promise((r) => setTimeout(r, 300));
+    }
     expect(Number(await oracle.requestState(requestId)), "fulfilled").to.equal(2);
+    // the publisher is paid its share (25 % of the fee), through the same pull balances as operators
+    expect(await oracle.balances(publisher.address)).to.equal((10n ** 12n * 2500n) / 10_000n);
 
     // 6. The auditor verifies it end to end, fetching the model by its registry URI.
     const deployment = JSON.parse(fs.readFileSync(path.join(env.dir, "deployment.json"), "utf8"));
@@ -142,6 +148,7 @@ describe("e2e: a publisher's model served by a running node", function () {
     let trail: { trail: { step: string; detail?: string }[] } = { trail: [] };
     const end = Date.now() + 60_000;
     while (!trail.trail.some((t) => t.step === "failed") && Date.now() < end) {
+      await e.provider.send("evm_mine", []);
       await new Promise((r) => setTimeout(r, 300));
       trail = (await (await fetch(`${api}/v1/requests/${requestId}`)).json()) as typeof trail;
     }

@@ -244,6 +244,10 @@ export class Submitter {
           continue;
         }
         if (hashes.length === 0) {
+          // A node that mines at once (Hardhat automine) reports a failed execution here: the
+          // computed bound was too low (e.g. a publisher credited for the first time), so the next
+          // batches are estimated first, as after a mined revert.
+          if (/ran out of gas|reverted/i.test(shortError(err))) this.estimateFirst = true;
           sender.nonces.release(nonce); // never accepted: the next batch takes this nonce, no gap
           const hint = /insufficient funds|enough funds/i.test(shortError(err))
             ? ` (the sending account ${sender.wallet.address} cannot pay for gas: fund it, or set ORACLE_PRIVATE_KEY to a funded key)`

@@ -94,7 +94,7 @@ describe("open models: compact input encodings", () => {
         checkInputLength(bytes, enc, n);
         const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         const read = values.map((_, i) => packedNumber(view, enc, i));
-        expect(read.map((x, i) => (x === undefined ? decodeInputValues(bytes, enc, n)[i] : BigInt(x)))).to.deep.equal(decodeInputValues(bytes, enc, n));
+        expect(read.map((x, i) => (x === undefined ? decodeInputValues(bytes, n, enc)[i] : BigInt(x)))).to.deep.equal(decodeInputValues(bytes, n, enc));
         expect(() => checkInputLength(bytes.subarray(1), enc, n)).to.throw(RangeError, /bytes/);
       }
       expect(() => encodeInputValues([hi + 1n], enc)).to.throw(RangeError, /does not fit/);

@@ -16,15 +16,13 @@
  *                 (optimization levels, thread counts, execution modes) give the same output bytes.
  */
 import * as ort from "onnxruntime-node";
+import { fromHex } from "../protocol/bytes";
 import { ResultStatus } from "../protocol/constants";
-
+import { encodeInput as encodeInputValues } from "../protocol/input";
 import { decodeInput, encodeOutput } from "./codec";
 import { decodeModel, summarize, type ModelSummary } from "./inspect";
-import { type ModelSpec, readModelSpec } from "./spec";
-import { matchSpec, DEFAULT_SESSION_OPTIONS } from "./store";
-import { fromHex } from "../protocol/bytes";
-import { encodeInput as encodeInputValues } from "../protocol/input";
-import { specInputEncoding } from "./spec";
+import { type ModelSpec, readModelSpec, specInputEncoding } from "./spec";
+import { DEFAULT_SESSION_OPTIONS, matchSpec } from "./store";
 
 /** Operators the runner accepts (default ONNX domain). */
 export const ALLOWED_OPS = new Set([

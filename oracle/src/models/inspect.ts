@@ -65,10 +65,10 @@ function valueSummary(v: onnx.IValueInfoProto): ValueSummary {
   };
 }
 
-function count(dims: (number | Long)[] | null | undefined): number {
+/** Elements of a tensor of these dims (protobufjs gives int64 dims as numbers or Long objects). */
+function count(dims: (number | { toString(): string })[] | null | undefined): number {
   return (dims ?? []).reduce<number>((a, d) => a * Number(d), 1);
 }
-type Long = { toString(): string };
 
 export function summarize(bytes: Uint8Array, model: onnx.ModelProto = decodeModel(bytes)): ModelSummary {
   const g = model.graph!;
@@ -94,7 +94,7 @@ export function summarize(bytes: Uint8Array, model: onnx.ModelProto = decodeMode
     nodes: (g.node ?? []).length,
     ops,
     initializers: (g.initializer ?? []).length,
-    parameters: (g.initializer ?? []).reduce((a, t) => a + count(t.dims as (number | Long)[]), 0),
+    parameters: (g.initializer ?? []).reduce((a, t) => a + count(t.dims), 0),
     initializerTypes: [...new Set((g.initializer ?? []).map((t) => elementTypeName(t.dataType)))].sort(),
     castTo,
     metadata: Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key ?? "", p.value ?? ""])),

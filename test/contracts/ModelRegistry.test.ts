@@ -2,7 +2,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { expect } from "chai";
 import { Contract, ZeroAddress, ZeroHash, id } from "ethers";
 import { modelSpecTuple } from "../../scripts/lib/deploy-contracts";
-import { determinismOf } from "../../scripts/deploy";
+import { specDeterminism } from "../../oracle/src/models/spec";
 import { loadManifest } from "../../oracle/src/models/manifest";
 import { IRIS, MEASUREMENT, OTHER_MEASUREMENT, deployOracleFixture } from "../helpers/fixtures";
 import { Determinism, InputEncoding } from "../helpers/protocol";
@@ -147,9 +147,11 @@ describe("ModelRegistry", () => {
     });
   });
 
-  it("is given the shipped models' determinism by the deploy script: penguins bit-exact, the float ones float", () => {
-    const classes = Object.fromEntries(loadManifest().models.map((m) => [m.name, determinismOf(m)]));
-    expect(classes).to.include({ "penguins-species-int": Determinism.BitExact, "iris-classifier": Determinism.Float, "volatility-risk": Determinism.Float });
+  it("is given the shipped models' determinism from their files' specs: the integer ones bit-exact, the float ones float", () => {
+    const classes = Object.fromEntries(loadManifest().models.map((m) => [m.name, specDeterminism(m)]));
+    expect(classes).to.include({
+      "penguins-species-int": Determinism.BitExact, "mnist-digits-int": Determinism.BitExact, "iris-classifier": Determinism.Float, "volatility-risk": Determinism.Float,
+    });
   });
 
   it("names its type and version", async () => {

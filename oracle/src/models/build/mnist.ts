@@ -1,6 +1,6 @@
 import { solve } from "./linalg";
 import { loadMnist } from "./data";
-import { type TrainedModel, argmax, metric, stratifiedSplit } from "./types";
+import { type TrainedModel, classifierAccuracy, stratifiedSplit } from "./types";
 import { BATCH_DIM } from "./onnx-builder";
 
 /** Pixels per image (28 × 28). */
@@ -98,14 +98,6 @@ export function trainMnist(): TrainedModel {
       metadata: [["task", "classification"], ["labels", classes.join(",")], ["ridge_lambda", String(MNIST_RIDGE_LAMBDA)]],
     },
     heldOut: test.map((i) => features[i]),
-    score(outputs) {
-      let correct = 0;
-      outputs.forEach((s, k) => {
-        if (argmax(s) === labels[test[k]]) correct += 1;
-      });
-      let trainCorrect = 0;
-      for (const i of train) if (argmax(score(features[i])) === labels[i]) trainCorrect += 1;
-      return { heldOutAccuracy: metric(correct / test.length), trainAccuracy: metric(trainCorrect / train.length) };
-    },
+    score: (outputs) => classifierAccuracy(outputs, labels, { train, test }, features, score),
   };
 }

@@ -1,6 +1,6 @@
 import { fitLda } from "./linalg";
 import { loadPenguins } from "./data";
-import { type TrainedModel, argmax, metric, stratifiedSplit } from "./types";
+import { type TrainedModel, classifierAccuracy, stratifiedSplit } from "./types";
 import { BATCH_DIM } from "./onnx-builder";
 
 /** Weight scale of the quantized model: weights are integers in millionths of a score unit per input unit. */
@@ -78,17 +78,7 @@ export function trainPenguins(): TrainedModel {
       metadata: [["task", "classification"], ["labels", classes.join(",")], ["weight_scale", String(PENGUINS_WEIGHT_SCALE)], ["output_divisor", String(PENGUINS_OUTPUT_DIVISOR)]],
     },
     heldOut: test.map((i) => features[i]),
-    score(outputs) {
-      let correct = 0;
-      outputs.forEach((s, k) => {
-        if (argmax(s) === labels[test[k]]) correct += 1;
-      });
-      let trainCorrect = 0;
-      for (const i of train) {
-        const s = [0, 1, 2].map((k) => features[i].reduce((acc, x, j) => acc + x * wq[j][k], bq[k]));
-        if (argmax(s) === labels[i]) trainCorrect += 1;
-      }
-      return { heldOutAccuracy: metric(correct / test.length), trainAccuracy: metric(trainCorrect / train.length) };
-    },
+    score: (outputs) =>
+      classifierAccuracy(outputs, labels, { train, test }, features, (row) => [0, 1, 2].map((k) => row.reduce((acc, x, j) => acc + x * wq[j][k], bq[k]))),
   };
 }

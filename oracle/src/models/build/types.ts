@@ -42,3 +42,19 @@ export function stratifiedSplit(labels: readonly number[]): { train: number[]; t
   });
   return { train, test };
 }
+
+/**
+ * Accuracy of an integer classifier: held out from the model's decoded outputs, on the training
+ * rows from the same integer scores computed in JS (`scores(row)`), both rounded by {@link metric}.
+ */
+export function classifierAccuracy(
+  outputs: number[][], labels: readonly number[], split: { train: number[]; test: number[] }, features: readonly number[][], scores: (row: readonly number[]) => number[],
+): { heldOutAccuracy: number; trainAccuracy: number } {
+  let correct = 0;
+  outputs.forEach((s, k) => {
+    if (argmax(s) === labels[split.test[k]]) correct += 1;
+  });
+  let trainCorrect = 0;
+  for (const i of split.train) if (argmax(scores(features[i])) === labels[i]) trainCorrect += 1;
+  return { heldOutAccuracy: metric(correct / split.test.length), trainAccuracy: metric(trainCorrect / split.train.length) };
+}

@@ -18,13 +18,21 @@ export interface OracleMetrics {
   watcherBlock: Gauge;
   rpcErrors: Counter;
   inFlight: Gauge;
+  /** Requests seen and not yet settled (the "no progress while pending" alert reads it). */
+  requestsPending: Gauge;
+  /** When each registered enclave signer's attestation expires, unix seconds. */
+  signerExpiry: Gauge<"runner" | "signer">;
+  /** Balance of each sending key, in ether. */
+  senderBalance: Gauge<"address">;
+  /** Fees the operator can withdraw from the oracle, in ether. */
+  operatorFees: Gauge<"operator">;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): OracleMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: "oracle_process_" });
   const r = [registry];
-  return {
+  const metrics: OracleMetrics = {
     registry,
     requestsSeen: new Counter({ name: "oracle_requests_seen_total", help: "InferenceRequested events seen (confirmed)", registers: r }),
     requestsQueued: new Counter({ name: "oracle_requests_queued_total", help: "Jobs added to the queue (duplicates not counted)", registers: r }),
@@ -47,5 +55,19 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): OracleMe
     watcherBlock: new Gauge({ name: "oracle_watcher_block", help: "Last block scanned by the watcher", registers: r }),
     rpcErrors: new Counter({ name: "oracle_rpc_errors_total", help: "RPC calls that failed and were retried", registers: r }),
     inFlight: new Gauge({ name: "oracle_jobs_in_flight", help: "Jobs being computed or submitted by this node", registers: r }),
+    requestsPending: new Gauge({ name: "oracle_requests_pending", help: "Requests this node has seen and not yet settled", registers: r }),
+    signerExpiry: new Gauge({
+      name: "oracle_signer_expiry_timestamp_seconds", help: "When each registered enclave signer's attestation expires (unix seconds, from the EnclaveRegistry)",
+      labelNames: ["runner", "signer"], registers: r,
+    }),
+    senderBalance: new Gauge({ name: "oracle_sender_balance_ether", help: "Balance of each sending key, in ether", labelNames: ["address"], registers: r }),
+    operatorFees: new Gauge({ name: "oracle_operator_fees_ether", help: "Fees the operator can withdraw from the oracle (balances), in ether", labelNames: ["operator"], registers: r }),
   };
+  // Labelled counters appear in /metrics only once a label value exists: start the ones that
+  // dashboards and alerts compute rates of at zero, so "no progress" is a zero, not an absent series.
+  metrics.requestsFulfilled.inc({ outcome: "fulfilled" }, 0);
+  metrics.requestsFulfilled.inc({ outcome: "already-settled" }, 0);
+  metrics.txSent.inc({ kind: "first" }, 0);
+  metrics.txSent.inc({ kind: "resend" }, 0);
+  return metrics;
 }

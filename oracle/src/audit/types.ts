@@ -42,6 +42,8 @@ export interface TrustLink {
   check?: string;
   /** Result of that check: true pass, false fail, null not checked (e.g. no policy value). */
   ok: boolean | null;
+  /** How this link follows from the one before it, as the diagram's arrow says (default by role). */
+  edge?: string;
 }
 
 /** The result of verifying one piece of evidence. */

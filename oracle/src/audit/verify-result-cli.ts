@@ -18,9 +18,12 @@ import { registerAttestCommand } from "./attest-cli";
 import { errorMessage, isoTime } from "./checks";
 import { processIo, type CliIo } from "./cli";
 import { AuditError } from "./errors";
-import { renderHtmlReport } from "./html-report";
+import { describeTensor, modelView, type ModelView, type TensorView } from "../models/view";
+import { findByHash, loadManifest } from "../models/manifest";
+import { escapeHtml, renderHtmlReport } from "./html-report";
 import { checkStatus, flattenFacts } from "./text-report";
-import type { EvidenceFormat, VerificationReport } from "./types";
+import { defaultRepoRoot } from "../enclave/measure";
+import type { VerificationReport } from "./types";
 import { linkOf, RESULT_LINKS, verifyResult, type ResultReport } from "./verify-result";
 
 const EXIT_VALID = 0;
@@ -96,12 +99,47 @@ export function formatResultText(report: ResultReport): string {
 
 /**
  * The report as one self-contained HTML page, drawn by the evidence report's renderer: the
- * chain request → signer → registration → attestation → measurement → model → output, every
- * check with its evidence, and the facts.
+ * verdict (SIMULATION when the development platform attested the signer), the request's input and
+ * output as values with the model's names, the chain request → fulfilment → signer → registration
+ * → attestation → measurement → model → output → callback, every check with its evidence, and the
+ * facts. `model` (from the manifest entry with the request's model hash) names the values; without
+ * it they are shown by position.
  */
-export function renderResultHtml(report: ResultReport): string {
-  const title = `Result of request ${report.requestId} on ${report.facts.network}` as EvidenceFormat;
-  return renderHtmlReport({ ...report, format: title } as VerificationReport);
+export function renderResultHtml(report: ResultReport, options: { model?: ModelView } = {}): string {
+  const f = report.facts;
+  return renderHtmlReport(report as unknown as VerificationReport, {
+    heading: `Result of request ${report.requestId} on ${f.network}`,
+    verdictWords: { ok: "VERIFIED", broken: "BROKEN" },
+    simulation: report.simulation,
+    preamble: renderValues(report, options.model),
+    facts: { request: f.request, submissions: f.submissions, measurement: f.measurement, model: f.model, rerun: f.rerun, callback: f.callback },
+    factsTitle: "Facts read from the chain and the checkout",
+    footer: `Attested inference oracle · end-to-end audit of request ${escapeHtml(report.requestId)} on chain ${f.chainId}, oracle <code>${escapeHtml(f.oracle)}</code>. ` +
+      "The same report in words: <code>oracle audit verify-result --request " + escapeHtml(report.requestId) + "</code>.",
+  });
+}
+
+function valuesTable(caption: string, view: TensorView | undefined, hex: unknown): string {
+  const raw = typeof hex === "string" ? `<details class="ev"><summary>raw bytes (abi.encode(int256[]))</summary><code class="sub">${escapeHtml(hex)}</code></details>` : "";
+  if (!view) return `<div><table><caption>${escapeHtml(caption)}</caption><tbody><tr><td class="muted">not available</td></tr></tbody></table>${raw}</div>`;
+  const rows = view.values.map((v) => `<tr${view.top === v.name ? ' class="top"' : ""}><td>${escapeHtml(v.name)}</td><td class="v">${escapeHtml(v.value)}</td></tr>`).join("");
+  const top = view.top ? ` — ${escapeHtml(view.top)}` : "";
+  return `<div><table><caption>${escapeHtml(caption)}${top}</caption><tbody>${rows}</tbody></table>${raw}</div>`;
+}
+
+function renderValues(report: ResultReport, model: ModelView | undefined): string {
+  const r = report.facts.request;
+  const decimals = model?.decimals ?? (typeof report.facts.model.decimals === "number" ? report.facts.model.decimals : 0);
+  const input = typeof r.input === "string" ? describeTensor(r.input, decimals, model?.features) : undefined;
+  const output = typeof r.output === "string" && r.status === 0 ? describeTensor(r.output, decimals, model?.labels) : undefined;
+  const name = model?.name ?? (report.facts.model.name as string | undefined) ?? `model ${r.modelId ?? "?"}`;
+  const meta = [
+    `model <b>${escapeHtml(name)}</b> (id ${escapeHtml(String(r.modelId ?? "?"))}, ${decimals} decimals)`,
+    r.requester ? `requested by <code>${escapeHtml(String(r.requester))}</code> in block ${escapeHtml(String(r.block))}` : "",
+    typeof r.deadline === "number" ? `deadline ${isoTime(r.deadline)}` : "",
+    r.status !== undefined && r.status !== 0 ? `result status ${escapeHtml(String(r.status))} (no output)` : "",
+  ].filter(Boolean).join(" · ");
+  return `<section><h2>Request and result</h2><p>${meta}</p><div class="values">${valuesTable("Input", input, r.input)}${valuesTable("Output", output, r.output)}</div></section>`;
 }
 
 function readDeployment(command: Command, options: VerifyResultOptions): Deployment {
@@ -153,13 +191,24 @@ async function runVerifyResult(command: Command, options: VerifyResultOptions, i
   io.out(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatResultText(report)}\n`);
   if (options.html !== undefined) {
     try {
-      writeFileSync(options.html, renderResultHtml(report));
+      writeFileSync(options.html, renderResultHtml(report, { model: modelOf(report, options) }));
     } catch (error) {
       return usage(command, `cannot write --html ${options.html}: ${errorMessage(error)}`);
     }
     io.err(`HTML report written to ${options.html}\n`);
   }
   io.setExitCode(report.valid ? EXIT_VALID : EXIT_BROKEN);
+}
+
+/** The names of the request's model, from the manifest the re-run used (none if it cannot be read). */
+function modelOf(report: ResultReport, options: VerifyResultOptions): ModelView | undefined {
+  const dir = options.models ?? path.join(options.source ?? defaultRepoRoot(), "models");
+  try {
+    const entry = findByHash(loadManifest(dir), String(report.facts.request.modelHash ?? ""));
+    return entry ? modelView(entry) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Adds `verify-result` under the `audit` command. */

@@ -99,6 +99,8 @@ export interface ResultReport extends Omit<VerificationReport<ResultFacts>, "for
   requestId: string;
   /** The link the first failed check belongs to, if any. */
   brokenLink?: ResultLink;
+  /** A signer of the result was attested by the development platform (a software simulation of TEE hardware). */
+  simulation: boolean;
 }
 
 /** The request id is unknown on this deployment's oracle. */
@@ -166,6 +168,7 @@ class ResultVerifier {
   private submissions: Submission[] = [];
   private modelFilePath?: string;
   private spec?: ModelSpec;
+  private simulation = false;
 
   constructor(private readonly p: VerifyResultParams) {
     const d = p.deployment;
@@ -321,6 +324,10 @@ class ResultVerifier {
     const facts: Record<string, EvidenceValue> = { signer: s.signer, operator: s.operator, tx: s.log.transactionHash, block: s.log.blockNumber };
     this.facts.submissions[key] = facts;
     const decoded = await this.calldata(s, prefix);
+    this.chain.push({
+      role: "evidence", title: "Fulfilment", subtitle: decoded ? `${decoded.batch ? "fulfilBatch" : "fulfil"}, block ${s.log.blockNumber}` : `tx ${shortHex(s.log.transactionHash)}`,
+      check: `${prefix}fulfilment.calldata`, ok: !!decoded, edge: "fulfilled by",
+    });
     if (!decoded) return false;
     facts.call = decoded.batch ? `fulfilBatch (${decoded.items.length} results, item ${decoded.index})` : "fulfil";
     if (!this.commitment(decoded.items[decoded.index].request, prefix)) return false;
@@ -382,7 +389,7 @@ class ResultVerifier {
     const ok = recovered !== undefined && recovered === getAddress(s.signer);
     facts.digest = digest;
     const name = `${prefix}signer.recovered`;
-    this.chain.push({ role: "signer", title: "Enclave signer", subtitle: s.signer, check: name, ok });
+    this.chain.push({ role: "signer", title: "Enclave signer", subtitle: s.signer, check: name, ok, edge: "signed by" });
     return this.checks.record(name, ok,
       ok
         ? `the ${call.batch ? `InferenceBatch of ${results.length}` : "InferenceResult"} EIP-712 signature recovers to ${recovered}, the signer the oracle emitted`
@@ -401,7 +408,7 @@ class ResultVerifier {
     });
     const before = logs.filter((l) => l.blockNumber < s.log.blockNumber || l.index < s.log.index);
     if (before.length === 0) {
-      this.chain.push({ role: "evidence", title: "Registration", subtitle: "none found", check: name, ok: false });
+      this.chain.push({ role: "evidence", title: "Registration", subtitle: "none found", check: name, ok: false, edge: "registered in" });
       return void this.checks.fail(name, `no EnclaveRegistered event for signer ${s.signer} before it signed (block ${s.log.blockNumber})`, { signer: s.signer });
     }
     const log = before[before.length - 1];
@@ -410,9 +417,10 @@ class ResultVerifier {
       signer: getAddress(a.signer), operator: getAddress(a.operator), measurement: a.measurement, teeType: Number(a.teeType),
       expiresAt: Number(a.expiresAt), evidenceHash: a.evidenceHash, log,
     };
+    if (reg.teeType === TeeType.DevSimulated) this.simulation = true;
     Object.assign(facts, { registeredInTx: log.transactionHash, measurement: reg.measurement, teeType: `${reg.teeType} (${TeeType[reg.teeType] ?? "?"})`, expiresAt: reg.expiresAt, evidenceHash: reg.evidenceHash });
     const ok = reg.operator === getAddress(s.operator);
-    this.chain.push({ role: "evidence", title: "Registration", subtitle: `block ${log.blockNumber}, ${TeeType[reg.teeType] ?? reg.teeType}`, check: `${prefix}registration.state`, ok: ok ? null : false });
+    this.chain.push({ role: "evidence", title: "Registration", subtitle: `block ${log.blockNumber}, ${TeeType[reg.teeType] ?? reg.teeType}`, check: `${prefix}registration.state`, ok: ok ? null : false, edge: "registered in" });
     return this.checks.record(name, ok,
       ok
         ? `signer registered in block ${log.blockNumber} by operator ${reg.operator} (the operator the fee went to), measurement ${shortHex(reg.measurement)}`
@@ -468,7 +476,7 @@ class ResultVerifier {
   private async attestation(s: Submission, reg: RegistrationEvent, prefix: string, facts: Record<string, EvidenceValue>): Promise<boolean> {
     const name = `${prefix}attestation.verified`;
     const fail = (detail: string, evidence?: Record<string, EvidenceValue>): false => {
-      this.chain.push({ role: "evidence", title: "Attestation", subtitle: "not verified", check: name, ok: false });
+      this.chain.push({ role: "evidence", title: "Attestation", subtitle: "not verified", check: name, ok: false, edge: "attested by" });
       return this.checks.fail(name, detail, evidence);
     };
     const tx = await this.p.provider.getTransaction(reg.log.transactionHash);
@@ -502,7 +510,7 @@ class ResultVerifier {
       const failed = result.checks.find((c) => c.name === result.failedCheck);
       return fail(`the development report does not verify at its registration time: ${result.failedCheck}: ${failed?.detail ?? ""}`, { failedCheck: result.failedCheck ?? null, registeredAt: isoTime(at) });
     }
-    this.chain.push({ role: "evidence", title: "Attestation report (dev, simulation)", subtitle: `root ${shortHex(pinnedRootId)}`, check: name, ok: true });
+    this.chain.push({ role: "evidence", title: "Attestation report (dev, simulation)", subtitle: `root ${shortHex(pinnedRootId)}`, check: name, ok: true, edge: "attested by" });
     return this.checks.pass(name,
       `the registration's development report (a SIMULATION of TEE hardware) verifies against the pinned root at ${isoTime(at)}: ${result.checks.length} checks, platform ${shortHex(String(result.facts.platformId))}, measurement, signer and operator as registered`,
       { rootId: pinnedRootId, platformId: result.facts.platformId, evidenceHash: hash, issuedAt: result.facts.issuedAt, registeredAt: isoTime(at) });
@@ -537,7 +545,7 @@ class ResultVerifier {
     if (!distinct) return fail("the auditor signatures repeat an auditor", evidence);
     if (untrusted.length) return fail(`auditor(s) ${untrusted.join(", ")} are not trusted by the registry now`, evidence);
     if (auditors.length < threshold) return fail(`${auditors.length} auditor signature(s), the registry's threshold is now ${threshold}`, evidence);
-    this.chain.push({ role: "evidence", title: `Auditors' attestation (${TeeType[reg.teeType] ?? reg.teeType})`, subtitle: `${auditors.length} of threshold ${threshold}`, check: name, ok: true });
+    this.chain.push({ role: "evidence", title: `Auditors' attestation (${TeeType[reg.teeType] ?? reg.teeType})`, subtitle: `${auditors.length} of threshold ${threshold}`, check: name, ok: true, edge: "attested by" });
     return this.checks.pass(name,
       `${auditors.length} trusted auditors (threshold ${threshold}) countersigned the EnclaveAttestation for evidence sha256 ${shortHex(reg.evidenceHash)}, naming operator ${att.operator}; verify that evidence itself with \`oracle audit verify-evidence\` and compare its sha256`,
       evidence);
@@ -556,7 +564,7 @@ class ResultVerifier {
     }
     const m = this.measured;
     if (m instanceof Error) {
-      this.chain.push({ role: "measurement", title: "Runner measurement", subtitle: "not computed", check: name, ok: false });
+      this.chain.push({ role: "measurement", title: "Runner measurement", subtitle: "not computed", check: name, ok: false, edge: "measures" });
       return this.checks.fail(name, `cannot measure the runner in ${this.sourceDir}: ${m.message}`, { source: this.sourceDir });
     }
     Object.assign(this.facts.measurement, {
@@ -564,7 +572,7 @@ class ResultVerifier {
       files: m.files.length, runtimeIds: m.runtimeIds.map((r) => `${r.name}@${r.version}`).join(", "),
     });
     const ok = m.measurement === registered.toLowerCase();
-    this.chain.push({ role: "measurement", title: "Runner measurement", subtitle: registered, check: name, ok });
+    this.chain.push({ role: "measurement", title: "Runner measurement", subtitle: registered, check: name, ok, edge: "measures" });
     return this.checks.record(name, ok,
       ok
         ? `measureRunner over ${this.sourceDir} (${m.files.length} files, runtime ${m.runtimeIds.map((r) => `${r.name}@${r.version}`).join(" ")}) gives the registered measurement`
@@ -624,7 +632,7 @@ class ResultVerifier {
   }
 
   private pushModelLink(ok: boolean): void {
-    this.chain.push({ role: "evidence", title: `Model ${this.spec?.name ?? ""}`.trim(), subtitle: this.request.modelHash, check: "model.file", ok });
+    this.chain.push({ role: "evidence", title: `Model ${this.spec?.name ?? ""}`.trim(), subtitle: this.request.modelHash, check: "model.file", ok, edge: "ran model" });
   }
 
   private async rerun(): Promise<boolean> {
@@ -636,7 +644,7 @@ class ResultVerifier {
       output = r.output;
       status = r.status;
     } catch (error) {
-      this.chain.push({ role: "evidence", title: "Output", subtitle: "re-run failed", check: "output.rerun", ok: false });
+      this.chain.push({ role: "evidence", title: "Output", subtitle: "re-run failed", check: "output.rerun", ok: false, edge: "gives" });
       return this.checks.fail("output.rerun", `the model did not re-run: ${errorMessage(error)}`);
     } finally {
       await store.close().catch(() => undefined);
@@ -644,7 +652,7 @@ class ResultVerifier {
     const hash = keccak256(output);
     Object.assign(this.facts.rerun, { output, outputHash: hash, status });
     const ok = hash === this.fulfilled.outputHash && status === this.fulfilled.status;
-    this.chain.push({ role: "evidence", title: "Output", subtitle: this.fulfilled.outputHash, check: "output.rerun", ok });
+    this.chain.push({ role: "evidence", title: "Output", subtitle: this.fulfilled.outputHash, check: "output.rerun", ok, edge: "gives" });
     return this.checks.record("output.rerun", ok,
       ok
         ? `re-running ${this.spec!.name} on the request's input gives the signed and emitted output (status ${status})`
@@ -653,6 +661,15 @@ class ResultVerifier {
   }
 
   private async callback(): Promise<boolean> {
+    const ok = await this.callbackOutcome();
+    const c = this.facts.callback;
+    const subtitle = c.outcome === "none requested" ? "none requested"
+      : c.success === true ? `delivered, ${c.gasUsed} of ${c.gasLimit} gas` : c.success === false ? "reverted or out of gas" : "no event";
+    this.chain.push({ role: "evidence", title: "Callback", subtitle, check: "callback.outcome", ok, edge: "delivered to consumer" });
+    return ok;
+  }
+
+  private async callbackOutcome(): Promise<boolean> {
     const limit = Number(this.request.callbackGasLimit);
     if (limit === 0) {
       this.facts.callback.outcome = "none requested";
@@ -681,6 +698,7 @@ class ResultVerifier {
       format: "result",
       at: Math.floor(Date.now() / 1000),
       requestId: this.p.requestId.toString(),
+      simulation: this.simulation,
       ...(failed ? { brokenLink: linkOf(failed) } : {}),
     };
   }

@@ -65,6 +65,21 @@ export class RequestTracker {
     return low;
   }
 
+  /** The most recently first-seen requests, newest first (the console's list). */
+  recent(limit: number): RequestRecord[] {
+    const out: RequestRecord[] = [];
+    const all = [...this.records.values()];
+    for (let i = all.length - 1; i >= 0 && out.length < limit; i--) out.push(all[i]);
+    return out;
+  }
+
+  /** Requests seen and not settled. */
+  get pendingCount(): number {
+    let n = 0;
+    for (const r of this.records.values()) if (!TERMINAL.has(r.status)) n++;
+    return n;
+  }
+
   get size(): number {
     return this.records.size;
   }

@@ -1,0 +1,63 @@
+/**
+ * Tensors as people read them: `abi.encode(int256[])` fixed point turned into decimal values
+ * (value = v / 10^decimals, exact) with the model's feature names and output labels.
+ * The names come from the model file's spec, which anyone who publishes a model writes: they are
+ * data to show, never markup (the console renders them as text, the audit page escapes them).
+ */
+import { formatUnits } from "ethers";
+import type { ModelManifestEntry } from "./manifest";
+import { decodeTensor } from "../protocol/eip712";
+
+/** What the console and the audit page need to know of a model to show its values. */
+export interface ModelView {
+  name: string;
+  decimals: number;
+  /** One name per input element, if the model gives them. */
+  features?: string[];
+  /** One label per output element, if the model gives them. */
+  labels?: string[];
+}
+
+export interface TensorValue {
+  name: string;
+  value: string;
+}
+
+export interface TensorView {
+  values: TensorValue[];
+  /** For a classifier (labels, more than one output): the label of the largest value. */
+  top?: string;
+}
+
+/** The model spec fields the views read. */
+export function modelView(entry: ModelManifestEntry): ModelView {
+  return { name: entry.name, decimals: entry.decimals, features: entry.input.features, labels: entry.output.labels };
+}
+
+/** A decimal string of a fixed-point integer: exact, no trailing zeros beyond one decimal. */
+export function fixedToDecimal(v: bigint, decimals: number): string {
+  const s = formatUnits(v, decimals);
+  return decimals === 0 ? s.replace(/\.0$/, "") : s;
+}
+
+/**
+ * Decodes `abi.encode(int256[])` bytes into named decimal values. Undefined when the bytes are
+ * not such an encoding (a failed result carries empty output).
+ */
+export function describeTensor(hex: string, decimals: number, names?: readonly string[]): TensorView | undefined {
+  let raw: bigint[];
+  try {
+    raw = decodeTensor(hex);
+  } catch {
+    return undefined;
+  }
+  const useNames = names && names.length === raw.length;
+  const values = raw.map((v, i) => ({ name: useNames ? names[i] : `[${i}]`, value: fixedToDecimal(v, decimals) }));
+  let top: string | undefined;
+  if (useNames && raw.length > 1) {
+    let best = 0;
+    for (let i = 1; i < raw.length; i++) if (raw[i] > raw[best]) best = i;
+    top = names[best];
+  }
+  return top === undefined ? { values } : { values, top };
+}

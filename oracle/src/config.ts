@@ -176,6 +176,11 @@ export const CONFIG_SPEC = {
     description: "Interface the HTTP API listens on.",
     schema: z.string().min(1),
   },
+  console: {
+    env: "ORACLE_CONSOLE", default: "true", expect: "true or false",
+    description: "Serve the read-only web console at /console/ on the HTTP API (it shows keys' addresses and balances, never keys; bind ORACLE_HTTP_HOST beyond localhost only behind an authenticating proxy).",
+    schema: bool,
+  },
   dataDir: {
     env: "ORACLE_DATA_DIR", default: ".oracle-data", expect: "a writable directory",
     description: "Directory for the checkpoint file and the dev platform's per-network state.",

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import path from "node:path";
 import { Contract } from "ethers";
 import type { Logger } from "pino";
+import { startConsole } from "./api/console";
 import { startApi, type ApiServer } from "./api/server";
 import { CombinedCheckpointStore, FileCheckpointStore, RedisCheckpointStore, type CheckpointStore } from "./chain/checkpoint";
 import { loadDeployment, type Deployment } from "./chain/deployment";
@@ -163,9 +164,15 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
 
     const oracleContract = new Contract(oracle, ORACLE_ABI, provider);
     const manifest = fs.existsSync(path.join(config.modelsDir, "manifest.json")) ? loadManifest(config.modelsDir) : { models: [] as ModelManifestEntry[] };
+    const consoleParts = config.console ? startConsole({
+      provider, deployment, tracker, metrics, source, runners, senders: submitter.addresses, manifest, modelsDir: config.modelsDir,
+      queue, queueKind: queue.kind, sourceDir: REPO_ROOT, log: log.child({ part: "console" }),
+    }) : undefined;
+    cleanups.push(["console", async () => consoleParts?.stop()]);
     const api = await startApi({
       registry: metrics.registry,
       log: log.child({ part: "api" }),
+      console: consoleParts,
       info: { network: deployment.network, chainId: deployment.chainId, oracle, queue: queue.kind, operator: submitter.operator },
       checks: [
         { name: "rpc", check: async () => (await provider.getBlockNumber()) >= 0 },
@@ -224,7 +231,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
       closing ??= (async () => {
         log.info({ reason }, "shutting down: stopping intake, draining in-flight work");
         // Order: watcher first (no new jobs), then processing (drain), then queue, runners, http.
-        const order = ["watcher", "processing", "http", "queue", "registration", "runners", "provider"];
+        const order = ["watcher", "processing", "http", "console", "queue", "registration", "runners", "provider"];
         const byName = new Map(cleanups);
         const timer = setTimeout(() => log.warn({ timeoutMs: config.shutdownTimeoutMs }, "shutdown is taking long; closing anyway"), config.shutdownTimeoutMs);
         for (const name of order) {

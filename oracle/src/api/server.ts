@@ -8,11 +8,14 @@
  *   GET /v1/attestation       per runner: report, signatures, platform certificate, measurement, signer
  *   GET /v1/requests/:id      status and trail of one request (decimal id)
  *   GET /v1/models            models served, with on-chain ids and hashes
+ *   GET /console/             the read-only web console (see ./console), when configured
  */
 import http from "node:http";
 import express, { NextFunction, Request, Response } from "express";
 import type { Registry } from "prom-client";
 import type { Logger } from "pino";
+import { mountConsole, type ConsoleDeps } from "./console";
+import { HttpError, parseRequestId } from "./http";
 
 export interface ReadinessCheck {
   name: string;
@@ -30,15 +33,11 @@ export interface ApiDeps {
   log: Logger;
   /** Node identity shown on /healthz. */
   info?: Record<string, unknown>;
+  /** The web console (/console/); absent: not served. */
+  console?: ConsoleDeps;
 }
 
-export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
-const UINT256_MAX = (1n << 256n) - 1n;
+export { HttpError } from "./http";
 
 export function createApp(deps: ApiDeps): express.Express {
   const app = express();
@@ -73,10 +72,7 @@ export function createApp(deps: ApiDeps): express.Express {
   });
 
   app.get("/v1/requests/:id", async (req, res) => {
-    const raw = String(req.params.id);
-    if (!/^\d{1,78}$/.test(raw)) throw new HttpError(400, `request id must be a decimal integer, got "${raw.slice(0, 80)}"`);
-    const id = BigInt(raw);
-    if (id === 0n || id > UINT256_MAX) throw new HttpError(400, "request id must be between 1 and 2^256-1");
+    const id = parseRequestId(String(req.params.id));
     const status = await deps.request(id);
     if (status === undefined) throw new HttpError(404, `request ${id} is not known to this node or the chain`);
     res.json(status);
@@ -86,9 +82,11 @@ export function createApp(deps: ApiDeps): express.Express {
     res.json(deps.models());
   });
 
+  if (deps.console) mountConsole(app, deps.console);
+
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new HttpError(req.method === "GET" ? 404 : 405, req.method === "GET"
-      ? `no such path: ${req.path} (try /healthz, /readyz, /metrics, /v1/attestation, /v1/requests/:id, /v1/models)`
+      ? `no such path: ${req.path} (try /healthz, /readyz, /metrics, /v1/attestation, /v1/requests/:id, /v1/models${deps.console ? ", /console/" : ""})`
       : `method ${req.method} not allowed: the API is read-only`));
   });
 

@@ -130,8 +130,8 @@ function valuesTable(caption: string, view: TensorView | undefined, hex: unknown
 function renderValues(report: ResultReport, model: ModelView | undefined): string {
   const r = report.facts.request;
   const decimals = model?.decimals ?? (typeof report.facts.model.decimals === "number" ? report.facts.model.decimals : 0);
-  const input = typeof r.input === "string" ? describeTensor(r.input, decimals, model?.features) : undefined;
-  const output = typeof r.output === "string" && r.status === 0 ? describeTensor(r.output, decimals, model?.labels) : undefined;
+  const input = typeof r.input === "string" ? describeTensor(r.input, decimals, { features: model?.features }) : undefined;
+  const output = typeof r.output === "string" && r.status === 0 ? describeTensor(r.output, decimals, { labels: model?.labels }) : undefined;
   const name = model?.name ?? (report.facts.model.name as string | undefined) ?? `model ${r.modelId ?? "?"}`;
   const meta = [
     `model <b>${escapeHtml(name)}</b> (id ${escapeHtml(String(r.modelId ?? "?"))}, ${decimals} decimals)`,

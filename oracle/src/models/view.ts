@@ -42,22 +42,24 @@ export function fixedToDecimal(v: bigint, decimals: number): string {
 
 /**
  * Decodes `abi.encode(int256[])` bytes into named decimal values. Undefined when the bytes are
- * not such an encoding (a failed result carries empty output).
+ * not such an encoding (a failed result carries empty output). `labels` names an output's
+ * elements (and picks the top one); `features` an input's.
  */
-export function describeTensor(hex: string, decimals: number, names?: readonly string[]): TensorView | undefined {
+export function describeTensor(hex: string, decimals: number, names?: { labels?: readonly string[]; features?: readonly string[] }): TensorView | undefined {
   let raw: bigint[];
   try {
     raw = decodeTensor(hex);
   } catch {
     return undefined;
   }
-  const useNames = names && names.length === raw.length;
-  const values = raw.map((v, i) => ({ name: useNames ? names[i] : `[${i}]`, value: fixedToDecimal(v, decimals) }));
+  const list = names?.labels ?? names?.features;
+  const named = !!list && list.length === raw.length;
+  const values = raw.map((v, i) => ({ name: named ? list[i] : `[${i}]`, value: fixedToDecimal(v, decimals) }));
   let top: string | undefined;
-  if (useNames && raw.length > 1) {
+  if (named && names?.labels && raw.length > 1) {
     let best = 0;
     for (let i = 1; i < raw.length; i++) if (raw[i] > raw[best]) best = i;
-    top = names[best];
+    top = list[best];
   }
   return top === undefined ? { values } : { values, top };
 }

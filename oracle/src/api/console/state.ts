@@ -16,7 +16,7 @@ import type { Logger } from "pino";
 import type { Deployment } from "../../chain/deployment";
 import { shortError } from "../../chain/retry";
 import type { OracleMetrics } from "../../metrics";
-import type { ModelManifest } from "../../models/manifest";
+import type { ModelManifestEntry } from "../../models/manifest";
 import type { RegisteredRunnerPool, RunnerSource } from "../../node/runners";
 import type { RequestRecord, RequestTracker } from "../../node/tracker";
 import { ENCLAVE_REGISTRY_ABI, ENCLAVE_STATUS, MODEL_REGISTRY_ABI, ORACLE_ABI, ORACLE_TOPICS, REQUEST_STATE, oracleInterface } from "../../protocol/abi";
@@ -33,7 +33,7 @@ export interface ConsoleStateDeps {
   runners: RegisteredRunnerPool;
   /** Addresses of the sending keys; the first is the operator. */
   senders: string[];
-  manifest: ModelManifest;
+  manifest: { models: ModelManifestEntry[] };
   modelsDir: string;
   queueKind: string;
   log: Logger;
@@ -75,6 +75,8 @@ export interface ConsoleOverview {
 }
 
 const GOOD_STATUSES = new Set(["seen", "queued", "computed", "submitted", "fulfilled", "settled-elsewhere"]);
+/** Trail steps that say why the node gave up on a request. */
+const DECLINE_STEPS = new Set(["failed", "declined", "dropped"]);
 const idTopic = (id: string) => zeroPadValue(toBeHex(BigInt(id)), 32);
 
 interface ChainIo {
@@ -142,16 +144,16 @@ export class ConsoleState {
   private view(r: RequestRecord, unseen: boolean): ConsoleRequest {
     const io = this.io.get(r.requestId) ?? {};
     const model = io.modelHash ? this.byHash.get(io.modelHash.toLowerCase()) : undefined;
-    const last = r.trail[r.trail.length - 1];
+    const declined = [...r.trail].reverse().find((s) => DECLINE_STEPS.has(s.step) && s.detail);
     const v: ConsoleRequest = {
       requestId: r.requestId, modelId: r.modelId, model: model?.name, status: unseen ? "not seen by this node" : r.status, block: r.blockNumber, trail: r.trail,
     };
-    if (!GOOD_STATUSES.has(r.status) && last?.detail) v.reason = last.detail;
-    if (model && io.input) v.input = describeTensor(io.input, model.decimals, model.features);
+    if (!GOOD_STATUSES.has(r.status) && declined) v.reason = declined.detail;
+    if (model && io.input) v.input = describeTensor(io.input, model.decimals, { features: model.features });
     if (io.output !== undefined) {
       v.resultStatus = ResultStatus[io.status ?? 0] ?? String(io.status);
       v.fulfilledTx = io.fulfilledTx;
-      if (model && io.status === ResultStatus.Ok) v.output = describeTensor(io.output, model.decimals, model.labels);
+      if (model && io.status === ResultStatus.Ok) v.output = describeTensor(io.output, model.decimals, { labels: model.labels });
     }
     return v;
   }

@@ -180,8 +180,10 @@ describe("oracle audit verify-result: one request end to end", function () {
     expect(report.facts.measurement.measurement).to.equal(measurement);
     expect(report.facts.callback).to.include({ success: true });
     expect(report.chain.map((l) => l.title)).to.deep.equal([
-      `Request #${single}`, "Enclave signer", "Registration", "Attestation report (dev, simulation)", "Runner measurement", "Model iris-classifier", "Output",
+      `Request #${single}`, "Fulfilment", "Enclave signer", "Registration", "Attestation report (dev, simulation)", "Runner measurement",
+      "Model iris-classifier", "Output", "Callback",
     ]);
+    expect(report.simulation).to.equal(true);
     const text = formatResultText(report);
     expect(text).to.include(`request ${single} on hardhat`).and.include("VERIFIED");
   });
@@ -193,18 +195,24 @@ describe("oracle audit verify-result: one request end to end", function () {
     expect(report.checks.find((c) => c.name === "fulfilment.calldata")!.evidence).to.include({ function: "fulfilBatch", items: 2, index: 1 });
   });
 
-  it("runs as a command: JSON on stdout, exit 0, and an HTML page that draws the chain request → output", async () => {
+  it("runs as a command: JSON on stdout, exit 0, and an HTML page that draws the chain request → fulfilment → … → output → callback", async () => {
     const html = path.join(dir, "report.html");
     const run = await cli(["verify-result", "--deployment", deploymentFile, "--request", String(single), "--source", snapshot, "--json", "--html", html]);
     expect(run.code, run.err).to.equal(0);
     const json = JSON.parse(run.out);
     expect(json).to.include({ valid: true, requestId: String(single), format: "result" });
     const page = readFileSync(html, "utf8");
-    const order = [`Request #${single}`, "Enclave signer", "Registration", "Attestation report", "Runner measurement", "Model iris-classifier", "Output"]
-      .map((t) => page.indexOf(t));
+    const order = [`Request #${single}`, "Fulfilment", "Enclave signer", "Registration", "Attestation report", "Runner measurement", "Model iris-classifier", "Output", "Callback"]
+      .map((t) => page.indexOf(`>${t}`, page.indexOf("<h2>Chain of trust</h2>")));
     expect(order.every((i) => i > 0), "every link is drawn").to.equal(true);
     expect([...order].sort((x, y) => x - y)).to.deep.equal(order);
     expect(page).to.include(`Result of request ${single} on hardhat`);
+    // The auditor's fixes: a development-platform result says SIMULATION in its banner, values are
+    // shown with the model's labels (not only as hex), every time is ISO 8601.
+    expect(page).to.match(/<header class="verdict valid">[\s\S]*✔ VERIFIED[\s\S]*<span class="sim">SIMULATION<\/span>[\s\S]*<\/header>/);
+    expect(page).to.include("<caption>Input</caption>").and.include("<td>sepal length (cm)</td>").and.include("<td>setosa</td>");
+    expect(page).to.not.match(/unix \d+/);
+    expect(page).to.not.match(/<dd>1[6-9]\d{8}<\/dd>|<td>1[6-9]\d{8}<\/td>/);
   });
 
   it("names the model link when the model file differs by one byte", async () => {
@@ -321,6 +329,6 @@ describe("oracle audit verify-result: one request end to end", function () {
     expectBroken(report, "registration.state", "registration");
     expect(report.checks.find((c) => c.name === "registration.state")!.detail).to.include("revoked");
     const html = renderResultHtml(report);
-    expect(html).to.include("registration.state").and.include("INVALID");
+    expect(html).to.include("registration.state").and.include("✘ BROKEN");
   });
 });

@@ -137,7 +137,7 @@ describe("console: values, live series and the audit page's layout", () => {
       try {
         const r = await fetch(`http://127.0.0.1:${api.port}/console/`);
         expect(r.status).to.equal(404);
-        expect((await r.json()).error).to.not.match(/try [^)]*\/console/);
+        expect(((await r.json()) as { error: string }).error).to.not.match(/try [^)]*\/console/);
       } finally {
         await api.close();
       }

@@ -11,6 +11,8 @@
  * locally), the callback.
  *
  * Exits 0 only when every result verifies. Cleans up every process it started, also on Ctrl-C.
+ * `npm run demo -- --keep` leaves the chain and the node running afterwards, to look at the
+ * console (printed address, /console/) until Ctrl-C.
  * With REDIS_URL set the node uses BullMQ (with a throw-away key prefix), otherwise its in-process queue.
  */
 import fs from "node:fs";
@@ -116,7 +118,7 @@ async function main(): Promise<number> {
     const attestation = (await (await fetch(`${api}/v1/attestation`)).json()) as { runners: { signer: string; measurement: string; registered: boolean }[] };
     for (const r of attestation.runners) say(`runner attested by the dev platform (simulation) and registered on-chain: signer ${r.signer}, measurement ${r.measurement.slice(0, 18)}…`);
     const ready = (await (await fetch(`${api}/readyz`)).json()) as { ready: boolean };
-    say(`node ready (${ready.ready ? "readyz 200" : "readyz not ready"}): HTTP API ${api}`);
+    say(`node ready (${ready.ready ? "readyz 200" : "readyz not ready"}): HTTP API ${api}, console ${api}/console/`);
 
     // Requests of every model, through the example consumers and one direct request.
     const manifest = loadManifest(path.join(REPO_ROOT, "models"));
@@ -217,6 +219,10 @@ async function main(): Promise<number> {
     const trail = (await (await fetch(`${api}/v1/requests/${ids[0]}`)).json()) as { trail: { step: string }[] };
     say(`node trail of request ${ids[0]}: ${trail.trail.map((t) => t.step).join(" → ")}`);
     const ok = verified === ids.length;
+    if (process.argv.includes("--keep")) {
+      say(`${verified}/${ids.length} results verified; the chain and the node keep running: open ${api}/console/ (Ctrl-C stops them)`);
+      await new Promise(() => undefined); // until the signal handler cleans up and exits
+    }
     say(`${verified}/${ids.length} results verified${ok ? "" : " — FAILED"}; shutting down (node drains, runner and chain stop)…`);
     await cleanup();
     say("done");

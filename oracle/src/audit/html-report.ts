@@ -164,6 +164,7 @@ details.facts summary{cursor:pointer;list-style:none}details.facts summary h2{di
 .values{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:16px}
 .values table td,.values table th{padding:3px 10px}.values td.v{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;text-align:right}
 .values caption{text-align:left;font-weight:600;padding:4px 0}.values tr.top td{font-weight:700;background:var(--pass-bg)}
+.back{margin:-8px 0 10px;font-size:13px}
 .legend,.muted,footer{color:#57606a;font-size:12px}
 footer{margin-top:28px;border-top:1px solid var(--line);padding-top:10px}
 `;
@@ -183,6 +184,8 @@ export interface HtmlReportOptions {
   factsTitle?: string;
   /** The footer's words (HTML, already escaped). */
   footer?: string;
+  /** A link above the verdict (e.g. back to the console that served the page). */
+  back?: { href: string; text: string };
 }
 
 /** The style sheet of the page (inline; a Content-Security-Policy may allow it by its sha256). */
@@ -215,6 +218,7 @@ export function renderHtmlReport(report: VerificationReport, options: HtmlReport
 </head>
 <body>
 <main>
+${options.back ? `<nav class="back"><a href="${escapeHtml(options.back.href)}">${escapeHtml(options.back.text)}</a></nav>` : ""}
 <header class="verdict ${report.valid ? "valid" : "invalid"}">
 <div class="badge">${report.valid ? "✔" : "✘"} ${verdict}</div>
 <div><h1>${escapeHtml(formatName)}${simBadge}</h1><p>${summary}</p>${simNote}</div>

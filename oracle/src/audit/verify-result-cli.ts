@@ -105,7 +105,7 @@ export function formatResultText(report: ResultReport): string {
  * facts. `model` (from the manifest entry with the request's model hash) names the values; without
  * it they are shown by position.
  */
-export function renderResultHtml(report: ResultReport, options: { model?: ModelView } = {}): string {
+export function renderResultHtml(report: ResultReport, options: { model?: ModelView; back?: { href: string; text: string } } = {}): string {
   const f = report.facts;
   return renderHtmlReport(report as unknown as VerificationReport, {
     heading: `Result of request ${report.requestId} on ${f.network}`,
@@ -114,6 +114,7 @@ export function renderResultHtml(report: ResultReport, options: { model?: ModelV
     preamble: renderValues(report, options.model),
     facts: { request: f.request, submissions: f.submissions, measurement: f.measurement, model: f.model, rerun: f.rerun, callback: f.callback },
     factsTitle: "Facts read from the chain and the checkout",
+    back: options.back,
     footer: `Attested inference oracle · end-to-end audit of request ${escapeHtml(report.requestId)} on chain ${f.chainId}, oracle <code>${escapeHtml(f.oracle)}</code>. ` +
       "The same report in words: <code>oracle audit verify-result --request " + escapeHtml(report.requestId) + "</code>.",
   });

@@ -67,7 +67,7 @@ export class AuditPages {
       const report = await verifyResult({ provider, deployment, requestId: id, sourceDir, modelsDir, measurement: this.measurement });
       const hash = String(report.facts.request.modelHash ?? "").toLowerCase();
       const entry = this.deps.manifest.models.find((m) => m.sha256 === hash);
-      page = { status: 200, html: renderResultHtml(report, { model: entry ? modelView(entry) : undefined }) };
+      page = { status: 200, html: renderResultHtml(report, { model: entry ? modelView(entry) : undefined, back: { href: "/console/", text: "← console" } }) };
       this.deps.log.info({ requestId: key, valid: report.valid, failedCheck: report.failedCheck }, "console: audited request");
     } catch (err) {
       if (!(err instanceof AuditError)) throw err;

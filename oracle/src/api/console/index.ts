@@ -37,7 +37,7 @@ export function startConsole(deps: ConsoleStateDeps & { queue: WorkQueue; source
     metrics: deps.metrics,
     queueDepth: async () => {
       const c = await deps.queue.counts();
-      return Object.entries(c).filter(([k]) => k !== "completed" && k !== "failed").reduce((a, [, n]) => a + n, 0);
+      return Object.entries(c).filter(([k]) => !["active", "completed", "failed"].includes(k)).reduce((a, [, n]) => a + n, 0);
     },
     pending: () => deps.tracker.pendingCount,
   });

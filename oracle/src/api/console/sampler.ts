@@ -5,7 +5,7 @@
  *
  *   fulfilled/s     requests this node fulfilled per second
  *   latency p50/p99 request block seen → fulfilment receipt, from the latency histogram's buckets
- *   queue depth     jobs waiting, delayed or active in the queue; in flight in this node
+ *   queue depth     jobs waiting (or delayed for a retry) in the queue; in flight: being computed or submitted by this node
  *   batch size      mean results per fulfilBatch transaction
  *   gas/result      gas of this node's fulfilment transactions per result
  */
@@ -27,7 +27,7 @@ export interface LiveSeries {
 
 export interface SamplerDeps {
   metrics: OracleMetrics;
-  /** Jobs waiting, delayed or active in the queue (BullMQ asks Redis). */
+  /** Jobs waiting or delayed in the queue, not yet taken by a worker (BullMQ asks Redis). */
   queueDepth(): Promise<number>;
   /** Requests seen and not settled (sets oracle_requests_pending too). */
   pending(): number;

@@ -70,7 +70,7 @@
           width: chartWidth(fig), height: 150,
           scales: { x: { time: true }, y: { range: (u, min, max) => [Math.min(0, min || 0), max > 0 ? max * 1.15 : 1] } },
           axes: [{ size: 28, font: "10px sans-serif" }, { size: 46, font: "10px sans-serif" }],
-          legend: { show: c.series.length > 1 },
+          legend: { show: false },
           cursor: { drag: { x: false, y: false } },
           series: [{}].concat(c.series.map((s) => ({ label: s[0], stroke: s[2], width: 1.5, spanGaps: false, points: { show: false } }))),
         }, data, fig);

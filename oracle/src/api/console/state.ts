@@ -160,14 +160,14 @@ export class ConsoleState {
 
   /** Reads the request and fulfilment events of the requests not known final, in one getLogs. */
   private async loadIo(records: RequestRecord[]): Promise<void> {
-    const todo = records.filter((r) => this.io.get(r.requestId)?.output === undefined);
-    if (!todo.length) return;
-    const from = Math.max(this.deps.deployment.deploymentBlock, Math.min(...todo.map((r) => r.blockNumber || this.deps.deployment.deploymentBlock)));
+    const unread = records.filter((r) => this.io.get(r.requestId)?.output === undefined);
+    if (!unread.length) return;
+    const from = Math.max(this.deps.deployment.deploymentBlock, Math.min(...unread.map((r) => r.blockNumber || this.deps.deployment.deploymentBlock)));
     let logs: Log[];
     try {
       logs = await this.deps.provider.getLogs({
         address: this.deps.deployment.contracts.InferenceOracle, fromBlock: from, toBlock: "latest",
-        topics: [[ORACLE_TOPICS.InferenceRequested, ORACLE_TOPICS.InferenceFulfilled], todo.map((r) => idTopic(r.requestId))],
+        topics: [[ORACLE_TOPICS.InferenceRequested, ORACLE_TOPICS.InferenceFulfilled], unread.map((r) => idTopic(r.requestId))],
       });
     } catch (err) {
       this.deps.log.debug({ err: shortError(err) }, "console: reading request events failed");
@@ -229,8 +229,16 @@ export class ConsoleState {
       };
     }));
     const m = this.deps.metrics;
-    m.signerExpiry.reset();
-    for (const e of enclaves) if ("expiresAt" in e && e.signer && e.expiresAt) m.signerExpiry.set({ runner: String(e.runner), signer: e.signer }, e.expiresAt);
+    // Set the current signers first, then drop the ones gone (restarted), so no scrape sees none.
+    const current = new Set<string>();
+    for (const e of enclaves) {
+      if (!("expiresAt" in e) || !e.signer || !e.expiresAt) continue;
+      m.signerExpiry.set({ runner: String(e.runner), signer: e.signer }, e.expiresAt);
+      current.add(`${e.runner}/${e.signer}`);
+    }
+    for (const v of (await m.signerExpiry.get()).values) {
+      if (!current.has(`${v.labels.runner}/${v.labels.signer}`)) m.signerExpiry.remove({ runner: String(v.labels.runner), signer: String(v.labels.signer) });
+    }
     balances.forEach((b, i) => { if (b !== undefined) m.senderBalance.set({ address: getAddress(this.deps.senders[i]) }, Number(formatEther(b))); });
     if (fees !== undefined) m.operatorFees.set({ operator }, Number(formatEther(fees)));
     const overview: ConsoleOverview = {

@@ -29,12 +29,13 @@ export interface Browser {
 }
 
 /** A headless Chromium with a fresh user-data dir, removed again by `close()`. */
-export async function launchChromium(opts: { width?: number; height?: number } = {}): Promise<Browser> {
-  if (!fs.existsSync(CHROMIUM_PATH)) throw new ChromiumMissingError(CHROMIUM_PATH);
+export async function launchChromium(opts: { width?: number; height?: number; executablePath?: string } = {}): Promise<Browser> {
+  const executablePath = opts.executablePath ?? CHROMIUM_PATH;
+  if (!fs.existsSync(executablePath)) throw new ChromiumMissingError(executablePath);
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "oracle-chromium-"));
   try {
     const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS,
+      executablePath, headless: true, args: CHROMIUM_ARGS,
       viewport: { width: opts.width ?? 1400, height: opts.height ?? 900 }, offline: false,
     });
     return {

@@ -134,6 +134,54 @@ describe("console: the demo's flow, in a real browser, with dashboards and alert
     });
   });
 
+  describe("its HTTP routes", () => {
+    const get = async (p: string, init?: RequestInit) => {
+      const r = await fetch(demo.url + p, { redirect: "manual", ...init });
+      return { status: r.status, headers: r.headers, text: await r.text() };
+    };
+
+    it("answers bad ids and limits with 400 and a reason, unknown requests and assets with 404, writes with 405", async () => {
+      for (const [p, status, words] of [
+        ["/console/api/requests?id=abc", 400, "request id must be a decimal integer"],
+        ["/console/api/requests?id=0", 400, "between 1 and 2^256-1"],
+        ["/console/api/requests?limit=0", 400, "limit must be a whole number from 1 to 200"],
+        ["/console/api/requests?limit=5000", 400, "limit must be a whole number from 1 to 200"],
+        ["/console/api/requests?id=999999", 404, "request 999999 is not known to this node or the chain"],
+        ["/console/assets/..%2Fstate.ts", 404, "no such console asset"],
+        ["/console/assets/package.json", 404, "no such console asset"],
+      ] as const) {
+        const r = await get(p);
+        expect(r.status, p).to.equal(status);
+        expect(JSON.parse(r.text).error, p).to.include(words);
+      }
+      const audit = await get("/console/audit/999999");
+      expect(audit.status).to.equal(404);
+      expect(audit.text).to.include("Request 999999 cannot be audited").and.include("unknown request id 999999");
+      expect((await get("/console/api/overview", { method: "POST" })).status).to.equal(405);
+    });
+
+    it("serves one request by id with its on-chain state and decoded output, and limits the list", async () => {
+      const one = JSON.parse((await get(`/console/api/requests?id=${demo.ids.iris[2]}`)).text).requests;
+      expect(one).to.have.length(1);
+      expect(one[0]).to.include({ requestId: String(demo.ids.iris[2]), model: "iris-classifier", onChainState: "Fulfilled", resultStatus: "Ok" });
+      expect(one[0].output.top).to.equal("virginica");
+      expect(JSON.parse((await get("/console/api/requests?limit=3")).text).requests).to.have.length(3);
+    });
+
+    it("sends its security headers: scripts and data from this node only, no framing, no sniffing", async () => {
+      for (const p of ["/console/", "/console/assets/console.js", "/console/api/live"]) {
+        const h = (await get(p)).headers;
+        expect(h.get("content-security-policy"), p).to.match(/^default-src 'none'; script-src 'self'; style-src 'self';/);
+        expect(h.get("x-content-type-options"), p).to.equal("nosniff");
+        expect(h.get("access-control-allow-origin"), p).to.equal(null);
+      }
+      const audit = (await get(`/console/audit/${demo.ids.iris[0]}`)).headers.get("content-security-policy")!;
+      expect(audit).to.match(/^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+' 'self';/);
+      expect(audit).to.not.include("script-src");
+      expect((await get("/")).headers.get("location")).to.equal("/console/");
+    });
+  });
+
   describe("in Chromium", () => {
     let browser: Browser;
     before(async () => {

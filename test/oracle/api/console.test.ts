@@ -8,6 +8,7 @@ import { createMetrics } from "../../../oracle/src/metrics";
 import { describeTensor, fixedToDecimal } from "../../../oracle/src/models/view";
 import { encodeTensor } from "../../../oracle/src/protocol/eip712";
 import type { TrustLink } from "../../../oracle/src/audit/types";
+import { ChromiumMissingError, launchChromium } from "../../../scripts/lib/browser";
 
 describe("console: values, live series and the audit page's layout", () => {
   describe("values with the model's decimals and names", () => {
@@ -125,6 +126,15 @@ describe("console: values, live series and the audit page's layout", () => {
       expect(html).to.include('<details class="ev"><summary>evidence</summary><dl class="evidence"><dt>k</dt><dd>v</dd>');
       expect(html).to.include('<details class="ev" open><summary>evidence</summary><dl class="evidence"><dt>k</dt><dd>w</dd>');
       expect(html).to.match(/<details class="facts"><summary><h2>Facts reported by the evidence/);
+    });
+  });
+
+  describe("the browser the console is tested in", () => {
+    it("fails, saying how to install it, when Chromium is missing", async () => {
+      let error: Error | undefined;
+      await launchChromium({ executablePath: "/nonexistent/chromium" }).catch((e: Error) => { error = e; });
+      expect(error).to.be.instanceOf(ChromiumMissingError);
+      expect(error!.message).to.equal("Chromium not found at /nonexistent/chromium: install Debian's package (apt-get update && apt-get install -y chromium) or set CHROMIUM_PATH");
     });
   });
 

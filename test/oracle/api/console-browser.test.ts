@@ -168,6 +168,13 @@ describe("console: the demo's flow, in a real browser, with dashboards and alert
       expect(JSON.parse((await get("/console/api/requests?limit=3")).text).requests).to.have.length(3);
     });
 
+    it("refuses audits beyond eight waiting with 503, instead of queueing every one a visitor asks for", async () => {
+      const ids = Array.from({ length: 14 }, (_, i) => 8 + i); // the load's requests, not audited yet
+      const statuses = await Promise.all(ids.map(async (id) => (await get(`/console/audit/${id}`)).status));
+      expect(statuses.filter((s) => s === 503).length).to.be.within(1, 6);
+      expect(statuses.filter((s) => s === 200).length).to.be.at.least(8);
+    });
+
     it("sends its security headers: scripts and data from this node only, no framing, no sniffing", async () => {
       for (const p of ["/console/", "/console/assets/console.js", "/console/api/live"]) {
         const h = (await get(p)).headers;
@@ -200,8 +207,8 @@ describe("console: the demo's flow, in a real browser, with dashboards and alert
       expect(csp).to.include("script-src 'self'").and.include("default-src 'none'").and.include("connect-src 'self'");
 
       const iris = demo.ids.iris[0].toString();
-      const row = page.locator(`#requests tr[data-request="${iris}"]`);
-      await row.locator("text=fulfilled").waitFor();
+      const row = page.locator(`#requests tr[data-request="${iris}"][data-status="fulfilled"]`);
+      await row.waitFor();
       const irisText = await row.innerText();
       expect(irisText).to.include("iris-classifier").and.include("sepal length (cm) 5.1").and.include("→ setosa");
       expect(await page.locator('#requests tr[data-status="fulfilled"]').count()).to.be.greaterThan(served.length);
@@ -315,7 +322,7 @@ describe("console: the demo's flow, in a real browser, with dashboards and alert
         const seen = await watch(page, origin);
         await page.goto(`${origin}/console/`);
         const iris = demo.ids.iris[0].toString();
-        await page.locator(`#requests tr[data-request="${iris}"] >> text=fulfilled`).waitFor();
+        await page.locator(`#requests tr[data-request="${iris}"][data-status="fulfilled"]`).waitFor();
         await page.locator("#models tbody tr").first().waitFor();
         const models = await page.locator("#models").innerText();
         for (const label of MARKUP.labels) expect(models).to.include(label);

@@ -32,20 +32,27 @@ export interface AuditPage {
 
 const KEEP_MS = 60_000;
 const MAX_PAGES = 200;
+/** Audits waiting their turn beyond which a new one is refused (503) rather than queued. */
+const MAX_WAITING = 8;
 
 export class AuditPages {
   private readonly pages = new Map<string, { at: number; page: AuditPage }>();
   private tail: Promise<unknown> = Promise.resolve();
+  private waiting = 0;
   private measurement?: RunnerMeasurement;
 
   constructor(private readonly deps: AuditPagesDeps) {}
 
-  /** The audit page of request `id` (200 verified or broken, 404 unknown request). */
+  /** The audit page of request `id` (200 verified or broken, 404 unknown request, 503 too many audits waiting). */
   page(id: bigint): Promise<AuditPage> {
     const key = id.toString();
     const kept = this.pages.get(key);
     if (kept && Date.now() - kept.at < KEEP_MS) return Promise.resolve(kept.page);
-    const run = this.tail.then(() => this.audit(id));
+    if (this.waiting >= MAX_WAITING) {
+      return Promise.resolve({ status: 503, html: errorPage(`Request ${key} cannot be audited now`, `${this.waiting} audits are waiting their turn; try again in a few seconds`) });
+    }
+    this.waiting++;
+    const run = this.tail.then(() => this.audit(id)).finally(() => { this.waiting--; });
     this.tail = run.catch(() => undefined);
     return run;
   }

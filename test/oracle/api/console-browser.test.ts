@@ -16,6 +16,7 @@ import pino from "pino";
 import { Contract, NonceManager } from "ethers";
 import type { Page } from "playwright-core";
 import { startConsole } from "../../../oracle/src/api/console";
+import type { EnclaveRunners } from "../../../oracle/src/node/enclave-source";
 import { startApi, type ApiServer } from "../../../oracle/src/api/server";
 import { createMetrics } from "../../../oracle/src/metrics";
 import { loadManifest } from "../../../oracle/src/models/manifest";
@@ -263,6 +264,28 @@ describe("console: the demo's flow, in a real browser, with dashboards and alert
       expect(await page.locator("script").count()).to.equal(0);
       expect(seen.errors, "console errors").to.deep.equal([]);
       expect(seen.foreign, "requests to other hosts").to.deep.equal([]);
+    });
+
+    describe("when a runner dies", () => {
+      it("shows its restart and the new signer, registered, with its expiry countdown", async () => {
+        const page = await browser.context.newPage();
+        const seen = await watch(page, demo.url);
+        await page.goto(`${demo.url}/console/`);
+        const row = page.locator("#enclaves tbody tr").first();
+        await row.waitFor();
+        const before = await row.locator("td").nth(1).locator("code").getAttribute("title");
+        const host = (demo.node.source as EnclaveRunners).enclaveHosts[0];
+        process.kill(host.runnerPid!, "SIGKILL");
+        await page.waitForFunction((old) => {
+          const cells = (globalThis as unknown as Dom).document.querySelectorAll("#enclaves tbody tr:first-child td") as unknown as ArrayLike<{ textContent: string; querySelector(s: string): { getAttribute(n: string): string | null } | null }>;
+          const signer = cells[1]?.querySelector("code")?.getAttribute("title");
+          return cells[7]?.textContent === "1" && !!signer && signer !== old && cells[5]?.textContent === "Active";
+        }, before, { timeout: 60_000 });
+        expect(await row.innerText()).to.match(/\d+h \d+m \d+s/);
+        expect(await (await fetch(`${demo.url}/metrics`)).text()).to.match(/^oracle_runner_restarts_total 1$/m);
+        expect(seen.errors).to.deep.equal([]);
+        expect(seen.foreign).to.deep.equal([]);
+      });
     });
 
     describe("a model whose labels, features and URI carry markup and script", () => {

@@ -11,7 +11,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { Contract, formatEther, getAddress, zeroPadValue, toBeHex, type JsonRpcProvider, type Log } from "ethers";
+import { Contract, ZeroAddress, formatEther, getAddress, zeroPadValue, toBeHex, type JsonRpcProvider, type Log } from "ethers";
 import type { Logger } from "pino";
 import type { Deployment } from "../../chain/deployment";
 import { shortError } from "../../chain/retry";
@@ -208,6 +208,7 @@ export class ConsoleState {
     const enclaves = await Promise.all(this.deps.source.runners().map(async (r) => {
       let signer: string | null = null;
       try { signer = getAddress(r.signer()); } catch { signer = null; }
+      if (signer === ZeroAddress) signer = null; // between a runner's exit and its new key
       const base = { runner: r.index, signer, registered: signer !== null && registered.has(signer), restarts: this.restarts.get(r.index) ?? 0 };
       if (!signer) return base;
       const e = await ask(`getEnclave(${signer})`, () => this.enclaveRegistry.getEnclave(signer));

@@ -87,22 +87,27 @@ export async function startConsoleDemo(opts: { log?: (line: string) => void } = 
     const oracle = new Contract(d.contracts.InferenceOracle, ORACLE_ABI, deployer);
     const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
     const { iris, lendingPool } = deployed.contracts;
-    const irisFee = await oracle.quote(d.models["iris-classifier"], [100_000, deadline, 1]);
+    // As the demo: each request bounds its fee (the quoted one) and the gas price of its prepayment.
+    const maxGasPrice = ((await provider.getFeeData()).maxFeePerGas ?? 10n ** 9n) * 2n;
+    const quoteOf = async (model: string, callbackGasLimit: number) =>
+      oracle.quoteParts(d.models[model], { callbackGasLimit, deadline, redundancy: 1, maxFee: 0n, maxGasPrice }) as Promise<{ fee: bigint; total: bigint }>;
+    const irisQuote = await quoteOf("iris-classifier", 100_000);
     const iriss: bigint[] = [];
     for (const f of [[5.1, 3.5, 1.4, 0.2], [6.4, 3.2, 4.5, 1.5], [6.3, 3.3, 6.0, 2.5]]) {
-      const tx = await iris.connect(deployer).getFunction("classify")(f.map((x) => fx(x, decimals("iris-classifier"))), deadline, { value: irisFee });
+      const tx = await iris.connect(deployer).getFunction("classify")(
+        f.map((x) => fx(x, decimals("iris-classifier"))), deadline, irisQuote.fee, maxGasPrice, { value: irisQuote.total });
       iriss.push(requestIdOf((await tx.wait())!));
     }
     const returns = Array.from({ length: 21 }, (_, i) => 0.018 * Math.sin(i * 1.7) + (i % 3 === 0 ? -0.01 : 0.006));
-    const riskFee = await oracle.quote(d.models["volatility-risk"], [100_000, deadline, 1]);
+    const riskQuote = await quoteOf("volatility-risk", 100_000);
     const riskTx = await lendingPool.connect(deployer).getFunction("requestRiskUpdate")(
-      encodeTensor(returns.map((x) => fx(x, decimals("volatility-risk")))), deadline, { value: riskFee });
+      encodeTensor(returns.map((x) => fx(x, decimals("volatility-risk")))), deadline, riskQuote.fee, maxGasPrice, { value: riskQuote.total });
     const risk = requestIdOf((await riskTx.wait())!);
     const requester = new Contract(d.contracts.InferenceOracle, ORACLE_ABI, new NonceManager(devAccount(12).connect(provider)));
-    const direct = async (input: bigint[], callbackGas: number) => {
-      const options = [callbackGas, deadline, 1];
-      const fee = await requester.quote(d.models["penguins-species-int"], options);
-      const tx = await requester.requestInference(d.models["penguins-species-int"], encodeTensor(input), options, { value: fee });
+    const direct = async (input: bigint[], callbackGasLimit: number) => {
+      const q = await quoteOf("penguins-species-int", callbackGasLimit);
+      const options = { callbackGasLimit, deadline, redundancy: 1, maxFee: q.fee, maxGasPrice };
+      const tx = await requester.requestInference(d.models["penguins-species-int"], encodeTensor(input), options, { value: q.total });
       return requestIdOf((await tx.wait())!);
     };
     const penguins = [await direct([391n, 187n, 181n, 3750n], 0), await direct([475n, 150n, 222n, 5200n], 0)];

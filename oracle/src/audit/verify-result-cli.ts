@@ -18,7 +18,7 @@ import { registerAttestCommand } from "./attest-cli";
 import { errorMessage, isoTime } from "./checks";
 import { processIo, type CliIo } from "./cli";
 import { AuditError } from "./errors";
-import { describeTensor, modelView, type ModelView, type TensorView } from "../models/view";
+import { describeInput, describeTensor, modelView, type ModelView, type TensorView } from "../models/view";
 import { findByHash, loadManifest } from "../models/manifest";
 import { escapeHtml, renderHtmlReport } from "./html-report";
 import { checkStatus, flattenFacts } from "./text-report";
@@ -131,7 +131,8 @@ function valuesTable(caption: string, view: TensorView | undefined, hex: unknown
 function renderValues(report: ResultReport, model: ModelView | undefined): string {
   const r = report.facts.request;
   const decimals = model?.decimals ?? (typeof report.facts.model.decimals === "number" ? report.facts.model.decimals : 0);
-  const input = typeof r.input === "string" ? describeTensor(r.input, decimals, { features: model?.features }) : undefined;
+  const input = typeof r.input !== "string" ? undefined
+    : model ? describeInput(r.input, model) : describeTensor(r.input, decimals);
   const output = typeof r.output === "string" && r.status === 0 ? describeTensor(r.output, decimals, { labels: model?.labels }) : undefined;
   const name = model?.name ?? (report.facts.model.name as string | undefined) ?? `model ${r.modelId ?? "?"}`;
   const meta = [

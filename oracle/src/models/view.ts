@@ -6,7 +6,9 @@
  */
 import { formatUnits } from "ethers";
 import type { ModelManifestEntry } from "./manifest";
+import { InputEncoding } from "../protocol/constants";
 import { decodeTensor } from "../protocol/eip712";
+import { decodeInput } from "../protocol/input";
 
 /** What the console and the audit page need to know of a model to show its values. */
 export interface ModelView {
@@ -16,6 +18,9 @@ export interface ModelView {
   features?: string[];
   /** One label per output element, if the model gives them. */
   labels?: string[];
+  /** Values in an input, and how a request encodes them (default abi.encode(int256[])). */
+  inputLength: number;
+  inputEncoding?: InputEncoding;
 }
 
 export interface TensorValue {
@@ -31,7 +36,11 @@ export interface TensorView {
 
 /** The model spec fields the views read. */
 export function modelView(entry: ModelManifestEntry): ModelView {
-  return { name: entry.name, decimals: entry.decimals, features: entry.input.features, labels: entry.output.labels };
+  const encoding = (entry as { inputEncoding?: InputEncoding }).inputEncoding;
+  return {
+    name: entry.name, decimals: entry.decimals, features: entry.input.features, labels: entry.output.labels, inputLength: entry.input.length,
+    ...(encoding === undefined ? {} : { inputEncoding: encoding }),
+  };
 }
 
 /** A decimal string of a fixed-point integer: exact, no trailing zeros beyond one decimal. */
@@ -52,6 +61,21 @@ export function describeTensor(hex: string, decimals: number, names?: { labels?:
   } catch {
     return undefined;
   }
+  return describeValues(raw, decimals, names);
+}
+
+/** A request's input in the model's input encoding, named by its features; undefined if it is not one. */
+export function describeInput(hex: string, model: ModelView): TensorView | undefined {
+  let raw: bigint[];
+  try {
+    raw = decodeInput(hex, model.inputLength, model.inputEncoding ?? InputEncoding.AbiInt256);
+  } catch {
+    return undefined;
+  }
+  return describeValues(raw, model.decimals, { features: model.features });
+}
+
+function describeValues(raw: bigint[], decimals: number, names?: { labels?: readonly string[]; features?: readonly string[] }): TensorView {
   const list = names?.labels ?? names?.features;
   const named = !!list && list.length === raw.length;
   const values = raw.map((v, i) => ({ name: named ? list[i] : `[${i}]`, value: fixedToDecimal(v, decimals) }));

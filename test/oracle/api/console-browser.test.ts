@@ -311,7 +311,10 @@ describe("console: the demo's flow, in a real browser, with dashboards and alert
         // On-chain, anyone may register a model: this one has the iris hash and a URI with markup.
         const d = demo.deployed.deployment;
         const registry = new Contract(d.contracts.ModelRegistry, MODEL_REGISTRY_ABI, new NonceManager(devAccount(13).connect(demo.provider)));
-        const tx = await registry.registerModel([iris.sha256, 4, 3, iris.decimals, 1000n, MARKUP.uri], []);
+        const tx = await registry.registerModel({
+          modelHash: iris.sha256, inputLength: 4, outputLength: 3, decimals: iris.decimals, fee: 1000n, uri: MARKUP.uri,
+          inputEncoding: 0, determinism: 0, publisherShareBps: 0,
+        }, []);
         const receipt = await tx.wait();
         const modelId = Number(BigInt(receipt!.logs[0].topics[1]));
         const n = demo.node;

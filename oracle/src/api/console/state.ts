@@ -22,7 +22,7 @@ import type { RequestRecord, RequestTracker } from "../../node/tracker";
 import { ENCLAVE_REGISTRY_ABI, ENCLAVE_STATUS, MODEL_REGISTRY_ABI, ORACLE_ABI, ORACLE_TOPICS, REQUEST_STATE, oracleInterface } from "../../protocol/abi";
 import { sha256Hex } from "../../protocol/bytes";
 import { ResultStatus, TeeType } from "../../protocol/constants";
-import { describeTensor, modelView, type ModelView, type TensorView } from "../../models/view";
+import { describeInput, describeTensor, modelView, type ModelView, type TensorView } from "../../models/view";
 
 export interface ConsoleStateDeps {
   provider: JsonRpcProvider;
@@ -149,7 +149,7 @@ export class ConsoleState {
       requestId: r.requestId, modelId: r.modelId, model: model?.name, status: unseen ? "not seen by this node" : r.status, block: r.blockNumber, trail: r.trail,
     };
     if (!GOOD_STATUSES.has(r.status) && declined) v.reason = declined.detail;
-    if (model && io.input) v.input = describeTensor(io.input, model.decimals, { features: model.features });
+    if (model && io.input) v.input = describeInput(io.input, model);
     if (io.output !== undefined) {
       v.resultStatus = ResultStatus[io.status ?? 0] ?? String(io.status);
       v.fulfilledTx = io.fulfilledTx;

@@ -202,7 +202,7 @@
       el("td", {}, el("code", {}, k.address)), el("td", {}, k.operator ? "operator" : "sender"),
       el("td", { class: "num" }, k.balanceEther === null ? "?" : Number(k.balanceEther).toFixed(4) + " ETH"))));
     $("fees").replaceChildren("Fees to withdraw (operator ", el("code", {}, short(o.fees.operator, 6)), "): ",
-      el("b", {}, o.fees.withdrawableEther === null ? "?" : o.fees.withdrawableEther + " ETH"));
+      o.fees.withdrawableEther === null ? el("b", {}, "?") : el("b", { title: o.fees.withdrawableEther + " ETH" }, Number(o.fees.withdrawableEther).toFixed(6) + " ETH"));
     $("models").tBodies[0].replaceChildren(...o.models.map((m) => el("tr", {},
       el("td", { title: m.description }, el("b", {}, m.name), el("div", { class: "muted small" }, m.inputLength + " in → " + m.outputLength + " out, " + m.decimals + " decimals")),
       el("td", { class: "num" }, m.modelId === null ? "–" : m.modelId),

@@ -165,7 +165,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
     const oracleContract = new Contract(oracle, ORACLE_ABI, provider);
     const manifest = fs.existsSync(path.join(config.modelsDir, "manifest.json")) ? loadManifest(config.modelsDir) : { models: [] as ModelManifestEntry[] };
     const consoleParts = config.console ? startConsole({
-      provider, deployment, tracker, metrics, source, runners, senders: submitter.addresses, manifest, modelsDir: config.modelsDir,
+      provider, deployment, tracker, metrics, source, runners, senders: submitter.addresses, manifest, modelsDir: config.modelsDir, cache: modelCache,
       queue, queueKind: queue.kind, sourceDir: REPO_ROOT, log: log.child({ part: "console" }),
     }) : undefined;
     cleanups.push(["console", async () => consoleParts?.stop()]);

@@ -35,6 +35,8 @@ export interface ConsoleStateDeps {
   senders: string[];
   manifest: { models: ModelManifestEntry[] };
   modelsDir: string;
+  /** The node's model cache (by hash), if it has one; else the models folder is looked at. */
+  cache?: { has(modelHash: string): boolean };
   queueKind: string;
   log: Logger;
 }
@@ -225,7 +227,7 @@ export class ConsoleState {
       const onChain = modelId === null ? undefined : await ask(`getModel(${modelId})`, () => this.modelRegistry.getModel(modelId));
       return {
         name: m.name, modelId, modelHash: m.sha256, description: m.description, decimals: m.decimals, inputLength: m.input.length, outputLength: m.output.length,
-        labels: m.output.labels, cached: this.fileCached(m.file, m.sha256),
+        labels: m.output.labels, cached: this.deps.cache ? this.deps.cache.has(m.sha256) : this.fileCached(m.file, m.sha256),
         ...(onChain ? { uri: onChain.uri as string, feeEther: formatEther(onChain.fee), active: onChain.active as boolean, publisher: getAddress(onChain.publisher) } : {}),
       };
     }));

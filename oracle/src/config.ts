@@ -49,9 +49,10 @@ export const CONFIG_SPEC = {
     schema: z.string().min(1).optional(),
   },
   rpcUrl: {
-    env: "RPC_URL", default: "http://127.0.0.1:8545", secret: true, expect: "an http(s) or ws(s) URL",
-    description: "JSON-RPC endpoint of the chain (secret: provider URLs often embed an API key).",
-    schema: z.string().url().refine((u) => /^(https?|wss?):\/\//.test(u)),
+    env: "RPC_URL", default: "http://127.0.0.1:8545", secret: true,
+    expect: "an http:// or https:// URL (the node speaks JSON-RPC over HTTP; ws:// and wss:// are not supported: give the provider's HTTP endpoint)",
+    description: "JSON-RPC endpoint of the chain, over HTTP(S) (secret: provider URLs often embed an API key).",
+    schema: z.string().url().refine((u) => /^https?:\/\//i.test(u)),
   },
   privateKeys: {
     env: "ORACLE_PRIVATE_KEY", secret: true, required: true,
@@ -307,9 +308,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): OracleConfig {
 
 /** The configuration with secrets replaced, safe to log or print. */
 export function redactedConfig(cfg: OracleConfig): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...cfg };
-  for (const [key, spec] of Object.entries(CONFIG_SPEC) as [ConfigKey, OptionSpec][]) {
-    if (spec.secret && out[key] !== undefined) out[key] = "[secret]";
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(cfg)) {
+    if (value === undefined) continue; // unset: nothing to show (and no "[secret]" for what is not there)
+    out[key] = (CONFIG_SPEC as Record<string, OptionSpec>)[key]?.secret ? "[secret]" : value;
   }
   return out;
 }

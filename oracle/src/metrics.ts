@@ -30,7 +30,9 @@ export interface OracleMetrics {
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): OracleMetrics {
   const registry = new Registry();
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: "oracle_process_" });
+  // The standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes, …): what Node.js
+  // dashboards query. Several nodes are told apart by their scrape target, not by a name prefix.
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   const r = [registry];
   const metrics: OracleMetrics = {
     registry,

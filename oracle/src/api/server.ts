@@ -90,8 +90,9 @@ export function createApp(deps: ApiDeps): express.Express {
       : `method ${req.method} not allowed: the API is read-only`));
   });
 
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const status = err instanceof HttpError ? err.status : 500;
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const status = errorStatus(err);
+    if (status === 400 && !(err instanceof HttpError)) err = badPathError(req);
     if (status >= 500) deps.log.error({ err: (err as Error).message }, "api error");
     res.status(status).json({ error: status >= 500 ? "internal error" : (err as Error).message, status });
   });
@@ -123,6 +124,17 @@ export async function startApi(deps: ApiDeps, port: number, host: string): Promi
       return closing;
     },
   };
+}
+
+/** 4xx errors raised by express itself (a path whose %-escapes do not decode) keep their status; anything else is a 500. */
+function errorStatus(err: unknown): number {
+  if (err instanceof HttpError) return err.status;
+  const status = (err as { status?: unknown })?.status;
+  return typeof status === "number" && status >= 400 && status < 500 ? status : 500;
+}
+
+function badPathError(req: Request): HttpError {
+  return new HttpError(400, `malformed URL: ${JSON.stringify(req.originalUrl.slice(0, 120))} has a %-escape that is not valid UTF-8 (a request id is a decimal integer)`);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {

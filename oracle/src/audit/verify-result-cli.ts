@@ -49,7 +49,9 @@ interface VerifyResultOptions {
 
 function requestIdArg(value: string): bigint {
   if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError("give the request id as a positive whole number (ids start at 1)");
-  return BigInt(value);
+  const id = BigInt(value);
+  if (id >= 1n << 256n) throw new InvalidArgumentError("a request id is a uint256: at most 2^256-1 (78 digits)");
+  return id;
 }
 
 function usage(command: Command, message: string): never {

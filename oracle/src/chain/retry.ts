@@ -34,8 +34,24 @@ export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions): Pr
   }
 }
 
-/** One line for a log: ethers errors carry huge payloads we do not want in logs. */
+/** Longest detail {@link shortError} keeps (advice is kept whole on top of it). */
+const MAX_DETAIL = 300;
+
+/**
+ * One line for a log: ethers errors carry huge payloads we do not want in logs, so the detail is
+ * cut at 300 characters; an error's `advice` (what the operator should do, see {@link withAdvice})
+ * is never cut.
+ */
 export function shortError(err: unknown): string {
-  const e = err as { shortMessage?: string; message?: string; code?: string };
-  return (e?.shortMessage ?? e?.message ?? String(err)).slice(0, 300);
+  const e = err as { shortMessage?: string; message?: string; advice?: unknown };
+  const text = e?.shortMessage ?? e?.message ?? String(err);
+  const advice = typeof e?.advice === "string" && text.endsWith(e.advice) ? e.advice : "";
+  const detail = text.slice(0, text.length - advice.length);
+  return (detail.length > MAX_DETAIL ? `${detail.slice(0, MAX_DETAIL)}…` : detail) + advice;
+}
+
+/** Appends `advice` to the error's message and marks it, so {@link shortError} keeps it whole. */
+export function withAdvice<E extends Error>(err: E, advice: string): E & { advice: string } {
+  err.message += advice;
+  return Object.assign(err, { advice });
 }

@@ -25,7 +25,7 @@ import type { Logger } from "pino";
 import type { RequestCommitment } from "../protocol/request";
 import { encodeFulfilBatch, requestEventOf, signEip1559, type RawLog } from "./codec";
 import { NonceManager, isNonceTooLow, isUnderpriced } from "./nonce";
-import { shortError, sleep, withRetry } from "./retry";
+import { shortError, sleep, withAdvice, withRetry } from "./retry";
 import type { FastJsonRpcProvider } from "./rpc";
 import type { OracleMetrics } from "../metrics";
 
@@ -249,10 +249,9 @@ export class Submitter {
           // batches are estimated first, as after a mined revert.
           if (/ran out of gas|reverted/i.test(shortError(err))) this.estimateFirst = true;
           sender.nonces.release(nonce); // never accepted: the next batch takes this nonce, no gap
-          const hint = /insufficient funds|enough funds/i.test(shortError(err))
-            ? ` (the sending account ${sender.wallet.address} cannot pay for gas: fund it, or set ORACLE_PRIVATE_KEY to a funded key)`
-            : "";
-          throw new SubmitError(`sending ${what} failed: ${shortError(err)}${hint}`, { cause: err });
+          const failed = new SubmitError(`sending ${what} failed: ${shortError(err)}`, { cause: err });
+          if (!/insufficient funds|enough funds/i.test(shortError(err))) throw failed;
+          throw withAdvice(failed, ` (the sending account ${sender.wallet.address} cannot pay for gas: fund it, or set ORACLE_PRIVATE_KEY to a funded key)`);
         }
         // A re-send failed (an earlier version was mined, or the fee is still too low): keep waiting.
         if (!isNonceTooLow(err) && !isUnderpriced(err)) log.warn({ err: shortError(err) }, "re-send failed");

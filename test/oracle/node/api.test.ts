@@ -68,6 +68,14 @@ describe("node HTTP API", () => {
     expect((await get(`/v1/requests/${huge}`)).status).to.equal(400);
   });
 
+  it("a request id with a broken %-escape (%, %ZZ, %E0%A4%A, 1%) is a 400 with a reason, not a 500", async () => {
+    for (const bad of ["%", "%ZZ", "%E0%A4%A", "1%"]) {
+      const r = await get(`/v1/requests/${bad}`);
+      expect(r.status, bad).to.equal(400);
+      expect(r.json().error, bad).to.match(/malformed URL: .* %-escape that is not valid UTF-8/);
+    }
+  });
+
   it("answers unknown paths with 404 JSON and writes with 405", async () => {
     const r = await get("/v2/whatever");
     expect(r.status).to.equal(404);

@@ -81,6 +81,23 @@ describe("node config", () => {
     expect(out).to.not.include("abab").and.not.include("hunter2").and.not.include("APIKEY123");
   });
 
+  it("an operator who sets RPC_URL=ws://… is told at once that the node needs an http(s) endpoint", () => {
+    for (const url of ["ws://127.0.0.1:8546", "wss://eth.example/ws/APIKEY123"]) {
+      const [p] = problems({ ORACLE_PRIVATE_KEY: KEY, RPC_URL: url });
+      expect(p).to.match(/^RPC_URL must be an http:\/\/ or https:\/\/ URL/).and.include("ws:// and wss:// are not supported");
+      expect(p).to.not.include("APIKEY123");
+    }
+  });
+
+  it("an operator without Redis sees no redisUrl \"[secret]\" in the start log", () => {
+    const cfg = loadConfig({ env: { ORACLE_PRIVATE_KEY: KEY } });
+    let out = "";
+    const sink = new Writable({ write(chunk, _enc, cb) { out += chunk.toString(); cb(); } });
+    createLogger({ destination: sink }).info({ config: redactedConfig(cfg) }, "starting oracle node");
+    expect(out).to.include("starting oracle node").and.include('"rpcUrl":"[secret]"');
+    expect(out).to.not.include("redisUrl");
+  });
+
   it("documents every option in the generated table", () => {
     const table = configMarkdownTable();
     expect(table).to.include("`ORACLE_PRIVATE_KEY`").and.include("**required**").and.include("`REDIS_URL`");

@@ -217,6 +217,11 @@ export const CONFIG_SPEC = {
     description: "How often pending requests are re-checked on-chain and re-queued if their job was lost (e.g. Redis flushed).",
     schema: int(100),
   },
+  startupTimeoutMs: {
+    env: "ORACLE_STARTUP_TIMEOUT_MS", default: "10000", expect: "an integer of milliseconds from 100",
+    description: "How long start waits for the RPC (eth_chainId) and Redis to answer before it exits with an error; nothing is registered on-chain before both answer.",
+    schema: int(100),
+  },
   shutdownTimeoutMs: {
     env: "ORACLE_SHUTDOWN_TIMEOUT_MS", default: "15000", expect: "an integer of milliseconds",
     description: "How long shutdown waits for in-flight work before closing anyway.",

@@ -12,7 +12,7 @@ import { startConsole } from "./api/console";
 import { startApi, type ApiServer } from "./api/server";
 import { CombinedCheckpointStore, FileCheckpointStore, RedisCheckpointStore, type CheckpointStore } from "./chain/checkpoint";
 import { loadDeployment, type Deployment } from "./chain/deployment";
-import { shortError, withRetry } from "./chain/retry";
+import { shortError } from "./chain/retry";
 import { FastJsonRpcProvider } from "./chain/rpc";
 import { Submitter } from "./chain/submitter";
 import { Watcher } from "./chain/watcher";
@@ -26,6 +26,7 @@ import { ModelCache } from "./models/cache";
 import { ModelFetcher } from "./models/fetch";
 import { ModelProvisioner, registryReader } from "./models/provision";
 import { EnclaveRunners } from "./node/enclave-source";
+import { PreflightError, checkChainId, publicUrl } from "./node/preflight";
 import { Pipeline } from "./node/pipeline";
 import { RegisteredRunnerPool, type RunnerSource } from "./node/runners";
 import { RequestTracker } from "./node/tracker";
@@ -79,20 +80,17 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
     const oracle = deployment.contracts.InferenceOracle;
     const provider = new FastJsonRpcProvider(config.rpcUrl, deployment.chainId, { staticNetwork: true, batchMaxCount: 50, pollingInterval: 250 });
     cleanups.push(["provider", async () => provider.destroy()]);
-    const network = await withRetry(() => provider._detectNetwork(), { what: "eth_chainId", attempts: 8, log }).catch((err) => {
-      throw new Error(`RPC_URL does not answer: ${shortError(err)}`);
-    });
-    if (Number(network.chainId) !== deployment.chainId) {
-      throw new Error(`RPC_URL is chain ${network.chainId}, but ${config.deploymentPath} is for chain ${deployment.chainId}`);
-    }
+    // Before anything else: the RPC serves the deployment's chain, and Redis answers.
+    await checkChainId(provider.rpc, config.rpcUrl, { chainId: deployment.chainId, file: config.deploymentPath }, config.startupTimeoutMs);
     const metrics = createMetrics();
     const tracker = new RequestTracker();
-    const queueOpts = { attempts: config.jobAttempts, backoffMs: config.backoffMs };
-    const queue: WorkQueue = config.redisUrl
-      ? new BullQueue({ ...queueOpts, redisUrl: config.redisUrl, name: config.queueName, prefix: config.queuePrefix,
-        lockDurationMs: config.lockDurationMs, stalledIntervalMs: config.stalledIntervalMs }, log.child({ part: "queue" }))
-      : new MemoryQueue(queueOpts, log.child({ part: "queue" }));
+    const queue = createQueue(config, log);
     cleanups.push(["queue", () => queue.close()]);
+    if (queue instanceof BullQueue) {
+      await queue.waitReady(config.startupTimeoutMs).catch((err) => {
+        throw new PreflightError(`REDIS_URL ${publicUrl(config.redisUrl!)} does not answer within ${config.startupTimeoutMs / 1000} s (${shortError(err)}): start Redis or fix REDIS_URL (nothing was registered on-chain)`);
+      });
+    }
 
     const cpName = `checkpoint-${deployment.network}-${oracle.toLowerCase()}.json`;
     const stores: CheckpointStore[] = [new FileCheckpointStore(path.join(config.dataDir, cpName))];
@@ -254,6 +252,16 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
     await runCleanups();
     throw err;
   }
+}
+
+/** BullMQ on Redis when REDIS_URL is set, else the in-process queue. */
+function createQueue(config: OracleConfig, log: Logger): WorkQueue {
+  const queueOpts = { attempts: config.jobAttempts, backoffMs: config.backoffMs };
+  if (!config.redisUrl) return new MemoryQueue(queueOpts, log.child({ part: "queue" }));
+  return new BullQueue({
+    ...queueOpts, redisUrl: config.redisUrl, name: config.queueName, prefix: config.queuePrefix,
+    lockDurationMs: config.lockDurationMs, stalledIntervalMs: config.stalledIntervalMs,
+  }, log.child({ part: "queue" }));
 }
 
 /**

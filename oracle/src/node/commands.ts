@@ -74,6 +74,7 @@ export function registerNodeCommands(program: Command): void {
       } catch (err) {
         log.fatal({ err: shortError(err) }, "oracle node failed");
         log.flush();
+        process.stderr.write(`error: ${shortError(err)}\n`);
         setTimeout(() => process.exit(1), 100);
       }
     });

@@ -10,6 +10,7 @@ import { EventEmitter } from "node:events";
 import { Contract, Interface, JsonRpcProvider, getAddress } from "ethers";
 import type { Logger } from "pino";
 import { shortError, sleep } from "../chain/retry";
+import { within } from "./preflight";
 import type { Submitter } from "../chain/submitter";
 import { ensureBonded } from "./bond";
 import type { InferenceJob, SignedResult } from "../enclave/host";
@@ -197,7 +198,31 @@ export class RegisteredRunnerPool {
     };
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops registering and retires every signer this pool registered (`retireSigner`, sent by the
+   * operator): a signer whose key is about to vanish with its runner must not stay "active"
+   * on-chain. Also runs when start fails, so a failed start leaves no live signer. Bounded by
+   * `timeoutMs`; a signer that could not be retired (chain unreachable) is logged.
+   */
+  async close(timeoutMs = 20_000): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
+    await Promise.allSettled([...this.registering.values()]); // a registration in flight finishes first
+    const signers = [...new Set(this.registered.values())];
+    this.registered.clear();
+    await Promise.all(signers.map((s) => within(this.retire(s), timeoutMs, "timed out").catch((err) =>
+      this.deps.log.warn({ signer: s, err: shortError(err) }, "could not retire enclave signer; it stays active on-chain until it expires"))));
+  }
+
+  /** Sends `retireSigner(signer)` from the operator key, unless the signer is no longer active. */
+  private async retire(signer: string): Promise<void> {
+    try {
+      if (!(await this.isActive(signer))) return;
+      const receipt = await this.deps.submitter.sendFromOperator(this.deps.registry, registryIface.encodeFunctionData("retireSigner", [signer]));
+      this.deps.log.info({ signer, tx: receipt.hash }, "enclave signer retired on-chain");
+    } catch (err) {
+      this.deps.log.warn({ signer, err: shortError(err) }, "retiring enclave signer failed");
+      throw err;
+    }
   }
 }

@@ -33,7 +33,14 @@ export class BullQueue implements WorkQueue {
 
   constructor(private readonly opts: BullQueueOptions, private readonly log?: Logger) {
     this.connection = createRedis(opts.redisUrl);
-    this.connection.on("error", (err) => this.log?.warn({ err: err.message }, "redis connection error"));
+    // One warning per distinct error, not one per reconnect attempt.
+    let lastError = "";
+    this.connection.on("error", (err) => {
+      this.lastError = err.message;
+      if (err.message !== lastError) this.log?.warn({ err: err.message }, "redis connection error");
+      lastError = err.message;
+    });
+    this.connection.on("ready", () => { lastError = ""; });
     this.queue = new Queue<InferenceJob>(opts.name, {
       connection: this.connection,
       prefix: opts.prefix,
@@ -47,6 +54,22 @@ export class BullQueue implements WorkQueue {
       },
     });
     this.queue.on("error", (err) => this.log?.warn({ err: err.message }, "queue error"));
+  }
+
+  /** Last Redis connection error, for the start-up message. */
+  private lastError?: string;
+
+  /** Resolves once Redis answers; rejects with the connection's last error after `timeoutMs`. */
+  async waitReady(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(this.lastError ?? `no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.connection.ping(), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async add(data: InferenceJob): Promise<{ id: string; added: boolean }> {
@@ -144,7 +167,8 @@ export class BullQueue implements WorkQueue {
       const steps: [string, () => Promise<unknown>][] = [
         ["worker", () => this.stopProcessing()],
         ["queue", () => this.queue.close()],
-        ["redis", () => this.connection.quit().catch(() => this.connection.disconnect())],
+        // quit() waits for a connection that may never come: a never-connected client is just dropped.
+        ["redis", async () => (this.connection.status === "ready" ? this.connection.quit() : this.connection.disconnect())],
       ];
       for (const [name, step] of steps) {
         try {

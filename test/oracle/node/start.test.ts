@@ -1,0 +1,123 @@
+/**
+ * An operator's first day: what `oracle start` does when the RPC is on another chain or dead,
+ * when Redis is down, when start fails half-way, and what a graceful stop leaves on-chain. One
+ * real Hardhat node for the file; the node runs in process (startNode) or as `bin/oracle start`.
+ */
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { expect } from "chai";
+import { Contract, Wallet } from "ethers";
+import { loadConfig, type OracleConfig } from "../../../oracle/src/config";
+import { createLogger } from "../../../oracle/src/log";
+import { startNode } from "../../../oracle/src/main";
+import { devAccount, freePort } from "../../../oracle/src/node/devchain";
+import { ENCLAVE_REGISTRY_ABI } from "../../../oracle/src/protocol/abi";
+import { REDIS_URL, setupEnv, type Env } from "../../e2e/lib";
+
+const REPO_ROOT = path.resolve(__dirname, "../../..");
+
+describe("node start-up and shutdown (real Hardhat node)", function () {
+  this.timeout(120_000);
+  let env: Env;
+  let registry: Contract;
+  const log = createLogger({ level: "silent" });
+
+  before(async () => {
+    env = await setupEnv("start");
+    registry = new Contract(env.deployed.deployment.contracts.EnclaveRegistry, ENCLAVE_REGISTRY_ABI, env.provider);
+  });
+  after(async () => env?.cleanup());
+
+  const config = (over: Record<string, unknown> = {}): OracleConfig => loadConfig({
+    env: {},
+    overrides: {
+      rpcUrl: env.chain.url, privateKeys: [devAccount(1).privateKey], deploymentFile: path.join(env.dir, "deployment.json"),
+      dataDir: env.dir, httpPort: 0, confirmations: 1, pollIntervalMs: 200, startupTimeoutMs: 1500, logLevel: "silent", ...over,
+    },
+  });
+
+  /** Signers of EnclaveRegistered events so far, and which of them are still active. */
+  async function signers(): Promise<{ all: string[]; active: string[] }> {
+    const events = await registry.queryFilter(registry.filters.EnclaveRegistered(), 0, "latest");
+    const all = events.map((e) => (e as unknown as { args: { signer: string } }).args.signer);
+    const active = [];
+    for (const s of all) if (await registry.activeEnclave(s).then(() => true, () => false)) active.push(s);
+    return { all, active };
+  }
+
+  /** `bin/oracle start` with `extra` env; resolves with its exit code, stderr and how long it ran. */
+  function oracleStart(extra: Record<string, string>): Promise<{ code: number; stderr: string; ms: number }> {
+    const t0 = Date.now();
+    return new Promise((resolve) => {
+      execFile(process.execPath, [path.join(REPO_ROOT, "bin", "oracle"), "start"], {
+        cwd: REPO_ROOT, timeout: 60_000,
+        env: {
+          PATH: process.env.PATH ?? "", RPC_URL: env.chain.url, ORACLE_PRIVATE_KEY: devAccount(1).privateKey,
+          ORACLE_DEPLOYMENT_FILE: path.join(env.dir, "deployment.json"), ORACLE_DATA_DIR: env.dir, ORACLE_HTTP_PORT: "0",
+          ORACLE_STARTUP_TIMEOUT_MS: "2000", LOG_LEVEL: "silent", ...extra,
+        },
+      }, (err, _stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stderr, ms: Date.now() - t0 }));
+    });
+  }
+
+  it("an RPC on another chain: start exits non-zero at once with one line naming the URL and both chain ids", async () => {
+    const other = path.join(env.dir, "deployment-chain-5.json");
+    fs.writeFileSync(other, JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(env.dir, "deployment.json"), "utf8")), chainId: 5 }));
+    const before = await signers();
+    const r = await oracleStart({ ORACLE_DEPLOYMENT_FILE: other });
+    expect(r.code).to.not.equal(0);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines, r.stderr).to.have.length(1);
+    expect(lines[0]).to.include(`RPC_URL ${env.chain.url} serves chain id 31337, but ${other} is for chain id 5`);
+    expect((await signers()).all, "enclaves registered").to.deep.equal(before.all);
+  });
+
+  it("a dead RPC URL: start fails within the start-up timeout with one clear line", async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const t0 = Date.now();
+    const err = await startNode(config({ rpcUrl: dead }), { log }).then(() => undefined, (e: Error) => e);
+    expect(err?.message).to.match(new RegExp(`^RPC_URL ${dead} does not answer eth_chainId \\(.*ECONNREFUSED.*\\): start the chain's node or fix RPC_URL$`));
+    expect(Date.now() - t0).to.be.below(5000);
+  });
+
+  it("Redis unreachable: a bounded wait, one line, non-zero exit, and no enclave registered on-chain", async () => {
+    const before = await signers();
+    const r = await oracleStart({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    expect(r.code).to.not.equal(0);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines, r.stderr).to.have.length(1);
+    expect(lines[0]).to.match(/^error: REDIS_URL redis:\/\/127\.0\.0\.1:\d+ does not answer within 2 s \(.*ECONNREFUSED.*\): start Redis or fix REDIS_URL/);
+    expect(r.ms).to.be.below(15_000);
+    expect((await signers()).all, "enclaves registered").to.deep.equal(before.all);
+  });
+
+  it("a start that fails after registering its runner (HTTP port taken) leaves no live signer behind", async () => {
+    const blocker = http.createServer();
+    const port = await freePort();
+    await new Promise<void>((r) => blocker.listen(port, "127.0.0.1", () => r()));
+    try {
+      const before = await signers();
+      const err = await startNode(config({ httpPort: port }), { log }).then(() => undefined, (e: Error) => e);
+      expect(err?.message).to.include("EADDRINUSE");
+      const after = await signers();
+      expect(after.all.length, "the runner was registered before the failure").to.be.greaterThan(before.all.length);
+      expect(after.active, "signers still active after the failed start").to.deep.equal(before.active);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("a graceful stop retires the node's signers on-chain (retireSigner by the operator)", async () => {
+    const node = await startNode(config({ redisUrl: REDIS_URL, queuePrefix: `${env.prefix}-stop` }), { log });
+    const mine = node.runners.signers();
+    expect(mine).to.have.length(1);
+    expect((await signers()).active).to.include(mine[0]);
+    await node.close("test");
+    expect((await signers()).active).to.not.include(mine[0]);
+    const rec = await registry.getEnclave(mine[0]);
+    expect(Number(rec.status), "EnclaveStatus.Retired").to.equal(2);
+    expect(rec.operator).to.equal(new Wallet(devAccount(1).privateKey).address);
+  });
+});

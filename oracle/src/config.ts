@@ -157,9 +157,14 @@ export const CONFIG_SPEC = {
     schema: int(64),
   },
   maxCallbackGas: {
-    env: "ORACLE_MAX_CALLBACK_GAS", default: "5000000", expect: "an integer of gas",
-    description: "Requests asking for a larger callback gas limit are failed permanently (a batch must fit in a block).",
-    schema: int(0),
+    env: "ORACLE_MAX_CALLBACK_GAS", expect: "an integer of gas",
+    description: "Requests asking for a larger callback gas limit are declined (default and ceiling: the oracle's own maximum, read from its config() at start).",
+    schema: int(0).optional(),
+  },
+  maxTxGas: {
+    env: "ORACLE_MAX_TX_GAS", default: "16777216", expect: "an integer of gas from 100000",
+    description: "Most gas one fulfilBatch may use: the chain's per-transaction gas cap (EIP-7825: 2^24 on osaka). Batches are sized by gas to stay under it and under the block gas limit; a request that cannot fit even alone is declined.",
+    schema: int(100_000),
   },
   bondWei: {
     env: "ORACLE_BOND_WEI", default: "0", expect: "an integer of wei",

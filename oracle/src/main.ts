@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import path from "node:path";
-import { Contract } from "ethers";
+import { Contract, id } from "ethers";
 import type { Logger } from "pino";
 import { startConsole } from "./api/console";
 import { startApi, type ApiServer } from "./api/server";
@@ -28,7 +28,8 @@ import { ModelProvisioner, registryReader } from "./models/provision";
 import { EnclaveRunners } from "./node/enclave-source";
 import { PreflightError, checkChainId, publicUrl } from "./node/preflight";
 import { Pipeline } from "./node/pipeline";
-import { RegisteredRunnerPool, type RunnerSource } from "./node/runners";
+import { RegisteredRunnerPool, RunnerUnavailable, type RunnerSource } from "./node/runners";
+import { ServabilityChecker, type ServabilityLimits } from "./node/servability";
 import { RequestTracker } from "./node/tracker";
 import { ORACLE_ABI, RequestState } from "./protocol/abi";
 import { decodeCertificate, decodeReport } from "./protocol/report";
@@ -133,9 +134,15 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
     cleanups.push(["registration", () => runners.close()]);
     await runners.start();
 
+    const manifest = fs.existsSync(path.join(config.modelsDir, "manifest.json")) ? loadManifest(config.modelsDir) : { models: [] as ModelManifestEntry[] };
+    const limits = await servingLimits(provider, oracle, config);
+    log.info({ maxCallbackGas: limits.maxCallbackGas, maxBatchGas: limits.maxBatchGas.toString() }, "serving limits");
+    const servability = new ServabilityChecker({
+      provider, modelRegistry: deployment.contracts.ModelRegistry, models: manifest.models, limits, measurement: () => runnerMeasurement(source!),
+    });
     const pipeline = new Pipeline(
-      { models: provisioner, provider, oracle, runners, submitter, tracker, metrics, log: log.child({ part: "pipeline" }) },
-      { batchSize: config.batchSize, batchWindowMs: config.batchWindowMs, maxInputBytes: config.maxInputBytes, maxCallbackGas: config.maxCallbackGas },
+      { models: provisioner, provider, oracle, runners, servability, submitter, tracker, metrics, log: log.child({ part: "pipeline" }) },
+      { batchSize: config.batchSize, batchWindowMs: config.batchWindowMs, maxBatchGas: limits.maxBatchGas },
     );
     queue.process(pipeline.handle, config.jobConcurrency);
     cleanups.push(["processing", async () => {
@@ -161,7 +168,6 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
     cleanups.push(["watcher", () => watcher.stop()]);
 
     const oracleContract = new Contract(oracle, ORACLE_ABI, provider);
-    const manifest = fs.existsSync(path.join(config.modelsDir, "manifest.json")) ? loadManifest(config.modelsDir) : { models: [] as ModelManifestEntry[] };
     const consoleParts = config.console ? startConsole({
       provider, deployment, tracker, metrics, source, runners, senders: submitter.addresses, manifest, modelsDir: config.modelsDir, cache: modelCache,
       queue, queueKind: queue.kind, sourceDir: REPO_ROOT, log: log.child({ part: "console" }),
@@ -252,6 +258,35 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
     await runCleanups();
     throw err;
   }
+}
+
+const CONFIG_SELECTOR = id("config()").slice(0, 10);
+
+/**
+ * The node's serving limits: the callback gas ceiling is the oracle's own maximum (the second
+ * word of `config()`), lowered by ORACLE_MAX_CALLBACK_GAS if set; a batch's gas stays under the
+ * per-transaction cap and the block gas limit.
+ */
+async function servingLimits(provider: FastJsonRpcProvider, oracle: string, config: OracleConfig): Promise<ServabilityLimits> {
+  const [cfg, block] = await Promise.all([
+    provider.rpc.call<string>("eth_call", [{ to: oracle, data: CONFIG_SELECTOR }, "latest"]),
+    provider.rpc.call<{ gasLimit: string }>("eth_getBlockByNumber", ["latest", false]),
+  ]);
+  const oracleMax = Number(BigInt("0x" + cfg.slice(2 + 64, 2 + 128)));
+  const maxCallbackGas = Math.min(config.maxCallbackGas ?? oracleMax, oracleMax);
+  const blockGas = BigInt(block.gasLimit);
+  const txGas = BigInt(config.maxTxGas);
+  return { maxInputBytes: config.maxInputBytes, maxCallbackGas, maxBatchGas: txGas < blockGas ? txGas : blockGas };
+}
+
+/** The runners' measurement (one source tree, so one measurement for all of them). */
+function runnerMeasurement(source: RunnerSource): string {
+  for (const r of source.runners()) {
+    try {
+      return r.evidence().measurement;
+    } catch { /* restarting: try the next */ }
+  }
+  throw new RunnerUnavailable("no runner has evidence yet (restarting)");
 }
 
 /** BullMQ on Redis when REDIS_URL is set, else the in-process queue. */

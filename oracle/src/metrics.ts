@@ -10,6 +10,7 @@ export interface OracleMetrics {
   requestsQueued: Counter;
   requestsFulfilled: Counter<"outcome">;
   requestsFailed: Counter<"reason">;
+  requestsDeclined: Counter<"reason">;
   latency: Histogram;
   gasSpent: Counter;
   txSent: Counter<"kind">;
@@ -43,6 +44,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): OracleMe
       labelNames: ["outcome"], registers: r,
     }),
     requestsFailed: new Counter({ name: "oracle_requests_failed_total", help: "Jobs failed permanently, by reason", labelNames: ["reason"], registers: r }),
+    requestsDeclined: new Counter({
+      name: "oracle_requests_declined_total", help: "Requests this node declined to serve (nothing computed or sent), by reason", labelNames: ["reason"], registers: r,
+    }),
     latency: new Histogram({
       name: "oracle_request_latency_seconds", help: "Request block seen to fulfilment receipt, seconds",
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300], registers: r,

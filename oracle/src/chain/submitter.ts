@@ -24,6 +24,7 @@ import { Wallet } from "ethers";
 import type { Logger } from "pino";
 import type { RequestCommitment } from "../protocol/request";
 import { encodeFulfilBatch, requestEventOf, signEip1559, type RawLog } from "./codec";
+import { batchGasBound } from "./gas";
 import { NonceManager, isNonceTooLow, isUnderpriced } from "./nonce";
 import { shortError, sleep, withAdvice, withRetry } from "./retry";
 import type { FastJsonRpcProvider } from "./rpc";
@@ -59,13 +60,12 @@ export interface SubmitterOptions {
   feeBumpPercent: number;
   /** Re-sends before giving up on a batch (default 5). */
   maxResends?: number;
+  /** Most gas one transaction may use (the chain's per-transaction cap); headroom stays under it. */
+  maxTxGas?: number;
   /** Receipt polling period (default 100 ms). */
   pollMs?: number;
 }
 
-/** Gas the oracle spends per item outside the callback (verification, storage, events). */
-const PER_ITEM_OVERHEAD = 40_000n;
-const BASE_OVERHEAD = 60_000n;
 
 /** A receipt as JSON-RPC returns it, with the fields the node reads. */
 export interface RawReceipt {
@@ -147,10 +147,8 @@ export class Submitter {
   private estimateFirst = false;
 
   private async gasLimit(sender: Sender, data: string, callbackGas: number[], outputBytes: number[]): Promise<bigint> {
-    // EIP-150: a call receives at most 63/64 of the gas left, so the contract needs more than the sum.
-    const callbacks = callbackGas.reduce((a, g) => a + (BigInt(g) * 64n) / 63n + PER_ITEM_OVERHEAD, BASE_OVERHEAD);
-    // Intrinsic gas is at most 16 per calldata byte; each output is also copied and logged.
-    const bound = callbacks + 21_000n + 16n * BigInt((data.length - 2) / 2) + outputBytes.reduce((a, n) => a + 16n * BigInt(n), 0n);
+    // Callbacks with the EIP-150 1/64, per-item overhead, calldata (at most 16 gas a byte), each output copied and logged.
+    const bound = batchGasBound((data.length - 2) / 2, callbackGas, outputBytes);
     if (!this.estimateFirst) return bound;
     let estimate: bigint;
     try {
@@ -162,7 +160,10 @@ export class Submitter {
     }
     this.estimateFirst = false;
     const withHeadroom = (estimate * BigInt(100 + this.opts.gasHeadroomPercent)) / 100n;
-    return withHeadroom > bound ? withHeadroom : bound;
+    if (withHeadroom <= bound) return bound;
+    // Headroom never pushes a batch over the per-transaction cap it was sized to fit.
+    const cap = BigInt(this.opts.maxTxGas ?? Number.MAX_SAFE_INTEGER);
+    return withHeadroom < cap ? withHeadroom : bound > estimate ? bound : estimate;
   }
 
   /**

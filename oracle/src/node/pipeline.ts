@@ -12,6 +12,7 @@
 import { Contract } from "ethers";
 import type { Logger } from "pino";
 import { fromHex } from "../protocol/bytes";
+import { batchGasPlan } from "../chain/gas";
 import { shortError } from "../chain/retry";
 import type { FastJsonRpcProvider } from "../chain/rpc";
 import type { ItemOutcome, Submitter } from "../chain/submitter";
@@ -21,13 +22,14 @@ import { ORACLE_ABI, ORACLE_TOPICS, RequestState, oracleInterface } from "../pro
 import { commitmentHash, commitmentTuple, type RequestCommitment } from "../protocol/request";
 import { InferenceJob, JobContext, PermanentJobError, commitmentOf, isPermanent } from "../queue/types";
 import type { RegisteredRunnerPool } from "./runners";
+import { DeclinedError, permanentSkip, type ServabilityChecker } from "./servability";
 import type { RequestTracker } from "./tracker";
 
 export interface PipelineOptions {
   batchSize: number;
   batchWindowMs: number;
-  maxInputBytes: number;
-  maxCallbackGas: number;
+  /** Most gas one batch may use (per-transaction cap and block gas limit): batches are sized to stay under it. */
+  maxBatchGas: bigint;
 }
 
 /** Makes a model servable (fetched, checked against its registration) or declines it (models/provision.ts). */
@@ -41,6 +43,8 @@ export interface PipelineDeps {
   provider: FastJsonRpcProvider;
   oracle: string;
   runners: RegisteredRunnerPool;
+  /** Declines, before any work, what this node cannot or must not serve. */
+  servability: ServabilityChecker;
   submitter: Submitter;
   tracker: RequestTracker;
   metrics: OracleMetrics;
@@ -49,6 +53,8 @@ export interface PipelineDeps {
 
 interface Pending {
   job: InferenceJob;
+  /** Most gas the job adds to a batch (servability check). */
+  gas: bigint;
   /** The commitment rebuilt from the job (set by the state check). */
   commitment?: RequestCommitment;
   resolve: () => void;
@@ -68,6 +74,7 @@ export class TransientError extends Error {
 
 export class Pipeline {
   private collecting: Pending[] = [];
+  private collectingGas = 0n;
   private timer?: NodeJS.Timeout;
   private readonly inflight = new Set<Promise<void>>();
   private readonly oracle: Contract;
@@ -80,11 +87,15 @@ export class Pipeline {
   handle = async (job: InferenceJob, ctx: JobContext): Promise<void> => {
     this.deps.metrics.inFlight.inc();
     try {
-      this.checkLimits(job);
-      await new Promise<void>((resolve, reject) => this.enqueue({ job, resolve, reject }));
+      const gas = await this.deps.servability.check(job);
+      await new Promise<void>((resolve, reject) => this.enqueue({ job, gas, resolve, reject }));
     } catch (err) {
       const log = requestLogger(this.deps.log, job.requestId);
-      if (isPermanent(err)) {
+      if (err instanceof DeclinedError) {
+        this.deps.metrics.requestsDeclined.inc({ reason: err.declined });
+        this.deps.tracker.step(job.requestId, "declined", { step: "declined", detail: `${err.declined}: ${err.message}` });
+        log.warn({ reason: err.declined, why: err.message }, "request declined: this node will not serve it");
+      } else if (isPermanent(err)) {
         this.deps.metrics.requestsFailed.inc({ reason: (err as PermanentJobError).reason ?? "permanent" });
         this.deps.tracker.step(job.requestId, "failed", { step: "failed", detail: (err as Error).message });
         log.warn({ err: (err as Error).message }, "request failed permanently");
@@ -96,16 +107,6 @@ export class Pipeline {
       this.deps.metrics.inFlight.dec();
     }
   };
-
-  private checkLimits(job: InferenceJob): void {
-    const inputBytes = (job.input.length - 2) / 2;
-    if (inputBytes > this.opts.maxInputBytes) {
-      throw new PermanentJobError(`input of ${inputBytes} bytes exceeds ORACLE_MAX_INPUT_BYTES=${this.opts.maxInputBytes}`, "input-too-large");
-    }
-    if (job.callbackGasLimit > this.opts.maxCallbackGas) {
-      throw new PermanentJobError(`callback gas limit ${job.callbackGasLimit} exceeds ORACLE_MAX_CALLBACK_GAS=${this.opts.maxCallbackGas}`, "callback-gas-too-high");
-    }
-  }
 
   /**
    * The on-chain re-check of a whole batch, right before it is computed and submitted: one
@@ -213,7 +214,8 @@ export class Pipeline {
 
   private enqueue(p: Pending): void {
     this.collecting.push(p);
-    if (this.collecting.length >= this.opts.batchSize) this.flush();
+    this.collectingGas += p.gas;
+    if (this.collecting.length >= this.opts.batchSize || batchGasPlan([]) + this.collectingGas >= this.opts.maxBatchGas) this.flush();
     else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.opts.batchWindowMs);
   }
 
@@ -221,8 +223,9 @@ export class Pipeline {
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    while (this.collecting.length) {
-      const batch = this.collecting.splice(0, this.opts.batchSize);
+    const batches = splitByGas(this.collecting.splice(0), this.opts.batchSize, this.opts.maxBatchGas);
+    this.collectingGas = 0n;
+    for (const batch of batches) {
       const run = this.runBatch(batch).finally(() => this.inflight.delete(run));
       this.inflight.add(run);
     }
@@ -328,8 +331,32 @@ export class Pipeline {
       p.resolve();
       return;
     }
+    const never = outcome.kind === "skipped" ? permanentSkip(outcome.reason, p.job.requestId, outcome.tx) : undefined;
+    if (never) { p.reject(never); return; }
     const why = outcome.kind === "skipped" ? `ResultSkipped with reason ${outcome.reason}` : "no event for it in the receipt";
     p.reject(new TransientError(`request ${p.job.requestId} not fulfilled by ${outcome.tx}: ${why}`));
   }
 
+}
+
+/**
+ * Cuts jobs, in order, into batches of at most `size` jobs whose gas plans fit `maxGas` together.
+ * (A job whose plan alone exceeds `maxGas` was declined by the servability check; were one here,
+ * it would go alone.)
+ */
+export function splitByGas<T extends { gas: bigint }>(jobs: T[], size: number, maxGas: bigint): T[][] {
+  const out: T[][] = [];
+  let batch: T[] = [];
+  let gas = batchGasPlan([]);
+  for (const j of jobs) {
+    if (batch.length && (batch.length >= size || gas + j.gas > maxGas)) {
+      out.push(batch);
+      batch = [];
+      gas = batchGasPlan([]);
+    }
+    batch.push(j);
+    gas += j.gas;
+  }
+  if (batch.length) out.push(batch);
+  return out;
 }

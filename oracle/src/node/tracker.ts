@@ -4,7 +4,7 @@
  * Bounded: the oldest settled entries are dropped first.
  */
 export type RequestStatus =
-  | "seen" | "queued" | "computed" | "submitted" | "fulfilled" | "settled-elsewhere" | "failed" | "dropped";
+  | "seen" | "queued" | "computed" | "submitted" | "fulfilled" | "settled-elsewhere" | "failed" | "declined" | "dropped";
 
 export interface TrailStep {
   step: string;
@@ -22,7 +22,7 @@ export interface RequestRecord {
   trail: TrailStep[];
 }
 
-const TERMINAL: ReadonlySet<RequestStatus> = new Set(["fulfilled", "settled-elsewhere", "failed", "dropped"]);
+const TERMINAL: ReadonlySet<RequestStatus> = new Set(["fulfilled", "settled-elsewhere", "failed", "declined", "dropped"]);
 
 export class RequestTracker {
   private readonly records = new Map<string, RequestRecord>();

@@ -78,7 +78,7 @@ export const ENCLAVE_REGISTRY_ABI = [
   "event BondSlashed(address indexed signer, address indexed operator, address indexed reporter, uint256 slashed, uint256 reward, uint256 burnt)",
 ];
 
-/** ModelRegistry: the calls the deploy and register scripts make, and the model record the console shows. */
+/** ModelRegistry: the calls the deploy and register scripts make, and the model record the console shows and the node checks requests against. */
 export const MODEL_REGISTRY_ABI = [
   `function registerModel(${MODEL_SPEC_TUPLE} spec, bytes32[] measurements) returns (uint256 modelId)`,
   "function requestTerms(uint256 modelId) view returns (bytes32 modelHash, uint32 inputLength, uint8 inputEncoding, uint96 fee, bool active)",
@@ -89,6 +89,7 @@ export const MODEL_REGISTRY_ABI = [
   "event ModelRegistered(uint256 indexed modelId, address indexed publisher, bytes32 indexed modelHash, uint32 inputLength, uint32 outputLength, uint8 decimals, uint96 fee, string uri, uint8 inputEncoding, uint8 determinism, uint16 publisherShareBps)",
   "function setMeasurement(uint256 modelId, bytes32 measurement, bool allowed)",
   "function isMeasurementAllowed(uint256 modelId, bytes32 measurement) view returns (bool)",
+  "function getModel(uint256 modelId) view returns ((bytes32 modelHash, uint96 fee, uint32 inputLength, uint32 outputLength, uint8 decimals, bool active, address publisher, string uri))",
 ];
 
 export const oracleInterface = new Interface(ORACLE_ABI);

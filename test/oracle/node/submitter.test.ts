@@ -14,6 +14,8 @@ import { devAccount } from "../../../oracle/src/node/devchain";
 import { Pipeline } from "../../../oracle/src/node/pipeline";
 import type { BatchResult, RegisteredRunnerPool } from "../../../oracle/src/node/runners";
 import { RequestTracker } from "../../../oracle/src/node/tracker";
+import { ServabilityChecker } from "../../../oracle/src/node/servability";
+import { DEFAULT_MODELS_DIR, loadManifest } from "../../../oracle/src/models/manifest";
 import { ENCLAVE_REGISTRY_ABI, ORACLE_ABI, RequestState, oracleInterface } from "../../../oracle/src/protocol/abi";
 import { batchDigest, encodeTensor, oracleDomain } from "../../../oracle/src/protocol/eip712";
 import { commitmentFromEvent, commitmentTuple, type RequestCommitment } from "../../../oracle/src/protocol/request";
@@ -225,8 +227,12 @@ describe("node submitter (real Hardhat node)", function () {
       },
     };
     const runners = { acquire: () => runner } as unknown as RegisteredRunnerPool;
-    const pipeline = new Pipeline({ provider, oracle: env.oracle, runners, submitter, tracker, metrics, log },
-      { batchSize: 1, batchWindowMs: 10, maxInputBytes: 65536, maxCallbackGas: 5_000_000 });
+    const servability = new ServabilityChecker({
+      provider, modelRegistry: env.deployed.deployment.contracts.ModelRegistry, models: loadManifest(DEFAULT_MODELS_DIR).models,
+      measurement: () => env.deployed.deployment.measurement!, limits: { maxInputBytes: 65536, maxCallbackGas: 2_000_000, maxBatchGas: 16_777_216n },
+    });
+    const pipeline = new Pipeline({ provider, oracle: env.oracle, runners, servability, submitter, tracker, metrics, log },
+      { batchSize: 1, batchWindowMs: 10, maxBatchGas: 16_777_216n });
     const sendsBefore = await txSent(metrics, "first");
     await pipeline.handle(c.job, { id: "c", attempt: 1 }); // resolves: the job is acked
     expect(await txSent(metrics, "first")).to.equal(sendsBefore + 1); // it did submit, and lost the race

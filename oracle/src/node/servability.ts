@@ -1,0 +1,184 @@
+/**
+ * Whether this node can serve a request, decided BEFORE anything is computed or sent: every rule
+ * the chain would otherwise enforce by skipping the result (for good), and every limit of this
+ * node. A request that fails a rule is declined: its job fails permanently with the reason, the
+ * trail says why (/v1/requests/:id) and `oracle_requests_declined_total{reason}` counts it. It is
+ * never retried and never re-queued, and no transaction is spent on it.
+ *
+ * The rules are pure functions of the job, the model file's own spec (models/manifest.json), the
+ * registry's record of the model and the node's limits ({@link declineReason}); the
+ * {@link ServabilityChecker} gathers the on-chain facts (cached for a few seconds per model).
+ */
+import { Contract, id } from "ethers";
+import type { Provider } from "ethers";
+import { callbackGas, itemGasPlan, tensorBytes, BATCH_OVERHEAD } from "../chain/gas";
+import { shortError } from "../chain/retry";
+import type { ModelManifestEntry } from "../models/manifest";
+import { MODEL_REGISTRY_ABI } from "../protocol/abi";
+import { PermanentJobError, type InferenceJob } from "../queue/types";
+
+/** Why a request is declined (the `reason` label of the metric). */
+export type DeclineReason =
+  | "input-too-large" | "callback-gas-too-high" | "does-not-fit-in-a-transaction" | "unknown-model"
+  | "model-spec-mismatch" | "measurement-not-allowed" | "malformed-output" | "invalid-status" | "deadline-passed";
+
+/** A request this node will not serve, with the reason and what it means. */
+export class DeclinedError extends PermanentJobError {
+  constructor(readonly declined: DeclineReason, message: string) {
+    super(message, declined);
+    this.name = "DeclinedError";
+  }
+}
+
+/** The model's record in the ModelRegistry, with whether it allows this node's runner measurement. */
+export interface RegistryModel {
+  modelHash: string;
+  inputLength: number;
+  outputLength: number;
+  decimals: number;
+  measurementAllowed: boolean;
+}
+
+/** This node's limits. */
+export interface ServabilityLimits {
+  maxInputBytes: number;
+  /** Highest callback gas limit served (default: the oracle's own maximum, from its config()). */
+  maxCallbackGas: number;
+  /** Most gas one fulfilBatch may use: min(per-transaction cap, block gas limit). */
+  maxBatchGas: bigint;
+}
+
+/** What the rules look at. `file` is undefined when no model file of this node has the request's hash. */
+export interface ServabilityFacts {
+  job: InferenceJob;
+  file?: ModelManifestEntry;
+  registry?: RegistryModel;
+  measurement: string;
+  limits: ServabilityLimits;
+}
+
+type Rule = (f: ServabilityFacts) => [DeclineReason, string] | undefined;
+
+const inputBytes = (job: InferenceJob) => (job.input.length - 2) / 2;
+
+/** The rules, cheapest first. Each returns the reason and a sentence, or undefined when it holds. */
+const RULES: Rule[] = [
+  ({ job, limits }) => inputBytes(job) > limits.maxInputBytes
+    ? ["input-too-large", `input of ${inputBytes(job)} bytes exceeds ORACLE_MAX_INPUT_BYTES=${limits.maxInputBytes}`] : undefined,
+  ({ job, limits }) => job.callbackGasLimit > limits.maxCallbackGas
+    ? ["callback-gas-too-high", `callback gas limit ${job.callbackGasLimit} exceeds the maximum served, ${limits.maxCallbackGas}`] : undefined,
+  ({ job, file, limits }) => {
+    const alone = BATCH_OVERHEAD + itemGasPlan(job.callbackGasLimit, tensorBytes(file?.output.length ?? 0));
+    return alone > limits.maxBatchGas
+      ? ["does-not-fit-in-a-transaction", `even alone its fulfilment needs up to ${alone} gas (callback ${callbackGas(job.callbackGasLimit)}), above the ${limits.maxBatchGas} one transaction may use`]
+      : undefined;
+  },
+  ({ job, file }) => !file
+    ? ["unknown-model", `no model file of this node has sha256 ${job.modelHash}`] : undefined,
+  ({ job, file, registry }) => {
+    if (!registry || !file) return undefined;
+    const differ = specDifferences(file, registry, job.modelHash);
+    return differ.length
+      ? ["model-spec-mismatch", `model ${job.modelId}'s registry record differs from the model file ${file.file}: ${differ.join(", ")}`] : undefined;
+  },
+  ({ job, registry, measurement }) => registry && !registry.measurementAllowed
+    ? ["measurement-not-allowed", `model ${job.modelId} does not allow this node's runner measurement ${measurement}`] : undefined,
+];
+
+/** Fields where the registry's record and the model file disagree, as "field registry≠file". */
+function specDifferences(file: ModelManifestEntry, reg: RegistryModel, requestHash: string): string[] {
+  const pairs: [string, unknown, unknown][] = [
+    ["modelHash", reg.modelHash.toLowerCase(), requestHash.toLowerCase()],
+    ["inputLength", reg.inputLength, file.input.length],
+    ["outputLength", reg.outputLength, file.output.length],
+    ["decimals", reg.decimals, file.decimals],
+  ];
+  return pairs.filter(([, a, b]) => a !== b).map(([name, a, b]) => `${name} ${a}≠${b}`);
+}
+
+/** The first rule the request breaks, or undefined when this node can serve it. */
+export function declineReason(facts: ServabilityFacts): DeclinedError | undefined {
+  for (const rule of RULES) {
+    const broken = rule(facts);
+    if (broken) return new DeclinedError(broken[0], broken[1]);
+  }
+  return undefined;
+}
+
+/**
+ * `ResultSkipped` reasons (error selectors) that mean the chain will never take a result of this
+ * node for the request: the job is declined, not retried. (AlreadyFulfilled, AlreadyExpired and
+ * the like mean "settled", and are handled as such by the pipeline.)
+ */
+const PERMANENT_SKIPS: Record<string, DeclineReason> = {
+  [id("InferenceOracleMeasurementNotAllowedForModel(uint256,bytes32)").slice(0, 10)]: "measurement-not-allowed",
+  [id("InferenceOracleMalformedOutput(uint256)").slice(0, 10)]: "malformed-output",
+  [id("InferenceOracleInvalidStatus(uint8)").slice(0, 10)]: "invalid-status",
+  [id("InferenceOracleDeadlinePassed(uint256,uint64)").slice(0, 10)]: "deadline-passed",
+};
+
+/** The decline a permanent skip reason stands for, or undefined for a transient or "settled" one. */
+export function permanentSkip(selector: string, requestId: string, tx: string): DeclinedError | undefined {
+  const reason = PERMANENT_SKIPS[selector.toLowerCase()];
+  return reason ? new DeclinedError(reason, `the oracle skipped the result of request ${requestId} in ${tx} with ${reason} (${selector}): it will never accept one from this node`) : undefined;
+}
+
+export interface ServabilityDeps {
+  provider: Provider;
+  modelRegistry: string;
+  /** Model files of this node. */
+  models: ModelManifestEntry[];
+  /** The runners' measurement. */
+  measurement: () => string;
+  limits: ServabilityLimits;
+  /** How long the registry's answer for a model is reused (default 5 s). */
+  cacheMs?: number;
+}
+
+/** A transient failure to read the registry: the job is retried, not declined. */
+export class RegistryReadError extends Error {
+  readonly transient = true;
+}
+
+export class ServabilityChecker {
+  private readonly registry: Contract;
+  private readonly cache = new Map<string, { at: number; model: Promise<RegistryModel> }>();
+
+  constructor(private readonly deps: ServabilityDeps) {
+    this.registry = new Contract(deps.modelRegistry, MODEL_REGISTRY_ABI, deps.provider);
+  }
+
+  /** Resolves with the gas the job may add to a batch; throws {@link DeclinedError} when the node must not serve it. */
+  async check(job: InferenceJob): Promise<bigint> {
+    const file = this.deps.models.find((m) => m.sha256.toLowerCase() === job.modelHash.toLowerCase());
+    const facts: ServabilityFacts = { job, file, measurement: this.deps.measurement(), limits: this.deps.limits };
+    const early = declineReason(facts);
+    if (early) throw early;
+    facts.registry = await this.registryModel(job.modelId, facts.measurement);
+    const late = declineReason(facts);
+    if (late) throw late;
+    return itemGasPlan(job.callbackGasLimit, tensorBytes(file!.output.length));
+  }
+
+  private registryModel(modelId: string, measurement: string): Promise<RegistryModel> {
+    const key = `${modelId}:${measurement}`;
+    const hit = this.cache.get(key);
+    if (hit && Date.now() - hit.at < (this.deps.cacheMs ?? 5000)) return hit.model;
+    const model = this.readModel(modelId, measurement);
+    this.cache.set(key, { at: Date.now(), model });
+    model.catch(() => { if (this.cache.get(key)?.model === model) this.cache.delete(key); });
+    return model;
+  }
+
+  private async readModel(modelId: string, measurement: string): Promise<RegistryModel> {
+    try {
+      const [m, allowed] = await Promise.all([this.registry.getModel(modelId), this.registry.isMeasurementAllowed(modelId, measurement)]);
+      return {
+        modelHash: m.modelHash, inputLength: Number(m.inputLength), outputLength: Number(m.outputLength), decimals: Number(m.decimals),
+        measurementAllowed: allowed,
+      };
+    } catch (err) {
+      throw new RegistryReadError(`reading model ${modelId} from the ModelRegistry failed: ${shortError(err)}`, { cause: err });
+    }
+  }
+}

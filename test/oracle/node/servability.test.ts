@@ -1,0 +1,89 @@
+/**
+ * The servability rules, one by one (pure functions: no chain), and the gas-sized batching.
+ * What an attacker tries: requests the chain would skip for good (a copy of a served model that
+ * excludes the runner's measurement, or declares another output length), callbacks too large for
+ * one transaction, inputs too large.
+ */
+import { expect } from "chai";
+import { id } from "ethers";
+import { BATCH_OVERHEAD, EIP7825_TX_GAS_CAP, itemGasPlan, tensorBytes } from "../../../oracle/src/chain/gas";
+import { DEFAULT_MODELS_DIR, loadManifest } from "../../../oracle/src/models/manifest";
+import { splitByGas } from "../../../oracle/src/node/pipeline";
+import { declineReason, permanentSkip, type RegistryModel, type ServabilityFacts } from "../../../oracle/src/node/servability";
+import { encodeTensor } from "../../../oracle/src/protocol/eip712";
+import type { InferenceJob } from "../../../oracle/src/queue/types";
+
+const penguins = loadManifest(DEFAULT_MODELS_DIR).models.find((m) => m.name === "penguins-species-int")!;
+const MEASUREMENT = "0x" + "ab".repeat(32);
+
+const job = (over: Partial<InferenceJob> = {}): InferenceJob => ({
+  chainId: 31337, oracle: "0x" + "11".repeat(20), requestId: "7", modelId: "3", modelHash: penguins.sha256,
+  input: encodeTensor([391n, 187n, 181n, 3750n]), callbackGasLimit: 100_000, deadline: "9999999999", fee: "0", redundancy: 1,
+  requester: "0x" + "22".repeat(20), blockNumber: 1, blockHash: "0x" + "00".repeat(32), txHash: "0x" + "00".repeat(32), seenAt: 0, ...over,
+});
+const registry = (over: Partial<RegistryModel> = {}): RegistryModel => ({
+  modelHash: penguins.sha256, inputLength: penguins.input.length, outputLength: penguins.output.length, decimals: penguins.decimals,
+  measurementAllowed: true, ...over,
+});
+const facts = (over: Partial<ServabilityFacts> = {}): ServabilityFacts => ({
+  job: job(), file: penguins, registry: registry(), measurement: MEASUREMENT,
+  limits: { maxInputBytes: 65536, maxCallbackGas: 2_000_000, maxBatchGas: BigInt(EIP7825_TX_GAS_CAP) }, ...over,
+});
+
+describe("servability rules", () => {
+  it("serves a request for a model file it has, registered as the file says, allowing its runner", () => {
+    expect(declineReason(facts())).to.equal(undefined);
+  });
+
+  it("declines a fee-0 copy of a served model (same sha256) whose allowed measurements exclude the runner's", () => {
+    const d = declineReason(facts({ registry: registry({ measurementAllowed: false }) }));
+    expect(d?.declined).to.equal("measurement-not-allowed");
+    expect(d?.message).to.include(MEASUREMENT);
+  });
+
+  it("declines a copy of a served model that declares 5 outputs where the file has 3", () => {
+    const d = declineReason(facts({ registry: registry({ outputLength: 5 }) }));
+    expect(d?.declined).to.equal("model-spec-mismatch");
+    expect(d?.message).to.include("outputLength 5≠3");
+  });
+
+  it("declines a registry record whose input length or decimals differ from the file's", () => {
+    expect(declineReason(facts({ registry: registry({ inputLength: 5 }) }))?.message).to.include("inputLength 5≠4");
+    expect(declineReason(facts({ registry: registry({ decimals: 6 }) }))?.message).to.include("decimals 6≠0");
+  });
+
+  it("declines a model hash no file of this node has", () => {
+    expect(declineReason(facts({ file: undefined, job: job({ modelHash: "0x" + "cd".repeat(32) }) }))?.declined).to.equal("unknown-model");
+  });
+
+  it("declines a callback gas limit above the maximum served, and input above ORACLE_MAX_INPUT_BYTES", () => {
+    expect(declineReason(facts({ job: job({ callbackGasLimit: 2_000_001 }) }))?.declined).to.equal("callback-gas-too-high");
+    expect(declineReason(facts({ job: job({ input: "0x" + "00".repeat(65537) }) }))?.declined).to.equal("input-too-large");
+  });
+
+  it("declines an item that cannot fit in one transaction even alone, and only that", () => {
+    const limits = { maxInputBytes: 65536, maxCallbackGas: 30_000_000, maxBatchGas: 2_000_000n };
+    expect(declineReason(facts({ limits, job: job({ callbackGasLimit: 1_900_000 }) }))?.declined).to.equal("does-not-fit-in-a-transaction");
+    expect(declineReason(facts({ limits, job: job({ callbackGasLimit: 1_000_000 }) }))).to.equal(undefined);
+  });
+
+  it("treats the chain's permanent skip reasons as declines and 'already fulfilled' as not", () => {
+    const sel = (sig: string) => id(sig).slice(0, 10);
+    expect(permanentSkip(sel("InferenceOracleMeasurementNotAllowedForModel(uint256,bytes32)"), "1", "0xt")?.declined).to.equal("measurement-not-allowed");
+    expect(permanentSkip(sel("InferenceOracleMalformedOutput(uint256)"), "1", "0xt")?.declined).to.equal("malformed-output");
+    expect(permanentSkip(sel("InferenceOracleAlreadyFulfilled(uint256)"), "1", "0xt")).to.equal(undefined);
+  });
+});
+
+describe("gas-sized batches", () => {
+  const plan = (cb: number) => ({ gas: itemGasPlan(cb, tensorBytes(3)) });
+
+  it("twelve 2M-gas callbacks are cut into batches under the 2^24 transaction cap; small items fill by count", () => {
+    const cap = BigInt(EIP7825_TX_GAS_CAP);
+    const batches = splitByGas(Array.from({ length: 12 }, () => plan(2_000_000)), 32, cap);
+    expect(batches.map((b) => b.length).reduce((a, n) => a + n, 0)).to.equal(12);
+    expect(batches.length).to.equal(2);
+    for (const b of batches) expect(b.reduce((a, j) => a + j.gas, BATCH_OVERHEAD)).to.be.at.most(cap);
+    expect(splitByGas(Array.from({ length: 40 }, () => plan(0)), 16, cap).map((b) => b.length)).to.deep.equal([16, 16, 8]);
+  });
+});

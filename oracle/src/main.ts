@@ -307,16 +307,32 @@ export async function runUntilSignalled(config: OracleConfig, log: Logger): Prom
   const node = await startNode(config, { log });
   await new Promise<void>((resolve) => {
     let signalled = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
+    const onSignal = (sig: NodeJS.Signals | "parent exited") => {
       signalled++;
       if (signalled > 1) {
         log.warn({ signal: sig }, "second signal: exiting now");
         log.flush?.();
         process.exit(130);
       }
+      clearInterval(orphanWatch);
       void node.close(sig).then(resolve, resolve);
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    const orphanWatch = watchNpmParent(() => onSignal("parent exited"));
   });
+}
+
+/**
+ * `npm run …` and `npx …` start the node through a shell (`sh -c`) that does not pass npm's
+ * SIGTERM on: the shell dies and the node would live on as an orphan. Under npm, the node
+ * therefore stops (gracefully, as on SIGTERM) when its parent is gone. Outside npm nothing is
+ * watched: `nohup oracle start &` must outlive its shell.
+ */
+function watchNpmParent(onGone: () => void): NodeJS.Timeout | undefined {
+  if (!process.env.npm_command) return undefined;
+  const parent = process.ppid;
+  const timer = setInterval(() => { if (process.ppid !== parent) onGone(); }, 250);
+  timer.unref();
+  return timer;
 }

@@ -90,14 +90,25 @@ export interface NodeProcess {
   metrics(): Promise<string>;
 }
 
-/** Starts `bin/oracle start` as a child process and waits until /readyz says ready. */
-export async function startNodeProcess(env: Env, extra: Record<string, string> = {}, rpcUrl = env.chain.url): Promise<NodeProcess> {
+/** The documented ways to run the node: `bin/oracle start` (what `npx oracle start` runs), `npm run oracle -- start`, `npx oracle start`. */
+export type StartCommand = "bin" | "npm run" | "npx";
+
+const START_ARGV: Record<StartCommand, [string, string[]]> = {
+  bin: [process.execPath, [path.join(REPO_ROOT, "bin", "oracle"), "start"]],
+  "npm run": ["npm", ["run", "--silent", "oracle", "--", "start"]],
+  npx: ["npx", ["oracle", "start"]],
+};
+
+/** Starts the node (`bin/oracle start` unless `how` says otherwise) as a child process and waits until /readyz says ready. */
+export async function startNodeProcess(env: Env, extra: Record<string, string> = {}, rpcUrl = env.chain.url, how: StartCommand = "bin"): Promise<NodeProcess> {
   const port = await freePort();
   const out = fs.openSync(path.join(env.dir, "node.log"), "a");
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, "bin", "oracle"), "start"], {
+  const [cmd, args] = START_ARGV[how];
+  const child = spawn(cmd, args, {
     cwd: REPO_ROOT, detached: true, stdio: ["ignore", out, out],
     env: {
       PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
       RPC_URL: rpcUrl,
       ORACLE_PRIVATE_KEY: devAccount(1).privateKey,
       ORACLE_DEPLOYMENT_FILE: path.join(env.dir, "deployment.json"),

@@ -59,6 +59,20 @@ describe("e2e: shutdown and the one-command demo", function () {
     expect(await waitGroupGone(pgid), "processes left in the node's group").to.deep.equal([]);
   });
 
+  for (const how of ["npm run", "npx"] as const) {
+    it(`SIGTERM to \`${how === "npm run" ? "npm run oracle -- start" : "npx oracle start"}\` (to npm alone) stops the node: no orphan left running`, async () => {
+      env = await setupEnv(how === "npm run" ? "npmrun" : "npx");
+      const node = await startNodeProcess(env, {}, undefined, how);
+      const pgid = node.child.pid!;
+      expect(groupMembers(pgid).length, "npm, the node and its runner are running").to.be.at.least(3);
+      process.kill(node.child.pid!, "SIGTERM"); // npm's pid only, as a terminal's Ctrl-C or a service manager would signal it
+      const left = await waitGroupGone(pgid, 20_000);
+      await node.kill();
+      expect(left, "processes left running after SIGTERM").to.deep.equal([]);
+      expect(fs.readFileSync(path.join(env.dir, "node.log"), "utf8")).to.include("oracle node stopped");
+    });
+  }
+
   it("a second signal during the drain exits at once with 130", async () => {
     env = await setupEnv("sigterm2");
     const node = await startNodeProcess(env);

@@ -1,5 +1,5 @@
 /**
- * The one-command demo: `npm run demo`.
+ * The one-command demo: `npm run demo` (bin/demo.js says so at once, builds the contracts, then runs this).
  *
  * Starts a local Hardhat chain (child process), deploys the contracts, registers the models and
  * the development platform (a SIMULATION of TEE hardware), starts the oracle node in this process
@@ -53,8 +53,8 @@ function describeOutput(model: ModelManifestEntry | undefined, values: bigint[] 
 
 const fx = (x: number, decimals: number) => BigInt(Math.round(x * 10 ** decimals));
 
-async function main(): Promise<number> {
-  const t0 = Date.now();
+/** Runs the demo; `t0` is when the launcher (bin/demo.js) started, so the timestamps count from the command. Resolves with the exit code. */
+export async function main(t0 = Date.now()): Promise<number> {
   const say = (s: string) => process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${s}\n`);
   const cleanups: [string, () => Promise<unknown>][] = [];
   let cleaning: Promise<void> | undefined;
@@ -235,5 +235,6 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
+  // `ts-node scripts/demo.ts` directly: the contracts must have been built (`npm run demo` builds them).
   main().then((code) => process.exit(code));
 }

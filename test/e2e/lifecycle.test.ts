@@ -95,7 +95,7 @@ describe("e2e: shutdown and the one-command demo", function () {
 
   for (const queue of ["in-process", "BullMQ"] as const) {
     it(`npm run demo verifies every result and exits 0, leaving nothing running (${queue} queue)`, async () => {
-      const child = spawn(process.execPath, [path.join(REPO_ROOT, "node_modules", ".bin", "ts-node"), "scripts/demo.ts"], {
+      const child = spawn(process.execPath, [path.join(REPO_ROOT, "bin", "demo.js")], { // what `npm run demo` runs
         cwd: REPO_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"],
         env: { ...process.env, ...(queue === "BullMQ" ? { REDIS_URL } : { REDIS_URL: "" }) },
       });

@@ -16,6 +16,7 @@ import { createMetrics } from "../metrics";
 import { ENCLAVE_REGISTRY_ABI, ORACLE_ABI, RequestState } from "../protocol/abi";
 import { REPO_ROOT, runUntilSignalled } from "../main";
 import { EnclaveRunners } from "./enclave-source";
+import { registerRequestCommand } from "./request-command";
 import { RegisteredRunnerPool } from "./runners";
 import { bond, readBond, unbond, withdrawBond, type BondStatus } from "./bond";
 
@@ -49,6 +50,7 @@ function fail(err: unknown): never {
 }
 
 export function registerNodeCommands(program: Command): void {
+  registerRequestCommand(program);
   program
     .command("start")
     .description("Run the oracle node: watch requests, compute them in attested runners, submit verified results")

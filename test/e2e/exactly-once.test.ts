@@ -5,6 +5,7 @@
  * reads every signature the node released (its signature journal, mined or not) to show that no
  * enclave key ever signed two different results for one request.
  */
+import path from "node:path";
 import { expect } from "chai";
 import { Contract } from "ethers";
 import { ORACLE_ABI } from "../../oracle/src/protocol/abi";
@@ -102,6 +103,32 @@ describe("e2e: every request fulfilled exactly once", function () {
     expectExactlyOnce(t, 1000);
     await expectNoEquivocation(env);
     expect(await node.terminate(), "graceful exit code").to.equal(0);
+  });
+
+  it("two nodes of one operator on one BullMQ queue, one SIGKILLed mid-run: every request fulfilled exactly once", async () => {
+    env = await setupEnv("twonodes");
+    await rpc(env.chain.url, "evm_setAutomine", [false]);
+    await rpc(env.chain.url, "evm_setIntervalMining", [300]);
+    const a = await start({ ORACLE_DATA_DIR: path.join(env.dir, "a") });
+    const b = await start({ ORACLE_DATA_DIR: path.join(env.dir, "b") });
+    const gen = new LoadGenerator(env);
+    await gen.send(150);
+    // Kill A while the wave is in flight: once it has fulfilled something, before all is done.
+    const started = Date.now();
+    while (metricValue(await a.metrics(), "oracle_requests_fulfilled_total") === 0 && Date.now() - started < 30_000) await sleep(20);
+    const byA = metricValue(await a.metrics(), "oracle_requests_fulfilled_total");
+    await a.kill();
+    await gen.send(150);
+    const t = await waitAllFulfilled(env, 300, 120_000);
+    summarize("two nodes, one killed", t);
+    const byB = metricValue(await b.metrics(), "oracle_requests_fulfilled_total");
+    console.log(`      node A settled ${byA} before its SIGKILL; node B settled ${byB}`);
+    expect(t.requested).to.equal(300);
+    expect(t.requestIds.filter((id) => !t.fulfilledPerRequest.has(id.toString())).map(String), "never fulfilled").to.deep.equal([]);
+    expect([...t.fulfilledPerRequest].filter(([, n]) => n !== 1), "fulfilled more than once").to.deep.equal([]);
+    expect(byA, "node A served before it was killed").to.be.greaterThan(0);
+    expect(byB, "node B took over").to.be.greaterThan(0);
+    expect(await b.terminate(), "B's graceful exit").to.equal(0);
   });
 
   it("Redis flushed mid-run (this test's keys), and again while the node is down: the node rebuilds its work from the chain", async () => {

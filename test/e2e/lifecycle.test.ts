@@ -1,16 +1,21 @@
 /**
  * What an operator and a newcomer see from the outside: the node's shutdown on signals (graceful
- * on the first, immediate on the second, nothing left running either way) and the one-command
- * demo (exit 0 only with every result verified, on the in-process queue and on BullMQ, and no
- * process left behind).
+ * on the first, immediate on the second, nothing left running either way, whether started as
+ * `bin/oracle start`, `npm run oracle -- start` or `npx oracle start`), a test request sent with
+ * `oracle request`, and the one-command demo (exit 0 only with every result verified, on the
+ * in-process queue and on BullMQ, and no process left behind).
  */
-import { spawn, execFileSync } from "node:child_process";
+import { spawn, execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
 import fs from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
 import net from "node:net";
 import { REPO_ROOT } from "../../scripts/deploy";
-import { REDIS_URL, setupEnv, startNodeProcess, type Env } from "./lib";
+import { devAccount } from "../../oracle/src/node/devchain";
+import { REDIS_URL, rpc, setupEnv, startNodeProcess, type Env } from "./lib";
+
+const run = promisify(execFile);
 
 /** Pids still alive in process group `pgid` (the node or demo and everything it started). */
 function groupMembers(pgid: number): number[] {
@@ -91,6 +96,28 @@ describe("e2e: shutdown and the one-command demo", function () {
     const left = await waitGroupGone(node.child.pid!);
     await node.kill();
     expect(left, "processes left in the node's group after a forced exit").to.deep.equal([]);
+  });
+
+  it("oracle request --model … --input … sends a test request to a running node, prints its id and waits for the result", async () => {
+    env = await setupEnv("request");
+    await rpc(env.chain.url, "evm_setIntervalMining", [300]);
+    const node = await startNodeProcess(env);
+    try {
+      const { stdout } = await run(process.execPath, [path.join(REPO_ROOT, "bin", "oracle"), "request", "--model", "penguins-species-int", "--input", "391,187,181,3750",
+        "--deployment", path.join(env.dir, "deployment.json"), "--timeout", "60"], {
+        cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", RPC_URL: env.chain.url, ORACLE_REQUESTER_KEY: devAccount(15).privateKey },
+      });
+      const lines = stdout.trim().split("\n");
+      expect(lines[0]).to.match(/^request (\d+) sent: model penguins-species-int \(id \d+\), tx 0x[0-9a-f]{64}/);
+      expect(lines.at(-1)).to.match(/^request \d+ fulfilled in tx 0x[0-9a-f]{64}: Adelie \d+, Chinstrap \d+, Gentoo \d+$/);
+      const bad = await run(process.execPath, [path.join(REPO_ROOT, "bin", "oracle"), "request", "--model", "no-such-model", "--input", "1",
+        "--deployment", path.join(env.dir, "deployment.json")], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", RPC_URL: env.chain.url, ORACLE_REQUESTER_KEY: devAccount(15).privateKey } })
+        .then(() => ({ code: 0, stderr: "" }), (e: { code: number; stderr: string }) => e);
+      expect(bad.code).to.equal(2);
+      expect(bad.stderr).to.include('no model "no-such-model" in the deployment');
+    } finally {
+      await node.kill();
+    }
   });
 
   for (const queue of ["in-process", "BullMQ"] as const) {

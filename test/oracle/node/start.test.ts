@@ -93,6 +93,15 @@ describe("node start-up and shutdown (real Hardhat node)", function () {
     expect((await signers()).all, "enclaves registered").to.deep.equal(before.all);
   });
 
+  it("an unfunded ORACLE_PRIVATE_KEY: start fails with one line that keeps its whole advice (fund it, or set ORACLE_PRIVATE_KEY to a funded key)", async () => {
+    const unfunded = Wallet.createRandom();
+    const r = await oracleStart({ ORACLE_PRIVATE_KEY: unfunded.privateKey });
+    expect(r.code).to.not.equal(0);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines, r.stderr).to.have.length(1);
+    expect(lines[0]).to.include(`(the sending account ${unfunded.address} cannot pay for gas: fund it, or set ORACLE_PRIVATE_KEY to a funded key)`);
+  });
+
   it("a start that fails after registering its runner (HTTP port taken) leaves no live signer behind", async () => {
     const blocker = http.createServer();
     const port = await freePort();

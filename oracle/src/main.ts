@@ -48,6 +48,8 @@ export interface OracleNode {
   runners: RegisteredRunnerPool;
   source: RunnerSource;
   submitter: Submitter;
+  /** What this node serves: callback gas ceiling (the oracle's own maximum unless lowered), batch gas. */
+  limits: ServabilityLimits;
   api: ApiServer;
   log: Logger;
   /** Stops intake, drains in-flight work, closes everything. Idempotent; every step runs even if one throws. */
@@ -253,7 +255,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
       })();
       return closing;
     };
-    return { config, deployment, metrics, tracker, queue, watcher, runners, source, submitter, api, log, close };
+    return { config, deployment, metrics, tracker, queue, watcher, runners, source, submitter, limits, api, log, close };
   } catch (err) {
     await runCleanups();
     throw err;

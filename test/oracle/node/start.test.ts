@@ -14,6 +14,7 @@ import { createLogger } from "../../../oracle/src/log";
 import { startNode } from "../../../oracle/src/main";
 import { devAccount, freePort } from "../../../oracle/src/node/devchain";
 import { ENCLAVE_REGISTRY_ABI } from "../../../oracle/src/protocol/abi";
+import { DEFAULT_ORACLE_CONFIG } from "../../../scripts/lib/deploy-contracts";
 import { REDIS_URL, setupEnv, type Env } from "../../e2e/lib";
 
 const REPO_ROOT = path.resolve(__dirname, "../../..");
@@ -118,8 +119,10 @@ describe("node start-up and shutdown (real Hardhat node)", function () {
     }
   });
 
-  it("a graceful stop retires the node's signers on-chain (retireSigner by the operator)", async () => {
-    const node = await startNode(config({ redisUrl: REDIS_URL, queuePrefix: `${env.prefix}-stop` }), { log });
+  it("a graceful stop retires the node's signers on-chain (retireSigner by the operator); the callback gas ceiling is the oracle's own maximum", async () => {
+    const node = await startNode(config({ redisUrl: REDIS_URL, queuePrefix: `${env.prefix}-stop`, maxCallbackGas: 5_000_000 }), { log });
+    expect(node.limits.maxCallbackGas, "ORACLE_MAX_CALLBACK_GAS=5M is capped at the oracle's maximum").to.equal(DEFAULT_ORACLE_CONFIG.maxCallbackGasLimit);
+    expect(node.limits.maxBatchGas).to.equal(16_777_216n);
     const mine = node.runners.signers();
     expect(mine).to.have.length(1);
     expect((await signers()).active).to.include(mine[0]);

@@ -141,6 +141,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
     log.info({ maxCallbackGas: limits.maxCallbackGas, maxBatchGas: limits.maxBatchGas.toString() }, "serving limits");
     const servability = new ServabilityChecker({
       provider, modelRegistry: deployment.contracts.ModelRegistry, models: manifest.models, limits, measurement: () => runnerMeasurement(source!),
+      gasPrice: () => submitter.gasPrice(),
     });
     const pipeline = new Pipeline(
       { models: provisioner, provider, oracle, runners, servability, submitter, tracker, metrics, log: log.child({ part: "pipeline" }) },

@@ -193,10 +193,15 @@ export class Submitter {
     return BigInt(await this.deps.provider.rpc.call<string>("eth_estimateGas", [tx]));
   }
 
-  private feeCache?: { at: number; fee: Promise<{ maxFee: bigint; tip: bigint }> };
+  private feeCache?: { at: number; fee: Promise<{ maxFee: bigint; tip: bigint; price: bigint }> };
 
-  /** Fees as ethers' getFeeData computes them (2 × base fee + tip), read at most once a second. */
-  private feeData(): Promise<{ maxFee: bigint; tip: bigint }> {
+  /** The gas price a transaction sent now pays (base fee + tip, or the legacy gas price), wei. */
+  async gasPrice(): Promise<bigint> {
+    return (await this.feeData()).price;
+  }
+
+  /** Fees as ethers' getFeeData computes them (2 × base fee + tip), read at most once a second; `price` is what is paid (base fee + tip). */
+  private feeData(): Promise<{ maxFee: bigint; tip: bigint; price: bigint }> {
     const now = Date.now();
     if (this.feeCache && now - this.feeCache.at < 1000) return this.feeCache.fee;
     const { provider, log, metrics } = this.deps;
@@ -209,9 +214,9 @@ export class Submitter {
       const t = tip.error ? 1_000_000_000n : BigInt(tip.result as string);
       if (base === undefined) {
         const gasPrice = BigInt(await provider.rpc.call<string>("eth_gasPrice"));
-        return { maxFee: gasPrice, tip: gasPrice };
+        return { maxFee: gasPrice, tip: gasPrice, price: gasPrice };
       }
-      return { maxFee: BigInt(base) * 2n + t, tip: t };
+      return { maxFee: BigInt(base) * 2n + t, tip: t, price: BigInt(base) + t };
     }, { what: "fee data", attempts: 4, log, onError: () => metrics.rpcErrors.inc() });
     this.feeCache = { at: now, fee };
     fee.catch(() => { if (this.feeCache?.fee === fee) this.feeCache = undefined; });

@@ -11,8 +11,10 @@ import { loadDeployment, type Deployment } from "../chain/deployment";
 import { shortError } from "../chain/retry";
 import { loadConfig } from "../config";
 import { loadManifest, type ModelManifestEntry } from "../models/manifest";
-import { ORACLE_ABI, RequestState, oracleInterface } from "../protocol/abi";
-import { decodeTensor, encodeTensor } from "../protocol/eip712";
+import { MODEL_REGISTRY_ABI, ORACLE_ABI, RequestState, oracleInterface } from "../protocol/abi";
+import { decodeTensor } from "../protocol/eip712";
+import { encodeInput, isInputEncoding } from "../protocol/input";
+import { optionsTuple } from "../protocol/request";
 
 interface RequestOptions {
   model: string;
@@ -70,16 +72,26 @@ async function sendTestRequest(opts: RequestOptions, out: (line: string) => void
   const d = loadDeployment(config.deploymentPath);
   const { id, file } = findModel(d, loadManifest(config.modelsDir).models, opts.model);
   const decimals = file?.decimals ?? 0;
-  const input = encodeTensor(opts.input.split(",").map((v) => toFixedPoint(v, decimals)));
+  const values = opts.input.split(",").map((v) => toFixedPoint(v, decimals));
   const provider = new JsonRpcProvider(config.rpcUrl, d.chainId, { staticNetwork: true, pollingInterval: 250 });
   try {
     const wallet = new Wallet(config.privateKeys[0], provider);
     const oracle = new Contract(d.contracts.InferenceOracle, ORACLE_ABI, wallet);
-    const options = [Number(opts.callbackGas), BigInt(Math.floor(Date.now() / 1000) + Number(opts.deadline)), Number(opts.redundancy)];
-    const fee: bigint = await oracle.quote(id, options);
+    // The input in the encoding the registry says the model takes (abi int256[] or packed integers).
+    const terms = await new Contract(d.contracts.ModelRegistry, MODEL_REGISTRY_ABI, provider).requestTerms(id);
+    const encoding = Number(terms.inputEncoding);
+    if (!isInputEncoding(encoding)) throw new RequestUsageError(`model ${id} has input encoding ${encoding}, which this command does not know`);
+    const input = encodeInput(values, encoding);
+    // The fee bound is today's fee (a raise before the request is mined makes it revert, not pay
+    // more); gas is prepaid at twice the current fee cap, the most reimbursed per gas.
+    const maxGasPrice = ((await provider.getFeeData()).maxFeePerGas ?? 10n ** 9n) * 2n;
+    const base = { callbackGasLimit: Number(opts.callbackGas), deadline: BigInt(Math.floor(Date.now() / 1000) + Number(opts.deadline)), redundancy: Number(opts.redundancy), maxGasPrice };
+    const quoted = await oracle.quoteParts(id, optionsTuple({ ...base, maxFee: 0n }));
+    const options = optionsTuple({ ...base, maxFee: quoted.fee as bigint });
+    const fee = quoted.total as bigint;
     const receipt = await (await oracle.requestInference(id, input, options, { value: fee })).wait();
     const requestId = oracleInterface.parseLog(receipt.logs.find((l: Log) => l.address === d.contracts.InferenceOracle))!.args.requestId as bigint;
-    out(`request ${requestId} sent: model ${opts.model} (id ${id}), tx ${receipt.hash}, block ${receipt.blockNumber}, fee ${fee} wei, from ${wallet.address}`);
+    out(`request ${requestId} sent: model ${opts.model} (id ${id}), tx ${receipt.hash}, block ${receipt.blockNumber}, paid ${fee} wei (fee ${quoted.fee} + gas prepayment ${quoted.gasPrepayment}), from ${wallet.address}`);
     if (!opts.wait) return 0;
     out(`waiting for the result (up to ${opts.timeout} s; the node's trail: oracle status --request ${requestId})…`);
     const end = Date.now() + Number(opts.timeout) * 1000;

@@ -20,7 +20,7 @@ import { PermanentJobError, type InferenceJob } from "../queue/types";
 /** Why a request is declined (the `reason` label of the metric). */
 export type DeclineReason =
   | "input-too-large" | "callback-gas-too-high" | "does-not-fit-in-a-transaction" | "unknown-model"
-  | "model-spec-mismatch" | "measurement-not-allowed" | "malformed-output" | "invalid-status" | "deadline-passed";
+  | "model-spec-mismatch" | "measurement-not-allowed" | "gas-price-above-max" | "malformed-output" | "invalid-status" | "deadline-passed";
 
 /** A request this node will not serve, with the reason and what it means. */
 export class DeclinedError extends PermanentJobError {
@@ -55,6 +55,8 @@ export interface ServabilityFacts {
   registry?: RegistryModel;
   measurement: string;
   limits: ServabilityLimits;
+  /** Gas price a fulfilment would pay now (base fee + tip), wei; undefined until read. */
+  gasPrice?: bigint;
 }
 
 type Rule = (f: ServabilityFacts) => [DeclineReason, string] | undefined;
@@ -83,6 +85,11 @@ const RULES: Rule[] = [
   },
   ({ job, registry, measurement }) => registry && !registry.measurementAllowed
     ? ["measurement-not-allowed", `model ${job.modelId} does not allow this node's runner measurement ${measurement}`] : undefined,
+  // The prepayment reimburses gas at min(tx gas price, maxGasPrice): below the current price it
+  // cannot cover the submission's cost.
+  ({ job, gasPrice }) => gasPrice !== undefined && BigInt(job.maxGasPrice) < gasPrice
+    ? ["gas-price-above-max", `the request reimburses gas at most at ${job.maxGasPrice} wei/gas (maxGasPrice), below the chain's current ${gasPrice} wei/gas: its gas prepayment cannot cover its cost`]
+    : undefined,
 ];
 
 /** Fields where the registry's record and the model file disagree, as "field registry≠file". */
@@ -130,12 +137,14 @@ export interface ServabilityDeps {
   models: ModelManifestEntry[];
   /** The runners' measurement. */
   measurement: () => string;
+  /** The gas price a fulfilment would pay now (base fee + tip), wei. */
+  gasPrice: () => Promise<bigint>;
   limits: ServabilityLimits;
   /** How long the registry's answer for a model is reused (default 5 s). */
   cacheMs?: number;
 }
 
-/** A transient failure to read the registry: the job is retried, not declined. */
+/** A transient failure to read the registry or the gas price: the job is retried, not declined. */
 export class RegistryReadError extends Error {
   readonly transient = true;
 }
@@ -154,10 +163,18 @@ export class ServabilityChecker {
     const facts: ServabilityFacts = { job, file, measurement: this.deps.measurement(), limits: this.deps.limits };
     const early = declineReason(facts);
     if (early) throw early;
-    facts.registry = await this.registryModel(job.modelId, facts.measurement);
+    [facts.registry, facts.gasPrice] = await Promise.all([this.registryModel(job.modelId, facts.measurement), this.gasPrice()]);
     const late = declineReason(facts);
     if (late) throw late;
     return itemGasPlan(job.callbackGasLimit, tensorBytes(file!.output.length));
+  }
+
+  private async gasPrice(): Promise<bigint> {
+    try {
+      return await this.deps.gasPrice();
+    } catch (err) {
+      throw new RegistryReadError(`reading the gas price failed: ${shortError(err)}`, { cause: err });
+    }
   }
 
   private registryModel(modelId: string, measurement: string): Promise<RegistryModel> {

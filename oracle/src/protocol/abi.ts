@@ -89,7 +89,6 @@ export const MODEL_REGISTRY_ABI = [
   "event ModelRegistered(uint256 indexed modelId, address indexed publisher, bytes32 indexed modelHash, uint32 inputLength, uint32 outputLength, uint8 decimals, uint96 fee, string uri, uint8 inputEncoding, uint8 determinism, uint16 publisherShareBps)",
   "function setMeasurement(uint256 modelId, bytes32 measurement, bool allowed)",
   "function isMeasurementAllowed(uint256 modelId, bytes32 measurement) view returns (bool)",
-  "function getModel(uint256 modelId) view returns ((bytes32 modelHash, uint96 fee, uint32 inputLength, uint32 outputLength, uint8 decimals, bool active, address publisher, string uri))",
 ];
 
 export const oracleInterface = new Interface(ORACLE_ABI);

@@ -18,7 +18,8 @@ const MEASUREMENT = "0x" + "ab".repeat(32);
 
 const job = (over: Partial<InferenceJob> = {}): InferenceJob => ({
   chainId: 31337, oracle: "0x" + "11".repeat(20), requestId: "7", modelId: "3", modelHash: penguins.sha256,
-  input: encodeTensor([391n, 187n, 181n, 3750n]), callbackGasLimit: 100_000, deadline: "9999999999", fee: "0", redundancy: 1,
+  input: encodeTensor([391n, 187n, 181n, 3750n]), callbackGasLimit: 100_000, deadline: "9999999999", fee: "0",
+  gasPrepayment: "0", maxGasPrice: "2000000000", redundancy: 1,
   requester: "0x" + "22".repeat(20), blockNumber: 1, blockHash: "0x" + "00".repeat(32), txHash: "0x" + "00".repeat(32), seenAt: 0, ...over,
 });
 const registry = (over: Partial<RegistryModel> = {}): RegistryModel => ({
@@ -26,7 +27,7 @@ const registry = (over: Partial<RegistryModel> = {}): RegistryModel => ({
   measurementAllowed: true, ...over,
 });
 const facts = (over: Partial<ServabilityFacts> = {}): ServabilityFacts => ({
-  job: job(), file: penguins, registry: registry(), measurement: MEASUREMENT,
+  job: job(), file: penguins, registry: registry(), measurement: MEASUREMENT, gasPrice: 1_500_000_000n,
   limits: { maxInputBytes: 65536, maxCallbackGas: 2_000_000, maxBatchGas: BigInt(EIP7825_TX_GAS_CAP) }, ...over,
 });
 
@@ -65,6 +66,13 @@ describe("servability rules", () => {
     const limits = { maxInputBytes: 65536, maxCallbackGas: 30_000_000, maxBatchGas: 2_000_000n };
     expect(declineReason(facts({ limits, job: job({ callbackGasLimit: 1_900_000 }) }))?.declined).to.equal("does-not-fit-in-a-transaction");
     expect(declineReason(facts({ limits, job: job({ callbackGasLimit: 1_000_000 }) }))).to.equal(undefined);
+  });
+
+  it("declines a request whose maxGasPrice is below the chain's gas price (its prepayment cannot cover its cost), serves one at or above it", () => {
+    const d = declineReason(facts({ gasPrice: 2_000_000_001n }));
+    expect(d?.declined).to.equal("gas-price-above-max");
+    expect(d?.message).to.include("at most at 2000000000 wei/gas (maxGasPrice), below the chain's current 2000000001 wei/gas");
+    expect(declineReason(facts({ gasPrice: 2_000_000_000n }))).to.equal(undefined);
   });
 
   it("treats the chain's permanent skip reasons as declines and 'already fulfilled' as not", () => {

@@ -229,7 +229,7 @@ describe("node submitter (real Hardhat node)", function () {
     const runners = { acquire: () => runner } as unknown as RegisteredRunnerPool;
     const servability = new ServabilityChecker({
       provider, modelRegistry: env.deployed.deployment.contracts.ModelRegistry, models: loadManifest(DEFAULT_MODELS_DIR).models,
-      measurement: () => env.deployed.deployment.measurement!, limits: { maxInputBytes: 65536, maxCallbackGas: 2_000_000, maxBatchGas: 16_777_216n },
+      measurement: () => env.deployed.deployment.measurement!, gasPrice: () => submitter.gasPrice(), limits: { maxInputBytes: 65536, maxCallbackGas: 2_000_000, maxBatchGas: 16_777_216n },
     });
     const pipeline = new Pipeline({ provider, oracle: env.oracle, runners, servability, submitter, tracker, metrics, log },
       { batchSize: 1, batchWindowMs: 10, maxBatchGas: 16_777_216n });

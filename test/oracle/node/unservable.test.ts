@@ -16,6 +16,7 @@ import { DEFAULT_MODELS_DIR, loadManifest } from "../../../oracle/src/models/man
 import { devAccount } from "../../../oracle/src/node/devchain";
 import { MODEL_REGISTRY_ABI, ORACLE_ABI, oracleInterface } from "../../../oracle/src/protocol/abi";
 import { encodeTensor } from "../../../oracle/src/protocol/eip712";
+import { optionsTuple } from "../../../oracle/src/protocol/request";
 import { EIP7825_TX_GAS_CAP } from "../../../oracle/src/chain/gas";
 import { REDIS_URL, metricValue, rpc, setupEnv, tally, type Env } from "../../e2e/lib";
 
@@ -72,9 +73,15 @@ describe("attacks on the node's work loop (real Hardhat node, BullMQ)", function
     return senders.get(i)!;
   };
 
-  async function request(from: number, modelId: number | bigint, input: bigint[], callbackGasLimit = 0): Promise<string> {
+  /** v2 request options: a fee bound far above any fee here, and a gas price bound twice the chain's. */
+  async function options(callbackGasLimit: number, maxGasPrice?: bigint): Promise<unknown[]> {
+    maxGasPrice ??= ((await env.provider.getFeeData()).maxFeePerGas ?? 10n ** 9n) * 2n;
+    return optionsTuple({ callbackGasLimit, deadline: BigInt(Math.floor(Date.now() / 1000) + 3600), redundancy: 1, maxFee: 10n ** 18n, maxGasPrice });
+  }
+
+  async function request(from: number, modelId: number | bigint, input: bigint[], callbackGasLimit = 0, maxGasPrice?: bigint): Promise<string> {
     const oracle = new Contract(env.oracle, ORACLE_ABI, sender(from));
-    const opts = [callbackGasLimit, BigInt(Math.floor(Date.now() / 1000) + 3600), 1];
+    const opts = await options(callbackGasLimit, maxGasPrice);
     const tx = await oracle.requestInference(modelId, encodeTensor(input), opts, { value: await oracle.quote(modelId, opts) });
     const r = await tx.wait();
     return (oracleInterface.parseLog(r.logs[0])!.args.requestId as bigint).toString();
@@ -83,7 +90,8 @@ describe("attacks on the node's work loop (real Hardhat node, BullMQ)", function
   it("an attacker's fee-0 copies of a served model (runner's measurement excluded; 5 outputs declared): zero fulfilBatch for them, declined with reasons, other requests flow", async () => {
     const attacker = sender(12);
     const models = new Contract(env.deployed.deployment.contracts.ModelRegistry, MODEL_REGISTRY_ABI, attacker);
-    const spec = (outputLength: number) => [penguins.sha256, penguins.input.length, outputLength, penguins.decimals, 0, "ipfs://copy"];
+    // v2 ModelSpec: encoding 0 (abi int256[]), determinism 1 (bit-exact), no publisher share.
+    const spec = (outputLength: number) => [penguins.sha256, penguins.input.length, outputLength, penguins.decimals, 0, "ipfs://copy", 0, 1, 0];
     const idOf = async (tx: Promise<{ wait(): Promise<{ logs: { topics: string[] }[] } | null> }>) =>
       BigInt((await (await tx).wait())!.logs[0].topics[1]);
     const excluded = await idOf(models.registerModel(spec(penguins.output.length), [hexlify(randomBytes(32))]));
@@ -122,7 +130,7 @@ describe("attacks on the node's work loop (real Hardhat node, BullMQ)", function
     const sentAtStart = metricValue(await node!.metrics.registry.metrics(), "oracle_tx_sent_total"); // the runner's registration
     const t0 = await env.provider.getBlockNumber();
     await rpc(env.chain.url, "evm_setAutomine", [false]);
-    const opts = [2_000_000, BigInt(Math.floor(Date.now() / 1000) + 3600), 1];
+    const opts = await options(2_000_000);
     const iface = new Interface(ORACLE_ABI);
     const fee = await new Contract(env.oracle, ORACLE_ABI, env.provider).quote(env.penguinsId, opts);
     const sends = [];
@@ -150,5 +158,27 @@ describe("attacks on the node's work loop (real Hardhat node, BullMQ)", function
     expect(metricValue(metrics, "oracle_tx_sent_total") - sentAtStart, "transactions sent = batches mined (no failed attempt)").to.equal(batches.length);
     expect(metricValue(metrics, "oracle_requests_declined_total")).to.equal(0);
     console.log(`      13 requests in ${batches.length} batches of ${batches.map((x) => x.ids.length).join(", ")}; gas limits ${batches.map((x) => x.gasLimit).join(", ")}`);
+  });
+
+  it("a request whose maxGasPrice is below the chain's gas price (its prepayment cannot cover its cost) is declined with no transaction; others flow", async () => {
+    await start();
+    const sentAtStart = metricValue(await node!.metrics.registry.metrics(), "oracle_tx_sent_total"); // the runner's registration
+    await rpc(env.chain.url, "evm_setIntervalMining", [200]); // blocks keep coming: the last request gets its confirmation
+    const cheap = await request(13, env.penguinsId, [391n, 187n, 181n, 3750n], 0, 1n); // 1 wei/gas
+    const fair = await request(14, env.penguinsId, [475n, 150n, 222n, 5200n]);
+    const until = Date.now() + 30_000;
+    while (!(await tally(env)).fulfilledPerRequest.has(fair) && Date.now() < until) await sleep(200);
+    await sleep(1500); // reconcile rounds: the declined request stays declined
+    const t = await tally(env);
+    expect(t.fulfilledPerRequest.get(fair)).to.equal(1);
+    expect(t.fulfilledPerRequest.has(cheap)).to.equal(false);
+    expect(t.skipped).to.equal(0);
+    const api = `http://127.0.0.1:${node!.api.port}`;
+    const rec = (await (await fetch(`${api}/v1/requests/${cheap}`)).json()) as { status: string; trail: { step: string; detail?: string }[] };
+    expect(rec.status).to.equal("declined");
+    expect(rec.trail.find((s) => s.step === "declined")?.detail).to.match(/^gas-price-above-max: the request reimburses gas at most at 1 wei\/gas/);
+    const metrics = await (await fetch(`${api}/metrics`)).text();
+    expect(metrics).to.include('oracle_requests_declined_total{reason="gas-price-above-max"} 1');
+    expect(metricValue(metrics, "oracle_tx_sent_total") - sentAtStart, "one batch, for the fair request").to.equal(1);
   });
 });

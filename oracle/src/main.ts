@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import path from "node:path";
-import { Contract, id } from "ethers";
+import { Contract } from "ethers";
 import type { Logger } from "pino";
 import { startConsole } from "./api/console";
 import { startApi, type ApiServer } from "./api/server";
@@ -263,19 +263,17 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
   }
 }
 
-const CONFIG_SELECTOR = id("config()").slice(0, 10);
-
 /**
- * The node's serving limits: the callback gas ceiling is the oracle's own maximum (the second
- * word of `config()`), lowered by ORACLE_MAX_CALLBACK_GAS if set; a batch's gas stays under the
- * per-transaction cap and the block gas limit.
+ * The node's serving limits: the callback gas ceiling is the oracle's own maximum (its
+ * `config().maxCallbackGasLimit`), lowered by ORACLE_MAX_CALLBACK_GAS if set; a batch's gas stays
+ * under the per-transaction cap and the block gas limit.
  */
 async function servingLimits(provider: FastJsonRpcProvider, oracle: string, config: OracleConfig): Promise<ServabilityLimits> {
   const [cfg, block] = await Promise.all([
-    provider.rpc.call<string>("eth_call", [{ to: oracle, data: CONFIG_SELECTOR }, "latest"]),
+    new Contract(oracle, ORACLE_ABI, provider).config() as Promise<{ maxCallbackGasLimit: bigint }>,
     provider.rpc.call<{ gasLimit: string }>("eth_getBlockByNumber", ["latest", false]),
   ]);
-  const oracleMax = Number(BigInt("0x" + cfg.slice(2 + 64, 2 + 128)));
+  const oracleMax = Number(cfg.maxCallbackGasLimit);
   const maxCallbackGas = Math.min(config.maxCallbackGas ?? oracleMax, oracleMax);
   const blockGas = BigInt(block.gasLimit);
   const txGas = BigInt(config.maxTxGas);

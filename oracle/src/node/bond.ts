@@ -39,13 +39,18 @@ export async function readBond(provider: Provider, registry: string, operator: s
 
 /** The operator is below the minimum bond and the node was not allowed to bond enough. */
 export class NotBondedError extends Error {
+  readonly advice: string;
   constructor(readonly status: BondStatus, bondWei: bigint) {
     const missing = status.minBond - status.bonded;
-    super(bondWei === 0n
-      ? `operator ${status.operator} has ${formatEther(status.bonded)} ETH bonded, below the registry's minimum of ${formatEther(status.minBond)} ETH: `
-        + `its enclave signers would not be accepted. Bond at least ${missing} wei more with \`oracle bond ${missing}\`, or set ORACLE_BOND_WEI=${missing}`
-      : `ORACLE_BOND_WEI=${bondWei} is not enough: operator ${status.operator} has ${status.bonded} wei bonded and the minimum is ${status.minBond} wei; set ORACLE_BOND_WEI to at least ${missing}`);
+    const [detail, advice] = bondWei === 0n
+      ? [`operator ${status.operator} has ${formatEther(status.bonded)} ETH bonded, below the registry's minimum of ${formatEther(status.minBond)} ETH: `
+        + "its enclave signers would not be accepted.", ` Bond at least ${missing} wei more with \`oracle bond ${missing}\`, or set ORACLE_BOND_WEI=${missing}`]
+      : [`ORACLE_BOND_WEI=${bondWei} is not enough: operator ${status.operator} has ${status.bonded} wei bonded and the minimum is ${status.minBond} wei;`,
+        ` set ORACLE_BOND_WEI to at least ${missing}`];
+    super(detail + advice);
     this.name = "NotBondedError";
+    // What to do is never cut from the one-line error (shortError keeps `advice` whole).
+    this.advice = advice;
   }
 }
 

@@ -14,7 +14,7 @@ import { createLogger } from "../../../oracle/src/log";
 import { startNode } from "../../../oracle/src/main";
 import { devAccount, freePort } from "../../../oracle/src/node/devchain";
 import { ENCLAVE_REGISTRY_ABI } from "../../../oracle/src/protocol/abi";
-import { DEFAULT_ORACLE_CONFIG } from "../../../scripts/lib/deploy-contracts";
+import { DEFAULT_MIN_BOND, DEFAULT_ORACLE_CONFIG } from "../../../scripts/lib/deploy-contracts";
 import { REDIS_URL, setupEnv, type Env } from "../../e2e/lib";
 
 const REPO_ROOT = path.resolve(__dirname, "../../..");
@@ -96,7 +96,8 @@ describe("node start-up and shutdown (real Hardhat node)", function () {
 
   it("an unfunded ORACLE_PRIVATE_KEY: start fails with one line that keeps its whole advice (fund it, or set ORACLE_PRIVATE_KEY to a funded key)", async () => {
     const unfunded = Wallet.createRandom();
-    const r = await oracleStart({ ORACLE_PRIVATE_KEY: unfunded.privateKey });
+    // Told to bond (ORACLE_BOND_WEI), its first transaction is what it cannot pay for.
+    const r = await oracleStart({ ORACLE_PRIVATE_KEY: unfunded.privateKey, ORACLE_BOND_WEI: DEFAULT_MIN_BOND.toString() });
     expect(r.code).to.not.equal(0);
     const lines = r.stderr.trim().split("\n");
     expect(lines, r.stderr).to.have.length(1);

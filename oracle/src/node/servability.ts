@@ -1,7 +1,8 @@
 /**
  * Whether this node can serve a request, decided BEFORE anything is computed or sent: every rule
  * the chain would otherwise enforce by skipping the result (for good), and every limit of this
- * node. A request that fails a rule is declined: its job fails permanently with the reason, the
+ * node. (Whether the model file can be had at all is the model provisioner's part: it fetches a
+ * model that is not bundled by its registry URI, and declines it if it cannot.) A request that fails a rule is declined: its job fails permanently with the reason, the
  * trail says why (/v1/requests/:id) and `oracle_requests_declined_total{reason}` counts it. It is
  * never retried and never re-queued, and no transaction is spent on it.
  *
@@ -19,7 +20,7 @@ import { PermanentJobError, type InferenceJob } from "../queue/types";
 
 /** Why a request is declined (the `reason` label of the metric). */
 export type DeclineReason =
-  | "input-too-large" | "callback-gas-too-high" | "does-not-fit-in-a-transaction" | "unknown-model"
+  | "input-too-large" | "callback-gas-too-high" | "does-not-fit-in-a-transaction"
   | "model-spec-mismatch" | "measurement-not-allowed" | "gas-price-above-max" | "malformed-output" | "invalid-status" | "deadline-passed";
 
 /** A request this node will not serve, with the reason and what it means. */
@@ -48,7 +49,11 @@ export interface ServabilityLimits {
   maxBatchGas: bigint;
 }
 
-/** What the rules look at. `file` is undefined when no model file of this node has the request's hash. */
+/**
+ * What the rules look at. `file` is the spec of a model file bundled with the node (its manifest);
+ * undefined for any other model, which the model provisioner fetches by its registry URI and
+ * checks against its registration itself (models/provision.ts).
+ */
 export interface ServabilityFacts {
   job: InferenceJob;
   file?: ModelManifestEntry;
@@ -69,14 +74,12 @@ const RULES: Rule[] = [
     ? ["input-too-large", `input of ${inputBytes(job)} bytes exceeds ORACLE_MAX_INPUT_BYTES=${limits.maxInputBytes}`] : undefined,
   ({ job, limits }) => job.callbackGasLimit > limits.maxCallbackGas
     ? ["callback-gas-too-high", `callback gas limit ${job.callbackGasLimit} exceeds the maximum served, ${limits.maxCallbackGas}`] : undefined,
-  ({ job, file, limits }) => {
-    const alone = BATCH_OVERHEAD + itemGasPlan(job.callbackGasLimit, tensorBytes(file?.output.length ?? 0));
+  ({ job, file, registry, limits }) => {
+    const alone = BATCH_OVERHEAD + itemGasPlan(job.callbackGasLimit, tensorBytes(outputLength(file, registry)));
     return alone > limits.maxBatchGas
       ? ["does-not-fit-in-a-transaction", `even alone its fulfilment needs up to ${alone} gas (callback ${callbackGas(job.callbackGasLimit)}), above the ${limits.maxBatchGas} one transaction may use`]
       : undefined;
   },
-  ({ job, file }) => !file
-    ? ["unknown-model", `no model file of this node has sha256 ${job.modelHash}`] : undefined,
   ({ job, file, registry }) => {
     if (!registry || !file) return undefined;
     const differ = specDifferences(file, registry, job.modelHash);
@@ -91,6 +94,11 @@ const RULES: Rule[] = [
     ? ["gas-price-above-max", `the request reimburses gas at most at ${job.maxGasPrice} wei/gas (maxGasPrice), below the chain's current ${gasPrice} wei/gas: its gas prepayment cannot cover its cost`]
     : undefined,
 ];
+
+/** Output values of the model: the file's when bundled, else the registry's (what the chain enforces); 0 before either is known. */
+function outputLength(file: ModelManifestEntry | undefined, registry: RegistryModel | undefined): number {
+  return file?.output.length ?? registry?.outputLength ?? 0;
+}
 
 /** Fields where the registry's record and the model file disagree, as "field registry≠file". */
 function specDifferences(file: ModelManifestEntry, reg: RegistryModel, requestHash: string): string[] {
@@ -166,7 +174,7 @@ export class ServabilityChecker {
     [facts.registry, facts.gasPrice] = await Promise.all([this.registryModel(job.modelId, facts.measurement), this.gasPrice()]);
     const late = declineReason(facts);
     if (late) throw late;
-    return itemGasPlan(job.callbackGasLimit, tensorBytes(file!.output.length));
+    return itemGasPlan(job.callbackGasLimit, tensorBytes(outputLength(file, facts.registry)));
   }
 
   private async gasPrice(): Promise<bigint> {

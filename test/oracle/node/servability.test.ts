@@ -53,8 +53,11 @@ describe("servability rules", () => {
     expect(declineReason(facts({ registry: registry({ decimals: 6 }) }))?.message).to.include("decimals 6≠0");
   });
 
-  it("declines a model hash no file of this node has", () => {
-    expect(declineReason(facts({ file: undefined, job: job({ modelHash: "0x" + "cd".repeat(32) }) }))?.declined).to.equal("unknown-model");
+  it("leaves a model no bundled file has to the provisioner (fetched by its registry URI), and sizes its gas by the registry's output length", () => {
+    expect(declineReason(facts({ file: undefined, job: job({ modelHash: "0x" + "cd".repeat(32) }), registry: registry({ modelHash: "0x" + "cd".repeat(32) }) }))).to.equal(undefined);
+    const limits = { maxInputBytes: 65536, maxCallbackGas: 30_000_000, maxBatchGas: BATCH_OVERHEAD + itemGasPlan(1_000_000, tensorBytes(3)) };
+    const big = registry({ outputLength: 5000 });
+    expect(declineReason(facts({ limits, file: undefined, registry: big, job: job({ callbackGasLimit: 1_000_000 }) }))?.declined).to.equal("does-not-fit-in-a-transaction");
   });
 
   it("declines a callback gas limit above the maximum served, and input above ORACLE_MAX_INPUT_BYTES", () => {

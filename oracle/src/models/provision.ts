@@ -56,6 +56,9 @@ export function registryReader(provider: Provider, registry: string): Registrati
   };
 }
 
+/** Decline reasons that depend on a model id's registration, not on the file. */
+const REGISTRATION_REASONS = new Set(["hash-mismatch", "spec-mismatch"]);
+
 export class ModelProvisioner {
   private readonly ready = new Map<string, ModelSpec>();
   private readonly declined = new Map<string, ModelDeclinedError>();
@@ -70,21 +73,24 @@ export class ModelProvisioner {
   /** The spec of a servable model; throws ModelDeclinedError or ModelNotReadyError. */
   async prepare(modelId: bigint, modelHash: string): Promise<ModelSpec> {
     const hash = modelHash.toLowerCase();
-    const ok = this.ready.get(hash);
+    // Ready per registration (model id): each registration of a hash is checked against the file.
+    const ok = this.ready.get(`${hash}#${modelId}`);
     if (ok && this.deps.fetcher.cache.has(hash)) return ok;
-    const no = this.declined.get(hash);
+    const no = this.declined.get(hash) ?? this.declined.get(`${hash}#${modelId}`);
     if (no) throw no;
     let spec: ModelSpec;
     try {
       spec = await this.provision(modelId, hash);
     } catch (err) {
       if (err instanceof ModelDeclinedError) {
-        this.declined.set(hash, err);
+        // A registration that lies about a file declines that registration (model id), not the
+        // file: anyone can register a copy of a served model's hash, and must not switch it off.
+        this.declined.set(REGISTRATION_REASONS.has(err.reason) ? `${hash}#${modelId}` : hash, err);
         this.deps.onDecline?.(err);
       }
       throw err;
     }
-    this.ready.set(hash, spec);
+    this.ready.set(`${hash}#${modelId}`, spec);
     return spec;
   }
 

@@ -4,10 +4,18 @@
  * excludes the runner's measurement, or declares another output length), callbacks too large for
  * one transaction, inputs too large.
  */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { expect } from "chai";
 import { id } from "ethers";
 import { BATCH_OVERHEAD, EIP7825_TX_GAS_CAP, itemGasPlan, tensorBytes } from "../../../oracle/src/chain/gas";
 import { DEFAULT_MODELS_DIR, loadManifest } from "../../../oracle/src/models/manifest";
+import { ModelCache } from "../../../oracle/src/models/cache";
+import { ModelFetcher } from "../../../oracle/src/models/fetch";
+import { ModelProvisioner } from "../../../oracle/src/models/provision";
+import { onChainSpecOf } from "../../../oracle/src/models/publish";
+import { readModelSpec } from "../../../oracle/src/models/spec";
 import { splitByGas } from "../../../oracle/src/node/pipeline";
 import { declineReason, permanentSkip, type RegistryModel, type ServabilityFacts } from "../../../oracle/src/node/servability";
 import { encodeTensor } from "../../../oracle/src/protocol/eip712";
@@ -96,5 +104,29 @@ describe("gas-sized batches", () => {
     expect(batches.length).to.equal(2);
     for (const b of batches) expect(b.reduce((a, j) => a + j.gas, BATCH_OVERHEAD)).to.be.at.most(cap);
     expect(splitByGas(Array.from({ length: 40 }, () => plan(0)), 16, cap).map((b) => b.length)).to.deep.equal([16, 16, 8]);
+  });
+});
+
+describe("model provisioner against copies of a served model", () => {
+  it("an attacker's registration of a served model's hash with another spec is declined for its model id only: the honest model stays served", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "provision-"));
+    try {
+      const cache = new ModelCache(dir);
+      cache.importDir(DEFAULT_MODELS_DIR);
+      const spec = readModelSpec(fs.readFileSync(cache.path(penguins.sha256)));
+      const honest = onChainSpecOf(penguins.sha256, spec, { fee: 0n, uri: "ipfs://penguins", publisherShareBps: 0 });
+      const registrations: Record<string, typeof honest> = { 1: honest, 9: { ...honest, outputLength: 5 } };
+      const p = new ModelProvisioner({ fetcher: new ModelFetcher({ cache }), registration: async (id) => registrations[id.toString()] });
+      // The copy first (the order an attacker picks), then the honest model, then the copy again
+      // (now that the file is ready for the honest registration), then a second copy.
+      expect((await p.prepare(9n, penguins.sha256).catch((e) => e)).reason).to.equal("spec-mismatch");
+      expect((await p.prepare(1n, penguins.sha256)).name).to.equal(spec.name);
+      expect((await p.prepare(9n, penguins.sha256).catch((e) => e)).reason).to.equal("spec-mismatch");
+      registrations[10] = { ...honest, decimals: 2 };
+      expect((await p.prepare(10n, penguins.sha256).catch((e) => e)).reason).to.equal("spec-mismatch");
+      expect((await p.prepare(1n, penguins.sha256)).name).to.equal(spec.name);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -12,7 +12,7 @@ import { startConsole } from "./api/console";
 import { startApi, type ApiServer } from "./api/server";
 import { CombinedCheckpointStore, FileCheckpointStore, RedisCheckpointStore, type CheckpointStore } from "./chain/checkpoint";
 import { loadDeployment, type Deployment } from "./chain/deployment";
-import { shortError } from "./chain/retry";
+import { shortError, withRetry } from "./chain/retry";
 import { FastJsonRpcProvider } from "./chain/rpc";
 import { Submitter } from "./chain/submitter";
 import { Watcher } from "./chain/watcher";
@@ -137,7 +137,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
     await runners.start();
 
     const manifest = fs.existsSync(path.join(config.modelsDir, "manifest.json")) ? loadManifest(config.modelsDir) : { models: [] as ModelManifestEntry[] };
-    const limits = await servingLimits(provider, oracle, config);
+    const limits = await withRetry(() => servingLimits(provider, oracle, config), { what: "serving limits (config(), block gas limit)", log });
     log.info({ maxCallbackGas: limits.maxCallbackGas, maxBatchGas: limits.maxBatchGas.toString() }, "serving limits");
     const servability = new ServabilityChecker({
       provider, modelRegistry: deployment.contracts.ModelRegistry, models: manifest.models, limits, measurement: () => runnerMeasurement(source!),

@@ -14,6 +14,8 @@ export interface RetryOptions {
   onError?: (err: unknown) => void;
   /** Stop retrying early when this returns true (e.g. shutting down). */
   aborted?: () => boolean;
+  /** Retry only errors for which this returns true (default: all). */
+  retryIf?: (err: unknown) => boolean;
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -26,7 +28,7 @@ export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions): Pr
       return await fn();
     } catch (err) {
       opts.onError?.(err);
-      if (i >= attempts || opts.aborted?.()) throw err;
+      if (i >= attempts || opts.aborted?.() || opts.retryIf?.(err) === false) throw err;
       opts.log?.debug({ what: opts.what, attempt: i, err: shortError(err) }, "rpc call failed, retrying");
       await sleep(delay);
       delay = Math.min(delay * 2, opts.maxDelayMs ?? 5000);

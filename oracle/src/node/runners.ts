@@ -9,10 +9,10 @@
 import { EventEmitter } from "node:events";
 import { Contract, Interface, JsonRpcProvider, getAddress } from "ethers";
 import type { Logger } from "pino";
-import { shortError, sleep } from "../chain/retry";
+import { shortError, sleep, withRetry } from "../chain/retry";
 import { within } from "./preflight";
 import type { Submitter } from "../chain/submitter";
-import { ensureBonded } from "./bond";
+import { NotBondedError, ensureBonded } from "./bond";
 import type { InferenceJob, SignedResult } from "../enclave/host";
 import type { OracleMetrics } from "../metrics";
 import { ENCLAVE_REGISTRY_ABI } from "../protocol/abi";
@@ -110,7 +110,10 @@ export class RegisteredRunnerPool {
    */
   async start(): Promise<void> {
     const { provider, registry, submitter, log } = this.deps;
-    await ensureBonded({ provider, registry, submitter, bondWei: this.deps.bondWei ?? 0n, log });
+    // An RPC hiccup is retried; a bond that is short is not (it says what to do at once).
+    await withRetry(() => ensureBonded({ provider, registry, submitter, bondWei: this.deps.bondWei ?? 0n, log }), {
+      what: "operator bond check", log, retryIf: (err) => !(err instanceof NotBondedError) && (err as { advice?: string }).advice === undefined,
+    });
     await Promise.all(this.deps.source.runners().map((r) => this.ensureRegistered(r.index)));
   }
 

@@ -102,7 +102,7 @@ describe("console: the demo's flow, in a real browser, with dashboards and alert
       expect(value(/^oracle_sender_balance_ether\{address="0x[0-9a-fA-F]{40}"\} ([\d.]+)$/m)).to.be.greaterThan(1);
       expect(metricsText).to.match(/^oracle_operator_fees_ether\{operator="0x[0-9a-fA-F]{40}"\} [\d.e-]+$/m);
       expect(metricsText).to.match(/^oracle_requests_fulfilled_total\{outcome="fulfilled"\} [1-9]\d*$/m);
-      expect(metricsText).to.match(/^oracle_requests_failed_total\{reason="callback-gas-too-high"\} 1$/m);
+      expect(metricsText).to.match(/^oracle_requests_declined_total\{reason="callback-gas-too-high"\} 1$/m);
     });
 
     it("has alert rules for each trouble the operator must hear of, and they parse and fire as their tests say (promtool)", () => {
@@ -215,8 +215,8 @@ describe("console: the demo's flow, in a real browser, with dashboards and alert
       expect(await page.locator('#requests tr[data-status="fulfilled"]').count()).to.be.greaterThan(served.length);
 
       const declined = page.locator(`#requests tr[data-request="${demo.ids.declined}"]`);
-      expect(await declined.getAttribute("data-status")).to.equal("failed");
-      expect(await declined.innerText()).to.include("callback gas limit 200000 exceeds ORACLE_MAX_CALLBACK_GAS=150000");
+      expect(await declined.getAttribute("data-status")).to.equal("declined");
+      expect(await declined.innerText()).to.include("callback gas limit 200000 exceeds the maximum served, 150000");
 
       await page.waitForSelector('#chart-fulfilled[data-points]:not([data-points="0"])');
       expect(Number(await page.getAttribute("#chart-fulfilled", "data-points"))).to.be.greaterThan(0);

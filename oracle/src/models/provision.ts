@@ -94,6 +94,14 @@ export class ModelProvisioner {
     return spec;
   }
 
+  private async readRegistration(modelId: bigint): Promise<ModelRegistration> {
+    try {
+      return await this.deps.registration(modelId);
+    } catch (err) {
+      throw new ModelNotReadyError(`reading model ${modelId} from the ModelRegistry failed: ${(err as Error).message}`);
+    }
+  }
+
   private async provision(modelId: bigint, hash: string): Promise<ModelSpec> {
     const decline = (reason: string, message: string) => new ModelDeclinedError(hash, reason, message);
     let file: string;
@@ -101,11 +109,7 @@ export class ModelProvisioner {
     let reg: ModelRegistration | undefined;
     if (cache.has(hash)) file = cache.path(hash);
     else {
-      try {
-        reg = await this.deps.registration(modelId);
-      } catch (err) {
-        throw new ModelNotReadyError(`reading model ${modelId} from the ModelRegistry failed: ${(err as Error).message}`);
-      }
+      reg = await this.readRegistration(modelId);
       if (String(reg.modelHash).toLowerCase() !== hash) throw decline("hash-mismatch", `the registry says model ${modelId} is ${reg.modelHash}`);
       try {
         file = await this.deps.fetcher.ensure(hash, reg.uri);
@@ -124,11 +128,11 @@ export class ModelProvisioner {
     }
     const problems = staticProblems(summarize(bytes));
     if (problems.length) throw decline("check", problems.map((p) => `${p.message} (${p.fix})`).join("; "));
-    reg ??= await this.deps.registration(modelId).catch(() => undefined);
-    if (reg) {
-      const diff = specMismatches(reg, hash, spec);
-      if (diff.length) throw decline("spec-mismatch", `the registration differs from the file's spec: ${diff.join("; ")}`);
-    }
+    // Every registration is compared with the file before it is served: a failed read is a
+    // "not yet" (retried), never a pass.
+    reg ??= await this.readRegistration(modelId);
+    const diff = specMismatches(reg, hash, spec);
+    if (diff.length) throw decline("spec-mismatch", `the registration differs from the file's spec: ${diff.join("; ")}`);
     return spec;
   }
 }

@@ -124,6 +124,33 @@ describe("model provisioner against copies of a served model", () => {
       expect((await p.prepare(9n, penguins.sha256).catch((e) => e)).reason).to.equal("spec-mismatch");
       registrations[10] = { ...honest, decimals: 2 };
       expect((await p.prepare(10n, penguins.sha256).catch((e) => e)).reason).to.equal("spec-mismatch");
+      // Copies that lie only about the input encoding or the determinism class, after the honest one is ready.
+      registrations[11] = { ...honest, inputEncoding: 2 };
+      expect((await p.prepare(11n, penguins.sha256).catch((e) => e)).reason).to.equal("spec-mismatch");
+      registrations[12] = { ...honest, determinism: 1 - honest.determinism };
+      expect((await p.prepare(12n, penguins.sha256).catch((e) => e)).reason).to.equal("spec-mismatch");
+      expect((await p.prepare(1n, penguins.sha256)).name).to.equal(spec.name);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a registration it cannot read is not served unchecked: the job is retried later, and served once the read succeeds", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "provision-"));
+    try {
+      const cache = new ModelCache(dir);
+      cache.importDir(DEFAULT_MODELS_DIR);
+      const spec = readModelSpec(fs.readFileSync(cache.path(penguins.sha256)));
+      const honest = onChainSpecOf(penguins.sha256, spec, { fee: 0n, uri: "ipfs://penguins", publisherShareBps: 0 });
+      let rpcDown = true;
+      const p = new ModelProvisioner({
+        fetcher: new ModelFetcher({ cache }),
+        registration: async () => { if (rpcDown) throw new Error("RPC answered HTTP 503"); return honest; },
+      });
+      const err = await p.prepare(1n, penguins.sha256).catch((e) => e);
+      expect(err.name).to.equal("ModelNotReadyError");
+      expect(err.transient).to.equal(true);
+      rpcDown = false;
       expect((await p.prepare(1n, penguins.sha256)).name).to.equal(spec.name);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -107,14 +107,22 @@ describe("gas-sized batches", () => {
   });
 });
 
+/** A node's model cache holding the shipped models, the penguins model's spec and its honest registration. */
+async function withPenguins(fn: (cache: ModelCache, spec: ReturnType<typeof readModelSpec>, honest: ReturnType<typeof onChainSpecOf>) => Promise<void>): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "provision-"));
+  try {
+    const cache = new ModelCache(dir);
+    cache.importDir(DEFAULT_MODELS_DIR);
+    const spec = readModelSpec(fs.readFileSync(cache.path(penguins.sha256)));
+    await fn(cache, spec, onChainSpecOf(penguins.sha256, spec, { fee: 0n, uri: "ipfs://penguins", publisherShareBps: 0 }));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe("model provisioner against copies of a served model", () => {
   it("an attacker's registration of a served model's hash with another spec is declined for its model id only: the honest model stays served", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "provision-"));
-    try {
-      const cache = new ModelCache(dir);
-      cache.importDir(DEFAULT_MODELS_DIR);
-      const spec = readModelSpec(fs.readFileSync(cache.path(penguins.sha256)));
-      const honest = onChainSpecOf(penguins.sha256, spec, { fee: 0n, uri: "ipfs://penguins", publisherShareBps: 0 });
+    await withPenguins(async (cache, spec, honest) => {
       const registrations: Record<string, typeof honest> = { 1: honest, 9: { ...honest, outputLength: 5 } };
       const p = new ModelProvisioner({ fetcher: new ModelFetcher({ cache }), registration: async (id) => registrations[id.toString()] });
       // The copy first (the order an attacker picks), then the honest model, then the copy again
@@ -130,18 +138,11 @@ describe("model provisioner against copies of a served model", () => {
       registrations[12] = { ...honest, determinism: 1 - honest.determinism };
       expect((await p.prepare(12n, penguins.sha256).catch((e) => e)).reason).to.equal("spec-mismatch");
       expect((await p.prepare(1n, penguins.sha256)).name).to.equal(spec.name);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it("a registration it cannot read is not served unchecked: the job is retried later, and served once the read succeeds", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "provision-"));
-    try {
-      const cache = new ModelCache(dir);
-      cache.importDir(DEFAULT_MODELS_DIR);
-      const spec = readModelSpec(fs.readFileSync(cache.path(penguins.sha256)));
-      const honest = onChainSpecOf(penguins.sha256, spec, { fee: 0n, uri: "ipfs://penguins", publisherShareBps: 0 });
+    await withPenguins(async (cache, spec, honest) => {
       let rpcDown = true;
       const p = new ModelProvisioner({
         fetcher: new ModelFetcher({ cache }),
@@ -152,8 +153,6 @@ describe("model provisioner against copies of a served model", () => {
       expect(err.transient).to.equal(true);
       rpcDown = false;
       expect((await p.prepare(1n, penguins.sha256)).name).to.equal(spec.name);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -27,7 +27,7 @@ import { sha256Hex } from "../protocol/bytes";
 import { TypedDataEncoder, Wallet, getAddress, recoverAddress, type TypedDataDomain } from "ethers";
 import { TeeType } from "../protocol/constants";
 import { ENCLAVE_ATTESTATION_TYPES, enclaveAttestationDigest, registryDomain, type EnclaveAttestation } from "../protocol/eip712";
-import type { Policy } from "./policy";
+import type { Policy } from "./policy-schema";
 import { verifyEvidence } from "./registry";
 import type { Check, EvidenceFormat, VerificationReport } from "./types";
 

@@ -4,7 +4,7 @@
  * could not run as skipped, so a report always names every check of its format.
  */
 import { EvidenceInputError } from "./errors";
-import type { Policy } from "./policy";
+import type { Policy } from "./policy-schema";
 import type { CertificateInput, Check, EvidenceFormat, EvidenceValue, ResolvedEvidenceInput, TrustLink, VerificationReport } from "./types";
 
 export class CheckList {

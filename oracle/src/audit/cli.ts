@@ -13,38 +13,14 @@
 import { readFileSync, writeFileSync } from "fs";
 import { Command, Option, type CommanderError } from "commander";
 import { errorMessage } from "./checks";
-import { unixSeconds } from "./cli-args";
-import { registerDevVerifier } from "../enclave/dev-verifier";
+import { EXIT, processIo, unixSeconds, type CliIo } from "./cli-args";
 import { AuditError } from "./errors";
 import { renderHtmlReport } from "./html-report";
-import { loadPolicyFile, type Policy } from "./policy";
+import { loadPolicyFile, type Policy } from "./policy-schema";
 import { getEvidenceVerifier, verifyEvidence } from "./registry";
 import { formatReportText } from "./text-report";
 import { EVIDENCE_FORMATS, type EvidenceFormat, type EvidenceVerifier } from "./types";
 import { registerResultAuditCommands } from "./verify-result-cli";
-
-/** Where the commands write and how they end; tests pass their own. */
-export interface CliIo {
-  out: (text: string) => void;
-  err: (text: string) => void;
-  /** Ends at once with this code (usage errors, help). Must not return. */
-  exit: (code: number) => never;
-  /** Sets the code to end with once the command returns (a verdict: 0 or 1). */
-  setExitCode: (code: number) => void;
-}
-
-/** The real process: stdout, stderr, process.exit and process.exitCode. */
-export const processIo: CliIo = {
-  out: (text) => void process.stdout.write(text),
-  err: (text) => void process.stderr.write(text),
-  exit: (code) => process.exit(code),
-  setExitCode: (code) => {
-    process.exitCode = code;
-  },
-};
-
-/** Exit codes of the audit commands. */
-export const EXIT = { VALID: 0, INVALID: 1, USAGE: 2 } as const;
 
 interface VerifyEvidenceOptions {
   format: EvidenceFormat;
@@ -65,8 +41,6 @@ function exitCodeFor(error: CommanderError): number {
 
 /** Adds the `audit` command and its sub-commands to `program`. */
 export function registerAuditCommands(program: Command, io: CliIo = processIo): Command {
-  // The development platform's verifier lives with the platform; the CLI makes `--format dev` work.
-  registerDevVerifier();
   const audit = program
     .command("audit")
     .description("Auditor's tools: verify attestation evidence against pinned vendor roots and a policy (verify-evidence), countersign it for the registry (attest), and check one on-chain result end to end (verify-result)")

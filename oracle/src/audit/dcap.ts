@@ -20,7 +20,8 @@ import { DCAP_QVL_STEPS, runDcapQvl, type QvlChain } from "./dcap-qvl";
 import { DER_TAG, derChildren, derContent, derOid, expectTag, parseCertificateParts, readDer } from "./der";
 import { EvidenceInputError } from "./errors";
 import { INTEL_SGX_ROOT_CA, resolveTrustAnchor, type PinnedRoot } from "./pinned-roots";
-import { evaluatePolicy, resolvePolicy, type Policy, type PolicyInput } from "./policy";
+import { evaluatePolicy } from "./policy";
+import { resolvePolicy, type Policy, type PolicyInput } from "./policy-schema";
 import type { CertificateInput, EvidenceValue, EvidenceVerifier, TrustLink, VerificationReport } from "./types";
 import { checkIssuedBy, commonName, fingerprintSha256, splitPem, toX509, type LinkResult } from "./x509";
 

@@ -4,7 +4,7 @@
  *   verifyEvidence({format, evidence, collateral?, at?, policy?, trustAnchor?}) → VerificationReport
  *   renderHtmlReport(report) → string        formatReportText(report) → string
  *   parsePolicy(json) / loadPolicyFile(path) → Policy
- *   registerEvidenceVerifier(verifier)        (the extension point for the `dev` format)
+ *   registerEvidenceVerifier(verifier)        (the extension point for more formats)
  *   evaluatePolicy(claims, policy, at) → Check[]  (for a verifier's policy checks)
  */
 export { verifyEvidence, registerEvidenceVerifier, getEvidenceVerifier, evidenceVerifiers } from "./registry";
@@ -30,23 +30,13 @@ export {
   type SevSnpFacts,
   type SevSnpVerifyOptions,
 } from "./sev-snp";
-export {
-  PolicySchema,
-  DEFAULT_POLICY,
-  parsePolicy,
-  loadPolicyFile,
-  resolvePolicy,
-  evaluatePolicy,
-  signerBindingHash,
-  TCB_STATUSES,
-  type Policy,
-  type PolicyInput,
-  type PolicyClaims,
-} from "./policy";
+export { PolicySchema, DEFAULT_POLICY, parsePolicy, loadPolicyFile, resolvePolicy, TCB_STATUSES, type Policy, type PolicyInput } from "./policy-schema";
+export { evaluatePolicy, signerBindingHash, type PolicyClaims } from "./policy";
 export { CheckList } from "./checks";
 export { renderHtmlReport } from "./html-report";
 export { formatReportText } from "./text-report";
-export { registerAuditCommands, processIo, EXIT, type CliIo } from "./cli";
+export { registerAuditCommands } from "./cli";
+export { processIo, EXIT, type CliIo } from "./cli-args";
 export {
   AWS_NITRO_ROOT_G1,
   INTEL_SGX_ROOT_CA,

@@ -1,15 +1,14 @@
 /**
  * The registry of evidence verifiers: one per format, looked up by `verifyEvidence`.
  *
- * Nitro, DCAP and SEV-SNP are registered here. The development platform's verifier (format
- * `dev`) lives with the platform in `oracle/src/enclave/` and registers itself with
- * `registerEvidenceVerifier(devVerifier)`; until it does, `dev` evidence is refused with
- * `UnsupportedFormatError` (the CLI exits 2 and says so).
+ * Nitro, DCAP, SEV-SNP and the development platform (`dev`) are registered here. A format with no
+ * verifier is refused with `UnsupportedFormatError` (the CLI exits 2 and says so).
  */
 import { dcapVerifier } from "./dcap";
+import { devVerifier } from "./dev";
 import { UnsupportedFormatError } from "./errors";
 import { nitroVerifier } from "./nitro";
-import { resolvePolicy } from "./policy";
+import { resolvePolicy } from "./policy-schema";
 import { sevSnpVerifier } from "./sev-snp";
 import type { EvidenceFormat, EvidenceInput, EvidenceVerifier, VerificationReport } from "./types";
 
@@ -18,6 +17,7 @@ export const evidenceVerifiers = new Map<EvidenceFormat, EvidenceVerifier>([
   [nitroVerifier.format, nitroVerifier],
   [dcapVerifier.format, dcapVerifier],
   [sevSnpVerifier.format, sevSnpVerifier],
+  [devVerifier.format, devVerifier],
 ]);
 
 /** Registers (or replaces) the verifier for its format. */

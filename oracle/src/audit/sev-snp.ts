@@ -14,7 +14,8 @@ import { CheckList, errorMessage, requireCollateral, shortHex, signerLink, toHex
 import { DER_TAG, derContent, derUnsigned, parseCertificateParts, readDer } from "./der";
 import { EvidenceInputError } from "./errors";
 import { AMD_ARK_MILAN, resolveTrustAnchor } from "./pinned-roots";
-import { evaluatePolicy, resolvePolicy, type Policy, type PolicyInput } from "./policy";
+import { evaluatePolicy } from "./policy";
+import { resolvePolicy, type Policy, type PolicyInput } from "./policy-schema";
 import type { CertificateInput, EvidenceVerifier, TrustLink, VerificationReport } from "./types";
 import { checkIssuedBy, commonName, fingerprintSha256, splitPem, toX509, validityProblem } from "./x509";
 

@@ -2,7 +2,7 @@
  * Shapes shared by every evidence verifier and by the renderers: the input, the report, its
  * checks, and the chain of trust the report shows.
  */
-import type { Policy, PolicyInput } from "./policy";
+import type { Policy, PolicyInput } from "./policy-schema";
 
 /** The evidence formats the auditor knows. `dev` is the development platform's report. */
 export const EVIDENCE_FORMATS = ["dev", "nitro", "dcap", "sev-snp"] as const;

@@ -16,7 +16,7 @@ import { JsonRpcProvider, Network, type Provider } from "ethers";
 import { loadDeployment, type Deployment } from "../chain/deployment";
 import { registerAttestCommand } from "./attest-cli";
 import { errorMessage, isoTime } from "./checks";
-import { processIo, type CliIo } from "./cli";
+import { processIo, type CliIo } from "./cli-args";
 import { AuditError } from "./errors";
 import { describeInput, describeTensor, modelView, type ModelView, type TensorView } from "../models/view";
 import { findByHash, loadManifest } from "../models/manifest";

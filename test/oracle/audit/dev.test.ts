@@ -1,11 +1,9 @@
 import { expect } from "chai";
 import { Wallet } from "ethers";
 import { verifyEvidence } from "../../../oracle/src/audit/registry";
-import { registerDevVerifier } from "../../../oracle/src/enclave/dev-verifier";
 import { createDevPlatform, createDevRoot } from "../../../oracle/src/enclave/platform";
 
 describe("dev format in the auditor's evidence registry", () => {
-  registerDevVerifier();
   const root = createDevRoot();
   const platform = createDevPlatform({ root });
   const signer = Wallet.createRandom().address;

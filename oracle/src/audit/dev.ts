@@ -1,15 +1,16 @@
 /**
- * The development platform's evidence verifier for the auditor's registry (format "dev").
+ * The development platform's evidence verifier for the auditor's registry (format "dev"). It
+ * reads the platform's report with `enclave/platform.ts`; the audit layer depends on the
+ * enclave layer, never the reverse.
  * Evidence bytes: UTF-8 JSON `{report, reportSignature, certificate, certificateSignature}` (the
  * fields of `EnclaveHost.attestation()`); trust anchor: the vendor root public key as 0x04‖x‖y
  * (hex or bytes). The policy is the auditor's: measurement, enclave signer, max age, debug.
  * Remember: a dev report proves only that the holder of the platform file signed it (SIMULATION).
  */
 import { getBytes, hexlify } from "ethers";
-import { evaluatePolicy } from "../audit/policy";
-import { registerEvidenceVerifier } from "../audit/registry";
-import type { EvidenceVerifier, ResolvedEvidenceInput, VerificationReport } from "../audit/types";
-import { verifyDevEvidence, type DevEvidenceInput } from "./platform";
+import { verifyDevEvidence, type DevEvidenceInput } from "../enclave/platform";
+import { evaluatePolicy } from "./policy";
+import type { EvidenceVerifier, ResolvedEvidenceInput, VerificationReport } from "./types";
 
 function parseEvidence(bytes: Uint8Array): DevEvidenceInput | undefined {
   try {
@@ -69,8 +70,3 @@ export const devVerifier: EvidenceVerifier = {
     };
   },
 };
-
-/** Adds the "dev" format to the auditor's registry (idempotent). */
-export function registerDevVerifier(): void {
-  registerEvidenceVerifier(devVerifier);
-}

@@ -30,9 +30,8 @@ import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { ZeroAddress, getAddress, getBytes, keccak256 } from "ethers";
-import { ResultHasher, oracleDomain, uint256Word } from "../protocol/eip712";
-import { fromHex, initKeccak, keccak256Bytes, toHex } from "../protocol/bytes";
-import { recoverSigner } from "./ecdsa";
+import { ResultHasher, oracleDomain } from "../protocol/eip712";
+import { initKeccak } from "../protocol/bytes";
 import type { AttestationBackend, EnclaveEvidence } from "./backend";
 import {
   EnclaveError,
@@ -51,9 +50,13 @@ import {
   EquivocationRefusedError,
   SuspectModelBatchError,
 } from "./errors";
+import { REPO_ROOT } from "../paths";
 import { SignatureJournal } from "./journal";
-import type { HostMessage, InferReply, InferRequest, RunnerMessage, RunnerReply, WireJob } from "./ipc";
-import { defaultRepoRoot, measureRunner, RUNNER_ENTRY, type RunnerMeasurement } from "./measure";
+import { hashInputs, packJobs, type HostMessage, type InferReply, type PackedJobs, type RunnerMessage, type RunnerReply, type WireJob } from "./ipc";
+import { measureRunner, RUNNER_ENTRY, type RunnerMeasurement } from "./measure";
+import { verifyReply, type SignedResult } from "./verify-reply";
+
+export type { SignedResult } from "./verify-reply";
 
 /** Limits the host enforces. */
 export interface EnclaveLimits {
@@ -143,17 +146,6 @@ export interface InferenceJob {
   requestId: bigint;
   modelHash: string;
   input: string | Uint8Array;
-}
-
-/** One result as the runner signed it. Hex strings are 0x-prefixed. */
-export interface SignedResult {
-  requestId: bigint;
-  modelHash: string;
-  inputHash: string;
-  status: number;
-  /** 0x hex of `abi.encode(int256[])`, empty when status is not Ok. */
-  output: string;
-  outputHash: string;
 }
 
 /** A single result with its own signature over `InferenceResult` (for `fulfil`). */
@@ -253,7 +245,7 @@ export class EnclaveHost extends EventEmitter {
       this.operator = operator;
     }
     this.#hasher = new ResultHasher(oracleDomain(this.chainId, this.oracleAddress));
-    this.#repoRoot = path.resolve(options.repoRoot ?? defaultRepoRoot());
+    this.#repoRoot = path.resolve(options.repoRoot ?? REPO_ROOT);
     this.#modelsDir = path.resolve(options.modelsDir ?? path.join(this.#repoRoot, "models"));
     if (options.testHooks && process.env.ORACLE_ENCLAVE_TEST_HOOKS !== "1") {
       throw new Error("EnclaveHost: testHooks are for tests only and need ORACLE_ENCLAVE_TEST_HOOKS=1");
@@ -486,69 +478,12 @@ export class EnclaveHost extends EventEmitter {
     return { reply, signer: runner.signer };
   }
 
+  /** The reply's security check (verify-reply.ts) against the batch as the host sent it. */
   #checkReply(jobs: WireJob[], reply: InferReply, signer: string, mode: "single" | "batch"): SignedResult[] {
-    const count = jobs.length;
-    const { statuses, outputs, outputEnds, inputHashes, outputHashes } = reply;
-    if (!(statuses instanceof Uint8Array) || statuses.length !== count || !(outputEnds instanceof Uint32Array) || outputEnds.length !== count) {
-      throw new RunnerMisbehavedError(`returned ${statuses?.length} results for ${count} jobs`);
-    }
-    if (!(outputs instanceof Uint8Array) || !(inputHashes instanceof Uint8Array) || inputHashes.length !== 32 * count || !(outputHashes instanceof Uint8Array) || outputHashes.length !== 32 * count) {
-      throw new RunnerMisbehavedError("the reply is malformed");
-    }
     const sent = this.#packed.get(jobs);
     if (!sent) throw new RunnerMisbehavedError("a reply for jobs the host did not send");
-    const { packed } = sent;
-    const ownInputHashes = sent.inputHashes ?? hashInputs(jobs);
-    const ownOutputHashes = new Uint8Array(32 * count);
-    const structHashes = new Uint8Array(32 * count);
-    let prev = 0;
-    for (let i = 0; i < count; i++) {
-      const end = outputEnds[i];
-      if (end < prev || end > outputs.length || (i === count - 1 && end !== outputs.length)) throw new RunnerMisbehavedError(`result ${i} has a bad output range`);
-      const w = 32 * i;
-      ownOutputHashes.set(keccak256Bytes(outputs.subarray(prev, end)), w);
-      prev = end;
-      const inputHash = ownInputHashes.subarray(w, w + 32);
-      const outputHash = ownOutputHashes.subarray(w, w + 32);
-      if (!equalBytes(inputHash, inputHashes.subarray(w, w + 32)) || !equalBytes(outputHash, outputHashes.subarray(w, w + 32))) {
-        throw new RunnerMisbehavedError(`result ${i} has wrong hashes`);
-      }
-      this.#hasher.structHashRaw(packed.requestIds.subarray(w, w + 32), packed.modelHashes.subarray(w, w + 32), inputHash, outputHash, statuses[i], structHashes, w);
-    }
-    if (this.#options.verifySignatures !== false) {
-      const digest = mode === "single" ? this.#hasher.resultDigestRaw(structHashes) : this.#hasher.batchDigestRaw(structHashes);
-      let sig: Uint8Array;
-      try {
-        sig = fromHex(reply.signature);
-      } catch {
-        throw new RunnerMisbehavedError("the signature does not parse");
-      }
-      // tiny-secp256k1 recovery (ecdsa.ts): undefined for a signature the chain would refuse too
-      // (not 65 bytes, v not 27/28, high s, r or s out of range)
-      const recovered = recoverSigner(digest, sig);
-      if (recovered === undefined) throw new RunnerMisbehavedError("the signature does not parse or recovers to no key");
-      if (!equalBytes(recovered, fromHex(signer))) throw new RunnerMisbehavedError(`signature recovers to ${getAddress(toHex(recovered))}, the attested signer is ${signer}`);
-    }
-    // Hex of the whole buffers once (one native call each), then a slice per result.
-    const outputsHex = toHex(outputs);
-    const inputHashesHex = toHex(ownInputHashes);
-    const outputHashesHex = toHex(ownOutputHashes);
-    const results: SignedResult[] = new Array(count);
-    prev = 0;
-    for (let i = 0; i < count; i++) {
-      const end = outputEnds[i];
-      const h = 2 + 64 * i;
-      results[i] = {
-        requestId: jobs[i].requestId,
-        modelHash: jobs[i].modelHash,
-        inputHash: "0x" + inputHashesHex.slice(h, h + 64),
-        status: statuses[i],
-        output: "0x" + outputsHex.slice(2 + 2 * prev, 2 + 2 * end),
-        outputHash: "0x" + outputHashesHex.slice(h, h + 64),
-      };
-      prev = end;
-    }
-    return results;
+    const sentJobs = { jobs, packed: sent.packed, inputHashes: sent.inputHashes ?? hashInputs(jobs) };
+    return verifyReply(this.#hasher, sentJobs, reply, { signer, mode, checkSignature: this.#options.verifySignatures !== false });
   }
 
   /** Sends one request and waits for its answer; a timeout kills the runner. */
@@ -706,52 +641,10 @@ export class EnclaveHost extends EventEmitter {
   }
 }
 
-type PackedJobs = Pick<InferRequest, "count" | "requestIds" | "modelHashes" | "inputs" | "inputEnds">;
-
 /** A batch as sent: its packed form and, once computed, the host's own keccak of each input (32·n bytes). */
 interface SentJobs {
   packed: PackedJobs;
   inputHashes?: Uint8Array;
-}
-
-/** keccak256 of each job's input, packed (32 bytes per job). */
-function hashInputs(jobs: WireJob[]): Uint8Array {
-  const out = new Uint8Array(32 * jobs.length);
-  for (let i = 0; i < jobs.length; i++) out.set(keccak256Bytes(jobs[i].input), 32 * i);
-  return out;
-}
-
-/** The jobs as one IPC message's packed arrays (see ipc.ts). */
-function packJobs(jobs: WireJob[]): PackedJobs {
-  const count = jobs.length;
-  const requestIds = new Uint8Array(32 * count);
-  const modelHashes = new Uint8Array(32 * count);
-  const inputEnds = new Uint32Array(count);
-  let size = 0;
-  for (let i = 0; i < count; i++) {
-    size += jobs[i].input.length;
-    inputEnds[i] = size;
-  }
-  const inputs = new Uint8Array(size);
-  let lastHash = "";
-  let lastBytes: Uint8Array = new Uint8Array(32);
-  for (let i = 0; i < count; i++) {
-    const job = jobs[i];
-    uint256Word(job.requestId, requestIds, 32 * i);
-    if (job.modelHash !== lastHash) {
-      lastHash = job.modelHash;
-      lastBytes = fromHex(job.modelHash);
-    }
-    modelHashes.set(lastBytes, 32 * i);
-    inputs.set(job.input, i === 0 ? 0 : inputEnds[i - 1]);
-  }
-  return { count, requestIds, modelHashes, inputs, inputEnds };
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function mapRunnerError(code: string, message: string): EnclaveError {

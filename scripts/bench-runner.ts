@@ -17,7 +17,7 @@ import * as path from "node:path";
 import * as ort from "onnxruntime-node";
 import { EnclaveHost, type InferenceJob } from "../oracle/src/enclave/host";
 import { createDevPlatform } from "../oracle/src/enclave/platform";
-import { defaultRepoRoot } from "../oracle/src/enclave/measure";
+import { REPO_ROOT } from "../oracle/src/paths";
 import { loadManifest, type ModelManifestEntry } from "../oracle/src/models/manifest";
 import { getBytes } from "ethers";
 import { allocateTensor, decodeInput, decodeInto, encodeOutputBytes } from "../oracle/src/models/codec";
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   const roundsAt = process.argv.indexOf("--rounds");
   const rounds = roundsAt >= 0 ? Number(process.argv[roundsAt + 1]) : 5;
   const perRound = seconds / rounds;
-  const repo = defaultRepoRoot();
+  const repo = REPO_ROOT;
   const modelsDir = path.join(repo, "models");
   const manifest = loadManifest(modelsDir);
   const entry = [...manifest.models].sort((a, b) => statSync(path.join(modelsDir, a.file)).size - statSync(path.join(modelsDir, b.file)).size)[0];

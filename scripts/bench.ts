@@ -21,7 +21,8 @@ import IORedis from "ioredis";
 import { JsonRpcProvider, NonceManager } from "ethers";
 import { oracleInterface as iface } from "../oracle/src/protocol/abi";
 import { LoadGenerator, devAccount, freePort, metricValue, rpc, startDevChain } from "../oracle/src/node/devchain";
-import { deployNetwork, REPO_ROOT } from "./deploy";
+import { deployNetwork } from "./deploy";
+import { REPO_ROOT } from "../oracle/src/paths";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const BLOCK_MS = Number(process.env.BENCH_BLOCK_MS ?? 100);

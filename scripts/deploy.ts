@@ -16,6 +16,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { REPO_ROOT } from "../oracle/src/paths";
 import { Contract, JsonRpcProvider, NonceManager, Signer, Wallet, getAddress } from "ethers";
 import { attachContract, deployContract, deployContracts, registerModel, trustRoot, type ModelSpec } from "./lib/deploy-contracts";
 import { specDeterminism, specInputEncoding } from "../oracle/src/models/spec";
@@ -25,7 +26,6 @@ import { createDevPlatform, loadDevPlatform, saveDevPlatform, type DevPlatform }
 import { loadManifest } from "../oracle/src/models/manifest";
 import { devAccount } from "../oracle/src/node/devchain";
 
-export const REPO_ROOT = path.resolve(__dirname, "..");
 
 /** Where a network's development platform (root, platform key, secret) lives: one place for every script. */
 export function devPlatformFile(network: string, repoRoot = REPO_ROOT): string {

@@ -16,8 +16,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { loadArtifact, ARTIFACTS_DIR } from "./lib/deploy-contracts";
 import { DeploymentSchema } from "../oracle/src/chain/deployment";
+import { REPO_ROOT } from "../oracle/src/paths";
 
-const REPO_ROOT = path.resolve(__dirname, "..");
 
 /** Contracts whose ABI the package ships. */
 export const PACKAGE_ABIS = [

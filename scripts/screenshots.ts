@@ -10,7 +10,7 @@
 import path from "node:path";
 import { launchChromium } from "./lib/browser";
 import { startConsoleDemo } from "./lib/console-demo";
-import { REPO_ROOT } from "./deploy";
+import { REPO_ROOT } from "../oracle/src/paths";
 
 async function main(): Promise<void> {
   const say = (s: string) => process.stdout.write(`${s}\n`);

@@ -33,10 +33,9 @@ import { ServabilityChecker, type ServabilityLimits } from "./node/servability";
 import { RequestTracker } from "./node/tracker";
 import { ORACLE_ABI, RequestState } from "./protocol/abi";
 import { decodeCertificate, decodeReport } from "./protocol/report";
+import { REPO_ROOT } from "./paths";
 import { BullQueue, MemoryQueue, type WorkQueue } from "./queue";
 
-/** The checkout's root: relative paths in deployment files are relative to it. */
-export const REPO_ROOT = path.resolve(__dirname, "../..");
 
 export interface OracleNode {
   config: OracleConfig;

@@ -10,7 +10,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-const REPO_ROOT = path.resolve(__dirname, "../..");
+import { REPO_ROOT } from "../../oracle/src/paths";
+
 export const PACKAGE_DIRS = { contracts: path.join(REPO_ROOT, "contracts"), client: path.join(REPO_ROOT, "oracle", "client") };
 
 /** The first ```solidity block of docs/contracts.md: the consumer every reader copies. */

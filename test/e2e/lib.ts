@@ -15,7 +15,8 @@ import { readJournalDir } from "../../oracle/src/enclave/journal";
 import { ORACLE_ABI } from "../../oracle/src/protocol/abi";
 import { batchDigest, oracleDomain, resultDigest } from "../../oracle/src/protocol/eip712";
 import { devAccount, freePort, startDevChain, type DevChain } from "../../oracle/src/node/devchain";
-import { deployNetwork, REPO_ROOT, type DeployResult } from "../../scripts/deploy";
+import { deployNetwork, type DeployResult } from "../../scripts/deploy";
+import { REPO_ROOT } from "../../oracle/src/paths";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 export const oracleIface = new Interface(ORACLE_ABI);

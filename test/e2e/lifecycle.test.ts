@@ -11,7 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
 import net from "node:net";
-import { REPO_ROOT } from "../../scripts/deploy";
+import { REPO_ROOT } from "../../oracle/src/paths";
 import { devAccount } from "../../oracle/src/node/devchain";
 import { REDIS_URL, rpc, setupEnv, startNodeProcess, type Env } from "./lib";
 

@@ -20,7 +20,7 @@ import { encodeInput } from "../../oracle/src/models/codec";
 import { devAccount } from "../../oracle/src/node/devchain";
 import { ORACLE_ABI } from "../../oracle/src/protocol/abi";
 import { decodeTensor, ResultStatus } from "../../oracle/src/protocol";
-import { REPO_ROOT } from "../../scripts/deploy";
+import { REPO_ROOT } from "../../oracle/src/paths";
 import { oracleIface, setupEnv, startNodeProcess, type Env, type NodeProcess } from "./lib";
 
 const run = promisify(execFile);

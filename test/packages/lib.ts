@@ -5,9 +5,9 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { REPO_ROOT } from "../../oracle/src/paths";
 export { docsConsumer } from "../../scripts/lib/dapp-project";
 
-export const REPO_ROOT = path.resolve(__dirname, "../..");
 export const CONTRACTS_PKG = path.join(REPO_ROOT, "contracts");
 export const CLIENT_PKG = path.join(REPO_ROOT, "oracle", "client");
 export const CONTRACTS_NAME = "@attested-inference-oracle/contracts";

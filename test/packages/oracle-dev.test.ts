@@ -4,7 +4,7 @@ import path from "node:path";
 import hre from "hardhat";
 import { JsonRpcProvider } from "ethers";
 import { rpc, startDevChain, type DevChain } from "../../oracle/src/node/devchain";
-import { REPO_ROOT } from "./lib";
+import { REPO_ROOT } from "../../oracle/src/paths";
 
 interface Started { child: ChildProcess; info: Record<string, any>; exited: Promise<number | null>; stderr: () => string }
 

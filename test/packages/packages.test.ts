@@ -12,7 +12,7 @@ import hre from "hardhat";
 import { createDappProject, docsConsumer, type DappProject } from "../../scripts/lib/dapp-project";
 import { startLocalOracle, type LocalOracle } from "../../oracle/src/node/local-oracle";
 import { devAccount } from "../../oracle/src/node/devchain";
-import { REPO_ROOT } from "./lib";
+import { REPO_ROOT } from "../../oracle/src/paths";
 
 /** What the client may load at run time: its peer, its two hashing dependencies, Node built-ins, its own files. */
 const CLIENT_ALLOWED = new Set(["ethers", "hash-wasm", "js-sha3", ...builtinModules]);

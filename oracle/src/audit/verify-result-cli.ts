@@ -22,7 +22,7 @@ import { describeInput, describeTensor, modelView, type ModelView, type TensorVi
 import { findByHash, loadManifest } from "../models/manifest";
 import { escapeHtml, renderHtmlReport } from "./html-report";
 import { checkStatus, flattenFacts } from "./text-report";
-import { defaultRepoRoot } from "../enclave/measure";
+import { REPO_ROOT } from "../paths";
 import type { VerificationReport } from "./types";
 import { linkOf, RESULT_LINKS, verifyResult, type ResultReport } from "./verify-result";
 
@@ -206,7 +206,7 @@ async function runVerifyResult(command: Command, options: VerifyResultOptions, i
 
 /** The names of the request's model, from the manifest the re-run used (none if it cannot be read). */
 function modelOf(report: ResultReport, options: VerifyResultOptions): ModelView | undefined {
-  const dir = options.models ?? path.join(options.source ?? defaultRepoRoot(), "models");
+  const dir = options.models ?? path.join(options.source ?? REPO_ROOT, "models");
   try {
     const entry = findByHash(loadManifest(dir), String(report.facts.request.modelHash ?? ""));
     return entry ? modelView(entry) : undefined;

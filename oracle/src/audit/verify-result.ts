@@ -33,7 +33,8 @@ import {
   Contract, getAddress, keccak256, recoverAddress, toBeHex, zeroPadValue, type Log, type Provider, type TransactionResponse,
 } from "ethers";
 import type { Deployment } from "../chain/deployment";
-import { defaultRepoRoot, measureRunner, type RunnerMeasurement } from "../enclave/measure";
+import { measureRunner, type RunnerMeasurement } from "../enclave/measure";
+import { REPO_ROOT } from "../paths";
 import { verifyDevEvidence } from "../enclave/platform";
 import { ModelCache } from "../models/cache";
 import { ModelFetcher } from "../models/fetch";
@@ -174,7 +175,7 @@ class ResultVerifier {
     const d = p.deployment;
     this.oracle = new Contract(d.contracts.InferenceOracle, ORACLE_AUDIT_ABI, p.provider);
     this.registry = new Contract(d.contracts.EnclaveRegistry, REGISTRY_AUDIT_ABI, p.provider);
-    this.sourceDir = path.resolve(p.sourceDir ?? defaultRepoRoot());
+    this.sourceDir = path.resolve(p.sourceDir ?? REPO_ROOT);
     this.modelsDir = path.resolve(p.modelsDir ?? path.join(this.sourceDir, "models"));
     this.measured = p.measurement;
     this.facts = {

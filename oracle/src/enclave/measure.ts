@@ -28,6 +28,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { builtinModules } from "node:module";
 import * as path from "node:path";
+import { REPO_ROOT } from "../paths";
 
 /** Repo-relative path of the runner entry, the root of the import walk. */
 export const RUNNER_ENTRY = "oracle/src/enclave/runner.ts";
@@ -64,10 +65,6 @@ export interface MeasureOptions {
   nodeMajor?: string;
 }
 
-/** The repo root of this checkout (three levels above oracle/src/enclave). */
-export function defaultRepoRoot(): string {
-  return path.resolve(__dirname, "..", "..", "..");
-}
 
 const IMPORT_PATTERNS = [
   /\b(?:import|export)\s[^'"`;]*?\bfrom\s*["']([^"']+)["']/g,
@@ -154,7 +151,7 @@ function byteOrder(a: string, b: string): number {
 
 /** Measures the runner of a checkout. Deterministic: same bytes and versions give the same value. */
 export function measureRunner(options: MeasureOptions = {}): RunnerMeasurement {
-  const repoRoot = path.resolve(options.repoRoot ?? defaultRepoRoot());
+  const repoRoot = path.resolve(options.repoRoot ?? REPO_ROOT);
   const closure = runnerCodeClosure(repoRoot);
 
   const files: MeasuredFile[] = [...closure.files, "tsconfig.json"].map((p) => ({

@@ -13,7 +13,8 @@ import pino, { type Logger } from "pino";
 import { deployNetwork } from "../../../scripts/deploy";
 import type { Deployment } from "../chain/deployment";
 import { loadConfig } from "../config";
-import { REPO_ROOT, startNode, type OracleNode } from "../main";
+import { startNode, type OracleNode } from "../main";
+import { REPO_ROOT } from "../paths";
 import { devAccount, startDevChain, type DevChain } from "./devchain";
 
 export interface LocalOracleOptions {

@@ -24,7 +24,7 @@ import { devAccount } from "../../../oracle/src/node/devchain";
 import { MODEL_REGISTRY_ABI } from "../../../oracle/src/protocol/abi";
 import { launchChromium, type Browser } from "../../../scripts/lib/browser";
 import { startConsoleDemo, type ConsoleDemo } from "../../../scripts/lib/console-demo";
-import { REPO_ROOT } from "../../../scripts/deploy";
+import { REPO_ROOT } from "../../../oracle/src/paths";
 
 /** The few DOM calls the page functions make (the tests compile without the DOM library). */
 interface Dom {

@@ -16,7 +16,8 @@ import type { Deployment } from "../../../oracle/src/chain/deployment";
 import type { DevEvidence } from "../../../oracle/src/enclave/backend";
 import { EnclaveHost } from "../../../oracle/src/enclave/host";
 import { createDevPlatform, createDevRoot } from "../../../oracle/src/enclave/platform";
-import { defaultRepoRoot, measureRunner } from "../../../oracle/src/enclave/measure";
+import { measureRunner } from "../../../oracle/src/enclave/measure";
+import { REPO_ROOT } from "../../../oracle/src/paths";
 import { loadManifest } from "../../../oracle/src/models/manifest";
 import {
   ENCLAVE_ATTESTATION_TYPES, commitmentFromEvent, decodeTensor, encodeTensor, oracleDomain, registryDomain, resultDigest,
@@ -25,7 +26,7 @@ import {
 import { deployContract, deployContracts } from "../../../scripts/lib/deploy-contracts";
 import { captureCli, type CliRun } from "./cli-io";
 
-const repoRoot = defaultRepoRoot();
+const repoRoot = REPO_ROOT;
 
 /**
  * Copies the runner's source (its measured files and the models) from one tree to another, with

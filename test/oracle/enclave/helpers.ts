@@ -2,14 +2,15 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { appendFileSync, cpSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { defaultRepoRoot, measureRunner, RUNNER_ENTRY } from "../../../oracle/src/enclave/measure";
+import { measureRunner, RUNNER_ENTRY } from "../../../oracle/src/enclave/measure";
+import { REPO_ROOT } from "../../../oracle/src/paths";
 import { loadManifest, type ModelManifestEntry } from "../../../oracle/src/models/manifest";
 import { specInputEncoding } from "../../../oracle/src/models/spec";
 import { encodeInput as encodeInputValues } from "../../../oracle/src/protocol/input";
 
 process.env.ORACLE_ENCLAVE_TEST_HOOKS = "1";
 
-export const repoRoot = defaultRepoRoot();
+export const repoRoot = REPO_ROOT;
 export const models = loadManifest(path.join(repoRoot, "models")).models;
 
 /** A valid input for a model: the midpoint of its range, or 1.0 in its fixed point. */

@@ -3,9 +3,10 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utim
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
-import { defaultRepoRoot, importSpecifiers, measureRunner, RUNNER_ENTRY } from "../../../oracle/src/enclave/measure";
+import { importSpecifiers, measureRunner, RUNNER_ENTRY } from "../../../oracle/src/enclave/measure";
+import { REPO_ROOT } from "../../../oracle/src/paths";
 
-const repo = defaultRepoRoot();
+const repo = REPO_ROOT;
 
 /** A checkout-like copy of exactly the measured files (plus node_modules as a link). */
 function copyMeasured(files: string[]): string {

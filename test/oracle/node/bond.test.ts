@@ -14,7 +14,7 @@ import { createLogger } from "../../../oracle/src/log";
 import { createMetrics } from "../../../oracle/src/metrics";
 import { NotBondedError, ensureBonded, readBond } from "../../../oracle/src/node/bond";
 import { devAccount } from "../../../oracle/src/node/devchain";
-import { REPO_ROOT } from "../../../scripts/deploy";
+import { REPO_ROOT } from "../../../oracle/src/paths";
 import { setupEnv, type Env } from "../../e2e/lib";
 
 const run = promisify(execFile);

@@ -49,8 +49,8 @@ import { rootId as computeRootId } from "../protocol/report";
 import { commitmentFromEvent, commitmentHash, type InferenceRequestedArgs, type RequestCommitment } from "../protocol/request";
 import { attestationDigest } from "./attest";
 import {
-  ENCLAVE_STATUS, REQUEST_STATE, ROOT_STATUS, ORACLE_ABI as ORACLE_AUDIT_ABI, ENCLAVE_REGISTRY_ABI as REGISTRY_AUDIT_ABI,
-  oracleInterface as oracleAuditInterface, registryInterface as registryAuditInterface,
+  ENCLAVE_STATUS, REQUEST_STATE, ROOT_STATUS, ORACLE_ABI, ENCLAVE_REGISTRY_ABI,
+  oracleInterface, registryInterface,
 } from "../protocol/abi";
 import { CheckList, errorMessage, isoTime, shortHex } from "./checks";
 import { AuditError } from "./errors";
@@ -173,8 +173,8 @@ class ResultVerifier {
 
   constructor(private readonly p: VerifyResultParams) {
     const d = p.deployment;
-    this.oracle = new Contract(d.contracts.InferenceOracle, ORACLE_AUDIT_ABI, p.provider);
-    this.registry = new Contract(d.contracts.EnclaveRegistry, REGISTRY_AUDIT_ABI, p.provider);
+    this.oracle = new Contract(d.contracts.InferenceOracle, ORACLE_ABI, p.provider);
+    this.registry = new Contract(d.contracts.EnclaveRegistry, ENCLAVE_REGISTRY_ABI, p.provider);
     this.sourceDir = path.resolve(p.sourceDir ?? REPO_ROOT);
     this.modelsDir = path.resolve(p.modelsDir ?? path.join(this.sourceDir, "models"));
     this.measured = p.measurement;
@@ -219,7 +219,7 @@ class ResultVerifier {
 
   private async findRequest(): Promise<void> {
     const id = this.p.requestId;
-    const event = oracleAuditInterface.getEvent("InferenceRequested")!;
+    const event = oracleInterface.getEvent("InferenceRequested")!;
     const logs = await this.p.provider.getLogs({
       address: this.d.contracts.InferenceOracle, topics: [event.topicHash, idTopic(id)],
       fromBlock: this.d.deploymentBlock, toBlock: "latest",
@@ -234,7 +234,7 @@ class ResultVerifier {
       throw new UnknownRequestError(id, this.d.contracts.InferenceOracle, this.d.deploymentBlock, count);
     }
     const log = logs[logs.length - 1];
-    const args = oracleAuditInterface.parseLog(log)!.args;
+    const args = oracleInterface.parseLog(log)!.args;
     this.request = {
       requestId: args.requestId, modelId: args.modelId, requester: args.requester, modelHash: args.modelHash,
       input: args.input, fee: args.fee, gasPrepayment: args.gasPrepayment, maxGasPrice: args.maxGasPrice,
@@ -267,7 +267,7 @@ class ResultVerifier {
   // ------------------------------------------------------------------ fulfilment
 
   private async fulfilmentEvents(): Promise<boolean> {
-    const i = oracleAuditInterface;
+    const i = oracleInterface;
     const topics = ["ResultSubmitted", "InferenceFulfilled", "CallbackCompleted", "VoteDropped"].map((n) => i.getEvent(n)!.topicHash);
     const logs = await this.p.provider.getLogs({
       address: this.d.contracts.InferenceOracle, topics: [topics, idTopic(this.p.requestId)],
@@ -352,7 +352,7 @@ class ResultVerifier {
     if (!tx.to || getAddress(tx.to) !== this.d.contracts.InferenceOracle) {
       return void this.checks.fail(name, `the fulfilment transaction was sent to ${tx.to ?? "(contract creation)"}, not the oracle: it was relayed through a contract whose calldata this tool does not decode`, { tx: tx.hash });
     }
-    const parsed = safeParse(() => oracleAuditInterface.parseTransaction({ data: tx.data }));
+    const parsed = safeParse(() => oracleInterface.parseTransaction({ data: tx.data }));
     if (!parsed || (parsed.name !== "fulfil" && parsed.name !== "fulfilBatch")) {
       return void this.checks.fail(name, `the transaction's calldata is not fulfil or fulfilBatch`, { tx: tx.hash, selector: tx.data.slice(0, 10) });
     }
@@ -402,7 +402,7 @@ class ResultVerifier {
 
   private async registration(s: Submission, prefix: string, facts: Record<string, EvidenceValue>): Promise<RegistrationEvent | undefined> {
     const name = `${prefix}registration.event`;
-    const event = registryAuditInterface.getEvent("EnclaveRegistered")!;
+    const event = registryInterface.getEvent("EnclaveRegistered")!;
     const logs = await this.p.provider.getLogs({
       address: this.d.contracts.EnclaveRegistry, topics: [event.topicHash, addressTopic(s.signer)],
       fromBlock: this.d.deploymentBlock, toBlock: s.log.blockNumber,
@@ -413,7 +413,7 @@ class ResultVerifier {
       return void this.checks.fail(name, `no EnclaveRegistered event for signer ${s.signer} before it signed (block ${s.log.blockNumber})`, { signer: s.signer });
     }
     const log = before[before.length - 1];
-    const a = registryAuditInterface.parseLog(log)!.args;
+    const a = registryInterface.parseLog(log)!.args;
     const reg: RegistrationEvent = {
       signer: getAddress(a.signer), operator: getAddress(a.operator), measurement: a.measurement, teeType: Number(a.teeType),
       expiresAt: Number(a.expiresAt), evidenceHash: a.evidenceHash, log,
@@ -449,7 +449,7 @@ class ResultVerifier {
     const problems: string[] = [];
     if (status === "Revoked") {
       const revoked = await this.p.provider.getLogs({
-        address: this.d.contracts.EnclaveRegistry, topics: [registryAuditInterface.getEvent("EnclaveRevoked")!.topicHash, addressTopic(s.signer)],
+        address: this.d.contracts.EnclaveRegistry, topics: [registryInterface.getEvent("EnclaveRevoked")!.topicHash, addressTopic(s.signer)],
         fromBlock: this.d.deploymentBlock, toBlock: "latest",
       });
       const at = revoked.length ? ` in block ${revoked[revoked.length - 1].blockNumber}` : "";
@@ -484,7 +484,7 @@ class ResultVerifier {
     if (!tx || !tx.to || getAddress(tx.to) !== this.d.contracts.EnclaveRegistry) {
       return fail(`the registration transaction ${reg.log.transactionHash} was not sent to the EnclaveRegistry directly: its attestation cannot be read from the calldata`);
     }
-    const parsed = safeParse(() => registryAuditInterface.parseTransaction({ data: tx.data }));
+    const parsed = safeParse(() => registryInterface.parseTransaction({ data: tx.data }));
     if (parsed?.name === "registerEnclave") return this.devAttestation(tx, parsed.args, reg, name, facts, fail);
     if (parsed?.name === "registerAttestedEnclave") return this.auditorAttestation(parsed.args, reg, name, facts, fail);
     return fail("the registration calldata is neither registerEnclave nor registerAttestedEnclave", { selector: tx.data.slice(0, 10) });
@@ -677,7 +677,7 @@ class ResultVerifier {
       return this.checks.pass("callback.outcome", "no callback was requested (callbackGasLimit 0)");
     }
     if (!this.callbackLog) return this.checks.fail("callback.outcome", "no CallbackCompleted event for the fulfilled request");
-    const a = oracleAuditInterface.parseLog(this.callbackLog)!.args;
+    const a = oracleInterface.parseLog(this.callbackLog)!.args;
     const success: boolean = a.success;
     const gasUsed = Number(a.gasUsed);
     Object.assign(this.facts.callback, { success, gasUsed, gasLimit: limit, tx: this.callbackLog.transactionHash });

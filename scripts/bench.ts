@@ -20,7 +20,7 @@ import { randomBytes } from "node:crypto";
 import IORedis from "ioredis";
 import { JsonRpcProvider, NonceManager } from "ethers";
 import { oracleInterface as iface } from "../oracle/src/protocol/abi";
-import { LoadGenerator, devAccount, freePort, metricValue, rpc, startDevChain } from "../oracle/src/node/devchain";
+import { LoadGenerator, devAccount, freePort, metricValue, rpc, startDevChain } from "../oracle/src/dev/devchain";
 import { deployNetwork } from "./deploy";
 import { REPO_ROOT } from "../oracle/src/paths";
 

@@ -34,7 +34,7 @@ import { startNode, type OracleNode } from "../oracle/src/main";
 import { loadManifest, type ModelManifestEntry } from "../oracle/src/models/manifest";
 import { loadMnist } from "../oracle/src/models/build/data";
 import { encodeInput } from "../oracle/src/models/codec";
-import { devAccount, rpc, startDevChain, type DevChain } from "../oracle/src/node/devchain";
+import { devAccount, rpc, startDevChain, type DevChain } from "../oracle/src/dev/devchain";
 import { decodeTensor, encodeTensor } from "../oracle/src/protocol/eip712";
 import { ResultStatus } from "../oracle/src/protocol/constants";
 

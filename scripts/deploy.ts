@@ -24,7 +24,7 @@ import { writeDeployment, type Deployment } from "../oracle/src/chain/deployment
 import { measureRunner } from "../oracle/src/enclave/measure";
 import { createDevPlatform, loadDevPlatform, saveDevPlatform, type DevPlatform } from "../oracle/src/enclave/platform";
 import { loadManifest } from "../oracle/src/models/manifest";
-import { devAccount } from "../oracle/src/node/devchain";
+import { devAccount } from "../oracle/src/dev/devchain";
 
 
 /** Where a network's development platform (root, platform key, secret) lives: one place for every script. */

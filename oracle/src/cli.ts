@@ -1,7 +1,8 @@
 /**
  * The `oracle` command line (bin/oracle, `npm run oracle -- <command>`).
  *
- * Node commands (start, status, register-enclave) live in oracle/src/node/commands.ts; the
+ * Node commands (start, status, register-enclave) live in oracle/src/node/commands.ts, `oracle dev`
+ * (a local chain with a node, development tooling) in oracle/src/dev/; the
  * auditor's commands are registered by `registerAuditCommands(program)` from oracle/src/audit;
  * the model commands (inspect, check, pack, publish, fetch, list) by `registerModelCommands` from
  * oracle/src/models/cli.ts.
@@ -10,7 +11,7 @@ import { Command } from "commander";
 import { registerAuditCommands } from "./audit/cli";
 import { registerModelCommands } from "./models/cli";
 import { registerNodeCommands } from "./node/commands";
-import { registerDevCommand } from "./node/dev-command";
+import { registerDevCommand } from "./dev/command";
 
 export function buildProgram(): Command {
   const program = new Command();

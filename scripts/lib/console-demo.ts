@@ -14,7 +14,7 @@ import { REPO_ROOT } from "../../oracle/src/paths";
 import { loadConfig } from "../../oracle/src/config";
 import { startNode, type OracleNode } from "../../oracle/src/main";
 import { loadManifest } from "../../oracle/src/models/manifest";
-import { devAccount, LoadGenerator, rpc, startDevChain, type DevChain } from "../../oracle/src/node/devchain";
+import { devAccount, LoadGenerator, rpc, startDevChain, type DevChain } from "../../oracle/src/dev/devchain";
 import { ORACLE_ABI, RequestState, oracleInterface } from "../../oracle/src/protocol/abi";
 import { encodeTensor } from "../../oracle/src/protocol/eip712";
 

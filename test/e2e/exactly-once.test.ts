@@ -10,7 +10,7 @@ import { expect } from "chai";
 import { Contract } from "ethers";
 import { ORACLE_ABI } from "../../oracle/src/protocol/abi";
 import { encodeTensor } from "../../oracle/src/protocol/eip712";
-import { devAccount } from "../../oracle/src/node/devchain";
+import { devAccount } from "../../oracle/src/dev/devchain";
 import {
   Env, LoadGenerator, NodeProcess, auditSignatureJournal, deletePrefix, metricValue, rpc, setupEnv, startFaultyProxy, startNodeProcess, summarize, tally, waitAllFulfilled,
 } from "./lib";

@@ -14,7 +14,7 @@ import { Interface, JsonRpcProvider, NonceManager, getAddress, recoverAddress } 
 import { readJournalDir } from "../../oracle/src/enclave/journal";
 import { ORACLE_ABI } from "../../oracle/src/protocol/abi";
 import { batchDigest, oracleDomain, resultDigest } from "../../oracle/src/protocol/eip712";
-import { devAccount, freePort, startDevChain, type DevChain } from "../../oracle/src/node/devchain";
+import { devAccount, freePort, startDevChain, type DevChain } from "../../oracle/src/dev/devchain";
 import { deployNetwork, type DeployResult } from "../../scripts/deploy";
 import { REPO_ROOT } from "../../oracle/src/paths";
 
@@ -305,4 +305,4 @@ export async function startFaultyProxy(target: string, opts: { failRate?: number
   };
 }
 
-export { LoadGenerator, metricValue, rpc } from "../../oracle/src/node/devchain";
+export { LoadGenerator, metricValue, rpc } from "../../oracle/src/dev/devchain";

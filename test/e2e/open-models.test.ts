@@ -17,7 +17,7 @@ import { formatResultText } from "../../oracle/src/audit/verify-result-cli";
 import { serializeModel } from "../../oracle/src/models/build/onnx-builder";
 import { readModelSpec } from "../../oracle/src/models/spec";
 import { encodeInput } from "../../oracle/src/models/codec";
-import { devAccount } from "../../oracle/src/node/devchain";
+import { devAccount } from "../../oracle/src/dev/devchain";
 import { ORACLE_ABI } from "../../oracle/src/protocol/abi";
 import { decodeTensor, ResultStatus } from "../../oracle/src/protocol";
 import { REPO_ROOT } from "../../oracle/src/paths";

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import hre from "hardhat";
 import { JsonRpcProvider } from "ethers";
-import { rpc, startDevChain, type DevChain } from "../../oracle/src/node/devchain";
+import { rpc, startDevChain, type DevChain } from "../../oracle/src/dev/devchain";
 import { REPO_ROOT } from "../../oracle/src/paths";
 
 interface Started { child: ChildProcess; info: Record<string, any>; exited: Promise<number | null>; stderr: () => string }

@@ -10,8 +10,8 @@ import path from "node:path";
 import { builtinModules } from "node:module";
 import hre from "hardhat";
 import { createDappProject, docsConsumer, type DappProject } from "../../scripts/lib/dapp-project";
-import { startLocalOracle, type LocalOracle } from "../../oracle/src/node/local-oracle";
-import { devAccount } from "../../oracle/src/node/devchain";
+import { startLocalOracle, type LocalOracle } from "../../oracle/src/dev/local-oracle";
+import { devAccount } from "../../oracle/src/dev/devchain";
 import { REPO_ROOT } from "../../oracle/src/paths";
 
 /** What the client may load at run time: its peer, its two hashing dependencies, Node built-ins, its own files. */

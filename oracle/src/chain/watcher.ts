@@ -14,7 +14,6 @@ import { decodeRequested, requestEventOf, type RawLog } from "./codec";
 import type { FastJsonRpcProvider } from "./rpc";
 import { shortError, sleep, withRetry } from "./retry";
 import type { OracleMetrics } from "../metrics";
-import type { RequestTracker } from "../node/tracker";
 import { InferenceJob, WorkQueue, jobId } from "../queue/types";
 
 export interface WatcherOptions {
@@ -28,13 +27,32 @@ export interface WatcherOptions {
   reorgRewind?: number;
 }
 
+/**
+ * The record of requests the watcher keeps up to date (the node's `RequestTracker`): the chain
+ * layer names what it needs of it and does not import the node.
+ */
+export interface RequestLog {
+  get(requestId: string): { status: string } | undefined;
+  isSettled(requestId: string): boolean;
+  step(
+    requestId: string,
+    status: "seen" | "queued" | "fulfilled" | "settled-elsewhere" | "failed",
+    step: { step: string; block?: number; tx?: string; detail?: string },
+    init?: { modelId?: string; blockNumber?: number },
+  ): void;
+  /** Requests seen and not settled, with the time of their last step. */
+  pending(): { requestId: string; blockNumber: number; trail: { at: string }[] }[];
+  /** Lowest block holding an unsettled request, or undefined when all are settled. */
+  lowestPendingBlock(): number | undefined;
+}
+
 export interface WatcherDeps {
   provider: FastJsonRpcProvider;
   chainId: number;
   oracle: string;
   queue: WorkQueue;
   checkpoints: CheckpointStore;
-  tracker: RequestTracker;
+  tracker: RequestLog;
   metrics: OracleMetrics;
   log: Logger;
 }

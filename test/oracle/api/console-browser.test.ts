@@ -20,7 +20,7 @@ import type { EnclaveRunners } from "../../../oracle/src/node/enclave-source";
 import { startApi, type ApiServer } from "../../../oracle/src/api/server";
 import { createMetrics } from "../../../oracle/src/metrics";
 import { loadManifest } from "../../../oracle/src/models/manifest";
-import { devAccount } from "../../../oracle/src/node/devchain";
+import { devAccount } from "../../../oracle/src/dev/devchain";
 import { MODEL_REGISTRY_ABI } from "../../../oracle/src/protocol/abi";
 import { launchChromium, type Browser } from "../../../scripts/lib/browser";
 import { startConsoleDemo, type ConsoleDemo } from "../../../scripts/lib/console-demo";

@@ -13,7 +13,7 @@ import { Submitter } from "../../../oracle/src/chain/submitter";
 import { createLogger } from "../../../oracle/src/log";
 import { createMetrics } from "../../../oracle/src/metrics";
 import { NotBondedError, ensureBonded, readBond } from "../../../oracle/src/node/bond";
-import { devAccount } from "../../../oracle/src/node/devchain";
+import { devAccount } from "../../../oracle/src/dev/devchain";
 import { REPO_ROOT } from "../../../oracle/src/paths";
 import { setupEnv, type Env } from "../../e2e/lib";
 

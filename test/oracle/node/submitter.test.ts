@@ -10,7 +10,7 @@ import { Submitter, type ResultSubmission } from "../../../oracle/src/chain/subm
 import { FastJsonRpcProvider } from "../../../oracle/src/chain/rpc";
 import { createLogger } from "../../../oracle/src/log";
 import { createMetrics, type OracleMetrics } from "../../../oracle/src/metrics";
-import { devAccount } from "../../../oracle/src/node/devchain";
+import { devAccount } from "../../../oracle/src/dev/devchain";
 import { Pipeline } from "../../../oracle/src/node/pipeline";
 import type { BatchResult, RegisteredRunnerPool } from "../../../oracle/src/node/runners";
 import { RequestTracker } from "../../../oracle/src/node/tracker";

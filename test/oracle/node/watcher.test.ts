@@ -13,7 +13,7 @@ import { FastJsonRpcProvider } from "../../../oracle/src/chain/rpc";
 import { Watcher, type WatcherOptions } from "../../../oracle/src/chain/watcher";
 import { createLogger } from "../../../oracle/src/log";
 import { createMetrics, type OracleMetrics } from "../../../oracle/src/metrics";
-import { freePort } from "../../../oracle/src/node/devchain";
+import { freePort } from "../../../oracle/src/dev/devchain";
 import { RequestTracker } from "../../../oracle/src/node/tracker";
 import { oracleInterface } from "../../../oracle/src/protocol/abi";
 import { MemoryQueue } from "../../../oracle/src/queue";

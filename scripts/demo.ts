@@ -25,8 +25,8 @@ import { Contract, Interface, JsonRpcProvider, NonceManager, TransactionReceipt 
 import { deployNetwork } from "./deploy";
 import { REPO_ROOT } from "../oracle/src/paths";
 import { shortHex } from "../oracle/src/audit/checks";
-import { verifyResult } from "../oracle/src/audit/verify-result";
-import { linkLine } from "../oracle/src/audit/verify-result-cli";
+import { verifyResult } from "../oracle/src/audit/result/verify-result";
+import { linkLine } from "../oracle/src/audit/cli/verify-result";
 import { ORACLE_ABI } from "../oracle/src/protocol/abi";
 import { loadConfig } from "../oracle/src/config";
 import { measureRunner, type RunnerMeasurement } from "../oracle/src/enclave/measure";

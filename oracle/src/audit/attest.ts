@@ -28,7 +28,7 @@ import { TypedDataEncoder, Wallet, getAddress, recoverAddress, type TypedDataDom
 import { TeeType } from "../protocol/constants";
 import { ENCLAVE_ATTESTATION_TYPES, enclaveAttestationDigest, registryDomain, type EnclaveAttestation } from "../protocol/eip712";
 import type { Policy } from "./policy-schema";
-import { verifyEvidence } from "./registry";
+import { verifyEvidence } from "./evidence/registry";
 import type { Check, EvidenceFormat, VerificationReport } from "./types";
 
 /** Default bound on `expiresAt - at`: seven days. A countersignature should not outlive a patch cycle. */

@@ -7,8 +7,8 @@
  *   registerEvidenceVerifier(verifier)        (the extension point for more formats)
  *   evaluatePolicy(claims, policy, at) → Check[]  (for a verifier's policy checks)
  */
-export { verifyEvidence, registerEvidenceVerifier, getEvidenceVerifier, evidenceVerifiers } from "./registry";
-export { verifyNitro, nitroVerifier, coseSign1SigStructure, type NitroFacts, type NitroVerifyOptions } from "./nitro";
+export { verifyEvidence, registerEvidenceVerifier, getEvidenceVerifier, evidenceVerifiers } from "./evidence/registry";
+export { verifyNitro, nitroVerifier, coseSign1SigStructure, type NitroFacts, type NitroVerifyOptions } from "./evidence/nitro";
 export {
   verifyDcap,
   dcapVerifier,
@@ -17,9 +17,9 @@ export {
   type DcapCollateral,
   type DcapFacts,
   type DcapVerifyOptions,
-} from "./dcap";
-export { DCAP_QVL_STEPS } from "./dcap-qvl";
-export { parseDcapQuote, type ParsedDcapQuote } from "./dcap-quote";
+} from "./evidence/dcap";
+export { DCAP_QVL_STEPS } from "./evidence/dcap-qvl";
+export { parseDcapQuote, type ParsedDcapQuote } from "./evidence/dcap-quote";
 export {
   verifySevSnp,
   sevSnpVerifier,
@@ -29,14 +29,14 @@ export {
   type SevSnpCollateral,
   type SevSnpFacts,
   type SevSnpVerifyOptions,
-} from "./sev-snp";
+} from "./evidence/sev-snp";
 export { PolicySchema, DEFAULT_POLICY, parsePolicy, loadPolicyFile, resolvePolicy, TCB_STATUSES, type Policy, type PolicyInput } from "./policy-schema";
 export { evaluatePolicy, signerBindingHash, type PolicyClaims } from "./policy";
 export { CheckList } from "./checks";
 export { renderHtmlReport } from "./html-report";
 export { formatReportText } from "./text-report";
 export { registerAuditCommands } from "./cli";
-export { processIo, EXIT, type CliIo } from "./cli-args";
+export { processIo, EXIT, type CliIo } from "./cli/args";
 export {
   AWS_NITRO_ROOT_G1,
   INTEL_SGX_ROOT_CA,
@@ -48,7 +48,7 @@ export {
   INTEL_SGX_ROOT_CA_PEM,
   AMD_ARK_MILAN_PEM,
   type PinnedRoot,
-} from "./pinned-roots";
+} from "./evidence/pinned-roots";
 export { AuditError, EvidenceInputError, UnsupportedFormatError, PolicyError } from "./errors";
 export {
   EVIDENCE_FORMATS,

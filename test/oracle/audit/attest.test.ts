@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { ethers } from "hardhat";
 import { Contract, Wallet, getBytes, keccak256, sha256 } from "ethers";
 import { attestationDigest } from "../../../oracle/src/audit/attest";
-import { readAuditorKey } from "../../../oracle/src/audit/attest-cli";
+import { readAuditorKey } from "../../../oracle/src/audit/cli/attest";
 import { EnclaveHost } from "../../../oracle/src/enclave/host";
 import { createDevPlatform } from "../../../oracle/src/enclave/platform";
 import { loadManifest } from "../../../oracle/src/models/manifest";

@@ -14,7 +14,7 @@ import {
   type VerificationReport,
 } from "../../../oracle/src/audit";
 import { describeWithSamples, flipByte, sampleBytes, type DcapSample } from "./samples";
-import { fingerprintSha256, toX509 } from "../../../oracle/src/audit/x509";
+import { fingerprintSha256, toX509 } from "../../../oracle/src/audit/evidence/x509";
 
 const failed = (report: VerificationReport) => report.checks.filter((c) => !c.ok && !c.skipped).map((c) => c.name);
 const check = (report: VerificationReport, name: string) => report.checks.find((c) => c.name === name);

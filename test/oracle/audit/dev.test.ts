@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { Wallet } from "ethers";
-import { verifyEvidence } from "../../../oracle/src/audit/registry";
+import { verifyEvidence } from "../../../oracle/src/audit/evidence/registry";
 import { createDevPlatform, createDevRoot } from "../../../oracle/src/enclave/platform";
 
 describe("dev format in the auditor's evidence registry", () => {

@@ -9,11 +9,11 @@
  */
 import { verify as cryptoVerify, X509Certificate } from "crypto";
 import { Decoder, Tag } from "cbor-x";
-import { CheckList, errorMessage, isoTime, shortHex, signerLink, toHex } from "./checks";
+import { CheckList, errorMessage, isoTime, shortHex, signerLink, toHex } from "../checks";
 import { AWS_NITRO_ROOT_G1, resolveTrustAnchor } from "./pinned-roots";
-import { evaluatePolicy } from "./policy";
-import { resolvePolicy, type Policy, type PolicyInput } from "./policy-schema";
-import type { CertificateInput, EvidenceVerifier, TrustLink, VerificationReport } from "./types";
+import { evaluatePolicy } from "../policy";
+import { resolvePolicy, type Policy, type PolicyInput } from "../policy-schema";
+import type { CertificateInput, EvidenceVerifier, TrustLink, VerificationReport } from "../types";
 import { checkIssuedBy, commonName, describeCertificate, fingerprintSha256, toX509, validity, validityProblem } from "./x509";
 
 /** What a Nitro attestation document says (hex lowercase). Absent where decoding stopped. */

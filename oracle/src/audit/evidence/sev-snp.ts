@@ -10,13 +10,13 @@
 import { readFileSync } from "fs";
 import { dirname, resolve } from "path";
 import { verify as cryptoVerify, X509Certificate } from "crypto";
-import { CheckList, errorMessage, requireCollateral, shortHex, signerLink, toHex } from "./checks";
+import { CheckList, errorMessage, requireCollateral, shortHex, signerLink, toHex } from "../checks";
 import { DER_TAG, derContent, derUnsigned, parseCertificateParts, readDer } from "./der";
-import { EvidenceInputError } from "./errors";
+import { EvidenceInputError } from "../errors";
 import { AMD_ARK_MILAN, resolveTrustAnchor } from "./pinned-roots";
-import { evaluatePolicy } from "./policy";
-import { resolvePolicy, type Policy, type PolicyInput } from "./policy-schema";
-import type { CertificateInput, EvidenceVerifier, TrustLink, VerificationReport } from "./types";
+import { evaluatePolicy } from "../policy";
+import { resolvePolicy, type Policy, type PolicyInput } from "../policy-schema";
+import type { CertificateInput, EvidenceVerifier, TrustLink, VerificationReport } from "../types";
 import { checkIssuedBy, commonName, fingerprintSha256, splitPem, toX509, validityProblem } from "./x509";
 
 export const SNP_REPORT_LENGTH = 1184;

@@ -26,35 +26,35 @@
  * it did not reach is listed as skipped. Input the caller must fix (unknown request, wrong chain)
  * throws an `AuditError`.
  */
-import { fromHex, sha256Hex } from "../protocol/bytes";
+import { fromHex, sha256Hex } from "../../protocol/bytes";
 import { existsSync, readFileSync } from "fs";
 import * as path from "path";
 import {
   Contract, getAddress, keccak256, recoverAddress, toBeHex, zeroPadValue, type Log, type Provider, type TransactionResponse,
 } from "ethers";
-import type { Deployment } from "../chain/deployment";
-import { measureRunner, type RunnerMeasurement } from "../enclave/measure";
-import { REPO_ROOT } from "../paths";
-import { verifyDevEvidence } from "../enclave/platform";
-import { ModelCache } from "../models/cache";
-import { ModelFetcher } from "../models/fetch";
-import { findModelFile } from "../models/locate";
-import { type ModelSpec, readModelSpec } from "../models/spec";
-import { ModelStore } from "../models/store";
-import { MODEL_REGISTRY_ABI } from "../protocol/abi";
+import type { Deployment } from "../../chain/deployment";
+import { measureRunner, type RunnerMeasurement } from "../../enclave/measure";
+import { REPO_ROOT } from "../../paths";
+import { verifyDevEvidence } from "../../enclave/platform";
+import { ModelCache } from "../../models/cache";
+import { ModelFetcher } from "../../models/fetch";
+import { findModelFile } from "../../models/locate";
+import { type ModelSpec, readModelSpec } from "../../models/spec";
+import { ModelStore } from "../../models/store";
+import { MODEL_REGISTRY_ABI } from "../../protocol/abi";
 import * as os from "os";
-import { TeeType } from "../protocol/constants";
-import { batchDigest, oracleDomain, resultDigest, type EnclaveAttestation, type InferenceResult } from "../protocol/eip712";
-import { rootId as computeRootId } from "../protocol/report";
-import { commitmentFromEvent, commitmentHash, type InferenceRequestedArgs, type RequestCommitment } from "../protocol/request";
-import { attestationDigest } from "./attest";
+import { TeeType } from "../../protocol/constants";
+import { batchDigest, oracleDomain, resultDigest, type EnclaveAttestation, type InferenceResult } from "../../protocol/eip712";
+import { rootId as computeRootId } from "../../protocol/report";
+import { commitmentFromEvent, commitmentHash, type InferenceRequestedArgs, type RequestCommitment } from "../../protocol/request";
+import { attestationDigest } from "../attest";
 import {
   ENCLAVE_STATUS, REQUEST_STATE, ROOT_STATUS, ORACLE_ABI, ENCLAVE_REGISTRY_ABI,
   oracleInterface, registryInterface,
-} from "../protocol/abi";
-import { CheckList, errorMessage, isoTime, shortHex } from "./checks";
-import { AuditError } from "./errors";
-import type { EvidenceValue, TrustLink, VerificationReport } from "./types";
+} from "../../protocol/abi";
+import { CheckList, errorMessage, isoTime, shortHex } from "../checks";
+import { AuditError } from "../errors";
+import type { EvidenceValue, TrustLink, VerificationReport } from "../types";
 
 export interface VerifyResultParams {
   /** Any ethers provider of the deployment's chain (JSON-RPC, or Hardhat's in-process one). */

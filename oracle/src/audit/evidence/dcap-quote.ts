@@ -7,7 +7,7 @@
  * data length (u32) and the signature data: ECDSA signature (64), attestation key (64), and the
  * QE certification data (QE report, its signature, QE auth data, PCK certificate chain).
  */
-import { toHex } from "./checks";
+import { toHex } from "../checks";
 
 /** Intel's QE vendor id (the Intel DCAP Quoting Enclave). */
 export const INTEL_QE_VENDOR_ID = "939a7233f79c4ca9940a0db3957f0607";

@@ -6,8 +6,8 @@
  * AMD KDS (ARK-Milan). Fingerprints as in ../shared/attestation-samples/FORMATS.md.
  */
 import { X509Certificate } from "crypto";
-import { EvidenceInputError } from "./errors";
-import type { CertificateInput } from "./types";
+import { EvidenceInputError } from "../errors";
+import type { CertificateInput } from "../types";
 import { commonName, fingerprintSha256, toX509 } from "./x509";
 
 /** SHA-256 of the DER of the AWS Nitro Enclaves root certificate G1. */

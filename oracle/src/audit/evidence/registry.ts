@@ -6,11 +6,11 @@
  */
 import { dcapVerifier } from "./dcap";
 import { devVerifier } from "./dev";
-import { UnsupportedFormatError } from "./errors";
+import { UnsupportedFormatError } from "../errors";
 import { nitroVerifier } from "./nitro";
-import { resolvePolicy } from "./policy-schema";
+import { resolvePolicy } from "../policy-schema";
 import { sevSnpVerifier } from "./sev-snp";
-import type { EvidenceFormat, EvidenceInput, EvidenceVerifier, VerificationReport } from "./types";
+import type { EvidenceFormat, EvidenceInput, EvidenceVerifier, VerificationReport } from "../types";
 
 /** Verifiers by format. Extension point: add one with `registerEvidenceVerifier`. */
 export const evidenceVerifiers = new Map<EvidenceFormat, EvidenceVerifier>([

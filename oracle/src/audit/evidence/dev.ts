@@ -8,9 +8,9 @@
  * Remember: a dev report proves only that the holder of the platform file signed it (SIMULATION).
  */
 import { getBytes, hexlify } from "ethers";
-import { verifyDevEvidence, type DevEvidenceInput } from "../enclave/platform";
-import { evaluatePolicy } from "./policy";
-import type { EvidenceVerifier, ResolvedEvidenceInput, VerificationReport } from "./types";
+import { verifyDevEvidence, type DevEvidenceInput } from "../../enclave/platform";
+import { evaluatePolicy } from "../policy";
+import type { EvidenceVerifier, ResolvedEvidenceInput, VerificationReport } from "../types";
 
 function parseEvidence(bytes: Uint8Array): DevEvidenceInput | undefined {
   try {

@@ -12,15 +12,15 @@
  */
 import { readFileSync, writeFileSync } from "fs";
 import { Command, Option, type CommanderError } from "commander";
-import { errorMessage } from "./checks";
-import { EXIT, processIo, unixSeconds, type CliIo } from "./cli-args";
-import { AuditError } from "./errors";
-import { renderHtmlReport } from "./html-report";
-import { loadPolicyFile, type Policy } from "./policy-schema";
-import { getEvidenceVerifier, verifyEvidence } from "./registry";
-import { formatReportText } from "./text-report";
-import { EVIDENCE_FORMATS, type EvidenceFormat, type EvidenceVerifier } from "./types";
-import { registerResultAuditCommands } from "./verify-result-cli";
+import { errorMessage } from "../checks";
+import { EXIT, processIo, unixSeconds, type CliIo } from "./args";
+import { AuditError } from "../errors";
+import { renderHtmlReport } from "../html-report";
+import { loadPolicyFile, type Policy } from "../policy-schema";
+import { getEvidenceVerifier, verifyEvidence } from "../evidence/registry";
+import { formatReportText } from "../text-report";
+import { EVIDENCE_FORMATS, type EvidenceFormat, type EvidenceVerifier } from "../types";
+import { registerResultAuditCommands } from "./verify-result";
 
 interface VerifyEvidenceOptions {
   format: EvidenceFormat;

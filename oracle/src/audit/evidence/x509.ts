@@ -3,8 +3,8 @@
  * the one check every chain link gets (issuer name, signature, validity at the audit time).
  */
 import { createHash, X509Certificate } from "crypto";
-import { isoTime } from "./checks";
-import type { CertificateInput, EvidenceValue } from "./types";
+import { isoTime } from "../checks";
+import type { CertificateInput, EvidenceValue } from "../types";
 
 /** Loads a certificate from PEM text or DER bytes. */
 export function toX509(input: CertificateInput | X509Certificate): X509Certificate {

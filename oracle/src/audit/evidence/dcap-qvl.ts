@@ -14,8 +14,8 @@
  * fingerprint (it verifies the top certificate's signature with the root's key).
  */
 import { QuoteVerifier, type Collateral, type VerifiedReport } from "@phala/dcap-qvl";
-import { errorMessage } from "./checks";
-import type { Check } from "./types";
+import { errorMessage } from "../checks";
+import type { Check } from "../types";
 
 /** Which certificate chain a step verifies (for attributing dcap-qvl's generic chain errors). */
 export type QvlChain = "tcb-info" | "qe-identity" | "pck";

@@ -13,16 +13,16 @@ import { readFileSync } from "fs";
 import type { X509Certificate } from "crypto";
 import { z } from "zod";
 import type { Collateral } from "@phala/dcap-qvl";
-import { CheckList, errorMessage, isoTime, requireCollateral, shortHex, signerLink, toHex } from "./checks";
+import { CheckList, errorMessage, isoTime, requireCollateral, shortHex, signerLink, toHex } from "../checks";
 import { crlProblems, normalizeSerial, parseCrl, type ParsedCrl } from "./crl";
 import { parseDcapQuote, ATTESTATION_KEY_ECDSA_P256, CERT_TYPE_PCK_CHAIN, INTEL_QE_VENDOR_ID, type ParsedDcapQuote } from "./dcap-quote";
 import { DCAP_QVL_STEPS, runDcapQvl, type QvlChain } from "./dcap-qvl";
 import { DER_TAG, derChildren, derContent, derOid, expectTag, parseCertificateParts, readDer } from "./der";
-import { EvidenceInputError } from "./errors";
+import { EvidenceInputError } from "../errors";
 import { INTEL_SGX_ROOT_CA, resolveTrustAnchor, type PinnedRoot } from "./pinned-roots";
-import { evaluatePolicy } from "./policy";
-import { resolvePolicy, type Policy, type PolicyInput } from "./policy-schema";
-import type { CertificateInput, EvidenceValue, EvidenceVerifier, TrustLink, VerificationReport } from "./types";
+import { evaluatePolicy } from "../policy";
+import { resolvePolicy, type Policy, type PolicyInput } from "../policy-schema";
+import type { CertificateInput, EvidenceValue, EvidenceVerifier, TrustLink, VerificationReport } from "../types";
 import { checkIssuedBy, commonName, fingerprintSha256, splitPem, toX509, type LinkResult } from "./x509";
 
 /** What a DCAP quote says (hex lowercase; FMSPC uppercase as Intel writes it). */

@@ -36,11 +36,9 @@ import type { AttestationBackend, EnclaveEvidence } from "./backend";
 import {
   EnclaveError,
   HostClosedError,
-  InputRejectedError,
   InputTooLargeError,
   InvalidJobError,
   ModelQuarantinedError,
-  ModelRejectedError,
   RunnerCrashedError,
   RunnerFailedError,
   RunnerMisbehavedError,
@@ -52,6 +50,7 @@ import {
 } from "./errors";
 import { REPO_ROOT } from "../paths";
 import { SignatureJournal } from "./journal";
+import { mapRunnerError, sendRequest, waitReady, type Pending } from "./runner-ipc";
 import { hashInputs, packJobs, type HostMessage, type InferReply, type PackedJobs, type RunnerMessage, type RunnerReply, type WireJob } from "./ipc";
 import { measureRunner, RUNNER_ENTRY, type RunnerMeasurement } from "./measure";
 import { verifyReply, type SignedResult } from "./verify-reply";
@@ -176,11 +175,6 @@ const NULL_LOGGER: EnclaveLogger = { debug() {}, info() {}, warn() {}, error() {
 /** Failed calls of its own in a row after which a model is quarantined. */
 const QUARANTINE_STRIKES = 2;
 const RESTART_BACKOFF_MS = [0, 500, 2_000, 5_000, 15_000, 30_000];
-
-interface Pending {
-  resolve(msg: RunnerReply): void;
-  reject(err: Error): void;
-}
 
 /** One runner process and what the host knows about it. */
 interface Runner {
@@ -645,75 +639,6 @@ export class EnclaveHost extends EventEmitter {
 interface SentJobs {
   packed: PackedJobs;
   inputHashes?: Uint8Array;
-}
-
-function mapRunnerError(code: string, message: string): EnclaveError {
-  switch (code) {
-    case "MODEL_REJECTED":
-      return new ModelRejectedError(message);
-    case "INPUT_REJECTED":
-      return new InputRejectedError(message);
-    case "BAD_REQUEST":
-      return new InvalidJobError(message);
-    default:
-      return new RunnerFailedError(code, message);
-  }
-}
-
-function sendRequest(
-  child: ChildProcess,
-  pending: Map<number, Pending>,
-  msg: HostMessage,
-  timeoutMs: number,
-  hooks: EnclaveTestHooks,
-  onTimeout?: (reason: string) => void,
-): Promise<RunnerReply> {
-  return new Promise<RunnerReply>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      pending.delete(msg.id);
-      onTimeout?.(`killed after ${timeoutMs} ms without an answer`);
-      reject(new RunnerTimeoutError(timeoutMs));
-    }, timeoutMs);
-    pending.set(msg.id, {
-      resolve: (m) => {
-        clearTimeout(timer);
-        resolve(m);
-      },
-      reject: (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    });
-    hooks.onIpc?.("toRunner", msg);
-    try {
-      child.send(msg, (err) => {
-        if (err && pending.delete(msg.id)) {
-          clearTimeout(timer);
-          reject(new RunnerCrashedError(`sending to the runner failed: ${err.message}`));
-        }
-      });
-    } catch (err) {
-      pending.delete(msg.id);
-      clearTimeout(timer);
-      reject(new RunnerCrashedError(`sending to the runner failed: ${(err as Error).message}`));
-    }
-  });
-}
-
-function waitReady(child: ChildProcess, timeoutMs: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.off("message", onMessage);
-      reject(new RunnerStartError(`the runner did not start within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onMessage = (m: RunnerMessage): void => {
-      if ((m as { type?: string }).type !== "ready") return;
-      clearTimeout(timer);
-      child.off("message", onMessage);
-      resolve();
-    };
-    child.on("message", onMessage);
-  });
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {

@@ -26,7 +26,7 @@ import { deployNetwork } from "./deploy";
 import { REPO_ROOT } from "../oracle/src/paths";
 import { shortHex } from "../oracle/src/audit/checks";
 import { verifyResult } from "../oracle/src/audit/result/verify-result";
-import { linkLine } from "../oracle/src/audit/cli/verify-result";
+import { linkLine } from "../oracle/src/audit/result/render";
 import { ORACLE_ABI } from "../oracle/src/protocol/abi";
 import { loadConfig } from "../oracle/src/config";
 import { measureRunner, type RunnerMeasurement } from "../oracle/src/enclave/measure";

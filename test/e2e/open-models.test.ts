@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import { expect } from "chai";
 import { Contract, NonceManager } from "ethers";
 import { verifyResult } from "../../oracle/src/audit/result/verify-result";
-import { formatResultText } from "../../oracle/src/audit/cli/verify-result";
+import { formatResultText } from "../../oracle/src/audit/result/render";
 import { serializeModel } from "../../oracle/src/models/build/onnx-builder";
 import { readModelSpec } from "../../oracle/src/models/spec";
 import { encodeInput } from "../../oracle/src/models/codec";

@@ -8,7 +8,7 @@ import type { Provider } from "ethers";
 import type { Logger } from "pino";
 import { AuditError } from "../../audit/errors";
 import { escapeHtml } from "../../audit/html-report";
-import { renderResultHtml } from "../../audit/cli/verify-result";
+import { renderResultHtml } from "../../audit/result/render";
 import { verifyResult } from "../../audit/result/verify-result";
 import type { Deployment } from "../../chain/deployment";
 import { measureRunner, type RunnerMeasurement } from "../../enclave/measure";

@@ -25,9 +25,11 @@
  * registration, attestation, measurement). The first failed check stops the run; every check
  * it did not reach is listed as skipped. Input the caller must fix (unknown request, wrong chain)
  * throws an `AuditError`.
+ *
+ * This file reads the chain's evidence and checks the chain links (request to measurement);
+ * `model-links.ts` checks the model, output and callback links; `report.ts` holds the report's shape.
  */
 import { fromHex, sha256Hex } from "../../protocol/bytes";
-import { existsSync, readFileSync } from "fs";
 import * as path from "path";
 import {
   Contract, getAddress, keccak256, recoverAddress, toBeHex, zeroPadValue, type Log, type Provider, type TransactionResponse,
@@ -36,13 +38,6 @@ import type { Deployment } from "../../chain/deployment";
 import { measureRunner, type RunnerMeasurement } from "../../enclave/measure";
 import { REPO_ROOT } from "../../paths";
 import { verifyDevEvidence } from "../../enclave/platform";
-import { ModelCache } from "../../models/cache";
-import { ModelFetcher } from "../../models/fetch";
-import { findModelFile } from "../../models/locate";
-import { type ModelSpec, readModelSpec } from "../../models/spec";
-import { ModelStore } from "../../models/store";
-import { MODEL_REGISTRY_ABI } from "../../protocol/abi";
-import * as os from "os";
 import { TeeType } from "../../protocol/constants";
 import { batchDigest, oracleDomain, resultDigest, type EnclaveAttestation, type InferenceResult } from "../../protocol/eip712";
 import { rootId as computeRootId } from "../../protocol/report";
@@ -54,7 +49,9 @@ import {
 } from "../../protocol/abi";
 import { CheckList, errorMessage, isoTime, shortHex } from "../checks";
 import { AuditError } from "../errors";
-import type { EvidenceValue, TrustLink, VerificationReport } from "../types";
+import { ModelLinks } from "./model-links";
+import { expectedChecks, linkOf, UnknownRequestError, type ResultFacts, type ResultReport } from "./report";
+import type { EvidenceValue, TrustLink } from "../types";
 
 export interface VerifyResultParams {
   /** Any ethers provider of the deployment's chain (JSON-RPC, or Hardhat's in-process one). */
@@ -74,64 +71,6 @@ export interface VerifyResultParams {
    * verify many requests against one tree); default: measured here, once per call.
    */
   measurement?: RunnerMeasurement;
-}
-
-/** The links of the chain, in order; each check name starts with (or maps to) one of them. */
-export const RESULT_LINKS = [
-  "request", "fulfilment", "signer", "registration", "attestation", "measurement", "model", "output", "callback",
-] as const;
-export type ResultLink = (typeof RESULT_LINKS)[number];
-
-export interface ResultFacts {
-  network: string;
-  chainId: number;
-  oracle: string;
-  request: Record<string, EvidenceValue>;
-  submissions: Record<string, Record<string, EvidenceValue>>;
-  measurement: Record<string, EvidenceValue>;
-  model: Record<string, EvidenceValue>;
-  rerun: Record<string, EvidenceValue>;
-  callback: Record<string, EvidenceValue>;
-}
-
-/** A verification report (same shape as the evidence reports, so the same renderers draw it). */
-export interface ResultReport extends Omit<VerificationReport<ResultFacts>, "format"> {
-  format: "result";
-  requestId: string;
-  /** The link the first failed check belongs to, if any. */
-  brokenLink?: ResultLink;
-  /** A signer of the result was attested by the development platform (a software simulation of TEE hardware). */
-  simulation: boolean;
-}
-
-/** The request id is unknown on this deployment's oracle. */
-export class UnknownRequestError extends AuditError {
-  constructor(requestId: bigint, oracle: string, fromBlock: number, count: bigint) {
-    super(`unknown request id ${requestId}`, {
-      details: `no InferenceRequested event for it on oracle ${oracle} since block ${fromBlock}; ` +
-        (count === 0n ? "the oracle has no requests yet" : `the oracle's request ids are 1 to ${count}`),
-    });
-    this.name = "UnknownRequestError";
-  }
-}
-
-/** The link a check belongs to: the segment after an optional `submission[i].` prefix. */
-export function linkOf(checkName: string): ResultLink | undefined {
-  const head = checkName.replace(/^submission\[\d+\]\./, "").split(".")[0];
-  return (RESULT_LINKS as readonly string[]).includes(head) ? (head as ResultLink) : undefined;
-}
-
-const SUBMISSION_CHECKS = [
-  "fulfilment.calldata", "fulfilment.commitment", "signer.recovered", "fulfilment.output",
-  "registration.event", "registration.state", "attestation.verified", "measurement.source",
-] as const;
-const FINAL_CHECKS = ["model.fetch", "model.file", "output.rerun", "callback.outcome"] as const;
-
-function expectedChecks(submissions: number): string[] {
-  const per = submissions <= 1
-    ? [...SUBMISSION_CHECKS]
-    : Array.from({ length: submissions }, (_, i) => SUBMISSION_CHECKS.map((c) => `submission[${i + 1}].${c}`)).flat();
-  return ["request.event", "request.state", "fulfilment.events", ...per, ...FINAL_CHECKS];
 }
 
 const idTopic = (id: bigint): string => zeroPadValue(toBeHex(id), 32);
@@ -167,8 +106,7 @@ class ResultVerifier {
   private fulfilled!: { outputHash: string; status: number; output: string; log: Log };
   private callbackLog?: Log;
   private submissions: Submission[] = [];
-  private modelFilePath?: string;
-  private spec?: ModelSpec;
+  private model?: ModelLinks;
   private simulation = false;
 
   constructor(private readonly p: VerifyResultParams) {
@@ -184,6 +122,16 @@ class ResultVerifier {
     };
   }
 
+  /** The off-chain links, once the chain links have found the request, its fulfilment and callback. */
+  private modelLinks(): ModelLinks {
+    this.model ??= new ModelLinks({
+      checks: this.checks, chain: this.chain, facts: this.facts, provider: this.p.provider, deployment: this.d,
+      modelsDir: this.modelsDir, modelCacheDir: this.p.modelCacheDir, modelMirrors: this.p.modelMirrors,
+      request: this.request, fulfilled: this.fulfilled, callbackLog: this.callbackLog,
+    });
+    return this.model;
+  }
+
   private get d(): Deployment {
     return this.p.deployment;
   }
@@ -193,7 +141,7 @@ class ResultVerifier {
     await this.findRequest();
     const steps: (() => boolean | Promise<boolean>)[] = [
       () => this.requestState(), () => this.fulfilmentEvents(), () => this.allSubmissions(),
-      () => this.modelFetch(), () => this.modelFile(), () => this.rerun(), () => this.callback(),
+      () => this.modelLinks().fetch(), () => this.modelLinks().file(), () => this.modelLinks().rerun(), () => this.modelLinks().callback(),
     ];
     for (const step of steps) {
       if (!(await step())) break; // the first broken link stops the run; finish lists the rest as skipped
@@ -579,116 +527,6 @@ class ResultVerifier {
         ? `measureRunner over ${this.sourceDir} (${m.files.length} files, runtime ${m.runtimeIds.map((r) => `${r.name}@${r.version}`).join(" ")}) gives the registered measurement`
         : `measureRunner over ${this.sourceDir} gives ${m.measurement}, the signer was registered with ${registered}: the runner source or the runtime versions differ from what ran`,
       { recomputed: m.measurement, registered, source: this.sourceDir, files: m.files.length });
-  }
-
-  /** Finds the model by its hash in the local folder, else fetches it by the registry's URI. */
-  private async modelFetch(): Promise<boolean> {
-    const modelHash = this.request.modelHash.toLowerCase();
-    const local = findModelFile(this.modelsDir, modelHash);
-    if (local) {
-      this.modelFilePath = local;
-      Object.assign(this.facts.model, { file: local, source: "local folder" });
-      return this.checks.pass("model.fetch", `the model with sha256 ${shortHex(modelHash)} is ${local}`, { file: local });
-    }
-    let uri: string;
-    try {
-      const registry = new Contract(this.d.contracts.ModelRegistry, MODEL_REGISTRY_ABI, this.p.provider);
-      uri = (await registry.getModel(this.request.modelId)).uri;
-    } catch (error) {
-      this.pushModelLink(false);
-      return this.checks.fail("model.fetch", `the model is not in ${this.modelsDir} and its URI could not be read from the ModelRegistry: ${errorMessage(error)}`);
-    }
-    const cacheDir = this.p.modelCacheDir ?? path.join(os.tmpdir(), "oracle-audit-models");
-    const fetcher = new ModelFetcher({ cache: new ModelCache(cacheDir), mirrors: this.p.modelMirrors ?? [] });
-    try {
-      this.modelFilePath = await fetcher.ensure(modelHash, uri);
-    } catch (error) {
-      this.pushModelLink(false);
-      return this.checks.fail("model.fetch", `fetching the model from its registry URI ${uri} failed: ${errorMessage(error)}`, { uri });
-    }
-    Object.assign(this.facts.model, { file: this.modelFilePath, uri, source: "registry URI" });
-    return this.checks.pass("model.fetch", `fetched the model from its registry URI ${uri} (sha256 checked) into ${this.modelFilePath}`, { uri, file: this.modelFilePath });
-  }
-
-  private modelFile(): boolean {
-    const file = this.modelFilePath!;
-    const bytes = readFileSync(file);
-    const actual = sha256Hex(bytes);
-    const ok = actual === this.request.modelHash.toLowerCase();
-    this.facts.model.fileSha256 = actual;
-    if (!ok) {
-      this.pushModelLink(false);
-      return this.checks.fail("model.file", `sha256 of ${file} is ${actual}, the request asked for model ${this.request.modelHash}: this is not the file that ran`, { file, actual, expected: this.request.modelHash });
-    }
-    try {
-      this.spec = readModelSpec(bytes);
-    } catch (error) {
-      this.pushModelLink(false);
-      return this.checks.fail("model.file", `${file} has the request's sha256 but no valid spec in its metadata: ${errorMessage(error)}`, { file });
-    }
-    Object.assign(this.facts.model, { name: this.spec.name, decimals: this.spec.decimals, encoding: this.spec.input.encoding, determinism: this.spec.determinism });
-    this.pushModelLink(true);
-    return this.checks.pass("model.file", `sha256 of ${file} equals the request's model hash; its spec: ${this.spec.name}, ${this.spec.input.length} ${this.spec.input.encoding} values in, ${this.spec.output.length} out, ${this.spec.decimals} decimals, ${this.spec.determinism}`,
-      { file, actual, expected: this.request.modelHash });
-  }
-
-  private pushModelLink(ok: boolean): void {
-    this.chain.push({ role: "evidence", title: `Model ${this.spec?.name ?? ""}`.trim(), subtitle: this.request.modelHash, check: "model.file", ok, edge: "ran model" });
-  }
-
-  private async rerun(): Promise<boolean> {
-    const store = new ModelStore({ dir: path.dirname(this.modelFilePath!) });
-    let output: string;
-    let status: number;
-    try {
-      const r = await store.infer(this.request.modelHash, this.request.input);
-      output = r.output;
-      status = r.status;
-    } catch (error) {
-      this.chain.push({ role: "evidence", title: "Output", subtitle: "re-run failed", check: "output.rerun", ok: false, edge: "gives" });
-      return this.checks.fail("output.rerun", `the model did not re-run: ${errorMessage(error)}`);
-    } finally {
-      await store.close().catch(() => undefined);
-    }
-    const hash = keccak256(output);
-    Object.assign(this.facts.rerun, { output, outputHash: hash, status });
-    const ok = hash === this.fulfilled.outputHash && status === this.fulfilled.status;
-    this.chain.push({ role: "evidence", title: "Output", subtitle: this.fulfilled.outputHash, check: "output.rerun", ok, edge: "gives" });
-    return this.checks.record("output.rerun", ok,
-      ok
-        ? `re-running ${this.spec!.name} on the request's input gives the signed and emitted output (status ${status})`
-        : `re-running ${this.spec!.name} on the request's input gives output hash ${hash} (status ${status}), the enclave signed ${this.fulfilled.outputHash} (status ${this.fulfilled.status})`,
-      { rerunOutputHash: hash, signedOutputHash: this.fulfilled.outputHash, rerunStatus: status, signedStatus: this.fulfilled.status, rerunOutput: output, signedOutput: this.fulfilled.output });
-  }
-
-  private async callback(): Promise<boolean> {
-    const ok = await this.callbackOutcome();
-    const c = this.facts.callback;
-    const subtitle = c.outcome === "none requested" ? "none requested"
-      : c.success === true ? `delivered, ${c.gasUsed} of ${c.gasLimit} gas` : c.success === false ? "reverted or out of gas" : "no event";
-    this.chain.push({ role: "evidence", title: "Callback", subtitle, check: "callback.outcome", ok, edge: "delivered to consumer" });
-    return ok;
-  }
-
-  private async callbackOutcome(): Promise<boolean> {
-    const limit = Number(this.request.callbackGasLimit);
-    if (limit === 0) {
-      this.facts.callback.outcome = "none requested";
-      return this.checks.pass("callback.outcome", "no callback was requested (callbackGasLimit 0)");
-    }
-    if (!this.callbackLog) return this.checks.fail("callback.outcome", "no CallbackCompleted event for the fulfilled request");
-    const a = oracleInterface.parseLog(this.callbackLog)!.args;
-    const success: boolean = a.success;
-    const gasUsed = Number(a.gasUsed);
-    Object.assign(this.facts.callback, { success, gasUsed, gasLimit: limit, tx: this.callbackLog.transactionHash });
-    if (success) return this.checks.pass("callback.outcome", `the consumer ${this.request.requester} received the result (callback used ${gasUsed} of ${limit} gas)`, { success, gasUsed, gasLimit: limit });
-    const code = await this.p.provider.getCode(this.request.requester, this.callbackLog.blockNumber);
-    if (code === "0x") {
-      return this.checks.pass("callback.outcome", `the requester ${this.request.requester} is an account without code: there was no callback to make; the result is on-chain`, { success, gasUsed });
-    }
-    return this.checks.fail("callback.outcome",
-      `the consumer's callback reverted or ran out of gas (used ${gasUsed} of ${limit}); the result stands on-chain but the consumer did not take it`,
-      { success, gasUsed, gasLimit: limit, consumer: this.request.requester });
   }
 
   private finish(): ResultReport {

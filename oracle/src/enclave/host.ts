@@ -19,7 +19,7 @@
  * the process, is not the model's fault). A suspect model runs only in calls of its own, so a
  * mixed batch never fails twice for one culprit; a model that fails a call of its own twice in a
  * row is quarantined: declined at once from then on (ModelQuarantinedError, permanent). A call
- * that succeeds clears its models.
+ * that succeeds clears its models (quarantine.ts).
  *
  * Events:
  *   restarted     ({ signer, previousSigner, attestation, reason, restarts })
@@ -38,18 +38,16 @@ import {
   HostClosedError,
   InputTooLargeError,
   InvalidJobError,
-  ModelQuarantinedError,
   RunnerCrashedError,
-  RunnerFailedError,
   RunnerMisbehavedError,
   RunnerStartError,
   RunnerTimeoutError,
   RunnerUnavailableError,
   EquivocationRefusedError,
-  SuspectModelBatchError,
 } from "./errors";
 import { REPO_ROOT } from "../paths";
 import { SignatureJournal } from "./journal";
+import { ModelQuarantine } from "./quarantine";
 import { mapRunnerError, sendRequest, waitReady, type Pending } from "./runner-ipc";
 import { hashInputs, packJobs, type HostMessage, type InferReply, type PackedJobs, type RunnerMessage, type RunnerReply, type WireJob } from "./ipc";
 import { measureRunner, RUNNER_ENTRY, type RunnerMeasurement } from "./measure";
@@ -172,8 +170,6 @@ const HASH_RE = /^0x[0-9a-fA-F]{64}$/;
 /** util-linux prlimit, which sets the runner's memory limit before Node starts. */
 const PRLIMIT = ["/usr/bin/prlimit", "/bin/prlimit"].find((p) => existsSync(p)) ?? "prlimit";
 const NULL_LOGGER: EnclaveLogger = { debug() {}, info() {}, warn() {}, error() {} };
-/** Failed calls of its own in a row after which a model is quarantined. */
-const QUARANTINE_STRIKES = 2;
 const RESTART_BACKOFF_MS = [0, 500, 2_000, 5_000, 15_000, 30_000];
 
 /** One runner process and what the host knows about it. */
@@ -214,17 +210,13 @@ export class EnclaveHost extends EventEmitter {
   #restartTimer?: NodeJS.Timeout;
   /** The signature journal of the key in use (a restart without a sealed key brings a new one). */
   readonly #journals = new Map<string, SignatureJournal>();
-  /** Models declined after they failed a call of their own: hash → why. */
-  readonly #quarantined = new Map<string, string>();
-  /** Models whose call failed: run alone until a call of their own succeeds. */
-  readonly #suspect = new Set<string>();
-  /** Failed calls of its own in a row, per suspect model. */
-  readonly #strikes = new Map<string, number>();
-
+  /** Which models are suspected or quarantined after failing the runner. */
+  readonly #models: ModelQuarantine;
   private constructor(options: EnclaveHostOptions) {
     super();
     this.#options = options;
     this.#log = options.logger ?? NULL_LOGGER;
+    this.#models = new ModelQuarantine(this.#log);
     this.limits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
     this.chainId = BigInt(options.chainId);
     this.oracleAddress = getAddress(options.oracleAddress);
@@ -298,7 +290,7 @@ export class EnclaveHost extends EventEmitter {
 
   /** Models declined because they crashed, stalled or failed the runner: hash → reason. */
   quarantined(): ReadonlyMap<string, string> {
-    return this.#quarantined;
+    return this.#models.quarantined;
   }
 
   /** Asks the platform for a fresh report for the current signer (reports expire). */
@@ -385,57 +377,21 @@ export class EnclaveHost extends EventEmitter {
       throw new InvalidJobError("input is not valid hex");
     }
     const modelHash = job.modelHash.toLowerCase();
-    const quarantined = this.#quarantined.get(modelHash);
-    if (quarantined !== undefined) throw new ModelQuarantinedError(modelHash, quarantined);
+    this.#models.refuseQuarantined(modelHash);
     return { requestId: job.requestId, modelHash, input };
-  }
-
-  /** Refuses a batch that mixes a suspect model with other models. */
-  #checkSuspects(jobs: WireJob[]): void {
-    if (this.#suspect.size === 0) return;
-    const models = new Set(jobs.map((j) => j.modelHash));
-    if (models.size < 2) return;
-    for (const m of models) if (this.#suspect.has(m)) throw new SuspectModelBatchError(m);
-  }
-
-  /** Quarantines or suspects the models of a call that failed in a way a model can cause. */
-  #blame(jobs: WireJob[], err: unknown): unknown {
-    const modelFault = err instanceof RunnerTimeoutError || err instanceof RunnerCrashedError || (err instanceof RunnerFailedError && err.code === "INFERENCE_FAILED");
-    if (!modelFault) return err;
-    const models = [...new Set(jobs.map((j) => j.modelHash))];
-    for (const m of models) this.#suspect.add(m);
-    if (models.length > 1) {
-      this.#log.warn({ models, err: (err as Error).message }, "a batch of several models failed the runner; each is run alone until the culprit is found");
-      return err;
-    }
-    const strikes = (this.#strikes.get(models[0]) ?? 0) + 1;
-    this.#strikes.set(models[0], strikes);
-    if (strikes < QUARANTINE_STRIKES) {
-      this.#log.warn({ modelHash: models[0], strikes, err: (err as Error).message }, "a model's call failed the runner; one more and it is quarantined");
-      return err;
-    }
-    const reason = `${(err as EnclaveError).code}: ${(err as Error).message}${(err as EnclaveError).details ? ` (${(err as EnclaveError).details!.slice(0, 300)})` : ""}`;
-    this.#quarantined.set(models[0], reason);
-    this.#suspect.delete(models[0]);
-    this.#strikes.delete(models[0]);
-    this.#log.error({ modelHash: models[0], reason }, "model quarantined: it crashed, stalled or failed the runner on its own");
-    return new ModelQuarantinedError(models[0], reason);
   }
 
   /** Serialises calls: one in flight per runner, so a timeout measures the job, not the queue. */
   #enqueue(jobs: WireJob[], mode: "single" | "batch"): Promise<{ reply: InferReply; signer: string }> {
-    this.#checkSuspects(jobs);
+    this.#models.refuseMixedSuspects(jobs);
     this.#queued++;
     const run = this.#queue.then(() => this.#dispatch(jobs, mode)).then(
       (answer) => {
-        if (this.#suspect.size) for (const j of jobs) {
-          this.#suspect.delete(j.modelHash);
-          this.#strikes.delete(j.modelHash);
-        }
+        this.#models.cleared(jobs);
         return answer;
       },
       (err) => {
-        throw this.#blame(jobs, err);
+        throw this.#models.blame(jobs, err);
       },
     );
     this.#queue = run.then(

@@ -7,7 +7,8 @@ import { EventEmitter } from "node:events";
 import * as path from "node:path";
 import type { EnclaveEvidence } from "./backend";
 import { HostClosedError, InvalidJobError } from "./errors";
-import { EnclaveHost, type EnclaveHostOptions, type InferenceJob, type RestartedEvent, type SignedBatch, type SignedInference } from "./host";
+import type { EnclaveHostOptions } from "./host-options";
+import { EnclaveHost, type InferenceJob, type RestartedEvent, type SignedBatch, type SignedInference } from "./host";
 
 export interface RunnerPoolOptions extends Omit<EnclaveHostOptions, "sealedKeyPath"> {
   /** Number of runner processes. Default 1. */

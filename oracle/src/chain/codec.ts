@@ -3,7 +3,7 @@
  * because ethers' general coders were a large share of the node's CPU per result: the
  * `fulfilBatch` calldata (its commitments from protocol/request.ts), the oracle's events as the
  * node reads them from raw JSON-RPC logs and receipts, and EIP-1559 transaction serialisation.
- * test/oracle/node/codec.test.ts checks each against ethers.
+ * test/oracle/chain/codec.test.ts checks each against ethers.
  */
 import { Signature, getAddress, type SigningKey } from "ethers";
 import { ORACLE_TOPICS, oracleInterface } from "../protocol/abi";

@@ -2,7 +2,7 @@
  * The contract surface, in ONE place: human-readable ABI fragments of InferenceOracle,
  * EnclaveRegistry and ModelRegistry as the node, the auditor, the scripts and the tests use them.
  * Hand-kept rather than read from `artifacts/` because `oracle start` must work on a checkout
- * that was never compiled; test/oracle/node/abi.test.ts checks every fragment against the
+ * that was never compiled; test/oracle/chain/codec.test.ts checks every fragment against the
  * compiled artifacts, so a contract change that is not copied here fails the tests.
  */
 import { Interface } from "ethers";

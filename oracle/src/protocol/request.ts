@@ -110,7 +110,7 @@ function addressWord(addr: string): Uint8Array {
 
 /**
  * `abi.encode(RequestCommitment)`: eleven static words, written against the ABI layout directly
- * (ethers' AbiCoder was a large share of the node's CPU per result). test/oracle/node/codec.test.ts
+ * (ethers' AbiCoder was a large share of the node's CPU per result). test/oracle/chain/codec.test.ts
  * holds it equal to ethers' AbiCoder and test/contracts/InferenceOracle.test.ts to the contract.
  */
 export function encodeCommitment(c: RequestCommitment): Uint8Array {

@@ -3,8 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
-import { ConfigError, configMarkdownTable, loadConfig, redactedConfig } from "../../../oracle/src/config";
-import { createLogger } from "../../../oracle/src/log";
+import { ConfigError, configMarkdownTable, loadConfig, redactedConfig } from "../../oracle/src/config";
+import { createLogger } from "../../oracle/src/log";
 
 const KEY = "0x" + "ab".repeat(32);
 

@@ -9,7 +9,6 @@ import { SigningKey, ZeroAddress, computeAddress, getAddress, keccak256, recover
 import { forkRawRunner, models, nextMessage, otherMeasurementCheckout, repoRoot, sampleInput, writeTracer } from "./helpers";
 import { EnclaveHost, type SignedBatch } from "../../../oracle/src/enclave/host";
 import { createDevPlatform, createDevRoot, verifyDevEvidence } from "../../../oracle/src/enclave/platform";
-import { RunnerPool } from "../../../oracle/src/enclave/pool";
 import { measureRunner } from "../../../oracle/src/enclave/measure";
 import { unsealKey, type SealedKeyFile } from "../../../oracle/src/enclave/sealing";
 import { ResultHasher } from "../../../oracle/src/protocol/eip712";
@@ -413,28 +412,3 @@ process.send = (m, ...rest) => {
   });
 });
 
-describe("runner pool", function () {
-  this.timeout(120_000);
-
-  it("spreads jobs over its runners, each with its own signer, and counts restarts", async () => {
-    const pool = await RunnerPool.start({ platform: createDevPlatform(), operator: OPERATOR, chainId: CHAIN_ID, oracleAddress: ORACLE, size: 2 });
-    try {
-      const signers = new Set(pool.attestations().map((a) => a.signer));
-      expect(signers.size).to.equal(2);
-      expect(pool.attestations().map((a) => (a as DevEvidence).operator)).to.deep.equal([OPERATOR, OPERATOR]);
-      const entry = models[0];
-      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => pool.infer({ requestId: BigInt(i + 1), modelHash: entry.sha256, input: sampleInput(entry) })));
-      expect(new Set(results.map((r) => r.signer))).to.deep.equal(signers);
-      const restarted = new Promise<any>((resolve) => pool.once("restarted", resolve));
-      process.kill(pool.hosts()[1].runnerPid!, "SIGKILL");
-      const event = await restarted;
-      expect(event.index).to.equal(1);
-      expect(pool.restarts).to.equal(1);
-      const r = await pool.inferBatch([{ requestId: 99n, modelHash: entry.sha256, input: sampleInput(entry) }]);
-      expect(r.results[0].status).to.equal(ResultStatus.Ok);
-    } finally {
-      await pool.close();
-      await pool.close();
-    }
-  });
-});

@@ -10,7 +10,7 @@
 import { verify as cryptoVerify, X509Certificate } from "crypto";
 import { Decoder, Tag } from "cbor-x";
 import { CheckList, errorMessage, isoTime, shortHex, signerLink, toHex } from "../checks";
-import { AWS_NITRO_ROOT_G1, resolveTrustAnchor } from "./pinned-roots";
+import { AWS_NITRO_ROOT_G1, resolveTrustAnchor, type PinnedRoot } from "./pinned-roots";
 import { evaluatePolicy } from "../policy";
 import { resolvePolicy, type Policy, type PolicyInput } from "../policy-schema";
 import type { CertificateInput, EvidenceVerifier, TrustLink, VerificationReport } from "../types";
@@ -177,13 +177,20 @@ function decodePayload(payload: Uint8Array): NitroPayload {
 const isZero = (hex: string | undefined): boolean => hex !== undefined && /^0+$/.test(hex);
 
 /** Verifies a Nitro attestation document; never throws for bad evidence. */
+/** The state of one Nitro verification: where the steps record checks, facts and the trust diagram. */
+interface NitroRun {
+  at: number;
+  checks: CheckList;
+  facts: NitroFacts;
+  chain: TrustLink[];
+}
+
 export function verifyNitro(document: Uint8Array, options: NitroVerifyOptions): VerificationReport<NitroFacts> {
   const { at } = options;
   const policy = resolvePolicy(options.policy);
   const anchor = resolveTrustAnchor(options.trustAnchor, AWS_NITRO_ROOT_G1);
-  const checks = new CheckList();
-  const facts: NitroFacts = {};
-  const chain: TrustLink[] = [];
+  const run: NitroRun = { at, checks: new CheckList(), facts: {}, chain: [] };
+  const { checks, facts, chain } = run;
   const finish = () => checks.finish({ format: "nitro", at, facts, chain, expected: NITRO_CHECKS });
 
   let cose: CoseParts;
@@ -194,7 +201,38 @@ export function verifyNitro(document: Uint8Array, options: NitroVerifyOptions): 
     checks.fail("cose.structure", `not a COSE_Sign1 document: ${errorMessage(error)}`, { bytes: document.length });
     return finish();
   }
+  const algorithmOk = checkAlgorithm(cose, checks);
 
+  let payload: NitroPayload;
+  try {
+    payload = decodePayload(cose.payload);
+  } catch (error) {
+    checks.fail("payload.fields", `payload is not a valid Nitro attestation: ${errorMessage(error)}`);
+    return finish();
+  }
+  recordPayload(payload, cose, run);
+
+  // Chain of trust: cabundle[0] is the root, then intermediates, then the enclave's certificate.
+  let certificates: X509Certificate[];
+  try {
+    certificates = [...payload.cabundle, payload.certificate].map((der) => toX509(der));
+  } catch (error) {
+    checks.fail("root.pinned", `a certificate in cabundle or certificate does not parse: ${errorMessage(error)}`);
+    return finish();
+  }
+  checkCertificateChain(certificates, anchor, run);
+  const leaf = certificates[certificates.length - 1];
+  facts.certificateSubject = leaf.subject.replace(/\n/g, ", ");
+
+  const signatureOk = checkSignature(cose, leaf, algorithmOk, checks);
+  chain.push({ role: "evidence", title: "Attestation document", subtitle: `${payload.moduleId} at ${facts.issuedAt}`, check: "cose.signature", ok: signatureOk });
+  checkTimestamp(payload, leaf, run);
+  checkNitroPolicy(payload, policy, run);
+  return finish();
+}
+
+/** `cose.algorithm`: the protected header is ES384 and the signature 96 bytes. */
+function checkAlgorithm(cose: CoseParts, checks: CheckList): boolean {
   let algorithmOk = false;
   try {
     const header: unknown = decoder.decode(cose.protectedHeader);
@@ -214,14 +252,11 @@ export function verifyNitro(document: Uint8Array, options: NitroVerifyOptions): 
   } catch (error) {
     checks.fail("cose.algorithm", `protected header does not decode: ${errorMessage(error)}`, { protectedHeader: toHex(cose.protectedHeader) });
   }
+  return algorithmOk;
+}
 
-  let payload: NitroPayload;
-  try {
-    payload = decodePayload(cose.payload);
-  } catch (error) {
-    checks.fail("payload.fields", `payload is not a valid Nitro attestation: ${errorMessage(error)}`);
-    return finish();
-  }
+/** `payload.fields` and the facts a Nitro payload carries. */
+function recordPayload(payload: NitroPayload, cose: CoseParts, { checks, facts }: NitroRun): void {
   facts.moduleId = payload.moduleId;
   facts.timestampMs = payload.timestampMs;
   facts.issuedAt = new Date(payload.timestampMs).toISOString();
@@ -237,15 +272,10 @@ export function verifyNitro(document: Uint8Array, options: NitroVerifyOptions): 
     `payload map (${facts.indefiniteLengthPayload ? "indefinite" : "definite"} length) has module_id, digest SHA384, timestamp, ${Object.keys(payload.pcrs).length} PCRs, certificate and ${payload.cabundle.length} CA certificates`,
     { moduleId: payload.moduleId, timestamp: facts.issuedAt },
   );
+}
 
-  // Chain of trust: cabundle[0] is the root, then intermediates, then the enclave's certificate.
-  let certificates: X509Certificate[];
-  try {
-    certificates = [...payload.cabundle, payload.certificate].map((der) => toX509(der));
-  } catch (error) {
-    checks.fail("root.pinned", `a certificate in cabundle or certificate does not parse: ${errorMessage(error)}`);
-    return finish();
-  }
+/** `root.pinned` and one check per certificate below it (issued by the one above, valid at the audit time). */
+function checkCertificateChain(certificates: X509Certificate[], anchor: PinnedRoot, { at, checks, chain }: NitroRun): void {
   const root = certificates[0];
   const rootFingerprint = fingerprintSha256(root);
   const rootOk = rootFingerprint === anchor.sha256;
@@ -280,9 +310,10 @@ export function verifyNitro(document: Uint8Array, options: NitroVerifyOptions): 
       ok,
     });
   }
-  const leaf = certificates[certificates.length - 1];
-  facts.certificateSubject = leaf.subject.replace(/\n/g, ", ");
+}
 
+/** `cose.signature`: ES384 over the COSE Sig_structure with the enclave certificate's P-384 key. */
+function checkSignature(cose: CoseParts, leaf: X509Certificate, algorithmOk: boolean, checks: CheckList): boolean {
   const leafKey = leaf.publicKey;
   const curve = leafKey.asymmetricKeyDetails?.namedCurve;
   let signatureOk = false;
@@ -306,8 +337,12 @@ export function verifyNitro(document: Uint8Array, options: NitroVerifyOptions): 
       { signature: toHex(cose.signature), signer: fingerprintSha256(leaf) },
     );
   }
-  chain.push({ role: "evidence", title: "Attestation document", subtitle: `${payload.moduleId} at ${facts.issuedAt}`, check: "cose.signature", ok: signatureOk });
+  return signatureOk;
+}
 
+/** `payload.timestamp`: within the enclave certificate's validity and not after the audit time. */
+function checkTimestamp(payload: NitroPayload, leaf: X509Certificate, { at, checks }: NitroRun): void {
+  const issuedAtIso = new Date(payload.timestampMs).toISOString();
   const issuedAt = payload.timestampMs / 1000;
   const leafValidity = validity(leaf);
   const timeProblems: string[] = [];
@@ -319,14 +354,18 @@ export function verifyNitro(document: Uint8Array, options: NitroVerifyOptions): 
     "payload.timestamp",
     timeProblems.length === 0,
     timeProblems.length === 0
-      ? `timestamp ${facts.issuedAt} is within the enclave certificate's validity and not after the audit time`
-      : `timestamp ${facts.issuedAt}: ${timeProblems.join("; ")}`,
-    { timestamp: facts.issuedAt, at: isoTime(at), ...pick(describeCertificate(leaf), ["notBefore", "notAfter"]) },
+      ? `timestamp ${issuedAtIso} is within the enclave certificate's validity and not after the audit time`
+      : `timestamp ${issuedAtIso}: ${timeProblems.join("; ")}`,
+    { timestamp: issuedAtIso, at: isoTime(at), ...pick(describeCertificate(leaf), ["notBefore", "notAfter"]) },
   );
+}
 
+/** The policy checks (PCRs, debug, age, signer binding, nonce) and their links in the trust diagram. */
+function checkNitroPolicy(payload: NitroPayload, policy: Policy, { at, checks, facts, chain }: NitroRun): void {
+  const issuedAt = payload.timestampMs / 1000;
   const policyChecks = evaluatePolicy(
     {
-      debug: facts.debugMode,
+      debug: facts.debugMode === true,
       debugReason: facts.debugMode ? "PCR0, PCR1 and PCR2 are all zero" : "PCR0-2 are not all zero",
       pcrs: payload.pcrs,
       issuedAt,
@@ -346,7 +385,6 @@ export function verifyNitro(document: Uint8Array, options: NitroVerifyOptions): 
     ok: pcrCheck ? pcrCheck.ok : checks.outcome("policy.debug") === false ? false : null,
   });
   chain.push(signerLink(checks, policy));
-  return finish();
 }
 
 function pick<T extends Record<string, unknown>>(record: T, keys: (keyof T)[]): Partial<T> {

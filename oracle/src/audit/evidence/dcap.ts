@@ -170,14 +170,32 @@ function linkCheck(checks: CheckList, name: string, what: string, results: LinkR
 }
 
 /** Verifies a DCAP quote with its collateral; never throws for bad evidence. */
+/** The state of one DCAP verification: where the steps record checks, facts and the trust diagram. */
+interface DcapRun {
+  at: number;
+  checks: CheckList;
+  facts: DcapFacts;
+  chain: TrustLink[];
+}
+
+/** What the chain checks found, for the CRL checks and dcap-qvl. */
+interface DcapChains {
+  pckLeaf?: X509Certificate;
+  pckCa?: X509Certificate;
+  tcbView: ChainView;
+  qeView: ChainView;
+  pckChainOk: boolean;
+  tcbOk: boolean;
+  qeOk: boolean;
+}
+
 export function verifyDcap(quote: Uint8Array, options: DcapVerifyOptions): VerificationReport<DcapFacts> {
   const { at } = options;
   const collateral = parseDcapCollateral(options.collateral);
   const policy = resolvePolicy(options.policy);
   const anchor = resolveTrustAnchor(options.trustAnchor, INTEL_SGX_ROOT_CA);
-  const checks = new CheckList();
-  const facts: DcapFacts = {};
-  const chain: TrustLink[] = [];
+  const run: DcapRun = { at, checks: new CheckList(), facts: {}, chain: [] };
+  const { checks, facts, chain } = run;
   const expected = [
     "quote.structure",
     "root.pinned",
@@ -198,6 +216,20 @@ export function verifyDcap(quote: Uint8Array, options: DcapVerifyOptions): Verif
     checks.fail("quote.structure", `not a DCAP quote: ${errorMessage(error)}`, { bytes: quote.length });
     return finish();
   }
+  checkQuoteStructure(parsed, collateral, run);
+  // 2. Chains against the pinned root: PCK (quote or collateral), TCB info and QE identity signing.
+  const chains = checkChains(parsed, collateral, anchor, run);
+  // 3. CRLs: issuer, signature, update window, and the serials of the chains' certificates.
+  const { rootCrlOk, pckCrlOk } = checkCrls(chains, collateral, anchor, run);
+  // 4. dcap-qvl, with the pinned root.
+  runQvl(quote, parsed, collateral, anchor, { ...chains, rootCrlOk, pckCrlOk }, run);
+  // 5. Policy.
+  checkDcapPolicy(parsed, policy, run);
+  return finish();
+}
+
+/** `quote.structure`: ECDSA P-256 attestation key, Intel's QE, a PCK chain in the quote or the collateral. */
+function checkQuoteStructure(parsed: ParsedDcapQuote, collateral: DcapCollateral, { checks, facts }: DcapRun): void {
   Object.assign(facts, quoteFacts(parsed));
   const structureProblems: string[] = [];
   if (parsed.attestationKeyType !== ATTESTATION_KEY_ECDSA_P256) structureProblems.push(`attestation key type ${parsed.attestationKeyType} is not 2 (ECDSA P-256)`);
@@ -213,8 +245,10 @@ export function verifyDcap(quote: Uint8Array, options: DcapVerifyOptions): Verif
       : structureProblems.join("; "),
     { version: parsed.version, teeType: parsed.teeType, body: parsed.body.kind, qeVendorId: parsed.qeVendorId, signedBytes: parsed.signedLength },
   );
+}
 
-  // 2. Chains against the pinned root: PCK (quote or collateral), TCB info and QE identity signing.
+/** `root.pinned`, `chain.pck`, `chain.tcb-signing`: every chain verified to the pinned root. */
+function checkChains(parsed: ParsedDcapQuote, collateral: DcapCollateral, anchor: PinnedRoot, { at, checks, facts, chain }: DcapRun): DcapChains {
   const pckPem = collateral.pck_certificate_chain ?? Buffer.from(parsed.certificationData).toString("latin1");
   const pckView = chainView(pckPem);
   const tcbView = chainView(collateral.tcb_info_issuer_chain);
@@ -260,8 +294,11 @@ export function verifyDcap(quote: Uint8Array, options: DcapVerifyOptions): Verif
   } else {
     linkCheck(checks, "chain.tcb-signing", tcbOk ? "QE identity issuer chain" : "TCB info issuer chain", tcbOk ? qeLinks : tcbLinks, ["TCB signing certificate"]);
   }
+  return { pckLeaf, pckCa, tcbView, qeView, pckChainOk, tcbOk, qeOk };
+}
 
-  // 3. CRLs: issuer, signature, update window, and the serials of the chains' certificates.
+/** `crl.root-ca`, `crl.pck`. */
+function checkCrls({ pckCa, pckLeaf, tcbView, qeView }: DcapChains, collateral: DcapCollateral, anchor: PinnedRoot, { at, checks }: DcapRun): { rootCrlOk: boolean; pckCrlOk: boolean } {
   const intermediates = [pckCa, ...tcbView.certificates, ...qeView.certificates].filter(
     (c, i, all): c is X509Certificate => !!c && all.findIndex((o) => o?.fingerprint256 === c.fingerprint256) === i,
   );
@@ -269,8 +306,15 @@ export function verifyDcap(quote: Uint8Array, options: DcapVerifyOptions): Verif
   const pckCrlOk = pckCa
     ? crlCheck(checks, "crl.pck", "PCK CRL", collateral.pck_crl, pckCa, at, pckLeaf ? [pckLeaf] : [])
     : checks.fail("crl.pck", "PCK CRL: the PCK chain has no CA certificate to check it against");
+  return { rootCrlOk, pckCrlOk };
+}
 
-  // 4. dcap-qvl, with the pinned root.
+/** dcap-qvl's steps (told which chains already failed), and the TCB facts. */
+function runQvl(
+  quote: Uint8Array, parsed: ParsedDcapQuote, collateral: DcapCollateral, anchor: PinnedRoot,
+  { tcbOk, qeOk, pckChainOk, rootCrlOk, pckCrlOk }: DcapChains & { rootCrlOk: boolean; pckCrlOk: boolean },
+  { at, checks, facts, chain }: DcapRun,
+): void {
   const faultyChains: QvlChain[] = [];
   if (!tcbOk || !rootCrlOk) faultyChains.push("tcb-info");
   if (!qeOk) faultyChains.push("qe-identity");
@@ -291,8 +335,10 @@ export function verifyDcap(quote: Uint8Array, options: DcapVerifyOptions): Verif
   }
   chain.push({ role: "evidence", title: "QE report", subtitle: `QE SVN ${parsed.qeSvn}, signed by the PCK key`, check: "qvl.qe-report-signature", ok: checks.outcome("qvl.qe-report-signature") });
   chain.push({ role: "evidence", title: `${parsed.teeType} quote v${parsed.version}`, subtitle: "signed by the QE's attestation key", check: "qvl.quote-signature", ok: checks.outcome("qvl.quote-signature") });
+}
 
-  // 5. Policy.
+/** The policy checks (debug, MRENCLAVE/MRSIGNER/MRTD, TCB status, signer binding) and their links. */
+function checkDcapPolicy(parsed: ParsedDcapQuote, policy: Policy, { at, checks, facts, chain }: DcapRun): void {
   const report = parsed.body.report;
   const isSgx = parsed.body.kind === "sgx";
   checks.addAll(
@@ -319,7 +365,6 @@ export function verifyDcap(quote: Uint8Array, options: DcapVerifyOptions): Verif
     ok: checks.get(measurementCheck) ? checks.outcome(measurementCheck) : checks.outcome("qvl.tcb-level"),
   });
   chain.push(signerLink(checks, policy));
-  return finish();
 }
 
 function quoteFacts(parsed: ParsedDcapQuote): DcapFacts {

@@ -13,7 +13,7 @@ import { verify as cryptoVerify, X509Certificate } from "crypto";
 import { CheckList, errorMessage, requireCollateral, shortHex, signerLink, toHex } from "../checks";
 import { DER_TAG, derContent, derUnsigned, parseCertificateParts, readDer } from "./der";
 import { EvidenceInputError } from "../errors";
-import { AMD_ARK_MILAN, resolveTrustAnchor } from "./pinned-roots";
+import { AMD_ARK_MILAN, resolveTrustAnchor, type PinnedRoot } from "./pinned-roots";
 import { evaluatePolicy } from "../policy";
 import { resolvePolicy, type Policy, type PolicyInput } from "../policy-schema";
 import type { CertificateInput, EvidenceVerifier, TrustLink, VerificationReport } from "../types";
@@ -177,7 +177,14 @@ function vcekClaims(vcek: X509Certificate): VcekClaims {
 }
 
 /** Validates collateral: `{vcek, ask, ark?}`, `{vcek, askArk}` (PEM of ASK then ARK) or a PEM bundle. */
-export function parseSevSnpCollateral(input: unknown): { vcek: X509Certificate; ask: X509Certificate; ark?: X509Certificate } {
+/** The certificates of an SEV-SNP report's chain, parsed. */
+interface SevSnpChain {
+  vcek: X509Certificate;
+  ask: X509Certificate;
+  ark?: X509Certificate;
+}
+
+export function parseSevSnpCollateral(input: unknown): SevSnpChain {
   try {
     if (typeof input === "string") return identifyBundle(splitPem(input).map((p) => toX509(p)));
     if (Array.isArray(input)) return identifyBundle(input.map((c) => toX509(c as CertificateInput)));
@@ -254,14 +261,22 @@ export function readSevSnpCollateralFile(path: string): { vcek: X509Certificate;
 }
 
 /** Verifies an SEV-SNP report with its VCEK and ASK (and ARK); never throws for bad evidence. */
+/** The state of one SEV-SNP verification: where the steps record checks, facts and the trust diagram. */
+interface SevSnpRun {
+  at: number;
+  checks: CheckList;
+  facts: SevSnpFacts;
+  chain: TrustLink[];
+}
+
 export function verifySevSnp(report: Uint8Array, options: SevSnpVerifyOptions): VerificationReport<SevSnpFacts> {
   const { at } = options;
   const collateral = parseSevSnpCollateral(options.collateral);
   const policy = resolvePolicy(options.policy);
   const anchor = resolveTrustAnchor(options.trustAnchor, AMD_ARK_MILAN);
   const checks = new CheckList();
-  let facts: SevSnpFacts = {};
   const chain: TrustLink[] = [];
+  let facts: SevSnpFacts = {};
   const finish = () => checks.finish({ format: "sev-snp", at, facts, chain, expected: SEV_SNP_CHECKS });
 
   try {
@@ -270,6 +285,19 @@ export function verifySevSnp(report: Uint8Array, options: SevSnpVerifyOptions): 
     checks.fail("report.structure", `not an SEV-SNP report: ${errorMessage(error)}`, { bytes: report.length });
     return finish();
   }
+  const run: SevSnpRun = { at, checks, facts, chain };
+  checkReportStructure(report, run);
+  // Chain: pinned ARK -> ASK -> VCEK.
+  const vcekIsP384 = checkCertificateChain(collateral, anchor, run);
+  // The VCEK must be the one for this chip at this TCB.
+  checkVcekTcb(collateral, run);
+  checkReportSignature(report, collateral, vcekIsP384, run);
+  checkSevSnpPolicy(policy, run);
+  return finish();
+}
+
+/** `report.structure`: version 2 or later, ECDSA P-384 with SHA-384. */
+function checkReportStructure(report: Uint8Array, { checks, facts }: SevSnpRun): void {
   const structureProblems: string[] = [];
   if ((facts.version ?? 0) < 2) structureProblems.push(`report version ${facts.version} is older than 2`);
   if (facts.signatureAlgorithm !== SIG_ALGO_ECDSA_P384_SHA384) structureProblems.push(`signature algorithm ${facts.signatureAlgorithm} is not 1 (ECDSA P-384 with SHA-384)`);
@@ -279,8 +307,10 @@ export function verifySevSnp(report: Uint8Array, options: SevSnpVerifyOptions): 
     structureProblems.length === 0 ? `SEV-SNP report version ${facts.version}, ${SNP_REPORT_LENGTH} bytes, ECDSA P-384 with SHA-384` : structureProblems.join("; "),
     { version: facts.version ?? null, signatureAlgorithm: facts.signatureAlgorithm ?? null, bytes: report.length },
   );
+}
 
-  // Chain: pinned ARK -> ASK -> VCEK.
+/** `root.pinned`, `chain.ask`, `chain.vcek`; returns whether the VCEK's key is EC P-384. */
+function checkCertificateChain(collateral: SevSnpChain, anchor: PinnedRoot, { at, checks, chain }: SevSnpRun): boolean {
   const ark = collateral.ark ?? anchor.certificate;
   const arkFingerprint = fingerprintSha256(ark);
   const arkSelfSigned = (() => {
@@ -318,8 +348,11 @@ export function verifySevSnp(report: Uint8Array, options: SevSnpVerifyOptions): 
     vcekLink.evidence,
   );
   chain.push({ role: "leaf", title: "VCEK", subtitle: commonName(collateral.vcek.subject), check: "chain.vcek", ok: checks.passed("chain.vcek") });
+  return vcekIsP384;
+}
 
-  // The VCEK must be the one for this chip at this TCB.
+/** `vcek.tcb`: the VCEK was issued for this chip at the reported TCB. */
+function checkVcekTcb(collateral: SevSnpChain, { checks, facts }: SevSnpRun): void {
   let claims: VcekClaims;
   try {
     claims = vcekClaims(collateral.vcek);
@@ -350,7 +383,11 @@ export function verifySevSnp(report: Uint8Array, options: SevSnpVerifyOptions): 
       },
     );
   }
+}
 
+/** `report.signature`: ECDSA P-384 over the signed part of the report with the VCEK. */
+function checkReportSignature(report: Uint8Array, collateral: SevSnpChain, vcekIsP384: boolean, { checks, facts, chain }: SevSnpRun): void {
+  const vcekKey = collateral.vcek.publicKey;
   let signatureOk = false;
   try {
     const signature = snpSignatureP1363(report);
@@ -369,7 +406,10 @@ export function verifySevSnp(report: Uint8Array, options: SevSnpVerifyOptions): 
     checks.fail("report.signature", `the signature field is malformed: ${errorMessage(error)}`);
   }
   chain.push({ role: "evidence", title: "SEV-SNP report", subtitle: `version ${facts.version}, VMPL ${facts.vmpl}`, check: "report.signature", ok: signatureOk });
+}
 
+/** The policy checks (debug, measurement, signer binding) and their links. */
+function checkSevSnpPolicy(policy: Policy, { at, checks, facts, chain }: SevSnpRun): void {
   checks.addAll(
     evaluatePolicy(
       {
@@ -390,7 +430,6 @@ export function verifySevSnp(report: Uint8Array, options: SevSnpVerifyOptions): 
     ok: checks.get("policy.measurement") ? checks.outcome("policy.measurement") : null,
   });
   chain.push(signerLink(checks, policy));
-  return finish();
 }
 
 /** The registry entry for SEV-SNP reports. */

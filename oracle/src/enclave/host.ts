@@ -50,7 +50,8 @@ import { DEFAULT_LIMITS, type EnclaveHostOptions, type EnclaveLimits, type Encla
 import { SignatureJournal } from "./journal";
 import { ModelQuarantine } from "./quarantine";
 import { mapRunnerError, sendRequest, waitReady, type Pending } from "./runner-ipc";
-import { hashInputs, packJobs, type HostMessage, type InferReply, type PackedJobs, type RunnerMessage, type RunnerReply, type WireJob } from "./ipc";
+import type { HostMessage, InferReply, RunnerMessage, RunnerReply, WireJob } from "./ipc";
+import { hashInputs, packJobs, type PackedJobs } from "./wire";
 import { measureRunner, RUNNER_ENTRY, type RunnerMeasurement } from "./measure";
 import { verifyReply, type SignedResult } from "./verify-reply";
 

@@ -5,11 +5,7 @@
  * The runner understands exactly these requests: `init` (once), `attest`, `infer`. Any other
  * message, including one that asks it to sign a given digest, is answered with
  * `UNKNOWN_OPERATION` and changes nothing. No message in either direction carries the signing key.
- *
- * Below the message types: packing the host's checked jobs into an `infer` request.
  */
-import { fromHex, keccak256Bytes } from "../protocol/bytes";
-import { uint256Word } from "../protocol/eip712";
 
 export interface InitRequest {
   type: "init";
@@ -118,40 +114,3 @@ export interface ReadyMessage {
 export type RunnerReply = ErrorReply | InitReply | AttestReply | InferReply;
 
 export type RunnerMessage = ReadyMessage | RunnerReply;
-
-/** The jobs part of an {@link InferRequest}. */
-export type PackedJobs = Pick<InferRequest, "count" | "requestIds" | "modelHashes" | "inputs" | "inputEnds">;
-
-/** keccak256 of each job's input, packed (32 bytes per job). */
-export function hashInputs(jobs: WireJob[]): Uint8Array {
-  const out = new Uint8Array(32 * jobs.length);
-  for (let i = 0; i < jobs.length; i++) out.set(keccak256Bytes(jobs[i].input), 32 * i);
-  return out;
-}
-
-/** The jobs as one IPC message's packed arrays (see {@link InferRequest}). */
-export function packJobs(jobs: WireJob[]): PackedJobs {
-  const count = jobs.length;
-  const requestIds = new Uint8Array(32 * count);
-  const modelHashes = new Uint8Array(32 * count);
-  const inputEnds = new Uint32Array(count);
-  let size = 0;
-  for (let i = 0; i < count; i++) {
-    size += jobs[i].input.length;
-    inputEnds[i] = size;
-  }
-  const inputs = new Uint8Array(size);
-  let lastHash = "";
-  let lastBytes: Uint8Array = new Uint8Array(32);
-  for (let i = 0; i < count; i++) {
-    const job = jobs[i];
-    uint256Word(job.requestId, requestIds, 32 * i);
-    if (job.modelHash !== lastHash) {
-      lastHash = job.modelHash;
-      lastBytes = fromHex(job.modelHash);
-    }
-    modelHashes.set(lastBytes, 32 * i);
-    inputs.set(job.input, i === 0 ? 0 : inputEnds[i - 1]);
-  }
-  return { count, requestIds, modelHashes, inputs, inputEnds };
-}

@@ -323,54 +323,11 @@ export function verifyDevEvidence(evidence: DevEvidenceInput, options: VerifyDev
     checks.push({ name, ok, detail });
     return ok;
   };
-  const finish = (): DevVerificationReport => {
-    const first = checks.find((c) => !c.ok);
-    for (const name of DEV_CHECKS) {
-      if (!checks.some((c) => c.name === name)) {
-        checks.push({ name, ok: false, skipped: true, detail: `not evaluated: "${first?.name ?? "an earlier step"}" failed first` });
-      }
-    }
-    const outcome = (name: string): boolean | null => {
-      const c = checks.find((x) => x.name === name);
-      return !c || c.skipped ? null : c.ok;
-    };
-    const failed = checks.find((c) => !c.ok && !c.skipped);
-    return {
-      format: "dev",
-      valid: checks.every((c) => c.ok),
-      at,
-      checks,
-      ...(failed ? { failedCheck: failed.name } : {}),
-      facts,
-      chain: [
-        { role: "root", title: "Development vendor root (simulation)", subtitle: facts.rootId ?? "unknown", check: "chain.root", ok: outcome("chain.root") },
-        { role: "leaf", title: "Platform key", subtitle: facts.platformId ?? "unknown", check: "chain.certificate", ok: outcome("chain.certificate") },
-        { role: "evidence", title: "Attestation report (DevSimulated)", subtitle: `issued ${facts.issuedAt ?? "?"}`, check: "report.signature", ok: outcome("report.signature") },
-        { role: "measurement", title: "Runner measurement", subtitle: facts.measurement ?? "unknown", check: "policy.measurement", ok: outcome("policy.measurement") },
-        { role: "signer", title: "Enclave signer", subtitle: facts.enclaveSigner ?? "unknown", check: "policy.signer", ok: outcome("policy.signer") },
-      ],
-    };
-  };
+  const finish = (): DevVerificationReport => devReport(checks, facts, at);
 
-  let cert: PlatformCertificate;
-  let report: AttestationReport;
-  try {
-    cert = decodeCertificate(evidence.certificate);
-    record("encoding.certificate", true, "the certificate decodes as the PlatformCertificate ABI layout");
-  } catch (err) {
-    record("encoding.certificate", false, `the certificate does not decode: ${(err as Error).message}`);
-    return finish();
-  }
-  try {
-    report = decodeReport(evidence.report);
-    record("encoding.report", true, "the report decodes as the AttestationReport ABI layout");
-  } catch (err) {
-    const version = declaredVersion(evidence.report);
-    record("encoding.report", false, version !== undefined && version !== REPORT_VERSION
-      ? `report version ${version}: this verifier reads version ${REPORT_VERSION} (version 2 added the operator)`
-      : `the report does not decode: ${(err as Error).message}`);
-    return finish();
-  }
+  const decoded = decodeDevEvidence(evidence, record);
+  if (!decoded) return finish();
+  const { cert, report } = decoded;
   Object.assign(facts, {
     teeType: report.teeType, platformId: report.platformId, measurement: report.measurement,
     enclaveSigner: report.enclaveSigner, operator: report.operator, runtime: report.runtime,
@@ -398,6 +355,38 @@ export function verifyDevEvidence(evidence: DevEvidenceInput, options: VerifyDev
       : `teeType ${report.teeType}: a development platform may only sign DevSimulated reports`);
   record("report.freshness", BigInt(at) >= report.issuedAt && BigInt(at) < report.expiresAt,
     `report issued ${report.issuedAt}, expires ${report.expiresAt}; checked at ${at}`);
+  checkDevPolicy(report, options, record);
+  return finish();
+}
+
+type RecordCheck = (name: string, ok: boolean, detail: string) => boolean;
+
+/** `encoding.certificate`, `encoding.report`: both decode in their ABI layouts (a report of another version says so). */
+function decodeDevEvidence(evidence: DevEvidenceInput, record: RecordCheck): { cert: PlatformCertificate; report: AttestationReport } | undefined {
+  let cert: PlatformCertificate;
+  let report: AttestationReport;
+  try {
+    cert = decodeCertificate(evidence.certificate);
+    record("encoding.certificate", true, "the certificate decodes as the PlatformCertificate ABI layout");
+  } catch (err) {
+    record("encoding.certificate", false, `the certificate does not decode: ${(err as Error).message}`);
+    return undefined;
+  }
+  try {
+    report = decodeReport(evidence.report);
+    record("encoding.report", true, "the report decodes as the AttestationReport ABI layout");
+  } catch (err) {
+    const version = declaredVersion(evidence.report);
+    record("encoding.report", false, version !== undefined && version !== REPORT_VERSION
+      ? `report version ${version}: this verifier reads version ${REPORT_VERSION} (version 2 added the operator)`
+      : `the report does not decode: ${(err as Error).message}`);
+    return undefined;
+  }
+  return { cert, report };
+}
+
+/** `policy.measurement`, `policy.signer`, `policy.operator`: each checked when the caller gives one. */
+function checkDevPolicy(report: AttestationReport, options: VerifyDevEvidenceOptions, record: RecordCheck): void {
   if (options.allowedMeasurements) {
     const allowed = options.allowedMeasurements.map((m) => m.toLowerCase());
     record("policy.measurement", allowed.includes(report.measurement.toLowerCase()),
@@ -417,7 +406,36 @@ export function verifyDevEvidence(evidence: DevEvidenceInput, options: VerifyDev
   } else {
     record("policy.operator", true, `no expected operator given; the report names ${report.operator}${report.operator === ZeroAddress ? " (the zero address: no account can register it)" : ""}`);
   }
-  return finish();
+}
+
+/** The report: checks not reached listed as skipped, and the trust diagram. */
+function devReport(checks: DevCheck[], facts: DevFacts, at: number): DevVerificationReport {
+  const first = checks.find((c) => !c.ok);
+  for (const name of DEV_CHECKS) {
+    if (!checks.some((c) => c.name === name)) {
+      checks.push({ name, ok: false, skipped: true, detail: `not evaluated: "${first?.name ?? "an earlier step"}" failed first` });
+    }
+  }
+  const outcome = (name: string): boolean | null => {
+    const c = checks.find((x) => x.name === name);
+    return !c || c.skipped ? null : c.ok;
+  };
+  const failed = checks.find((c) => !c.ok && !c.skipped);
+  return {
+    format: "dev",
+    valid: checks.every((c) => c.ok),
+    at,
+    checks,
+    ...(failed ? { failedCheck: failed.name } : {}),
+    facts,
+    chain: [
+      { role: "root", title: "Development vendor root (simulation)", subtitle: facts.rootId ?? "unknown", check: "chain.root", ok: outcome("chain.root") },
+      { role: "leaf", title: "Platform key", subtitle: facts.platformId ?? "unknown", check: "chain.certificate", ok: outcome("chain.certificate") },
+      { role: "evidence", title: "Attestation report (DevSimulated)", subtitle: `issued ${facts.issuedAt ?? "?"}`, check: "report.signature", ok: outcome("report.signature") },
+      { role: "measurement", title: "Runner measurement", subtitle: facts.measurement ?? "unknown", check: "policy.measurement", ok: outcome("policy.measurement") },
+      { role: "signer", title: "Enclave signer", subtitle: facts.enclaveSigner ?? "unknown", check: "policy.signer", ok: outcome("policy.signer") },
+    ],
+  };
 }
 
 /** The version a report declares in its first word, if it has one that fits a uint16. */

@@ -11,7 +11,8 @@ import { fromHex, keccak256Bytes, toHex } from "../protocol/bytes";
 import type { ResultHasher } from "../protocol/eip712";
 import { recoverSigner } from "./ecdsa";
 import { RunnerMisbehavedError } from "./errors";
-import type { InferReply, PackedJobs, WireJob } from "./ipc";
+import type { InferReply, WireJob } from "./ipc";
+import type { PackedJobs } from "./wire";
 
 /** One result as the runner signed it. Hex strings are 0x-prefixed. */
 export interface SignedResult {

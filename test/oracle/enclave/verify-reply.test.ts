@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { SigningKey, Wallet, computeAddress, getBytes, toBeHex } from "ethers";
 import { RunnerMisbehavedError } from "../../../oracle/src/enclave/errors";
-import { hashInputs, packJobs, type InferReply, type WireJob } from "../../../oracle/src/enclave/ipc";
+import type { InferReply, WireJob } from "../../../oracle/src/enclave/ipc";
+import { hashInputs, packJobs } from "../../../oracle/src/enclave/wire";
 import { verifyReply, type SentBatch } from "../../../oracle/src/enclave/verify-reply";
 import { fromHex, initKeccak, keccak256Bytes, toHex } from "../../../oracle/src/protocol/bytes";
 import { ResultHasher, encodeTensor, oracleDomain } from "../../../oracle/src/protocol/eip712";

@@ -9,8 +9,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
+import { REPO_ROOT } from "../../oracle/src/paths";
 
-const REPO_ROOT = path.resolve(__dirname, "../..");
 
 /** Copies the files git tracks (as they are in the working tree) to a new directory: a fresh clone of this checkout. */
 function freshCopy(): string {

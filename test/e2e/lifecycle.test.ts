@@ -12,7 +12,7 @@ import path from "node:path";
 import { expect } from "chai";
 import net from "node:net";
 import { REPO_ROOT } from "../../oracle/src/paths";
-import { devAccount } from "../../oracle/src/node/devchain";
+import { devAccount } from "../../oracle/src/dev/devchain";
 import { REDIS_URL, rpc, setupEnv, startNodeProcess, type Env } from "./lib";
 
 const run = promisify(execFile);

@@ -9,8 +9,8 @@ import { expect } from "chai";
 import { shortError, withAdvice } from "../../../oracle/src/chain/retry";
 import { SubmitError } from "../../../oracle/src/chain/submitter";
 import { createMetrics } from "../../../oracle/src/metrics";
+import { REPO_ROOT } from "../../../oracle/src/paths";
 
-const REPO_ROOT = path.resolve(__dirname, "../../..");
 const run = promisify(execFile);
 
 describe("operator-facing errors", function () {

@@ -12,12 +12,12 @@ import { Contract, Wallet } from "ethers";
 import { loadConfig, type OracleConfig } from "../../../oracle/src/config";
 import { createLogger } from "../../../oracle/src/log";
 import { startNode } from "../../../oracle/src/main";
-import { devAccount, freePort } from "../../../oracle/src/node/devchain";
+import { devAccount, freePort } from "../../../oracle/src/dev/devchain";
 import { ENCLAVE_REGISTRY_ABI } from "../../../oracle/src/protocol/abi";
 import { DEFAULT_MIN_BOND, DEFAULT_ORACLE_CONFIG } from "../../../scripts/lib/deploy-contracts";
 import { REDIS_URL, setupEnv, type Env } from "../../e2e/lib";
+import { REPO_ROOT } from "../../../oracle/src/paths";
 
-const REPO_ROOT = path.resolve(__dirname, "../../..");
 
 describe("node start-up and shutdown (real Hardhat node)", function () {
   this.timeout(120_000);

@@ -13,7 +13,7 @@ import { loadConfig } from "../../../oracle/src/config";
 import { createLogger } from "../../../oracle/src/log";
 import { startNode, type OracleNode } from "../../../oracle/src/main";
 import { DEFAULT_MODELS_DIR, loadManifest } from "../../../oracle/src/models/manifest";
-import { devAccount } from "../../../oracle/src/node/devchain";
+import { devAccount } from "../../../oracle/src/dev/devchain";
 import { MODEL_REGISTRY_ABI, ORACLE_ABI, oracleInterface } from "../../../oracle/src/protocol/abi";
 import { encodeTensor } from "../../../oracle/src/protocol/eip712";
 import { optionsTuple } from "../../../oracle/src/protocol/request";

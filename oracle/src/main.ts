@@ -135,15 +135,16 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
     cleanups.push(["registration", () => runners.close()]);
     await runners.start();
 
+    // The bundled catalogue (names and labels for the API and console; the runner never reads it).
     const manifest = fs.existsSync(path.join(config.modelsDir, "manifest.json")) ? loadManifest(config.modelsDir) : { models: [] as ModelManifestEntry[] };
     const limits = await withRetry(() => servingLimits(provider, oracle, config), { what: "serving limits (config(), block gas limit)", log });
     log.info({ maxCallbackGas: limits.maxCallbackGas, maxBatchGas: limits.maxBatchGas.toString() }, "serving limits");
     const servability = new ServabilityChecker({
-      provider, modelRegistry: deployment.contracts.ModelRegistry, models: manifest.models, limits, measurement: () => runnerMeasurement(source!),
+      provider, modelRegistry: deployment.contracts.ModelRegistry, models: provisioner, limits, measurement: () => runnerMeasurement(source!),
       gasPrice: () => submitter.gasPrice(),
     });
     const pipeline = new Pipeline(
-      { models: provisioner, provider, oracle, runners, servability, submitter, tracker, metrics, log: log.child({ part: "pipeline" }) },
+      { provider, oracle, runners, servability, submitter, tracker, metrics, log: log.child({ part: "pipeline" }) },
       { batchSize: config.batchSize, batchWindowMs: config.batchWindowMs, maxBatchGas: limits.maxBatchGas },
     );
     queue.process(pipeline.handle, config.jobConcurrency);

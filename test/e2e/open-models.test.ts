@@ -147,14 +147,14 @@ describe("e2e: a publisher's model served by a running node", function () {
     const api = `http://127.0.0.1:${node!.port}`;
     let trail: { trail: { step: string; detail?: string }[] } = { trail: [] };
     const end = Date.now() + 60_000;
-    while (!trail.trail.some((t) => t.step === "failed") && Date.now() < end) {
+    while (!trail.trail.some((t) => t.step === "declined") && Date.now() < end) {
       await e.provider.send("evm_mine", []);
       await new Promise((r) => setTimeout(r, 300));
       trail = (await (await fetch(`${api}/v1/requests/${requestId}`)).json()) as typeof trail;
     }
-    const failed = trail.trail.find((t) => t.step === "failed");
-    expect(failed?.detail, JSON.stringify(trail)).to.match(/declined \(fetch-hash-mismatch\)/);
-    expect(await node!.metrics()).to.match(/oracle_requests_failed_total\{reason="model-declined:fetch-hash-mismatch"\} 1/);
+    const declined = trail.trail.find((t) => t.step === "declined");
+    expect(declined?.detail, JSON.stringify(trail)).to.match(/^model-unavailable: .*declined \(fetch-hash-mismatch\)/);
+    expect(await node!.metrics()).to.match(/oracle_requests_declined_total\{reason="model-unavailable"\} 1/);
     expect(Number(await oracle.requestState(requestId)), "still pending: it will expire and be refunded").to.equal(1);
   });
 });

@@ -32,18 +32,11 @@ export interface PipelineOptions {
   maxBatchGas: bigint;
 }
 
-/** Makes a model servable (fetched, checked against its registration) or declines it (models/provision.ts). */
-export interface ModelPreparer {
-  prepare(modelId: bigint, modelHash: string): Promise<unknown>;
-}
-
 export interface PipelineDeps {
-  /** When given, each batch's models are prepared first; a declined model fails its jobs permanently. */
-  models?: ModelPreparer;
   provider: FastJsonRpcProvider;
   oracle: string;
   runners: RegisteredRunnerPool;
-  /** Declines, before any work, what this node cannot or must not serve. */
+  /** Declines, before any work, what this node cannot or must not serve (the model file included). */
   servability: ServabilityChecker;
   submitter: Submitter;
   tracker: RequestTracker;
@@ -269,7 +262,6 @@ export class Pipeline {
   /** Computes, signs, submits and settles one batch; rejects each job it cannot ack. */
   private async computeAndSubmit(batch: Pending[], recheckMs = 0): Promise<void> {
     const { tracker, metrics, submitter } = this.deps;
-    await this.prepareModels(batch);
     const t0 = Date.now();
     const runner = this.deps.runners.acquire();
     const signed = await runner.inferBatch(batch.map((p) => ({
@@ -291,25 +283,6 @@ export class Pipeline {
       tx: receipt.tx, block: receipt.block, size: batch.length, gasEach: Math.round(gasEach), recheckMs, inferMs, ...receipt.timings,
     }, "batch mined");
     await Promise.all(batch.map((p) => this.settle(p, receipt.outcomes.get(p.job.requestId)!, gasEach).catch((err) => p.reject(err))));
-  }
-
-  /** Fetches and checks each model of the batch once; a decline is permanent (the request expires and is refunded). */
-  private async prepareModels(batch: Pending[]): Promise<void> {
-    const models = this.deps.models;
-    if (!models) return;
-    const seen = new Set<string>();
-    for (const p of batch) {
-      const key = p.job.modelHash.toLowerCase();
-      if (seen.has(key)) continue;
-      seen.add(key);
-      try {
-        await models.prepare(BigInt(p.job.modelId), p.job.modelHash);
-      } catch (err) {
-        const e = err as { transient?: boolean; reason?: string; message: string };
-        if (e.transient === false) throw new PermanentJobError(e.message, `model-declined:${e.reason ?? "unknown"}`, { cause: err });
-        throw new TransientError(e.message, { cause: err });
-      }
-    }
   }
 
   private async settle(p: Pending, outcome: ItemOutcome, gasEach: number): Promise<void> {

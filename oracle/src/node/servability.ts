@@ -1,27 +1,28 @@
 /**
  * Whether this node can serve a request, decided BEFORE anything is computed or sent: every rule
  * the chain would otherwise enforce by skipping the result (for good), and every limit of this
- * node. (Whether the model file can be had at all is the model provisioner's part: it fetches a
- * model that is not bundled by its registry URI, and declines it if it cannot.) A request that fails a rule is declined: its job fails permanently with the reason, the
+ * node. A request that fails a rule is declined: its job fails permanently with the reason, the
  * trail says why (/v1/requests/:id) and `oracle_requests_declined_total{reason}` counts it. It is
  * never retried and never re-queued, and no transaction is spent on it.
  *
- * The rules are pure functions of the job, the model file's own spec (models/manifest.json), the
- * registry's record of the model and the node's limits ({@link declineReason}); the
- * {@link ServabilityChecker} gathers the on-chain facts (cached for a few seconds per model).
+ * The rules are pure functions of the job, the registry's record of the model and the node's
+ * limits ({@link declineReason}); the {@link ServabilityChecker} gathers the on-chain facts (cached
+ * for a few seconds per model) and, last, asks the model provisioner (models/provision.ts) for the
+ * model file: fetched by its registry URI if need be, sha256 checked, its own spec compared with
+ * the registration. That is the one place a model's spec is compared; its refusal is a decline
+ * here like any other.
  */
 import { Contract, id } from "ethers";
 import type { Provider } from "ethers";
 import { callbackGas, itemGasPlan, tensorBytes, BATCH_OVERHEAD } from "../chain/gas";
 import { shortError } from "../chain/retry";
-import type { ModelManifestEntry } from "../models/manifest";
 import { MODEL_REGISTRY_ABI } from "../protocol/abi";
 import { PermanentJobError, type InferenceJob } from "../queue/types";
 
 /** Why a request is declined (the `reason` label of the metric). */
 export type DeclineReason =
   | "input-too-large" | "callback-gas-too-high" | "does-not-fit-in-a-transaction"
-  | "model-spec-mismatch" | "measurement-not-allowed" | "gas-price-above-max" | "malformed-output" | "invalid-status" | "deadline-passed";
+  | "model-spec-mismatch" | "model-unavailable" | "measurement-not-allowed" | "gas-price-above-max" | "malformed-output" | "invalid-status" | "deadline-passed";
 
 /** A request this node will not serve, with the reason and what it means. */
 export class DeclinedError extends PermanentJobError {
@@ -49,14 +50,9 @@ export interface ServabilityLimits {
   maxBatchGas: bigint;
 }
 
-/**
- * What the rules look at. `file` is the spec of a model file bundled with the node (its manifest);
- * undefined for any other model, which the model provisioner fetches by its registry URI and
- * checks against its registration itself (models/provision.ts).
- */
+/** What the rules look at. */
 export interface ServabilityFacts {
   job: InferenceJob;
-  file?: ModelManifestEntry;
   registry?: RegistryModel;
   measurement: string;
   limits: ServabilityLimits;
@@ -74,17 +70,11 @@ const RULES: Rule[] = [
     ? ["input-too-large", `input of ${inputBytes(job)} bytes exceeds ORACLE_MAX_INPUT_BYTES=${limits.maxInputBytes}`] : undefined,
   ({ job, limits }) => job.callbackGasLimit > limits.maxCallbackGas
     ? ["callback-gas-too-high", `callback gas limit ${job.callbackGasLimit} exceeds the maximum served, ${limits.maxCallbackGas}`] : undefined,
-  ({ job, file, registry, limits }) => {
-    const alone = BATCH_OVERHEAD + itemGasPlan(job.callbackGasLimit, tensorBytes(outputLength(file, registry)));
+  ({ job, registry, limits }) => {
+    const alone = BATCH_OVERHEAD + itemGasPlan(job.callbackGasLimit, tensorBytes(registry?.outputLength ?? 0));
     return alone > limits.maxBatchGas
       ? ["does-not-fit-in-a-transaction", `even alone its fulfilment needs up to ${alone} gas (callback ${callbackGas(job.callbackGasLimit)}), above the ${limits.maxBatchGas} one transaction may use`]
       : undefined;
-  },
-  ({ job, file, registry }) => {
-    if (!registry || !file) return undefined;
-    const differ = specDifferences(file, registry, job.modelHash);
-    return differ.length
-      ? ["model-spec-mismatch", `model ${job.modelId}'s registry record differs from the model file ${file.file}: ${differ.join(", ")}`] : undefined;
   },
   ({ job, registry, measurement }) => registry && !registry.measurementAllowed
     ? ["measurement-not-allowed", `model ${job.modelId} does not allow this node's runner measurement ${measurement}`] : undefined,
@@ -94,22 +84,6 @@ const RULES: Rule[] = [
     ? ["gas-price-above-max", `the request reimburses gas at most at ${job.maxGasPrice} wei/gas (maxGasPrice), below the chain's current ${gasPrice} wei/gas: its gas prepayment cannot cover its cost`]
     : undefined,
 ];
-
-/** Output values of the model: the file's when bundled, else the registry's (what the chain enforces); 0 before either is known. */
-function outputLength(file: ModelManifestEntry | undefined, registry: RegistryModel | undefined): number {
-  return file?.output.length ?? registry?.outputLength ?? 0;
-}
-
-/** Fields where the registry's record and the model file disagree, as "field registry≠file". */
-function specDifferences(file: ModelManifestEntry, reg: RegistryModel, requestHash: string): string[] {
-  const pairs: [string, unknown, unknown][] = [
-    ["modelHash", reg.modelHash.toLowerCase(), requestHash.toLowerCase()],
-    ["inputLength", reg.inputLength, file.input.length],
-    ["outputLength", reg.outputLength, file.output.length],
-    ["decimals", reg.decimals, file.decimals],
-  ];
-  return pairs.filter(([, a, b]) => a !== b).map(([name, a, b]) => `${name} ${a}≠${b}`);
-}
 
 /** The first rule the request breaks, or undefined when this node can serve it. */
 export function declineReason(facts: ServabilityFacts): DeclinedError | undefined {
@@ -138,11 +112,17 @@ export function permanentSkip(selector: string, requestId: string, tx: string): 
   return reason ? new DeclinedError(reason, `the oracle skipped the result of request ${requestId} in ${tx} with ${reason} (${selector}): it will never accept one from this node`) : undefined;
 }
 
+/** Makes a model file servable or refuses it (models/provision.ts `ModelProvisioner`). */
+export interface ModelPreparer {
+  /** Resolves when the file is cached and equals its registration; rejects with `transient: false` and a `reason` to decline. */
+  prepare(modelId: bigint, modelHash: string): Promise<unknown>;
+}
+
 export interface ServabilityDeps {
   provider: Provider;
   modelRegistry: string;
-  /** Model files of this node. */
-  models: ModelManifestEntry[];
+  /** The model files: fetched, hash-checked and compared with their registration before any job of them runs. */
+  models: ModelPreparer;
   /** The runners' measurement. */
   measurement: () => string;
   /** The gas price a fulfilment would pay now (base fee + tip), wei. */
@@ -167,14 +147,25 @@ export class ServabilityChecker {
 
   /** Resolves with the gas the job may add to a batch; throws {@link DeclinedError} when the node must not serve it. */
   async check(job: InferenceJob): Promise<bigint> {
-    const file = this.deps.models.find((m) => m.sha256.toLowerCase() === job.modelHash.toLowerCase());
-    const facts: ServabilityFacts = { job, file, measurement: this.deps.measurement(), limits: this.deps.limits };
+    const facts: ServabilityFacts = { job, measurement: this.deps.measurement(), limits: this.deps.limits };
     const early = declineReason(facts);
     if (early) throw early;
     [facts.registry, facts.gasPrice] = await Promise.all([this.registryModel(job.modelId, facts.measurement), this.gasPrice()]);
     const late = declineReason(facts);
     if (late) throw late;
-    return itemGasPlan(job.callbackGasLimit, tensorBytes(outputLength(file, facts.registry)));
+    await this.prepareModel(job);
+    return itemGasPlan(job.callbackGasLimit, tensorBytes(facts.registry!.outputLength));
+  }
+
+  /** The model file, last (it may be fetched): a refusal is a decline, anything else a retry. */
+  private async prepareModel(job: InferenceJob): Promise<void> {
+    try {
+      await this.deps.models.prepare(BigInt(job.modelId), job.modelHash);
+    } catch (err) {
+      const e = err as { transient?: boolean; reason?: string; message: string };
+      if (e.transient !== false) throw new RegistryReadError(e.message, { cause: err });
+      throw new DeclinedError(e.reason === "spec-mismatch" ? "model-spec-mismatch" : "model-unavailable", e.message);
+    }
   }
 
   private async gasPrice(): Promise<bigint> {

@@ -15,7 +15,6 @@ import { Pipeline } from "../../../oracle/src/node/pipeline";
 import type { BatchResult, RegisteredRunnerPool } from "../../../oracle/src/node/runners";
 import { RequestTracker } from "../../../oracle/src/node/tracker";
 import { ServabilityChecker } from "../../../oracle/src/node/servability";
-import { DEFAULT_MODELS_DIR, loadManifest } from "../../../oracle/src/models/manifest";
 import { ENCLAVE_REGISTRY_ABI, ORACLE_ABI, RequestState, oracleInterface } from "../../../oracle/src/protocol/abi";
 import { batchDigest, encodeTensor, oracleDomain } from "../../../oracle/src/protocol/eip712";
 import { commitmentFromEvent, commitmentTuple, type RequestCommitment } from "../../../oracle/src/protocol/request";
@@ -228,7 +227,7 @@ describe("node submitter (real Hardhat node)", function () {
     };
     const runners = { acquire: () => runner } as unknown as RegisteredRunnerPool;
     const servability = new ServabilityChecker({
-      provider, modelRegistry: env.deployed.deployment.contracts.ModelRegistry, models: loadManifest(DEFAULT_MODELS_DIR).models,
+      provider, modelRegistry: env.deployed.deployment.contracts.ModelRegistry, models: { prepare: async () => undefined }, // the model file is not what this test is about,
       measurement: () => env.deployed.deployment.measurement!, gasPrice: () => submitter.gasPrice(), limits: { maxInputBytes: 65536, maxCallbackGas: 2_000_000, maxBatchGas: 16_777_216n },
     });
     const pipeline = new Pipeline({ provider, oracle: env.oracle, runners, servability, submitter, tracker, metrics, log },

@@ -35,7 +35,7 @@ const registry = (over: Partial<RegistryModel> = {}): RegistryModel => ({
   measurementAllowed: true, ...over,
 });
 const facts = (over: Partial<ServabilityFacts> = {}): ServabilityFacts => ({
-  job: job(), file: penguins, registry: registry(), measurement: MEASUREMENT, gasPrice: 1_500_000_000n,
+  job: job(), registry: registry(), measurement: MEASUREMENT, gasPrice: 1_500_000_000n,
   limits: { maxInputBytes: 65536, maxCallbackGas: 2_000_000, maxBatchGas: BigInt(EIP7825_TX_GAS_CAP) }, ...over,
 });
 
@@ -50,22 +50,11 @@ describe("servability rules", () => {
     expect(d?.message).to.include(MEASUREMENT);
   });
 
-  it("declines a copy of a served model that declares 5 outputs where the file has 3", () => {
-    const d = declineReason(facts({ registry: registry({ outputLength: 5 }) }));
-    expect(d?.declined).to.equal("model-spec-mismatch");
-    expect(d?.message).to.include("outputLength 5≠3");
-  });
-
-  it("declines a registry record whose input length or decimals differ from the file's", () => {
-    expect(declineReason(facts({ registry: registry({ inputLength: 5 }) }))?.message).to.include("inputLength 5≠4");
-    expect(declineReason(facts({ registry: registry({ decimals: 6 }) }))?.message).to.include("decimals 6≠0");
-  });
-
-  it("leaves a model no bundled file has to the provisioner (fetched by its registry URI), and sizes its gas by the registry's output length", () => {
-    expect(declineReason(facts({ file: undefined, job: job({ modelHash: "0x" + "cd".repeat(32) }), registry: registry({ modelHash: "0x" + "cd".repeat(32) }) }))).to.equal(undefined);
+  it("sizes a request's gas by the registry's output length (what the chain enforces); the model file itself is the provisioner's to check", () => {
+    expect(declineReason(facts({ job: job({ modelHash: "0x" + "cd".repeat(32) }), registry: registry({ modelHash: "0x" + "cd".repeat(32) }) }))).to.equal(undefined);
     const limits = { maxInputBytes: 65536, maxCallbackGas: 30_000_000, maxBatchGas: BATCH_OVERHEAD + itemGasPlan(1_000_000, tensorBytes(3)) };
     const big = registry({ outputLength: 5000 });
-    expect(declineReason(facts({ limits, file: undefined, registry: big, job: job({ callbackGasLimit: 1_000_000 }) }))?.declined).to.equal("does-not-fit-in-a-transaction");
+    expect(declineReason(facts({ limits, registry: big, job: job({ callbackGasLimit: 1_000_000 }) }))?.declined).to.equal("does-not-fit-in-a-transaction");
   });
 
   it("declines a callback gas limit above the maximum served, and input above ORACLE_MAX_INPUT_BYTES", () => {

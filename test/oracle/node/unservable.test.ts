@@ -117,7 +117,7 @@ describe("attacks on the node's work loop (real Hardhat node, BullMQ)", function
     expect(ta.status).to.equal("declined");
     expect(ta.trail.find((s) => s.step === "declined")?.detail).to.match(/^measurement-not-allowed: model \d+ does not allow this node's runner measurement/);
     expect(tb.status).to.equal("declined");
-    expect(tb.trail.find((s) => s.step === "declined")?.detail).to.match(/^model-spec-mismatch: .*outputLength 5≠3/);
+    expect(tb.trail.find((s) => s.step === "declined")?.detail).to.match(/^model-spec-mismatch: .*outputLength: registry 5, file 3/);
     expect(ta.trail.filter((s) => s.step === "requeued"), "re-queued").to.deep.equal([]);
     const metrics = await (await fetch(`${api}/metrics`)).text();
     expect(metrics).to.include('oracle_requests_declined_total{reason="measurement-not-allowed"} 1');

@@ -277,6 +277,8 @@ contract MockInferenceOracle is IInferenceOracle {
     }
 
     /// @dev The oracle's callback: exactly the limit (checked per EIP-150), no returndata copied.
+    /// A deliberate copy of `InferenceOracle._callback`, so consumers' unit tests meet the same gas
+    /// semantics; a shared library was tried and costs the oracle ~110 gas per result, so the copy stays.
     function _callback(RequestCommitment memory c, bytes memory output, uint8 status) private {
         uint256 gasLimit = c.callbackGasLimit;
         if (gasLimit == 0) return;

@@ -28,7 +28,7 @@ const config: HardhatUserConfig = {
     settings: {
       optimizer: { enabled: true, runs: 10_000 },
       evmVersion: "prague",
-      viaIR: false,
+      viaIR: true,
     },
   },
   networks: {

@@ -55,7 +55,8 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712, OperatorBond
 
     /// @dev Declared first: it shares a slot with {OperatorBonds}' minimum bond, which
     /// `activeEnclave` reads with it (see there). Incremented by every revocation of a measurement
-    /// or a root (not of a signer: that is in the signer's own first word). 2^32 revocations, each
+    /// or a root (not of a signer: that is in the signer's own first word), and by every fall of a
+    /// serving operator's bond below the minimum (`_onBondReduced`). 2^32 revocations, each
     /// an owner transaction, cannot be reached; the increment is checked all the same, as a wrap
     /// would revive revoked signers.
     uint32 private _revocationEpoch;
@@ -65,6 +66,10 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712, OperatorBond
     mapping(address auditor => bool) private _auditors;
     uint64 private _maxReportAge;
     uint8 private _auditorThreshold;
+    /// @dev Operators that ever registered a signer: only a fall of their bond moves the epoch, so
+    /// an account that never served cannot make every signer re-check its trust by bonding and
+    /// unbonding.
+    mapping(address operator => bool) private _servesEnclaves;
 
     // ---------------------------------------------------------------- constructor
 
@@ -208,17 +213,22 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712, OperatorBond
         EnclaveRecord storage e = _enclaves[signer];
         bool current;
         (operator, current) = _checkSigner(signer, e);
-        _checkBonded(operator);
         measurement = e.measurement;
-        if (!current) _checkTrust(e, measurement);
+        // The bond too is checked only when the epoch moved: every fall of a serving operator's bond
+        // below the minimum moves it (`_onBondReduced`), so a current signer's operator is bonded.
+        if (!current) {
+            _checkTrust(e, measurement);
+            _checkBonded(operator);
+        }
     }
 
     /// @inheritdoc IEnclaveRegistry
     function refreshSigner(address signer) external {
         EnclaveRecord storage e = _enclaves[signer];
-        (, bool current) = _checkSigner(signer, e);
+        (address operator, bool current) = _checkSigner(signer, e);
         if (current) return;
         _checkTrust(e, e.measurement);
+        _checkBonded(operator);
         e.epoch = _revocationEpoch;
     }
 
@@ -272,7 +282,7 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712, OperatorBond
 
     /// @inheritdoc ITypeAndVersion
     function typeAndVersion() external pure returns (string memory) {
-        return "EnclaveRegistry 2.0.0";
+        return "EnclaveRegistry 2.1.0";
     }
 
     // ---------------------------------------------------------------- internal
@@ -361,13 +371,22 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712, OperatorBond
         if (status == EnclaveStatus.Active && e.operator != msg.sender) {
             revert EnclaveRegistrySignerBoundToOtherOperator(signer, e.operator);
         }
-        // The measurement was found allowed and the root trusted just now: stamp the current epoch.
+        // The measurement was found allowed and the root trusted just now: stamp the current epoch,
+        // if the operator is also bonded. Otherwise stamp one the registry never reaches again
+        // (epochs only grow), so every use checks the bond until `refreshSigner` finds it there.
+        uint32 epoch = _revocationEpoch;
+        if (!_isBonded(msg.sender)) {
+            unchecked {
+                --epoch;
+            }
+        }
+        if (!_servesEnclaves[msg.sender]) _servesEnclaves[msg.sender] = true;
         _enclaves[signer] = EnclaveRecord({
             operator: record.operator,
             expiresAt: record.expiresAt > type(uint48).max ? type(uint48).max : uint48(record.expiresAt),
             teeType: record.teeType,
             status: record.status,
-            epoch: _revocationEpoch,
+            epoch: epoch,
             measurement: record.measurement,
             rootId: record.rootId
         });
@@ -430,6 +449,13 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712, OperatorBond
 
     /// @dev See {OperatorBonds-_markSlashed}. Any registered signer can be slashed, whatever its
     /// status: retiring a key or having it revoked does not undo what it signed.
+    /// @dev See {OperatorBonds-_onBondReduced}: moves the epoch, so that every signer checks its
+    /// operator's bond again (and is refreshed by `refreshSigner`), if `operator` ever served (or is
+    /// zero: the minimum was raised). The checked increment reverts after 2^32 moves, never reached.
+    function _onBondReduced(address operator) internal override {
+        if (operator == address(0) || _servesEnclaves[operator]) ++_revocationEpoch;
+    }
+
     function _markSlashed(address signer) internal override returns (address operator) {
         EnclaveRecord storage e = _enclaves[signer];
         EnclaveStatus status = e.status;

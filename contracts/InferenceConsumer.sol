@@ -56,7 +56,7 @@ abstract contract InferenceConsumer is IInferenceConsumer {
     }
 
     /// @notice Handles a final result. Runs with exactly the request's callback gas limit; a revert
-    /// here is reported by the oracle (`CallbackCompleted`) and does not undo the fulfilment.
+    /// here is reported by the oracle (`InferenceFulfilled.callbackSuccess`) and does not undo the fulfilment.
     /// @param requestId The request.
     /// @param output `abi.encode(int256[])` of the output when status is Ok, else empty.
     /// @param status `OracleTypes.ResultStatus` of the result.

@@ -28,7 +28,14 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         address operator;
         /// @dev The signer's runner measurement.
         bytes32 measurement;
-        /// @dev The model's publisher (from `servingTerms`).
+        /// @dev The model whose `servingTerms` for `measurement` the next three fields hold (zero:
+        /// none yet). Read once per model per call: a batch's items mostly share one.
+        uint256 termsModelId;
+        /// @dev The model's output length.
+        uint32 outputLength;
+        /// @dev Whether the model allows `measurement`.
+        bool allowed;
+        /// @dev The model's publisher.
         address publisher;
         /// @dev The publisher's share of the fee, basis points.
         uint16 publisherShareBps;
@@ -86,8 +93,9 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     /// @dev An SSTORE to a slot already read in this transaction (EIP-2929/2200): from zero, else.
     uint256 private constant _SSTORE_SET_GAS = 20_000;
     uint256 private constant _SSTORE_RESET_GAS = 2_900;
-    /// @dev `RequestSettled` (two topics, two data words), emitted after the measurement.
-    uint256 private constant _SETTLED_EVENT_GAS = 1_700;
+    /// @dev `InferenceFulfilled`, emitted after the measurement: three topics and six data words
+    /// (375 x 4 + 8 x 192, with its encoding), plus 8 gas for each byte of the output (padded to words).
+    uint256 private constant _FULFILLED_EVENT_GAS = 3_400;
     /// @dev Gas given to each `activeEnclave` re-check of an earlier vote (it uses under 20,000).
     uint256 private constant _LIVENESS_CHECK_GAS = 50_000;
 
@@ -314,7 +322,7 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
 
     /// @inheritdoc ITypeAndVersion
     function typeAndVersion() external pure returns (string memory) {
-        return "InferenceOracle 2.0.0";
+        return "InferenceOracle 2.1.0";
     }
 
     // ---------------------------------------------------------------- internal: requests
@@ -488,8 +496,9 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     }
 
     /// @dev Returns the selector of the error that keeps a signed result from being accepted, or
-    /// zero, and fills in the model's publisher terms. The signature has been checked; everything
-    /// here is about this one item.
+    /// zero, and fills in the model's serving terms (once per model per call: within one
+    /// transaction they are read as of its first item of that model, as the signer's registration
+    /// is read once for the whole batch). The signature has been checked; the rest is about this item.
     function _check(RequestCommitment calldata request, bytes calldata output, uint8 status, Submission memory s)
         private
         view
@@ -499,18 +508,20 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         if (problem != bytes4(0)) return problem;
         if (block.timestamp > request.deadline) return InferenceOracleDeadlinePassed.selector;
         if (status > OracleTypes.MAX_RESULT_STATUS) return InferenceOracleInvalidStatus.selector;
-        (uint32 outputLength, bool allowed, address publisher, uint16 shareBps) =
-            _modelRegistry.servingTerms(request.modelId, s.measurement);
-        if (!allowed) return InferenceOracleMeasurementNotAllowedForModel.selector;
+        uint256 modelId = request.modelId;
+        if (s.termsModelId != modelId) {
+            (s.outputLength, s.allowed, s.publisher, s.publisherShareBps) =
+                _modelRegistry.servingTerms(modelId, s.measurement);
+            s.termsModelId = modelId;
+        }
+        if (!s.allowed) return InferenceOracleMeasurementNotAllowedForModel.selector;
         bool wellFormed = status == uint8(OracleTypes.ResultStatus.Ok)
-            ? TensorCodec.isCanonical(output, outputLength)
+            ? TensorCodec.isCanonical(output, s.outputLength)
             : output.length == 0;
         if (!wellFormed) return InferenceOracleMalformedOutput.selector;
         if (request.redundancy > 1 && _votes[_voteKey(request.requestId, s.operator)] != 0) {
             return InferenceOracleAlreadySubmitted.selector;
         }
-        s.publisher = publisher;
-        s.publisherShareBps = shareBps;
         return bytes4(0);
     }
 
@@ -543,15 +554,15 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         Submission memory s
     ) private {
         uint256 requestId = request.requestId;
-        emit ResultSubmitted(requestId, s.signer, s.operator, outputHash, status);
         if (request.redundancy == 1) {
             delete _requests[requestId]; // fulfilled: see _FULFILLED
-            emit InferenceFulfilled(requestId, outputHash, status, output);
-            _callback(request, output, status);
+            (bool success, uint256 callbackGas) = _callback(request, output, status);
             uint256 operatorFee = request.fee - _payPublisher(request, s);
-            _settle(request, s, operatorFee, request.gasPrepayment, 1);
+            uint256 refunded = _settle(request, s, operatorFee, request.gasPrepayment, 1, output.length);
+            emit InferenceFulfilled(requestId, s.signer, status, success, callbackGas, refunded, output);
             return;
         }
+        emit ResultSubmitted(requestId, s.signer, s.operator, outputHash, status);
         bytes32 groupKey = _groupKey(requestId, outputHash, status);
         (address[] memory voters, uint256 count) = _liveVoters(requestId, groupKey, request.redundancy);
         if (count + 1 < request.redundancy) {
@@ -560,9 +571,9 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         }
         delete _requests[requestId]; // fulfilled: see _FULFILLED
         _finalResults[requestId] = status == uint8(OracleTypes.ResultStatus.Ok) ? outputHash : bytes32(uint256(status));
-        emit InferenceFulfilled(requestId, outputHash, status, output);
-        _callback(request, output, status);
-        _payQuorum(request, s, voters);
+        (bool ok, uint256 gasUsed) = _callback(request, output, status);
+        uint256 gasRefunded = _payQuorum(request, s, voters, output.length);
+        emit InferenceFulfilled(requestId, s.signer, status, ok, gasUsed, gasRefunded, output);
     }
 
     /// @dev The operators of the group's earlier votes whose signers are still active, and their
@@ -641,8 +652,13 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
 
     /// @dev Pays a quorum: the publisher's share, an equal share of the rest to each agreeing
     /// operator with the remainder to the completing one, and each agreeing vote's gas from the
-    /// prepayment in the order the votes came.
-    function _payQuorum(RequestCommitment calldata request, Submission memory s, address[] memory voters) private {
+    /// prepayment in the order the votes came. Returns the wei of the prepayment refunded.
+    function _payQuorum(
+        RequestCommitment calldata request,
+        Submission memory s,
+        address[] memory voters,
+        uint256 outputLength
+    ) private returns (uint256) {
         uint256 requestId = request.requestId;
         uint256 operatorFees = request.fee - _payPublisher(request, s);
         uint256 k = request.redundancy;
@@ -657,7 +673,7 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
             _credit(voters[i], share + reimbursed);
         }
         // operatorFees - share * (k - 1) = share + (operatorFees % k): the remainder to the completer.
-        _settle(request, s, operatorFees - share * (k - 1), left, 1 + voters.length);
+        return _settle(request, s, operatorFees - share * (k - 1), left, 1 + voters.length, outputLength);
     }
 
     /// @dev Credits the publisher its share of the fee; returns it.
@@ -668,28 +684,30 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
 
     /// @dev Final settlement of the submission that made the request final: its operator is owed
     /// `operatorFee` and its gas out of `left` (what remains of the prepayment); the rest of the
-    /// prepayment is credited back to the requester. `cleared` storage words were cleared by this
-    /// item, each earning the relayer an EIP-3529 refund.
+    /// prepayment is credited back to the requester, and returned. `cleared` storage words were
+    /// cleared by this item, each earning the relayer an EIP-3529 refund; the `InferenceFulfilled`
+    /// log (with `outputLength` bytes of output) is emitted after the measurement.
     function _settle(
         RequestCommitment calldata request,
         Submission memory s,
         uint256 operatorFee,
         uint256 left,
-        uint256 cleared
-    ) private {
+        uint256 cleared,
+        uint256 outputLength
+    ) private returns (uint256 refunded) {
         address requester = request.requester;
         uint256 requesterBalance = _balances[requester]; // warms the slot: its write below is a known cost
-        uint256 tail = _SETTLED_EVENT_GAS + _sstoreGas(requesterBalance) + s.operatorWriteGas;
+        uint256 tail = _FULFILLED_EVENT_GAS + ((outputLength + 31) >> 5) * 256 + _sstoreGas(requesterBalance)
+            + s.operatorWriteGas;
         uint256 gasUsed = _gasUsed(s, tail) - cleared * _CLEAR_REFUND;
         uint256 cost = gasUsed * _effectivePrice(request);
         uint256 reimbursed = cost < left ? cost : left;
-        uint256 refunded = left - reimbursed;
+        refunded = left - reimbursed;
         s.operatorCredit += operatorFee + reimbursed;
         // Safe: as in `_credit`, every wei credited is ether this contract holds.
         unchecked {
             if (refunded != 0) _balances[requester] = requesterBalance + refunded;
         }
-        emit RequestSettled(request.requestId, request.gasPrepayment - refunded, refunded);
     }
 
     /// @dev Gas this item used so far, plus its share of the fixed gas and `tail` gas still to come
@@ -711,31 +729,47 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     /// @dev Calls the requester's `onInferenceResult` with exactly `callbackGasLimit` gas.
     /// Reverts the whole submission if the relayer did not send enough gas for that, so a relayer
     /// cannot make a callback fail on purpose. Copies no returndata, so a consumer returning
-    /// megabytes costs the oracle nothing; a revert or out-of-gas in the consumer is reported,
-    /// not propagated: the fulfilment stands.
-    function _callback(RequestCommitment calldata request, bytes calldata output, uint8 status) private {
+    /// megabytes costs the oracle nothing; a revert or out-of-gas in the consumer is reported
+    /// (`success` false, in `InferenceFulfilled`), not propagated: the fulfilment stands.
+    function _callback(RequestCommitment calldata request, bytes calldata output, uint8 status)
+        private
+        returns (bool success, uint256 gasUsed)
+    {
         uint256 gasLimit = request.callbackGasLimit;
-        if (gasLimit == 0) return;
+        if (gasLimit == 0) return (false, 0);
         address target = request.requester;
-        bytes memory payload = abi.encodeCall(IInferenceConsumer.onInferenceResult, (request.requestId, output, status));
+        uint256 requestId = request.requestId;
+        bytes4 selector = IInferenceConsumer.onInferenceResult.selector;
+        uint256 payload;
+        uint256 size;
+        assembly ("memory-safe") {
+            // abi.encodeCall(onInferenceResult, (requestId, output, status)) written at the free
+            // memory pointer, which is not advanced: nothing is allocated between here and the CALL
+            // that reads it, and a batch does not grow memory by one payload per item.
+            payload := mload(0x40)
+            mstore(payload, selector)
+            mstore(add(payload, 0x04), requestId)
+            mstore(add(payload, 0x24), 0x60) // offset of `output` in the arguments
+            mstore(add(payload, 0x44), status)
+            mstore(add(payload, 0x64), output.length)
+            calldatacopy(add(payload, 0x84), output.offset, output.length)
+            mstore(add(add(payload, 0x84), output.length), 0) // zeroes the last word's padding
+            size := add(0x84, and(add(output.length, 31), not(31)))
+        }
         uint256 gasLeft = gasleft();
         // EIP-150: a CALL forwards at most 63/64 of what is left after its own cost. The callee gets
         // the full limit only if that share, after the reserve, exceeds the limit.
         if (gasLeft < CALLBACK_GAS_RESERVE || (gasLeft - CALLBACK_GAS_RESERVE) * 63 / 64 <= gasLimit) {
             revert InferenceOracleInsufficientGasForCallback(request.requestId, gasLeft, request.callbackGasLimit);
         }
-        bool success;
-        uint256 gasUsed;
         if (target.code.length != 0) {
             uint256 before = gasleft();
             assembly ("memory-safe") {
-                // out and outsize 0: no returndata is copied (returndata bomb). Safe: payload is a
-                // bytes array in memory, its data starts 32 bytes after its length word.
-                success := call(gasLimit, target, 0, add(payload, 0x20), mload(payload), 0, 0)
+                // out and outsize 0: no returndata is copied (returndata bomb).
+                success := call(gasLimit, target, 0, payload, size, 0, 0)
             }
             gasUsed = before - gasleft();
         }
-        emit CallbackCompleted(request.requestId, success, gasUsed);
     }
 
     // ---------------------------------------------------------------- internal: ether

@@ -69,6 +69,8 @@ abstract contract OperatorBonds is IOperatorBonds, Ownable2Step {
         Bond storage b = _bonds[msg.sender];
         uint256 bonded = b.bonded;
         if (amount > bonded) revert OperatorBondsInsufficientBond(msg.sender, bonded, amount);
+        uint256 min = _minBond;
+        if (bonded >= min && bonded - amount < min) _onBondReduced(msg.sender);
         uint64 withdrawableAt = uint64(block.timestamp) + _unbondingDelay;
         // Safe: amount <= bonded, and bonded + unbonding never exceeds 2^96 - 1 (checked in _addBond,
         // and unbond only moves wei between the two).
@@ -112,6 +114,7 @@ abstract contract OperatorBonds is IOperatorBonds, Ownable2Step {
         Bond storage b = _bonds[operator];
         slashed = uint256(b.bonded) + b.unbonding;
         delete _bonds[operator];
+        _onBondReduced(operator);
         uint256 reward = slashed * REPORTER_SHARE_BPS / 10_000;
         uint256 burnt = slashed - reward;
         // Safe: every burnt wei is ether this contract holds (< 2^128).
@@ -153,7 +156,7 @@ abstract contract OperatorBonds is IOperatorBonds, Ownable2Step {
 
     /// @inheritdoc IOperatorBonds
     function isBonded(address operator) external view returns (bool) {
-        return _bonds[operator].bonded >= _minBond;
+        return _isBonded(operator);
     }
 
     /// @inheritdoc IOperatorBonds
@@ -190,6 +193,16 @@ abstract contract OperatorBonds is IOperatorBonds, Ownable2Step {
         if (bonded < min) revert OperatorBondsNotBonded(operator, bonded, min);
     }
 
+    /// @dev Whether `operator`'s bonded wei is at least the minimum.
+    function _isBonded(address operator) internal view returns (bool) {
+        return _bonds[operator].bonded >= _minBond;
+    }
+
+    /// @dev Called whenever an operator's bond may have fallen below the minimum: its unbond crossed
+    /// it, or it was slashed (`operator`), or the minimum was raised (zero: any operator). The
+    /// registry uses it to make its signers check the bond again.
+    function _onBondReduced(address operator) internal virtual;
+
     /// @dev Revokes `signer` for good as slashed and returns its operator; reverts if it was never
     /// registered or was slashed already (the same evidence, or other evidence, used twice).
     function _markSlashed(address signer) internal virtual returns (address operator);
@@ -205,7 +218,10 @@ abstract contract OperatorBonds is IOperatorBonds, Ownable2Step {
 
     function _setMinBond(uint96 minBond_) private {
         if (minBond_ < MIN_BOND_FLOOR || minBond_ > MIN_BOND_CEILING) revert OperatorBondsMinBondOutOfBounds(minBond_);
+        // A raise may leave any operator short (zero at construction: nobody serves yet).
+        uint96 previous = _minBond;
         _minBond = minBond_;
+        if (previous != 0 && minBond_ > previous) _onBondReduced(address(0));
         emit MinBondUpdated(minBond_);
     }
 

@@ -91,7 +91,7 @@ function withoutCallbacks(env: Env, receipt: { gasUsed: bigint; logs: never[] })
   let callbackGas = 0n;
   for (const l of receipt.logs) {
     const parsed = env.oracle.interface.parseLog(l);
-    if (parsed?.name === "CallbackCompleted") callbackGas += parsed.args.gasUsed as bigint;
+    if (parsed?.name === "InferenceFulfilled") callbackGas += parsed.args.callbackGasUsed as bigint;
   }
   return receipt.gasUsed - callbackGas;
 }

@@ -133,8 +133,9 @@ interface IInferenceOracle is ITypeAndVersion {
         uint8 redundancy
     );
 
-    /// @notice An enclave's result was accepted (counted toward the quorum, or final when k = 1).
-    /// A result that disagrees with the final one stays on record in this event.
+    /// @notice A vote toward the quorum of a request with redundancy > 1 was counted (every vote,
+    /// the one that completes the quorum too). A vote that disagrees with the final result stays on
+    /// record here. A request with redundancy 1 has no votes: its one result is `InferenceFulfilled`.
     /// @param requestId The request.
     /// @param signer The enclave signer.
     /// @param operator The signer's operator.
@@ -144,26 +145,31 @@ interface IInferenceOracle is ITypeAndVersion {
         uint256 indexed requestId, address indexed signer, address indexed operator, bytes32 outputHash, uint8 status
     );
 
-    /// @notice The request became final with this result; fees were credited (`RequestSettled`).
+    /// @notice The request became final with this result, the requester's callback ran, and the
+    /// money was settled: the fee credited to the publisher and the agreeing operators, their gas
+    /// reimbursed from the prepayment, and the rest of the prepayment (`gasRefunded`) credited back
+    /// to the requester. One event per request, and the only one for redundancy 1 (one log instead
+    /// of four keeps `fulfil` under 70k gas). Derived, not repeated: the output hash is
+    /// keccak256(output); the signer's operator is `EnclaveRegistry.getEnclave(signer).operator`;
+    /// the gas reimbursed is the request's gasPrepayment - gasRefunded.
     /// @param requestId The request.
-    /// @param outputHash keccak256 of the output.
+    /// @param signer The enclave signer whose submission made the request final (redundancy 1: the
+    /// only one; otherwise the completing vote, also in `ResultSubmitted`).
     /// @param status The result status.
-    /// @param output The output bytes.
-    event InferenceFulfilled(uint256 indexed requestId, bytes32 outputHash, uint8 status, bytes output);
-
-    /// @notice The callback ran (or the requester had no code: success false, gasUsed 0).
-    /// @param requestId The request.
-    /// @param success Whether the callback returned without reverting.
-    /// @param gasUsed Gas the callback used.
-    event CallbackCompleted(uint256 indexed requestId, bool success, uint256 gasUsed);
-
-    /// @notice The money of a final request was settled: the fee credited to the publisher and the
-    /// agreeing operators, their gas reimbursed from the prepayment, the rest credited back to the
-    /// requester.
-    /// @param requestId The request.
-    /// @param gasReimbursed Wei of the prepayment credited to the agreeing operators for their gas.
+    /// @param callbackSuccess Whether the callback returned without reverting (false with
+    /// callbackGasUsed 0 when the requester has no code or asked for no callback).
+    /// @param callbackGasUsed Gas the callback used, the CALL included.
     /// @param gasRefunded Wei of the prepayment credited back to the requester.
-    event RequestSettled(uint256 indexed requestId, uint256 gasReimbursed, uint256 gasRefunded);
+    /// @param output The output bytes.
+    event InferenceFulfilled(
+        uint256 indexed requestId,
+        address indexed signer,
+        uint8 status,
+        bool callbackSuccess,
+        uint256 callbackGasUsed,
+        uint256 gasRefunded,
+        bytes output
+    );
 
     /// @notice An earlier vote no longer counts: its signer was revoked, retired or expired (or its
     /// measurement or root revoked) before the quorum was reached. Its operator is not paid and may

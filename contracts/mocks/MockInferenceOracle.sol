@@ -216,7 +216,7 @@ contract MockInferenceOracle is IInferenceOracle {
 
     /// @notice "MockInferenceOracle …", never "InferenceOracle …", so tools cannot mistake it.
     function typeAndVersion() external pure returns (string memory) {
-        return "MockInferenceOracle 2.0.0 (NOT FOR PRODUCTION)";
+        return "MockInferenceOracle 2.1.0 (NOT FOR PRODUCTION)";
     }
 
     // ---------------------------------------------------------------- internal
@@ -261,12 +261,11 @@ contract MockInferenceOracle is IInferenceOracle {
         _state[requestId] = uint8(OracleTypes.RequestState.Fulfilled);
         bytes32 outputHash = keccak256(output);
         (_finalOutputHash[requestId], _finalStatus[requestId]) = (outputHash, status);
-        emit ResultSubmitted(requestId, address(0), msg.sender, outputHash, status);
-        emit InferenceFulfilled(requestId, outputHash, status, output);
         _balances[msg.sender] += c.fee;
         _balances[c.requester] += c.gasPrepayment;
-        emit RequestSettled(requestId, 0, c.gasPrepayment);
-        _callback(c, output, status);
+        (bool success, uint256 gasUsed) = _callback(c, output, status);
+        // Signer zero: nothing signed a mock result.
+        emit InferenceFulfilled(requestId, address(0), status, success, gasUsed, c.gasPrepayment, output);
     }
 
     function _expire(RequestCommitment memory c) private {
@@ -279,16 +278,17 @@ contract MockInferenceOracle is IInferenceOracle {
     /// @dev The oracle's callback: exactly the limit (checked per EIP-150), no returndata copied.
     /// A deliberate copy of `InferenceOracle._callback`, so consumers' unit tests meet the same gas
     /// semantics; a shared library was tried and costs the oracle ~110 gas per result, so the copy stays.
-    function _callback(RequestCommitment memory c, bytes memory output, uint8 status) private {
+    function _callback(RequestCommitment memory c, bytes memory output, uint8 status)
+        private
+        returns (bool success, uint256 gasUsed)
+    {
         uint256 gasLimit = c.callbackGasLimit;
-        if (gasLimit == 0) return;
+        if (gasLimit == 0) return (false, 0);
         bytes memory payload = abi.encodeCall(IInferenceConsumer.onInferenceResult, (c.requestId, output, status));
         uint256 gasLeft = gasleft();
         if (gasLeft < CALLBACK_GAS_RESERVE || (gasLeft - CALLBACK_GAS_RESERVE) * 63 / 64 <= gasLimit) {
             revert InferenceOracleInsufficientGasForCallback(c.requestId, gasLeft, c.callbackGasLimit);
         }
-        bool success;
-        uint256 gasUsed;
         address target = c.requester;
         if (target.code.length != 0) {
             uint256 before = gasleft();
@@ -298,7 +298,6 @@ contract MockInferenceOracle is IInferenceOracle {
             }
             gasUsed = before - gasleft();
         }
-        emit CallbackCompleted(c.requestId, success, gasUsed);
     }
 
     /// @dev Pushes ether with a bounded stipend; credits the balance if the recipient rejects it.

@@ -536,6 +536,6 @@ describe("EnclaveRegistry", () => {
 
   it("names its type and version", async () => {
     const { registry } = await fixture();
-    expect(await registry.typeAndVersion()).to.equal("EnclaveRegistry 2.0.0");
+    expect(await registry.typeAndVersion()).to.equal("EnclaveRegistry 2.1.0");
   });
 });

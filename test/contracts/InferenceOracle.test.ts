@@ -7,7 +7,7 @@ import { deployContract } from "../../scripts/lib/deploy-contracts";
 import {
   IRIS, IRIS_INPUT, IRIS_OUTPUT, MEASUREMENT, OTHER_MEASUREMENT, OracleFixture, ResultStatus, Submission, commitmentFromReceipt,
   deployOracleFixture, encodeTensor, registerEnclave, requestFrom, requestOptions, requestViaConsumer, resultFor, signBatch,
-  signResult,
+  signResult, findEvent, registerModel,
 } from "../helpers/fixtures";
 import { commitmentHash, oracleDomain, resultDigest, RequestCommitment } from "../helpers/protocol";
 
@@ -138,11 +138,12 @@ describe("InferenceOracle", () => {
       const f = await fixture();
       const c = await requestViaConsumer(f);
       const outputHash = keccak256(IRIS_OUTPUT);
+      // One log for a redundancy-1 result: no vote (ResultSubmitted) to count.
       await expect(fulfil(f, f.signerA, c))
-        .to.emit(f.oracle, "ResultSubmitted").withArgs(c.requestId, f.signerA.address, f.operatorA.address, outputHash, 0)
-        .and.to.emit(f.oracle, "InferenceFulfilled").withArgs(c.requestId, outputHash, 0, IRIS_OUTPUT)
-        .and.to.emit(f.oracle, "CallbackCompleted").withArgs(c.requestId, true, anyValue)
-        .and.to.emit(f.consumer, "ResultReceived").withArgs(c.requestId, IRIS_OUTPUT, 0);
+        .to.emit(f.oracle, "InferenceFulfilled").withArgs(c.requestId, f.signerA.address, 0, true, anyValue, anyValue, IRIS_OUTPUT)
+        .and.to.emit(f.consumer, "ResultReceived").withArgs(c.requestId, IRIS_OUTPUT, 0)
+        .and.not.to.emit(f.oracle, "ResultSubmitted");
+      expect(keccak256(IRIS_OUTPUT)).to.equal(outputHash);
       expect(await f.oracle.requestState(c.requestId)).to.equal(2n);
       expect(await f.oracle.balances(f.operatorA.address)).to.equal(IRIS.fee);
       expect(await f.consumer.callbackCount()).to.equal(1n);
@@ -341,9 +342,9 @@ describe("InferenceOracle", () => {
       const data = f.oracle.interface.encodeFunctionData("requestInference", [f.modelId, IRIS_INPUT, options]);
       const c = commitmentFromReceipt(f.oracle, await (await burner.request(await f.oracle.getAddress(), data, { value: IRIS.fee })).wait());
       const receipt = await (await fulfil(f, f.signerA, c)).wait();
-      const log = receipt.logs.map((l: never) => f.oracle.interface.parseLog(l)).find((l: { name: string } | null) => l?.name === "CallbackCompleted");
-      expect(log.args.success).to.equal(false);
-      expect(log.args.gasUsed).to.be.within(300_000n, 300_200n);
+      const log = findEvent(f.oracle, receipt, "InferenceFulfilled");
+      expect(log.args.callbackSuccess).to.equal(false);
+      expect(log.args.callbackGasUsed).to.be.within(300_000n, 300_200n);
       expect(await f.oracle.requestState(c.requestId)).to.equal(2n);
       expect(await f.oracle.balances(f.operatorA.address)).to.equal(IRIS.fee);
     });
@@ -364,10 +365,10 @@ describe("InferenceOracle", () => {
       const data = f.oracle.interface.encodeFunctionData("requestInference", [f.modelId, IRIS_INPUT, options]);
       const c = commitmentFromReceipt(f.oracle, await (await bomb.request(await f.oracle.getAddress(), data, { value: IRIS.fee })).wait());
       const receipt = await (await fulfil(f, f.signerA, c)).wait();
-      const log = receipt.logs.map((l: never) => f.oracle.interface.parseLog(l)).find((l: { name: string } | null) => l?.name === "CallbackCompleted");
-      expect(log.args.success).to.equal(false);
+      const log = findEvent(f.oracle, receipt, "InferenceFulfilled");
+      expect(log.args.callbackSuccess).to.equal(false);
       // Copying 2 MB of returndata would cost the caller millions of gas in memory expansion.
-      expect(receipt.gasUsed - log.args.gasUsed).to.be.lessThan(120_000n);
+      expect(receipt.gasUsed - log.args.callbackGasUsed).to.be.lessThan(120_000n);
     });
 
     it("does not let a reentrant consumer fulfil twice from its callback", async () => {
@@ -377,7 +378,8 @@ describe("InferenceOracle", () => {
       const c = commitmentFromReceipt(f.oracle, await (await attacker.request(f.modelId, IRIS_INPUT, options, { value: IRIS.fee })).wait());
       const sig = signResult(f.signerA, f.domain, c);
       await attacker.arm(f.oracle.interface.encodeFunctionData("fulfil", [c, IRIS_OUTPUT, 0, sig]));
-      await expect(f.oracle.fulfil(c, IRIS_OUTPUT, 0, sig)).to.emit(f.oracle, "CallbackCompleted").withArgs(c.requestId, true, anyValue);
+      await expect(f.oracle.fulfil(c, IRIS_OUTPUT, 0, sig))
+        .to.emit(f.oracle, "InferenceFulfilled").withArgs(c.requestId, f.signerA.address, 0, true, anyValue, anyValue, IRIS_OUTPUT);
       expect(await attacker.callbackCount()).to.equal(1n);
       expect(await attacker.reentrySucceeded()).to.equal(false);
       expect(await attacker.reentryResult()).to.equal(selector(f.oracle.interface, "ReentrancyGuardReentrantCall"));
@@ -410,13 +412,16 @@ describe("InferenceOracle", () => {
     it("reports an EOA requester with a callback limit as not called", async () => {
       const f = await fixture();
       const c = await requestFrom(f, f.user, { callbackGasLimit: 50_000 });
-      await expect(fulfil(f, f.signerA, c)).to.emit(f.oracle, "CallbackCompleted").withArgs(c.requestId, false, 0);
+      await expect(fulfil(f, f.signerA, c))
+        .to.emit(f.oracle, "InferenceFulfilled").withArgs(c.requestId, f.signerA.address, 0, false, 0, anyValue, IRIS_OUTPUT);
     });
 
-    it("makes no call and emits no CallbackCompleted when the limit is zero", async () => {
+    it("makes no call and reports none when the limit is zero", async () => {
       const f = await fixture();
-      const c = await requestFrom(f, f.user);
-      await expect(fulfil(f, f.signerA, c)).to.emit(f.oracle, "InferenceFulfilled").and.not.to.emit(f.oracle, "CallbackCompleted");
+      const c = await requestViaConsumer(f, { callbackGasLimit: 0 });
+      await expect(fulfil(f, f.signerA, c))
+        .to.emit(f.oracle, "InferenceFulfilled").withArgs(c.requestId, f.signerA.address, 0, false, 0, anyValue, IRIS_OUTPUT)
+        .and.not.to.emit(f.consumer, "ResultReceived");
     });
   });
 
@@ -433,7 +438,7 @@ describe("InferenceOracle", () => {
     it("fulfils every result under one signature", async () => {
       const f = await batchFixture();
       const tx = f.send(f.items);
-      for (const s of f.items) await expect(tx).to.emit(f.oracle, "InferenceFulfilled").withArgs(s.request.requestId, keccak256(IRIS_OUTPUT), 0, IRIS_OUTPUT);
+      for (const s of f.items) await expect(tx).to.emit(f.oracle, "InferenceFulfilled").withArgs(s.request.requestId, f.signerA.address, 0, true, anyValue, anyValue, IRIS_OUTPUT);
       expect(await f.oracle.balances(f.operatorA.address)).to.equal(IRIS.fee * 3n);
       expect(await f.consumer.callbackCount()).to.equal(3n);
     });
@@ -443,8 +448,8 @@ describe("InferenceOracle", () => {
       await fulfil(f, f.signerA, f.items[1].request);
       await expect(f.send(f.items))
         .to.emit(f.oracle, "ResultSkipped").withArgs(f.items[1].request.requestId, f.signerA.address, selector(f.oracle.interface, "InferenceOracleAlreadyFulfilled"))
-        .and.to.emit(f.oracle, "InferenceFulfilled").withArgs(f.items[0].request.requestId, anyValue, anyValue, anyValue)
-        .and.to.emit(f.oracle, "InferenceFulfilled").withArgs(f.items[2].request.requestId, anyValue, anyValue, anyValue);
+        .and.to.emit(f.oracle, "InferenceFulfilled").withArgs(f.items[0].request.requestId, anyValue, anyValue, anyValue, anyValue, anyValue, anyValue)
+        .and.to.emit(f.oracle, "InferenceFulfilled").withArgs(f.items[2].request.requestId, anyValue, anyValue, anyValue, anyValue, anyValue, anyValue);
       expect(await f.oracle.balances(f.operatorA.address)).to.equal(IRIS.fee * 3n);
     });
 
@@ -457,7 +462,7 @@ describe("InferenceOracle", () => {
       await expect(f.send(list))
         .to.emit(f.oracle, "ResultSkipped").withArgs(f.items[0].request.requestId, f.signerA.address, selector(f.oracle.interface, "InferenceOracleAlreadyExpired"))
         .and.to.emit(f.oracle, "ResultSkipped").withArgs(f.items[1].request.requestId, f.signerA.address, selector(f.oracle.interface, "InferenceOracleDeadlinePassed"))
-        .and.to.emit(f.oracle, "InferenceFulfilled").withArgs(late.requestId, anyValue, anyValue, anyValue);
+        .and.to.emit(f.oracle, "InferenceFulfilled").withArgs(late.requestId, anyValue, anyValue, anyValue, anyValue, anyValue, anyValue);
     });
 
     it("skips an item this operator already signed, and the same item twice in one batch", async () => {
@@ -475,10 +480,38 @@ describe("InferenceOracle", () => {
       const bad = { ...f.items[0], output: encodeTensor([1n]) };
       await expect(f.send([bad, f.items[1]]))
         .to.emit(f.oracle, "ResultSkipped").withArgs(bad.request.requestId, f.signerA.address, selector(f.oracle.interface, "InferenceOracleMalformedOutput"))
-        .and.to.emit(f.oracle, "InferenceFulfilled").withArgs(f.items[1].request.requestId, anyValue, anyValue, anyValue);
+        .and.to.emit(f.oracle, "InferenceFulfilled").withArgs(f.items[1].request.requestId, anyValue, anyValue, anyValue, anyValue, anyValue, anyValue);
       const other = await registerEnclave(f, f.operatorB, OTHER_MEASUREMENT);
       await expect(f.send([f.items[2]], other))
         .to.emit(f.oracle, "ResultSkipped").withArgs(f.items[2].request.requestId, other.address, selector(f.oracle.interface, "InferenceOracleMeasurementNotAllowedForModel"));
+    });
+
+    it("reads each model's own terms in a batch that mixes models (output length, allowed measurement)", async () => {
+      const f = await batchFixture();
+      // Model 2 has two outputs and allows the batch signer's measurement; model 3 does not allow it.
+      const two = await registerModel(f.modelRegistry, f.publisher, { ...IRIS, modelHash: id("two"), outputLength: 2 }, [MEASUREMENT]);
+      const other = await registerModel(f.modelRegistry, f.publisher, { ...IRIS, modelHash: id("other") }, [OTHER_MEASUREMENT]);
+      const ask = async (modelId: bigint) => {
+        const options = await requestOptions({ callbackGasLimit: 0 });
+        const tx = await (f.oracle.connect(f.user) as Contract).requestInference(modelId, IRIS_INPUT, options, { value: await f.oracle.quote(modelId, options) });
+        return commitmentFromReceipt(f.oracle, await tx.wait());
+      };
+      const TWO_OUTPUT = encodeTensor([7n, 8n]);
+      const list: Submission[] = [
+        f.items[0],
+        { request: await ask(two), output: TWO_OUTPUT, status: ResultStatus.Ok },
+        { request: await ask(two), output: IRIS_OUTPUT, status: ResultStatus.Ok }, // three values for a two-output model
+        { request: await ask(other), output: IRIS_OUTPUT, status: ResultStatus.Ok },
+        f.items[1],
+      ];
+      const tx = f.send(list);
+      await expect(tx).to.emit(f.oracle, "InferenceFulfilled").withArgs(list[1].request.requestId, anyValue, 0, anyValue, anyValue, anyValue, TWO_OUTPUT);
+      await expect(tx).to.emit(f.oracle, "ResultSkipped").withArgs(list[2].request.requestId, f.signerA.address, selector(f.oracle.interface, "InferenceOracleMalformedOutput"));
+      await expect(tx).to.emit(f.oracle, "ResultSkipped")
+        .withArgs(list[3].request.requestId, f.signerA.address, selector(f.oracle.interface, "InferenceOracleMeasurementNotAllowedForModel"));
+      for (const s of [list[0], list[4]]) {
+        await expect(tx).to.emit(f.oracle, "InferenceFulfilled").withArgs(s.request.requestId, anyValue, 0, anyValue, anyValue, anyValue, IRIS_OUTPUT);
+      }
     });
 
     it("reverts the whole batch on a bad signature (one tampered item)", async () => {
@@ -511,7 +544,9 @@ describe("InferenceOracle", () => {
       await expect(fulfil(f, f.signerA, c)).to.emit(f.oracle, "ResultSubmitted").and.not.to.emit(f.oracle, "InferenceFulfilled");
       expect(await f.oracle.requestState(c.requestId)).to.equal(1n);
       expect(await f.oracle.agreementCount(c.requestId, keccak256(IRIS_OUTPUT), 0)).to.equal(1n);
-      await expect(fulfil(f, f.signerB, c)).to.emit(f.oracle, "InferenceFulfilled").and.to.emit(f.oracle, "CallbackCompleted");
+      await expect(fulfil(f, f.signerB, c))
+        .to.emit(f.oracle, "ResultSubmitted").withArgs(c.requestId, f.signerB.address, f.operatorB.address, keccak256(IRIS_OUTPUT), 0)
+        .and.to.emit(f.oracle, "InferenceFulfilled").withArgs(c.requestId, f.signerB.address, 0, true, anyValue, anyValue, IRIS_OUTPUT);
       expect(await f.oracle.balances(f.operatorA.address)).to.equal(IRIS.fee);
       expect(await f.oracle.balances(f.operatorB.address)).to.equal(IRIS.fee);
       expect(await f.consumer.callbackCount()).to.equal(1n);
@@ -525,7 +560,7 @@ describe("InferenceOracle", () => {
       await expect(fulfil(f, f.signerB, c, OTHER_OUTPUT))
         .to.emit(f.oracle, "ResultSubmitted").withArgs(c.requestId, f.signerB.address, f.operatorB.address, keccak256(OTHER_OUTPUT), 0);
       await fulfil(f, f.signerC, c);
-      await expect(fulfil(f, f.signerD, c)).to.emit(f.oracle, "InferenceFulfilled").withArgs(c.requestId, keccak256(IRIS_OUTPUT), 0, IRIS_OUTPUT);
+      await expect(fulfil(f, f.signerD, c)).to.emit(f.oracle, "InferenceFulfilled").withArgs(c.requestId, anyValue, 0, anyValue, anyValue, anyValue, IRIS_OUTPUT);
       expect(await f.oracle.balances(f.operatorB.address)).to.equal(0n);
       const paid = [f.operatorA, f.operatorC, f.stranger].map((s) => f.oracle.balances(s.address));
       expect(await Promise.all(paid)).to.deep.equal([IRIS.fee, IRIS.fee, IRIS.fee]);
@@ -563,7 +598,7 @@ describe("InferenceOracle", () => {
       expect(await f.oracle.requestState(c.requestId)).to.equal(1n);
       expect(await f.oracle.agreementCount(c.requestId, keccak256(IRIS_OUTPUT), 0)).to.equal(1n);
       // a third enclave completes it; A's operator gets nothing, B and C the fee
-      await expect(fulfil(f, f.signerC, c)).to.emit(f.oracle, "InferenceFulfilled").withArgs(c.requestId, keccak256(IRIS_OUTPUT), 0, IRIS_OUTPUT);
+      await expect(fulfil(f, f.signerC, c)).to.emit(f.oracle, "InferenceFulfilled").withArgs(c.requestId, anyValue, 0, anyValue, anyValue, anyValue, IRIS_OUTPUT);
       expect(await f.oracle.balances(f.operatorA.address)).to.equal(0n);
       expect(await f.oracle.balances(f.operatorB.address)).to.equal(IRIS.fee);
       expect(await f.oracle.balances(f.operatorC.address)).to.equal(IRIS.fee);
@@ -735,7 +770,7 @@ describe("InferenceOracle", () => {
 
     it("names its type and version and its registries", async () => {
       const f = await fixture();
-      expect(await f.oracle.typeAndVersion()).to.equal("InferenceOracle 2.0.0");
+      expect(await f.oracle.typeAndVersion()).to.equal("InferenceOracle 2.1.0");
       expect(await f.oracle.modelRegistry()).to.equal(await f.modelRegistry.getAddress());
       expect(await f.oracle.enclaveRegistry()).to.equal(await f.enclaveRegistry.getAddress());
     });

@@ -172,6 +172,63 @@ describe("OperatorBonds", () => {
       expect(await f.oracle.balances(f.operatorA.address)).to.equal(0n);
     });
 
+    it("checks the bond only once the epoch moved, and every fall of a serving operator's bond moves it", async () => {
+      const f = await fixture();
+      const a = await registerEnclave(f, f.operatorA);
+      const b = await registerEnclave(f, f.operatorB);
+      const epoch = await f.enclaveRegistry.revocationEpoch();
+      // B unbonds part of a top-up and stays at the minimum: nothing moves.
+      await (f.enclaveRegistry.connect(f.operatorB) as Contract).bond({ value: parseEther("0.5") });
+      await (f.enclaveRegistry.connect(f.operatorB) as Contract).unbond(parseEther("0.5"));
+      expect(await f.enclaveRegistry.revocationEpoch()).to.equal(epoch);
+      // A falls below it: the epoch moves, so A's signer meets the full check and fails it ...
+      await (f.enclaveRegistry.connect(f.operatorA) as Contract).unbond(1n);
+      expect(await f.enclaveRegistry.revocationEpoch()).to.equal(epoch + 1n);
+      await expect(fulfil(f, a, await requestFrom(f, f.user)))
+        .to.be.revertedWithCustomError(f.enclaveRegistry, "OperatorBondsNotBonded").withArgs(f.operatorA.address, MIN_BOND - 1n, MIN_BOND);
+      await expect(f.enclaveRegistry.refreshSigner(a.address)).to.be.revertedWithCustomError(f.enclaveRegistry, "OperatorBondsNotBonded");
+      // ... while B's passes it, and a refresh (by anyone) puts B back on the one-read path.
+      await expect(fulfil(f, b, await requestFrom(f, f.user))).to.emit(f.oracle, "InferenceFulfilled");
+      const slow = await f.enclaveRegistry.activeEnclave.estimateGas(b.address);
+      await (f.enclaveRegistry.connect(f.stranger) as Contract).refreshSigner(b.address);
+      expect(await f.enclaveRegistry.activeEnclave.estimateGas(b.address)).to.be.lessThan(slow - 4_000n);
+      // A slash moves it too: the slashed operator's other signers stop at once.
+      const b2 = await registerEnclave(f, f.operatorB);
+      const c = await requestFrom(f, f.user);
+      await (f.slasher.connect(f.stranger) as Contract).proveEquivocation(singleEvidence(b, f.domain, c), singleEvidence(b, f.domain, c, OTHER_OUTPUT));
+      expect(await f.enclaveRegistry.revocationEpoch()).to.equal(epoch + 2n);
+      await expect(fulfil(f, b2, c)).to.be.revertedWithCustomError(f.enclaveRegistry, "OperatorBondsNotBonded").withArgs(f.operatorB.address, 0n, MIN_BOND);
+    });
+
+    it("does not let an account that never served move the epoch (every signer's extra reads) by bonding and unbonding", async () => {
+      const f = await fixture();
+      const epoch = await f.enclaveRegistry.revocationEpoch();
+      for (let i = 0; i < 3; i++) {
+        await f.bonds.bond({ value: MIN_BOND });
+        await f.bonds.unbond(MIN_BOND);
+      }
+      expect(await f.enclaveRegistry.revocationEpoch()).to.equal(epoch);
+      // Raising the minimum may leave anyone short: it moves the epoch whoever serves.
+      await f.enclaveRegistry.setMinBond(MIN_BOND + 1n);
+      expect(await f.enclaveRegistry.revocationEpoch()).to.equal(epoch + 1n);
+      await f.enclaveRegistry.setMinBond(MIN_BOND);
+      expect(await f.enclaveRegistry.revocationEpoch()).to.equal(epoch + 1n); // lowering cannot stop a signer
+    });
+
+    it("keeps a signer registered before its operator bonded on the full check until a refresh finds the bond", async () => {
+      const f = await fixture();
+      const signer = await registerEnclave(f, f.unbonded);
+      await expect(f.enclaveRegistry.refreshSigner(signer.address)).to.be.revertedWithCustomError(f.enclaveRegistry, "OperatorBondsNotBonded");
+      await f.bonds.bond({ value: MIN_BOND });
+      expect((await f.enclaveRegistry.activeEnclave(signer.address))[0]).to.equal(f.unbonded.address);
+      const slow = await f.enclaveRegistry.activeEnclave.estimateGas(signer.address);
+      await f.enclaveRegistry.refreshSigner(signer.address);
+      expect(await f.enclaveRegistry.activeEnclave.estimateGas(signer.address)).to.be.lessThan(slow - 4_000n);
+      // Once it serves, its fall below the minimum stops the signer again.
+      await f.bonds.unbond(1n);
+      await expect(f.enclaveRegistry.activeEnclave(signer.address)).to.be.revertedWithCustomError(f.enclaveRegistry, "OperatorBondsNotBonded");
+    });
+
     it("does not count a Sybil's k unbonded addresses toward redundancy k", async () => {
       const f = await fixture();
       // The attacker: two addresses, two enclaves, no bond; both sign a made-up output for a k = 2 request.

@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { Contract, id, parseEther } from "ethers";
 import { deployContract } from "../../scripts/lib/deploy-contracts";
 import {
-  GAS_PRICE_BOUND, IRIS, MEASUREMENT, ResultStatus, commitmentFromReceipt, deployOracleFixture, encodeTensor, findEvent,
+  GAS_PRICE_BOUND, IRIS, MEASUREMENT, ResultStatus, commitmentFromReceipt, deployOracleFixture, encodeTensor, findEvent, settlement,
   registerEnclave, registerModel, signResult,
 } from "../helpers/fixtures";
 
@@ -57,8 +57,7 @@ describe("Example consumers", () => {
       const c = await classify(f);
       const output = encodeTensor([1n, 2n, 3n]);
       const receipt = await (await f.relayer.fulfil(c, output, 0, signResult(f.signer, f.domain, c, output))).wait();
-      const settled = findEvent(f.oracle, receipt, "RequestSettled");
-      const refunded = settled.args.gasRefunded as bigint;
+      const refunded = settlement(f.oracle, receipt, c).gasRefunded;
       expect(refunded).to.be.greaterThan(0n);
       expect(await f.oracle.balances(await f.iris.getAddress())).to.equal(refunded);
       await expect((f.iris.connect(f.stranger) as Contract).claimOracleBalance()).to.changeEtherBalances([f.iris, f.oracle], [refunded, -refunded]);

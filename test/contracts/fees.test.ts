@@ -4,13 +4,14 @@
  * expiry. Gas figures are checked against what the relayer's transaction actually cost.
  */
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { Contract, ContractTransactionReceipt, Wallet, id, parseEther } from "ethers";
 import { deployContract } from "../../scripts/lib/deploy-contracts";
 import {
   GAS_PRICE_BOUND, IRIS, IRIS_INPUT, IRIS_OUTPUT, MEASUREMENT, OracleFixture, commitmentFromReceipt, deployOracleFixture,
-  encodeTensor, findEvent, registerEnclave, registerModel, requestFrom, requestOptions, requestViaConsumer, signBatch, signResult,
+  encodeTensor, findEvent, settlement, registerEnclave, registerModel, requestFrom, requestOptions, requestViaConsumer, signBatch, signResult,
 } from "../helpers/fixtures";
 import { InputEncoding, RequestCommitment, encodePacked } from "../helpers/protocol";
 
@@ -35,7 +36,7 @@ describe("InferenceOracle fees and gas", () => {
   }
 
   const cost = (r: ContractTransactionReceipt) => r.gasUsed * r.gasPrice;
-  const settled = (f: OracleFixture, r: ContractTransactionReceipt) => findEvent(f.oracle, r, "RequestSettled").args;
+  const settled = (f: OracleFixture, r: ContractTransactionReceipt, c: RequestCommitment) => settlement(f.oracle, r, c);
 
   describe("the fee bound (no fee front-running)", () => {
     it("reverts a request whose fee is above its maxFee, naming both, and charges nothing", async () => {
@@ -85,21 +86,21 @@ describe("InferenceOracle fees and gas", () => {
         .withArgs(1n, f.modelId, await f.consumer.getAddress(), IRIS.modelHash, IRIS_INPUT, IRIS.fee * 2n, prepayment, 3n * GWEI, 120_000, options.deadline, 2);
     });
 
-    it("RequestSettled says what the operator was reimbursed and the requester refunded", async () => {
+    it("InferenceFulfilled says what the requester got back; the rest of the prepayment reimbursed the operator", async () => {
       const f = await fixture();
       const free = await requestViaConsumer(f, { maxGasPrice: 0n });
       await expect(f.oracle.connect(f.relayer).getFunction("fulfil")(free, IRIS_OUTPUT, 0, signResult(f.signerA, f.domain, free)))
-        .to.emit(f.oracle, "RequestSettled").withArgs(free.requestId, 0n, 0n);
+        .to.emit(f.oracle, "InferenceFulfilled").withArgs(free.requestId, f.signerA.address, 0, true, anyValue, 0n, IRIS_OUTPUT);
       const paid = await requestViaConsumer(f, { maxGasPrice: GAS_PRICE_BOUND });
       const r = await fulfilAt(f, f.relayer, f.signerA, paid, GWEI);
-      const [id_, reimbursed, refunded] = settled(f, r);
-      expect(id_).to.equal(paid.requestId);
+      const { gasReimbursed: reimbursed, gasRefunded: refunded } = settled(f, r, paid);
+      expect(await f.oracle.balances(f.operatorA.address)).to.equal(IRIS.fee * 2n + reimbursed);
       expect(reimbursed + refunded).to.equal(paid.gasPrepayment);
       expect(reimbursed).to.be.within(cost(r), cost(r) * 110n / 100n);
       // a vote that does not complete the quorum settles nothing
       const k2 = await requestViaConsumer(f, { redundancy: 2, maxGasPrice: GAS_PRICE_BOUND });
       await expect(f.oracle.connect(f.relayer).getFunction("fulfil")(k2, IRIS_OUTPUT, 0, signResult(f.signerA, f.domain, k2)))
-        .to.emit(f.oracle, "ResultSubmitted").and.not.to.emit(f.oracle, "RequestSettled");
+        .to.emit(f.oracle, "ResultSubmitted").and.not.to.emit(f.oracle, "InferenceFulfilled");
     });
   });
 
@@ -138,7 +139,7 @@ describe("InferenceOracle fees and gas", () => {
       // the operator relays its own enclave's result and burns ≈ 2.05M gas in the callback
       const before = await ethers.provider.getBalance(f.operatorA.address);
       const r = await fulfilAt(f, f.operatorA, f.signerA, c, 3n * GWEI);
-      const { gasReimbursed, gasRefunded } = settled(f, r);
+      const { gasReimbursed, gasRefunded } = settled(f, r, c);
       expect(r.gasUsed).to.be.greaterThan(2_000_000n);
       // it is paid back at least what it spent, and at most 10% more (calldata is counted at 16 gas a byte)
       expect(gasReimbursed).to.be.within(cost(r), cost(r) * 110n / 100n);
@@ -154,7 +155,7 @@ describe("InferenceOracle fees and gas", () => {
       const f = await fixture();
       const c = await requestViaConsumer(f, { maxGasPrice: 2n * GWEI });
       const r = await fulfilAt(f, f.operatorA, f.signerA, c, 6n * GWEI);
-      const { gasReimbursed } = settled(f, r);
+      const { gasReimbursed } = settled(f, r, c);
       expect(gasReimbursed % (2n * GWEI)).to.equal(0n);
       expect(gasReimbursed).to.be.within(r.gasUsed * 2n * GWEI, r.gasUsed * 2n * GWEI * 110n / 100n);
       expect(gasReimbursed).to.be.lessThan(cost(r));
@@ -164,7 +165,7 @@ describe("InferenceOracle fees and gas", () => {
       const f = await fixture();
       const c = await requestViaConsumer(f, { maxGasPrice: GAS_PRICE_BOUND });
       const r = await fulfilAt(f, f.relayer, f.signerA, c, 2n * GWEI);
-      const { gasReimbursed } = settled(f, r);
+      const { gasReimbursed } = settled(f, r, c);
       expect(gasReimbursed).to.be.greaterThan(0n);
       expect(await f.oracle.balances(f.relayer.address)).to.equal(0n);
       expect(await f.oracle.balances(f.operatorA.address)).to.equal(IRIS.fee + gasReimbursed);
@@ -176,7 +177,8 @@ describe("InferenceOracle fees and gas", () => {
       const c = await requestFrom(f, f.user, { maxGasPrice: GWEI, callbackGasLimit: 0 });
       expect(c.gasPrepayment).to.equal(10_000n * GWEI);
       const r = await fulfilAt(f, f.operatorA, f.signerA, c, GWEI);
-      expect([...settled(f, r)]).to.deep.equal([c.requestId, c.gasPrepayment, 0n]);
+      const { gasReimbursed, gasRefunded } = settled(f, r, c);
+      expect([gasReimbursed, gasRefunded]).to.deep.equal([c.gasPrepayment, 0n]);
       expect(await f.oracle.balances(f.user.address)).to.equal(0n);
     });
 
@@ -185,7 +187,8 @@ describe("InferenceOracle fees and gas", () => {
       const c = await requestViaConsumer(f, { maxGasPrice: 0n });
       expect(c.gasPrepayment).to.equal(0n);
       const r = await fulfilAt(f, f.operatorA, f.signerA, c, GWEI);
-      expect([...settled(f, r)]).to.deep.equal([c.requestId, 0n, 0n]);
+      const { gasReimbursed, gasRefunded } = settled(f, r, c);
+      expect([gasReimbursed, gasRefunded]).to.deep.equal([0n, 0n]);
       expect(await f.oracle.balances(f.operatorA.address)).to.equal(IRIS.fee);
     });
 
@@ -196,7 +199,7 @@ describe("InferenceOracle fees and gas", () => {
       const dissent = await fulfilAt(f, f.operatorB, f.signerB, c, GWEI, encodeTensor([1n, 2n, 3n]));
       expect(await f.oracle.balances(f.operatorA.address)).to.equal(0n); // paid only at finality
       const last = await fulfilAt(f, f.operatorC, f.signerC, c, GWEI);
-      const { gasReimbursed, gasRefunded } = settled(f, last);
+      const { gasReimbursed, gasRefunded } = settled(f, last, c);
       expect(gasReimbursed + gasRefunded).to.equal(c.gasPrepayment);
       const paidA = (await f.oracle.balances(f.operatorA.address)) - IRIS.fee;
       const paidC = (await f.oracle.balances(f.operatorC.address)) - IRIS.fee;
@@ -213,7 +216,7 @@ describe("InferenceOracle fees and gas", () => {
       for (let i = 0; i < 4; i++) items.push({ request: await requestViaConsumer(f, { maxGasPrice: GAS_PRICE_BOUND }), output: IRIS_OUTPUT, status: 0 });
       const oracle = f.oracle.connect(f.operatorA) as Contract;
       const r = (await (await oracle.fulfilBatch(items.map((s) => [s.request, s.output, s.status]), signBatch(f.signerA, f.domain, items), { gasPrice: GWEI, type: 0 })).wait()) as ContractTransactionReceipt;
-      const reimbursed = r.logs.map((l) => f.oracle.interface.parseLog(l)).filter((l) => l?.name === "RequestSettled").map((l) => l!.args.gasReimbursed as bigint);
+      const reimbursed = items.map((s) => settlement(f.oracle, r, s.request).gasReimbursed);
       expect(reimbursed.length).to.equal(4);
       const total = reimbursed.reduce((s, x) => s + x, 0n);
       expect(total).to.be.within(cost(r), cost(r) * 110n / 100n);

@@ -234,3 +234,18 @@ export function batchEvidence(signer: Wallet, domain: TypedDataDomain, items: Su
   const results = items.map((i) => resultFor(i.request, i.output, i.status));
   return { result: results[index], batch: results.map(resultStructHash), index, signature: signBatch(signer, domain, items) };
 }
+
+/**
+ * How request `c` was settled in `receipt`, from its one `InferenceFulfilled` log (the gas reimbursed
+ * is not in the log: it is the prepayment minus what came back to the requester).
+ */
+export function settlement(contract: BaseContract, receipt: ContractTransactionReceipt | null, c: RequestCommitment) {
+  const log = findEvents(contract, receipt, "InferenceFulfilled").find((l) => l.args.requestId === c.requestId);
+  if (!log) throw new Error(`no InferenceFulfilled for request ${c.requestId} in the receipt`);
+  const gasRefunded = log.args.gasRefunded as bigint;
+  return {
+    requestId: c.requestId, gasReimbursed: c.gasPrepayment - gasRefunded, gasRefunded,
+    signer: log.args.signer as string, status: Number(log.args.status), output: log.args.output as string,
+    callbackSuccess: log.args.callbackSuccess as boolean, callbackGasUsed: log.args.callbackGasUsed as bigint,
+  };
+}

@@ -444,11 +444,25 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     function _resultStructHash(RequestCommitment calldata request, bytes32 outputHash, uint8 status)
         private
         pure
-        returns (bytes32)
+        returns (bytes32 h)
     {
-        return keccak256(
-            abi.encode(_RESULT_TYPEHASH, request.requestId, request.modelHash, request.inputHash, outputHash, status)
-        );
+        bytes32 typeHash = _RESULT_TYPEHASH;
+        uint256 requestId = request.requestId;
+        bytes32 modelHash = request.modelHash;
+        bytes32 inputHash = request.inputHash;
+        assembly ("memory-safe") {
+            // keccak256(abi.encode(typeHash, requestId, modelHash, inputHash, outputHash, status)),
+            // encoded at the free memory pointer without advancing it (scratch), so a batch does not
+            // grow memory by six words per item.
+            let ptr := mload(0x40)
+            mstore(ptr, typeHash)
+            mstore(add(ptr, 0x20), requestId)
+            mstore(add(ptr, 0x40), modelHash)
+            mstore(add(ptr, 0x60), inputHash)
+            mstore(add(ptr, 0x80), outputHash)
+            mstore(add(ptr, 0xa0), status)
+            h := keccak256(ptr, 0xc0)
+        }
     }
 
     /// @dev The submission of `signer` (reverts unless it is an active enclave), with the

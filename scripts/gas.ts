@@ -86,7 +86,7 @@ async function request(env: Env, requester: Requester, opts: { redundancy?: numb
   return { gas: receipt.gasUsed, c: commitmentFromEvent(ev.args as never) };
 }
 
-/** Gas of a fulfilment minus what the callbacks themselves used (from `CallbackCompleted`). */
+/** Gas of a fulfilment minus what the callbacks themselves used (`callbackGasUsed` of each `InferenceFulfilled`). */
 function withoutCallbacks(env: Env, receipt: { gasUsed: bigint; logs: never[] }): bigint {
   let callbackGas = 0n;
   for (const l of receipt.logs) {

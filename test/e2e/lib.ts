@@ -10,7 +10,7 @@ import http from "node:http";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import IORedis from "ioredis";
-import { Interface, JsonRpcProvider, NonceManager, getAddress, recoverAddress } from "ethers";
+import { Interface, JsonRpcProvider, NonceManager, getAddress, keccak256, recoverAddress } from "ethers";
 import { readJournalDir } from "../../oracle/src/enclave/journal";
 import { ORACLE_ABI } from "../../oracle/src/protocol/abi";
 import { batchDigest, oracleDomain, resultDigest } from "../../oracle/src/protocol/eip712";
@@ -201,7 +201,7 @@ export interface JournalAudit {
   unverifiable: number;
   /** Pairs of results one signer signed for one request (id, model, input) with another output or status (must be none). */
   conflicts: { signer: string; requestId: string; outcomes: string[] }[];
-  /** Results the chain accepted (ResultSubmitted) that are missing from the journal (must be none: it holds every signature). */
+  /** Results the chain accepted (InferenceFulfilled, or a ResultSubmitted vote) missing from the journal (must be none: it holds every signature). */
   minedNotJournaled: number;
   mined: number;
 }
@@ -232,16 +232,20 @@ export async function auditSignatureJournal(env: Env): Promise<JournalAudit> {
   }
   const conflicts = [...outcomes].filter(([, o]) => o.size > 1)
     .map(([k, o]) => ({ signer: k.split("|")[0], requestId: k.split("|")[1], outcomes: [...o] }));
+  // Every accepted result: a redundancy-1 fulfilment (InferenceFulfilled), or a vote (ResultSubmitted;
+  // its completing vote is also in InferenceFulfilled, counted once).
   const submitted = await env.provider.getLogs({
-    address: env.oracle, fromBlock: env.deployed.deployment.deploymentBlock, topics: [oracleIface.getEvent("ResultSubmitted")!.topicHash],
+    address: env.oracle, fromBlock: env.deployed.deployment.deploymentBlock,
+    topics: [["InferenceFulfilled", "ResultSubmitted"].map((n) => oracleIface.getEvent(n)!.topicHash)],
   });
-  let minedNotJournaled = 0;
-  for (const l of submitted) {
+  const accepted = new Set(submitted.map((l) => {
     const ev = oracleIface.parseLog(l)!;
-    if (!journaled.has(`${getAddress(ev.args.signer)}|${ev.args.requestId}|${(ev.args.outputHash as string).toLowerCase()}`)) minedNotJournaled++;
-  }
+    const outputHash = ev.name === "ResultSubmitted" ? (ev.args.outputHash as string) : keccak256(ev.args.output as string);
+    return `${getAddress(ev.args.signer)}|${ev.args.requestId}|${outputHash.toLowerCase()}`;
+  }));
+  const minedNotJournaled = [...accepted].filter((k) => !journaled.has(k)).length;
   const audit = {
-    signatures: entries.length, results, signers: new Set(entries.map((e) => e.signer)).size, unverifiable, conflicts, minedNotJournaled, mined: submitted.length,
+    signatures: entries.length, results, signers: new Set(entries.map((e) => e.signer)).size, unverifiable, conflicts, minedNotJournaled, mined: accepted.size,
   };
   console.log(`      signature journal: ${audit.signatures} signatures over ${audit.results} results by ${audit.signers} enclave keys (${audit.mined} results mined); conflicting pairs: ${conflicts.length}`);
   return audit;

@@ -42,9 +42,8 @@ describe("MockInferenceOracle (NOT FOR PRODUCTION)", function () {
     const id = await request();
     const out = tensor([10n, 900n, -90n]);
     await expect((mock.connect(answerer) as Contract).answer(id, [10n, 900n, -90n]))
-      .to.emit(mock, "InferenceFulfilled").withArgs(id, keccak256(out), 0, out)
-      .and.to.emit(mock, "ResultSubmitted").withArgs(id, hre.ethers.ZeroAddress, answerer.address, keccak256(out), 0)
-      .and.to.emit(mock, "CallbackCompleted").withArgs(id, true, (g: bigint) => g > 0n && g <= 300_000n);
+      .to.emit(mock, "InferenceFulfilled")
+      .withArgs(id, hre.ethers.ZeroAddress, 0, true, (g: bigint) => g > 0n && g <= 300_000n, prepayment(300_000), out);
     expect(await consumer.lastOutput()).to.equal(out);
     expect(await consumer.lastRequestId()).to.equal(id);
     expect(await mock.requestState(id)).to.equal(2n);

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { Contract, Interface, solidityPacked } from "ethers";
+import { Contract, Interface, keccak256, solidityPacked } from "ethers";
 import {
   balanceOf, checkResult, connectDeployment, connectOracle, OracleClientError, decodeOutput, decodeRevert, encodeInput, expireRequest, getModel, listModels, quote,
   requestInference, resolveOptions, toFixedPoint, waitForResult, withdraw, InvalidInputError, OracleContractError,
@@ -88,12 +88,16 @@ describe("client (@attested-inference-oracle/client)", function () {
   });
 
   it("waits for the result (polling) and decodes it with the model's decimals and labels", async () => {
-    const { client, f, fulfil } = await loadFixture(fixture);
+    const { client, f, fulfil, enclave } = await loadFixture(fixture);
     const sent = await requestInference(client, f.modelId, IRIS_VALUES);
     const waiting = waitForResult(client, sent.requestId, { mode: "poll", pollIntervalMs: 50, timeoutMs: 20_000 });
     await fulfil(sent);
     const final = await waiting;
-    expect(final).to.include({ state: "Fulfilled", status: ResultStatus.Ok, output: IRIS_OUTPUT });
+    expect(final).to.include({ state: "Fulfilled", status: ResultStatus.Ok, output: IRIS_OUTPUT, outputHash: keccak256(IRIS_OUTPUT), signer: enclave.address });
+    // what the one InferenceFulfilled log says of the callback and the refund (an EOA requester: nothing to call)
+    expect(final.callbackSuccess).to.equal(false);
+    expect(final.callbackGasUsed).to.equal(0n);
+    expect(final.gasRefunded).to.equal(await f.oracle.balances(f.user.address));
     const decoded = decodeOutput(final.output!, { decimals: IRIS.decimals, labels: LABELS });
     expect(decoded.top).to.deep.equal({ index: 0, value: 0.912345, label: "setosa" });
     expect(decoded.formatted).to.deep.equal(["0.912345", "0.08", "0.007655"]);
@@ -140,7 +144,7 @@ describe("client (@attested-inference-oracle/client)", function () {
     const report = await checkResult(client, sent.requestId);
     expect(report.valid, JSON.stringify(report.checks)).to.equal(true);
     expect(report.signers).to.deep.equal([enclave.address]);
-    expect(report.checks.map((c) => c.name)).to.include.members(["model hash bound", "output hash bound", `signature of ${enclave.address}`, "quorum"]);
+    expect(report.checks.map((c) => c.name)).to.include.members(["model hash bound", "fulfilment event found", `signature of ${enclave.address}`, "quorum"]);
   });
 
   it("checks a result submitted in a batch (one signature over many results)", async () => {

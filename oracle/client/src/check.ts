@@ -4,9 +4,11 @@
  *
  *   request    the `InferenceRequested` event: commitment, input, keccak256(input) = inputHash
  *   model      the commitment's modelHash is the registry's hash of that model
- *   output     the `InferenceFulfilled` output hashes to its outputHash
- *   signature  per `ResultSubmitted` that agrees with the final result (and was not dropped by a
- *              `VoteDropped`: its signer went inactive before the quorum): the `fulfil` /
+ *   fulfilment the request's one `InferenceFulfilled` (its output, status and the signer that
+ *              made it final)
+ *   signature  per agreeing submission — redundancy 1: the fulfilment's signer; otherwise each
+ *              `ResultSubmitted` with the final output and status not dropped by a `VoteDropped`
+ *              (its signer went inactive before the quorum) — the `fulfil` /
  *              `fulfilBatch` calldata carries the request's commitment and this output, and the
  *              EIP-712 digest rebuilt from it recovers to the signer the oracle emitted
  *   signer     that signer is an active registered enclave now, of the operator that was paid,
@@ -15,6 +17,7 @@
  */
 import { getAddress, keccak256, recoverAddress, type TransactionResponse } from "ethers";
 import { batchDigest, oracleDomain, resultDigest, type InferenceResult } from "../../src/protocol/eip712";
+import { fulfilmentFromEvent } from "../../src/protocol/fulfilment";
 import { commitmentFromEvent, commitmentHash, type InferenceRequestedArgs, type RequestCommitment } from "../../src/protocol/request";
 import type { OracleClient } from "./client";
 import { OracleClientError, toClientError } from "./errors";
@@ -66,17 +69,26 @@ export async function checkResult(client: OracleClient, requestId: bigint | numb
   if (!check("model hash bound", model.modelHash === commitment.modelHash, `request ${commitment.modelHash}, registry ${model.modelHash}`)) return report;
 
   const [fulLog] = await requestLogs(client, "InferenceFulfilled", id);
-  const ful = client.oracle.interface.parseLog(fulLog)!.args;
-  report.output = ful.output as string;
-  report.status = Number(ful.status);
-  if (!check("output hash bound", keccak256(ful.output) === ful.outputHash, `keccak256(output) = ${keccak256(ful.output)}, event ${ful.outputHash}`)) return report;
+  if (!check("fulfilment event found", fulLog !== undefined, fulLog ? `block ${fulLog.blockNumber}` : "no InferenceFulfilled event from the client's fromBlock")) return report;
+  const ful = fulfilmentFromEvent(client.oracle.interface.parseLog(fulLog)!.args as never);
+  report.output = ful.output;
+  report.status = ful.status;
 
-  // A vote whose signer became inactive before the quorum was dropped (`VoteDropped`): it did not count.
-  const dropped = new Set((await requestLogs(client, "VoteDropped", id)).map((l) => getAddress(client.oracle.interface.parseLog(l)!.args.signer)));
-  const subs: Submission[] = (await requestLogs(client, "ResultSubmitted", id)).map((l) => {
-    const a = client.oracle.interface.parseLog(l)!.args;
-    return { signer: a.signer, operator: a.operator, outputHash: a.outputHash, status: Number(a.status), transactionHash: l.transactionHash };
-  }).filter((s) => s.outputHash === ful.outputHash && s.status === report.status && !dropped.has(getAddress(s.signer)));
+  // Redundancy 1: the one submission is the fulfilment itself, paid to the operator the registry
+  // binds its signer to. Otherwise every vote is a ResultSubmitted; a vote whose signer became
+  // inactive before the quorum was dropped (`VoteDropped`) and did not count.
+  const k = Number(commitment.redundancy);
+  let subs: Submission[];
+  if (k === 1) {
+    const record = await client.enclaveRegistry.getEnclave(ful.signer, { blockTag: fulLog.blockNumber }) as { operator: string };
+    subs = [{ signer: ful.signer, operator: record.operator, outputHash: ful.outputHash, status: ful.status, transactionHash: fulLog.transactionHash }];
+  } else {
+    const dropped = new Set((await requestLogs(client, "VoteDropped", id)).map((l) => getAddress(client.oracle.interface.parseLog(l)!.args.signer)));
+    subs = (await requestLogs(client, "ResultSubmitted", id)).map((l) => {
+      const a = client.oracle.interface.parseLog(l)!.args;
+      return { signer: a.signer, operator: a.operator, outputHash: a.outputHash, status: Number(a.status), transactionHash: l.transactionHash };
+    }).filter((s) => s.outputHash === ful.outputHash && s.status === report.status && !dropped.has(getAddress(s.signer)));
+  }
 
   const domain = oracleDomain(client.chainId, client.oracle.target as string);
   const result: InferenceResult = { requestId: id, modelHash: commitment.modelHash, inputHash: commitment.inputHash, outputHash: ful.outputHash, status: report.status };
@@ -94,7 +106,6 @@ export async function checkResult(client: OracleClient, requestId: bigint | numb
     report.signers.push(getAddress(s.signer));
     operators.add(getAddress(s.operator));
   }
-  const k = Number(commitment.redundancy);
   if (!check("quorum", operators.size >= k, `${operators.size} verified operator(s), redundancy ${k}`)) return report;
   report.valid = true;
   return report;

@@ -5,6 +5,7 @@
  */
 import { toBeHex, zeroPadValue, type Log } from "ethers";
 import { ResultStatus } from "../../src/protocol/constants";
+import { fulfilmentFromEvent } from "../../src/protocol/fulfilment";
 import type { OracleClient } from "./client";
 import { OracleTimeoutError, UnknownRequestError, withContractErrors } from "./errors";
 
@@ -31,6 +32,13 @@ export interface FinalRequest {
   output?: string;
   /** keccak256 of the output (Fulfilled only). */
   outputHash?: string;
+  /** The enclave signer that made the request final (Fulfilled only). */
+  signer?: string;
+  /** Whether the requester's callback ran without reverting, and the gas it used (Fulfilled only). */
+  callbackSuccess?: boolean;
+  callbackGasUsed?: bigint;
+  /** Wei of the gas prepayment credited back to the requester (Fulfilled only; claim it with `withdraw`). */
+  gasRefunded?: bigint;
   /** Wei refunded to the requester (Expired only). */
   refund?: bigint;
   transactionHash: string;
@@ -70,9 +78,10 @@ function outcomeOf(client: OracleClient, requestId: bigint, log: Log): FinalRequ
   const ev = client.oracle.interface.parseLog(log)!;
   const base = { requestId, transactionHash: log.transactionHash, blockNumber: log.blockNumber };
   if (ev.name === "InferenceExpired") return { ...base, state: "Expired", refund: ev.args.refund as bigint };
+  const f = fulfilmentFromEvent(ev.args as never);
   return {
-    ...base, state: "Fulfilled", status: Number(ev.args.status) as ResultStatus,
-    output: ev.args.output as string, outputHash: ev.args.outputHash as string,
+    ...base, state: "Fulfilled", status: f.status as ResultStatus, output: f.output, outputHash: f.outputHash, signer: f.signer,
+    callbackSuccess: f.callbackSuccess, callbackGasUsed: f.callbackGasUsed, gasRefunded: f.gasRefunded,
   };
 }
 

@@ -71,9 +71,12 @@ export function decodeRequested(log: RawLog): RequestedEvent {
   };
 }
 
-/** The oracle events a receipt says about each request: the name, the request id, the signer (ResultSubmitted/Skipped), the reason (Skipped). */
+/**
+ * The oracle events a receipt says about each request: the name, the request id, the signer
+ * (ResultSubmitted, InferenceFulfilled, ResultSkipped), the reason (ResultSkipped).
+ */
 export interface RequestEventRef {
-  name: "InferenceRequested" | "ResultSubmitted" | "InferenceFulfilled" | "CallbackCompleted" | "ResultSkipped" | "InferenceExpired";
+  name: "InferenceRequested" | "ResultSubmitted" | "InferenceFulfilled" | "ResultSkipped" | "InferenceExpired";
   requestId: bigint;
   signer?: string;
   reason?: string;
@@ -86,7 +89,7 @@ export function requestEventOf(log: { topics: readonly string[]; data: string })
   const name = BY_TOPIC.get(log.topics[0]);
   if (!name || log.topics.length < 2) return undefined;
   const ref: RequestEventRef = { name, requestId: BigInt(log.topics[1]) };
-  if (name === "ResultSubmitted" || name === "ResultSkipped") ref.signer = "0x" + log.topics[2].slice(26).toLowerCase();
+  if (name === "ResultSubmitted" || name === "InferenceFulfilled" || name === "ResultSkipped") ref.signer = "0x" + log.topics[2].slice(26).toLowerCase();
   if (name === "ResultSkipped") ref.reason = log.data.slice(0, 10);
   return ref;
 }

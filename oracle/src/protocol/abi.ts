@@ -40,11 +40,9 @@ export const ORACLE_ABI = [
   "function modelRegistry() view returns (address)",
   "event InferenceRequested(uint256 indexed requestId, uint256 indexed modelId, address indexed requester, bytes32 modelHash, bytes input, uint256 fee, uint256 gasPrepayment, uint64 maxGasPrice, uint32 callbackGasLimit, uint64 deadline, uint8 redundancy)",
   "event ResultSubmitted(uint256 indexed requestId, address indexed signer, address indexed operator, bytes32 outputHash, uint8 status)",
-  "event InferenceFulfilled(uint256 indexed requestId, bytes32 outputHash, uint8 status, bytes output)",
-  "event CallbackCompleted(uint256 indexed requestId, bool success, uint256 gasUsed)",
+  "event InferenceFulfilled(uint256 indexed requestId, address indexed signer, uint8 status, bool callbackSuccess, uint256 callbackGasUsed, uint256 gasRefunded, bytes output)",
   "event ResultSkipped(uint256 indexed requestId, address indexed signer, bytes4 reason)",
   "event InferenceExpired(uint256 indexed requestId, address indexed requester, uint256 refund)",
-  "event RequestSettled(uint256 indexed requestId, uint256 gasReimbursed, uint256 gasRefunded)",
   "event VoteDropped(uint256 indexed requestId, address indexed signer)",
 ];
 
@@ -99,7 +97,6 @@ export const ORACLE_TOPICS = {
   InferenceRequested: oracleInterface.getEvent("InferenceRequested")!.topicHash,
   ResultSubmitted: oracleInterface.getEvent("ResultSubmitted")!.topicHash,
   InferenceFulfilled: oracleInterface.getEvent("InferenceFulfilled")!.topicHash,
-  CallbackCompleted: oracleInterface.getEvent("CallbackCompleted")!.topicHash,
   ResultSkipped: oracleInterface.getEvent("ResultSkipped")!.topicHash,
   InferenceExpired: oracleInterface.getEvent("InferenceExpired")!.topicHash,
 } as const;

@@ -4,3 +4,4 @@ export * from "./report";
 export * from "./p256";
 export * from "./request";
 export * from "./input";
+export * from "./fulfilment";

@@ -141,6 +141,17 @@ describe("console: the demo's flow, in a real browser, with dashboards and alert
       return { status: r.status, headers: r.headers, text: await r.text() };
     };
 
+    it("reports a consumer's callback from the fulfilment log, and none for a requester without one", async () => {
+      const one = async (id: bigint) => JSON.parse((await get(`/console/api/requests?id=${id}`)).text).requests[0];
+      const risk = await one(demo.ids.risk); // the lending pool's request: a contract with a callback
+      expect(risk.callback).to.match(/^delivered \(\d+ gas\)$/);
+      const iris = await one(demo.ids.iris[0]); // the iris consumer's request
+      expect(iris.callback).to.match(/^delivered \(\d+ gas\)$/);
+      const penguin = await one(demo.ids.penguins[0]); // an account's request with no callback asked for
+      expect(penguin.resultStatus).to.equal("Ok");
+      expect(penguin.callback).to.equal(undefined);
+    });
+
     it("answers bad ids and limits with 400 and a reason, unknown requests and assets with 404, writes with 405", async () => {
       for (const [p, status, words] of [
         ["/console/api/requests?id=abc", 400, "request id must be a decimal integer"],

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { ethers } from "hardhat";
 import { Contract, Wallet, getBytes, keccak256, sha256 } from "ethers";
+import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { attestationDigest } from "../../../oracle/src/audit/attest";
 import { readAuditorKey } from "../../../oracle/src/audit/cli/attest";
 import { EnclaveHost } from "../../../oracle/src/enclave/host";
@@ -189,7 +190,8 @@ describe("oracle audit attest: auditors countersign TEE evidence for the on-chai
     const commitment = commitmentFromEvent(requested.args as never);
     const r = await host.infer({ requestId: commitment.requestId, modelHash: entry.sha256, input });
     await expect(oracle.fulfil(commitment, r.output, r.status, r.signature))
-      .to.emit(oracle, "ResultSubmitted").withArgs(commitment.requestId, signer, operator.address, r.outputHash, r.status);
+      .to.emit(oracle, "InferenceFulfilled").withArgs(commitment.requestId, signer, r.status, anyValue, anyValue, anyValue, r.output);
+    expect(keccak256(r.output)).to.equal(r.outputHash);
     expect(await oracle.requestState(commitment.requestId)).to.equal(2n);
     // the operator is paid the fee and reimbursed its relayer's gas from the prepayment (the test relayer is the deployer)
     expect(await oracle.balances(operator.address)).to.be.greaterThan(fee);

@@ -22,6 +22,7 @@ import type { RequestRecord, RequestTracker } from "../../node/tracker";
 import { ENCLAVE_REGISTRY_ABI, ENCLAVE_STATUS, MODEL_REGISTRY_ABI, ORACLE_ABI, ORACLE_TOPICS, REQUEST_STATE, oracleInterface } from "../../protocol/abi";
 import { sha256Hex } from "../../protocol/bytes";
 import { ResultStatus, TeeType } from "../../protocol/constants";
+import { fulfilmentFromEvent } from "../../protocol/fulfilment";
 import { describeInput, describeTensor, modelView, type ModelView, type TensorView } from "../../models/view";
 
 export interface ConsoleStateDeps {
@@ -55,6 +56,8 @@ export interface ConsoleRequest {
   /** Result status name when the request was fulfilled (Ok, InputOutOfRange, ...). */
   resultStatus?: string;
   fulfilledTx?: string;
+  /** The consumer's callback, when one was made: "delivered (N gas)" or "reverted or out of gas (N gas)". */
+  callback?: string;
   /** The oracle's state of the request (asked for a single request only). */
   onChainState?: string;
 }
@@ -87,6 +90,8 @@ interface ChainIo {
   output?: string;
   status?: number;
   fulfilledTx?: string;
+  callbackSuccess?: boolean;
+  callbackGasUsed?: bigint;
 }
 
 export class ConsoleState {
@@ -155,6 +160,10 @@ export class ConsoleState {
     if (io.output !== undefined) {
       v.resultStatus = ResultStatus[io.status ?? 0] ?? String(io.status);
       v.fulfilledTx = io.fulfilledTx;
+      // gas 0 and no success: no callback was asked for, or the requester has no code
+      if (io.callbackSuccess || io.callbackGasUsed) {
+        v.callback = `${io.callbackSuccess ? "delivered" : "reverted or out of gas"} (${io.callbackGasUsed} gas)`;
+      }
       if (model && io.status === ResultStatus.Ok) v.output = describeTensor(io.output, model.decimals, { labels: model.labels });
     }
     return v;
@@ -181,7 +190,10 @@ export class ConsoleState {
       const id = (ev.args.requestId as bigint).toString();
       const io = this.io.get(id) ?? {};
       if (ev.name === "InferenceRequested") { io.input = ev.args.input; io.modelHash = ev.args.modelHash; }
-      else { io.output = ev.args.output; io.status = Number(ev.args.status); io.fulfilledTx = l.transactionHash; }
+      else {
+        const f = fulfilmentFromEvent(ev.args as never);
+        Object.assign(io, { output: f.output, status: f.status, fulfilledTx: l.transactionHash, callbackSuccess: f.callbackSuccess, callbackGasUsed: f.callbackGasUsed });
+      }
       this.io.set(id, io);
     }
     if (this.io.size > 5000) for (const k of [...this.io.keys()].slice(0, this.io.size - 5000)) this.io.delete(k);

@@ -14,6 +14,7 @@ import { ModelFetcher } from "../../models/fetch";
 import { findModelFile } from "../../models/locate";
 import { type ModelSpec, readModelSpec } from "../../models/spec";
 import { ModelStore } from "../../models/store";
+import type { Fulfilment } from "../../protocol/fulfilment";
 import { MODEL_REGISTRY_ABI, oracleInterface } from "../../protocol/abi";
 import { sha256Hex } from "../../protocol/bytes";
 import type { InferenceRequestedArgs } from "../../protocol/request";
@@ -33,9 +34,11 @@ export interface ModelLinkContext {
   modelCacheDir?: string;
   modelMirrors?: string[];
   request: Pick<InferenceRequestedArgs, "modelId" | "modelHash" | "input" | "callbackGasLimit" | "requester">;
-  fulfilled: { outputHash: string; status: number; output: string };
-  callbackLog?: Log;
+  fulfilled: FulfilledEvent;
 }
+
+/** The request's `InferenceFulfilled`, decoded, with its log. */
+export type FulfilledEvent = Fulfilment & { log: Log };
 
 /** The model, output and callback links; each step returns false when its check failed. */
 export class ModelLinks {
@@ -139,13 +142,12 @@ export class ModelLinks {
       this.ctx.facts.callback.outcome = "none requested";
       return this.ctx.checks.pass("callback.outcome", "no callback was requested (callbackGasLimit 0)");
     }
-    if (!this.ctx.callbackLog) return this.ctx.checks.fail("callback.outcome", "no CallbackCompleted event for the fulfilled request");
-    const a = oracleInterface.parseLog(this.ctx.callbackLog)!.args;
-    const success: boolean = a.success;
-    const gasUsed = Number(a.gasUsed);
-    Object.assign(this.ctx.facts.callback, { success, gasUsed, gasLimit: limit, tx: this.ctx.callbackLog.transactionHash });
+    const f = this.ctx.fulfilled;
+    const success = f.callbackSuccess;
+    const gasUsed = Number(f.callbackGasUsed);
+    Object.assign(this.ctx.facts.callback, { success, gasUsed, gasLimit: limit, tx: f.log.transactionHash });
     if (success) return this.ctx.checks.pass("callback.outcome", `the consumer ${this.ctx.request.requester} received the result (callback used ${gasUsed} of ${limit} gas)`, { success, gasUsed, gasLimit: limit });
-    const code = await this.ctx.provider.getCode(this.ctx.request.requester, this.ctx.callbackLog.blockNumber);
+    const code = await this.ctx.provider.getCode(this.ctx.request.requester, f.log.blockNumber);
     if (code === "0x") {
       return this.ctx.checks.pass("callback.outcome", `the requester ${this.ctx.request.requester} is an account without code: there was no callback to make; the result is on-chain`, { success, gasUsed });
     }

@@ -3,7 +3,8 @@
  * file, and says which link breaks first:
  *
  *   request      `InferenceRequested` (the commitment, the input, the model hash) and its state
- *   fulfilment   `ResultSubmitted` per enclave submission, `InferenceFulfilled`, `CallbackCompleted`;
+ *   fulfilment   `InferenceFulfilled` (the output, the signer that made it final, the callback's
+ *                outcome), and with redundancy > 1 a `ResultSubmitted` per vote;
  *                the `fulfil` / `fulfilBatch` calldata, its commitment equal to the request's, its
  *                output the one the oracle emitted
  *   signer       the EIP-712 digest (single or batch) rebuilt from the calldata, the signer
@@ -38,9 +39,10 @@ import { REPO_ROOT } from "../../paths";
 import { batchDigest, oracleDomain, resultDigest, type InferenceResult } from "../../protocol/eip712";
 import { commitmentFromEvent, commitmentHash, type InferenceRequestedArgs, type RequestCommitment } from "../../protocol/request";
 import { REQUEST_STATE, ORACLE_ABI, ENCLAVE_REGISTRY_ABI, oracleInterface } from "../../protocol/abi";
+import { fulfilmentFromEvent } from "../../protocol/fulfilment";
 import { CheckList, errorMessage, isoTime, shortHex } from "../checks";
 import { AuditError } from "../errors";
-import { ModelLinks } from "./model-links";
+import { ModelLinks, type FulfilledEvent } from "./model-links";
 import { RegistrationLinks, safeParse, type Submission } from "./registration-links";
 import { expectedChecks, linkOf, UnknownRequestError, type ResultFacts, type ResultReport } from "./report";
 import type { EvidenceValue, TrustLink } from "../types";
@@ -86,8 +88,7 @@ class ResultVerifier {
   private measured?: RunnerMeasurement | Error;
   private expected: string[] = expectedChecks(1);
   private request!: InferenceRequestedArgs & { log: Log };
-  private fulfilled!: { outputHash: string; status: number; output: string; log: Log };
-  private callbackLog?: Log;
+  private fulfilled!: FulfilledEvent;
   private submissions: Submission[] = [];
   private model?: ModelLinks;
   private readonly registrations: RegistrationLinks;
@@ -111,7 +112,7 @@ class ResultVerifier {
     this.model ??= new ModelLinks({
       checks: this.checks, chain: this.chain, facts: this.facts, provider: this.p.provider, deployment: this.d,
       modelsDir: this.modelsDir, modelCacheDir: this.p.modelCacheDir, modelMirrors: this.p.modelMirrors,
-      request: this.request, fulfilled: this.fulfilled, callbackLog: this.callbackLog,
+      request: this.request, fulfilled: this.fulfilled,
     });
     return this.model;
   }
@@ -200,49 +201,55 @@ class ResultVerifier {
 
   private async fulfilmentEvents(): Promise<boolean> {
     const i = oracleInterface;
-    const topics = ["ResultSubmitted", "InferenceFulfilled", "CallbackCompleted", "VoteDropped"].map((n) => i.getEvent(n)!.topicHash);
+    const topics = ["ResultSubmitted", "InferenceFulfilled", "VoteDropped"].map((n) => i.getEvent(n)!.topicHash);
     const logs = await this.p.provider.getLogs({
       address: this.d.contracts.InferenceOracle, topics: [topics, idTopic(this.p.requestId)],
       fromBlock: this.request.log.blockNumber, toBlock: "latest",
     });
-    const all: Submission[] = [];
+    const votes: Submission[] = [];
     const fulfilled: Log[] = [];
     // A vote whose signer became inactive before the quorum was dropped and does not count.
     const dropped = new Set<string>();
     for (const log of logs) {
       const parsed = i.parseLog(log)!;
-      if (parsed.name === "VoteDropped") {
-        dropped.add(getAddress(parsed.args.signer));
-      } else if (parsed.name === "ResultSubmitted") {
-        all.push({ signer: parsed.args.signer, operator: parsed.args.operator, outputHash: parsed.args.outputHash, status: Number(parsed.args.status), log });
-      } else if (parsed.name === "InferenceFulfilled") {
-        fulfilled.push(log);
-      } else {
-        this.callbackLog = log;
-      }
+      if (parsed.name === "VoteDropped") dropped.add(getAddress(parsed.args.signer));
+      else if (parsed.name === "ResultSubmitted") {
+        votes.push({ signer: parsed.args.signer, operator: parsed.args.operator, outputHash: parsed.args.outputHash, status: Number(parsed.args.status), log });
+      } else fulfilled.push(log);
     }
     if (fulfilled.length !== 1) {
       return this.checks.fail("fulfilment.events", `expected one InferenceFulfilled event for the request, found ${fulfilled.length}`, {
-        resultSubmitted: all.length, inferenceFulfilled: fulfilled.length,
+        resultSubmitted: votes.length, inferenceFulfilled: fulfilled.length,
       });
     }
-    const f = i.parseLog(fulfilled[0])!.args;
-    this.fulfilled = { outputHash: f.outputHash, status: Number(f.status), output: f.output, log: fulfilled[0] };
-    this.submissions = all.filter((s) => s.outputHash === this.fulfilled.outputHash && s.status === this.fulfilled.status && !dropped.has(getAddress(s.signer)));
+    const decoded = fulfilmentFromEvent(i.parseLog(fulfilled[0])!.args as never);
+    this.fulfilled = { ...decoded, signer: getAddress(decoded.signer), log: fulfilled[0] };
     const k = Number(this.request.redundancy);
+    // Redundancy 1 has no votes: its one submission is the fulfilment itself, paid to the operator the
+    // registry binds its signer to (read at that block).
+    const all = k === 1 && votes.length === 0 ? [await this.soleSubmission()] : votes;
+    this.submissions = all.filter((s) => s.outputHash === this.fulfilled.outputHash && s.status === this.fulfilled.status && !dropped.has(getAddress(s.signer)));
     this.expected = expectedChecks(this.submissions.length);
     Object.assign(this.facts.request, { outputHash: this.fulfilled.outputHash, status: this.fulfilled.status, output: this.fulfilled.output, fulfilledInTx: fulfilled[0].transactionHash });
     const dissent = all.length - this.submissions.length - dropped.size;
-    const ok = this.submissions.length >= k && keccak256(this.fulfilled.output) === this.fulfilled.outputHash;
+    const completer = this.submissions.some((s) => getAddress(s.signer) === this.fulfilled.signer);
+    const ok = this.submissions.length >= k && completer;
     return this.checks.record(
       "fulfilment.events", ok,
       ok
-        ? `fulfilled in block ${fulfilled[0].blockNumber} by ${this.submissions.length} agreeing submission(s) (redundancy ${k})${dissent ? `; ${dissent} other submission(s) disagreed` : ""}${dropped.size ? `; ${dropped.size} vote(s) dropped (signer no longer active)` : ""}; the emitted output hashes to the emitted outputHash`
+        ? `fulfilled in block ${fulfilled[0].blockNumber} by ${this.submissions.length} agreeing submission(s) (redundancy ${k})${dissent ? `; ${dissent} other submission(s) disagreed` : ""}${dropped.size ? `; ${dropped.size} vote(s) dropped (signer no longer active)` : ""}`
         : this.submissions.length < k
           ? `only ${this.submissions.length} submission(s) agree with the fulfilled output, the request needs ${k}`
-          : "the emitted output does not hash to the emitted outputHash",
+          : `the signer named by InferenceFulfilled (${this.fulfilled.signer}) cast none of the agreeing votes`,
       { redundancy: k, agreeing: this.submissions.length, disagreeing: dissent, dropped: dropped.size, outputHash: this.fulfilled.outputHash, status: this.fulfilled.status },
     );
+  }
+
+  /** The one submission of a redundancy-1 request, from its InferenceFulfilled log. */
+  private async soleSubmission(): Promise<Submission> {
+    const f = this.fulfilled;
+    const record = await this.registry.getEnclave(f.signer, { blockTag: f.log.blockNumber });
+    return { signer: f.signer, operator: getAddress(record.operator), outputHash: f.outputHash, status: f.status, log: f.log };
   }
 
   private async allSubmissions(): Promise<boolean> {

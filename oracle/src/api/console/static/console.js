@@ -125,6 +125,7 @@
     const state = el("td", {}, el("span", { class: "badge " + (STATE_CLASS[r.status] || "work") }, r.status));
     if (r.resultStatus && r.resultStatus !== "Ok") state.appendChild(el("div", { class: "reason" }, "result: " + r.resultStatus));
     if (r.reason) state.appendChild(el("div", { class: "reason" }, r.reason));
+    if (r.callback && !r.callback.startsWith("delivered")) state.appendChild(el("div", { class: "reason" }, "callback " + r.callback));
     return el("tr", { "data-request": r.requestId, "data-status": r.status },
       el("td", { class: "num" }, r.requestId),
       el("td", {}, r.model || (r.modelId ? "model " + r.modelId : "–")),

@@ -10,7 +10,7 @@ const root = path.join(__dirname, "..");
 const t0 = Date.now();
 const say = (s) => process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${s}\n`);
 
-say("npm run demo: building the contracts (hardhat compile; the first run compiles 40 files, ~15 s)…");
+say("npm run demo: building the contracts (hardhat compile; the first run compiles 40 files, ~20 s)…");
 const hardhat = require.resolve("hardhat/internal/cli/bootstrap.js", { paths: [root] });
 // Its output (compiler warnings of dependencies) is shown only when it fails.
 const built = spawnSync(process.execPath, [hardhat, "compile", "--quiet"], { cwd: root, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });

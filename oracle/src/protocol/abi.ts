@@ -58,6 +58,8 @@ export const ENCLAVE_REGISTRY_ABI = [
   "function retireSigner(address signer)",
   "function activeEnclave(address signer) view returns (address operator, bytes32 measurement)",
   "function getEnclave(address signer) view returns ((address operator, uint64 expiresAt, uint8 teeType, uint8 status, bytes32 measurement, bytes32 rootId))",
+  "function revocationEpoch() view returns (uint32)",
+  "function refreshSigner(address signer)",
   "function getRoot(bytes32 rootId) view returns ((bytes32 x, bytes32 y, uint8 status))",
   "function isAuditor(address auditor) view returns (bool)",
   "function auditorThreshold() view returns (uint8)",

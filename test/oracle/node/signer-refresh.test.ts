@@ -1,0 +1,96 @@
+/**
+ * The node keeps its enclave signers on the registry's cheap path: after the revocation epoch moves
+ * (here: another serving operator unbonds below the minimum), it refreshes each of its signers once,
+ * which takes the measurement, root and bond re-checks out of every later result; a signer the
+ * registry refuses (its own operator's bond short) is named with the registry's reason, not retried
+ * forever. Against a real Hardhat node with the deployment the demo uses.
+ */
+import { Writable } from "node:stream";
+import { expect } from "chai";
+import { Contract, Interface, Wallet, parseEther } from "ethers";
+import pino from "pino";
+import { FastJsonRpcProvider } from "../../../oracle/src/chain/rpc";
+import { Submitter } from "../../../oracle/src/chain/submitter";
+import { devAccount } from "../../../oracle/src/dev/devchain";
+import { measureRunner } from "../../../oracle/src/enclave/measure";
+import { createMetrics } from "../../../oracle/src/metrics";
+import { SignerRefresher } from "../../../oracle/src/node/signer-refresh";
+import { REPO_ROOT } from "../../../oracle/src/paths";
+import { ENCLAVE_REGISTRY_ABI } from "../../../oracle/src/protocol/abi";
+import { setupEnv, type Env } from "../../e2e/lib";
+
+const MIN_BOND = parseEther("1");
+
+describe("node: refreshing its signers after the registry's revocation epoch moved (real Hardhat node)", function () {
+  this.timeout(120_000);
+  let env: Env;
+  let provider: FastJsonRpcProvider;
+  let registryAddress: string;
+  const lines: { msg: string; reason?: string; signer?: string }[] = [];
+  const log = pino({ level: "info" }, new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } }));
+
+  before(async () => {
+    env = await setupEnv("signer-refresh");
+    provider = new FastJsonRpcProvider(env.chain.url, 31337, { staticNetwork: true });
+    registryAddress = env.deployed.deployment.contracts.EnclaveRegistry;
+  });
+  after(async () => {
+    provider?.destroy();
+    await env?.cleanup();
+  });
+
+  const submitterFor = (i: number) => new Submitter(
+    { provider, oracle: env.oracle, chainId: 31337, keys: [devAccount(i).privateKey], metrics: createMetrics({ defaultMetrics: false }), log },
+    { gasHeadroomPercent: 25, txTimeoutMs: 5_000, feeBumpPercent: 25 },
+  );
+  const iface = new Interface(ENCLAVE_REGISTRY_ABI);
+  /** Gas of `activeEnclave(signer)`, asked of the node each time (ethers would answer a repeated estimate from its cache). */
+  const activeEnclaveGas = async (signer: string) =>
+    BigInt(await provider.send("eth_estimateGas", [{ to: registryAddress, data: iface.encodeFunctionData("activeEnclave", [signer]) }, "latest"]));
+
+  /** Registers a fresh enclave signer for operator `i` with a development report of this checkout's runner. */
+  async function registerSigner(i: number): Promise<string> {
+    const wallet = Wallet.createRandom();
+    const { measurement } = measureRunner({ repoRoot: REPO_ROOT });
+    const now = (await provider.getBlock("latest"))!.timestamp;
+    const ev = env.deployed.platform.signReport({ measurement, runtime: "0x" + "cd".repeat(32), signer: wallet.address, operator: devAccount(i).address }, now);
+    await submitterFor(i).sendFromOperator(registryAddress, iface.encodeFunctionData("registerEnclave", [
+      ev.report, [ev.reportSignature.r, ev.reportSignature.s], ev.certificate, [ev.certificateSignature.r, ev.certificateSignature.s], ev.rootId,
+    ]));
+    return wallet.address;
+  }
+
+  it("refreshes each of its signers once after a move, saving the re-check on every later result, and names a signer the registry refuses", async () => {
+    const registry = new Contract(registryAddress, ENCLAVE_REGISTRY_ABI, provider);
+    const mine = [await registerSigner(1), await registerSigner(1)];
+    const refresher = new SignerRefresher({ provider, registry: registryAddress, submitter: submitterFor(1), signers: () => mine, log, intervalMs: 3_600_000 });
+    await refresher.start();
+    try {
+      expect(await refresher.check()).to.equal(0); // nothing moved
+      const fast = await activeEnclaveGas(mine[0]);
+
+      // Another serving operator leaves: its unbond below the minimum moves the epoch for everyone.
+      await registerSigner(2);
+      const epoch = await registry.revocationEpoch();
+      await submitterFor(2).sendFromOperator(registryAddress, iface.encodeFunctionData("unbond", [MIN_BOND]));
+      expect(await registry.revocationEpoch()).to.equal(epoch + 1n);
+      const slow = await activeEnclaveGas(mine[0]);
+      expect(slow - fast).to.be.greaterThan(4_000n);
+
+      expect(await refresher.check()).to.equal(2);
+      for (const signer of mine) expect(await activeEnclaveGas(signer)).to.be.lessThan(slow - 4_000n);
+      expect(await refresher.check()).to.equal(0); // once per move
+
+      // Its own operator's bond falls short: nothing to refresh, and the warning says why.
+      await submitterFor(1).sendFromOperator(registryAddress, iface.encodeFunctionData("unbond", [1n]));
+      expect(await refresher.check()).to.equal(0);
+      const refused = lines.filter((l) => l.msg.startsWith("the registry refuses to refresh"));
+      expect(refused.map((l) => l.signer)).to.deep.equal(mine);
+      expect(refused[0].reason).to.match(/^OperatorBondsNotBonded\(0x[0-9a-fA-F]{40}, \d+, 1000000000000000000\)$/);
+      expect(await refresher.check()).to.equal(0); // refused once, not again and again
+      expect(lines.filter((l) => l.msg.startsWith("the registry refuses to refresh")).length).to.equal(2);
+    } finally {
+      refresher.stop();
+    }
+  });
+});

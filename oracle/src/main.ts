@@ -29,6 +29,7 @@ import { EnclaveRunners } from "./node/enclave-source";
 import { PreflightError, checkChainId, publicUrl } from "./node/preflight";
 import { Pipeline } from "./node/pipeline";
 import { RegisteredRunnerPool, RunnerUnavailable, type RunnerSource } from "./node/runners";
+import { SignerRefresher } from "./node/signer-refresh";
 import { ServabilityChecker, type ServabilityLimits } from "./node/servability";
 import { RequestTracker } from "./node/tracker";
 import { ORACLE_ABI, RequestState } from "./protocol/abi";
@@ -134,6 +135,13 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
     });
     cleanups.push(["registration", () => runners.close()]);
     await runners.start();
+    // After a revocation, or a serving operator's bond falling short, the registry re-checks every
+    // signer on every result until it is refreshed: the node refreshes its own once per such move.
+    const refresher = new SignerRefresher({
+      provider, registry: deployment.contracts.EnclaveRegistry, submitter, signers: () => runners.signers(), log: log.child({ part: "runners" }),
+    });
+    await withRetry(() => refresher.start(), { what: "registry revocation epoch", log });
+    cleanups.push(["signer refresh", async () => refresher.stop()]);
 
     // The bundled catalogue (names and labels for the API and console; the runner never reads it).
     const manifest = fs.existsSync(path.join(config.modelsDir, "manifest.json")) ? loadManifest(config.modelsDir) : { models: [] as ModelManifestEntry[] };

@@ -17,6 +17,10 @@ import { batchDigest, oracleDomain, resultDigest } from "../../oracle/src/protoc
 import { devAccount, freePort, startDevChain, type DevChain } from "../../oracle/src/dev/devchain";
 import { deployNetwork, type DeployResult } from "../../scripts/deploy";
 import { REPO_ROOT } from "../../oracle/src/paths";
+import type { Logger } from "pino";
+import { FastJsonRpcProvider } from "../../oracle/src/chain/rpc";
+import { Submitter } from "../../oracle/src/chain/submitter";
+import { createMetrics } from "../../oracle/src/metrics";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 export const oracleIface = new Interface(ORACLE_ABI);
@@ -310,3 +314,19 @@ export async function startFaultyProxy(target: string, opts: { failRate?: number
 }
 
 export { LoadGenerator, metricValue, rpc } from "../../oracle/src/dev/devchain";
+
+/**
+ * A deployed development chain for tests that send operator transactions themselves: `env`, a
+ * provider, and a Submitter for development account `i` (its first key is the operator).
+ * `close()` stops the chain and removes the test's data.
+ */
+export async function operatorChain(name: string, log: Logger) {
+  const env = await setupEnv(name);
+  const provider = new FastJsonRpcProvider(env.chain.url, 31337, { staticNetwork: true });
+  const submitterFor = (i: number) => new Submitter(
+    { provider, oracle: env.oracle, chainId: 31337, keys: [devAccount(i).privateKey], metrics: createMetrics({ defaultMetrics: false }), log },
+    { gasHeadroomPercent: 25, txTimeoutMs: 5_000, feeBumpPercent: 25 },
+  );
+  const registry = env.deployed.deployment.contracts.EnclaveRegistry;
+  return { env, provider, registry, submitterFor, close: async () => { provider.destroy(); await env.cleanup(); } };
+}

@@ -9,38 +9,31 @@ import { promisify } from "node:util";
 import { expect } from "chai";
 import { parseEther } from "ethers";
 import { FastJsonRpcProvider } from "../../../oracle/src/chain/rpc";
-import { Submitter } from "../../../oracle/src/chain/submitter";
 import { createLogger } from "../../../oracle/src/log";
-import { createMetrics } from "../../../oracle/src/metrics";
 import { NotBondedError, ensureBonded, readBond } from "../../../oracle/src/node/bond";
 import { devAccount } from "../../../oracle/src/dev/devchain";
 import { REPO_ROOT } from "../../../oracle/src/paths";
-import { setupEnv, type Env } from "../../e2e/lib";
+import { operatorChain, type Env } from "../../e2e/lib";
 
 const run = promisify(execFile);
 const MIN_BOND = parseEther("1");
 
 describe("node: operator bond (real Hardhat node)", function () {
   this.timeout(60_000);
+  let chain: Awaited<ReturnType<typeof operatorChain>>;
   let env: Env;
   let provider: FastJsonRpcProvider;
   let registry: string;
   const log = createLogger({ level: "silent" });
+  const submitterFor = (i: number) => chain.submitterFor(i);
 
   before(async () => {
-    env = await setupEnv("bond");
-    provider = new FastJsonRpcProvider(env.chain.url, 31337, { staticNetwork: true });
-    registry = env.deployed.deployment.contracts.EnclaveRegistry;
+    chain = await operatorChain("bond", log);
+    ({ env, provider, registry } = chain);
   });
   after(async () => {
-    provider?.destroy();
-    await env?.cleanup();
+    await chain?.close();
   });
-
-  const submitterFor = (i: number) => new Submitter(
-    { provider, oracle: env.oracle, chainId: 31337, keys: [devAccount(i).privateKey], metrics: createMetrics({ defaultMetrics: false }), log },
-    { gasHeadroomPercent: 25, txTimeoutMs: 5_000, feeBumpPercent: 25 },
-  );
 
   it("deploys with the development operators bonded and names the slasher in the deployment file", async () => {
     expect((await readBond(provider, registry, devAccount(1).address)).isBonded).to.equal(true);

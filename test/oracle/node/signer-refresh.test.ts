@@ -10,39 +10,33 @@ import { expect } from "chai";
 import { Contract, Interface, Wallet, parseEther } from "ethers";
 import pino from "pino";
 import { FastJsonRpcProvider } from "../../../oracle/src/chain/rpc";
-import { Submitter } from "../../../oracle/src/chain/submitter";
 import { devAccount } from "../../../oracle/src/dev/devchain";
 import { measureRunner } from "../../../oracle/src/enclave/measure";
-import { createMetrics } from "../../../oracle/src/metrics";
 import { SignerRefresher } from "../../../oracle/src/node/signer-refresh";
 import { REPO_ROOT } from "../../../oracle/src/paths";
 import { ENCLAVE_REGISTRY_ABI } from "../../../oracle/src/protocol/abi";
-import { setupEnv, type Env } from "../../e2e/lib";
+import { operatorChain, type Env } from "../../e2e/lib";
 
 const MIN_BOND = parseEther("1");
 
 describe("node: refreshing its signers after the registry's revocation epoch moved (real Hardhat node)", function () {
   this.timeout(120_000);
+  let chain: Awaited<ReturnType<typeof operatorChain>>;
   let env: Env;
   let provider: FastJsonRpcProvider;
   let registryAddress: string;
   const lines: { msg: string; reason?: string; signer?: string }[] = [];
   const log = pino({ level: "info" }, new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } }));
+  const submitterFor = (i: number) => chain.submitterFor(i);
 
   before(async () => {
-    env = await setupEnv("signer-refresh");
-    provider = new FastJsonRpcProvider(env.chain.url, 31337, { staticNetwork: true });
-    registryAddress = env.deployed.deployment.contracts.EnclaveRegistry;
+    chain = await operatorChain("signer-refresh", log);
+    ({ env, provider, registry: registryAddress } = chain);
   });
   after(async () => {
-    provider?.destroy();
-    await env?.cleanup();
+    await chain?.close();
   });
 
-  const submitterFor = (i: number) => new Submitter(
-    { provider, oracle: env.oracle, chainId: 31337, keys: [devAccount(i).privateKey], metrics: createMetrics({ defaultMetrics: false }), log },
-    { gasHeadroomPercent: 25, txTimeoutMs: 5_000, feeBumpPercent: 25 },
-  );
   const iface = new Interface(ENCLAVE_REGISTRY_ABI);
   /** Gas of `activeEnclave(signer)`, asked of the node each time (ethers would answer a repeated estimate from its cache). */
   const activeEnclaveGas = async (signer: string) =>

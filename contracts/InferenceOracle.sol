@@ -191,7 +191,10 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         uint256 gasStart = gasleft();
         bytes32 outputHash = keccak256(output);
         bytes32 digest = _hashTypedDataV4(_resultStructHash(request, outputHash, status));
-        Submission memory s = _submission(ECDSA.recoverCalldata(digest, signature), gasStart, 1);
+        // The canonical ABI encoding: selector, 14 head words, output length word and padded
+        // bytes, signature length word and 65 bytes padded to 96.
+        uint256 canonicalBytes = 612 + _padded(output.length);
+        Submission memory s = _submission(ECDSA.recoverCalldata(digest, signature), gasStart, 1, canonicalBytes);
         bytes4 problem = _check(request, output, status, s);
         if (problem != bytes4(0)) _revertProblem(problem, request, status, s);
         _accept(request, output, outputHash, status, s);
@@ -205,12 +208,21 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         if (n == 0) revert InferenceOracleEmptyBatch();
         bytes32[] memory outputHashes = new bytes32[](n);
         bytes32[] memory structHashes = new bytes32[](n);
+        // The canonical ABI encoding: selector and two head words, the array's length word and the
+        // signature (length word and 96 bytes), and per item its offset, 13 head words, the
+        // output's length word and padded bytes.
+        uint256 canonicalBytes = 228 + 480 * n;
         for (uint256 i = 0; i < n; ++i) {
-            outputHashes[i] = keccak256(results[i].output);
+            bytes calldata output = results[i].output;
+            // Safe: a sum of calldata lengths.
+            unchecked {
+                canonicalBytes += _padded(output.length);
+            }
+            outputHashes[i] = keccak256(output);
             structHashes[i] = _resultStructHash(results[i].request, outputHashes[i], results[i].status);
         }
         bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(_BATCH_TYPEHASH, _hashWords(structHashes))));
-        Submission memory s = _submission(ECDSA.recoverCalldata(digest, signature), gasStart, n);
+        Submission memory s = _submission(ECDSA.recoverCalldata(digest, signature), gasStart, n, canonicalBytes);
         for (uint256 i = 0; i < n; ++i) {
             ResultSubmission calldata r = results[i];
             s.gasStart = gasleft();
@@ -467,16 +479,25 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
 
     /// @dev The submission of `signer` (reverts unless it is an active enclave), with the
     /// transaction's fixed gas shared among `n` items. The operator's balance is read here so its
-    /// one write at the end is a known cost.
-    function _submission(address signer, uint256 gasStart, uint256 n) private view returns (Submission memory s) {
+    /// one write at the end is a known cost. Calldata is counted up to `canonicalBytes`, the size of
+    /// the call's canonical ABI encoding: bytes a relayer appends (or gaps between non-canonical
+    /// offsets) cost it gas but are not reimbursed out of the requester's prepayment.
+    function _submission(address signer, uint256 gasStart, uint256 n, uint256 canonicalBytes)
+        private
+        view
+        returns (Submission memory s)
+    {
         (address operator, bytes32 measurement) = _enclaveRegistry.activeEnclave(signer);
         s.signer = signer;
         s.operator = operator;
         s.measurement = measurement;
         s.operatorWriteGas = _sstoreGas(_balances[operator]) / n;
-        uint256 fixedGas =
-            _TX_BASE_GAS + _CALLDATA_GAS_PER_BYTE * msg.data.length + _ENTRY_GAS + (gasStart - gasleft());
-        s.fixedGas = fixedGas / n;
+        uint256 calldataBytes = msg.data.length < canonicalBytes ? msg.data.length : canonicalBytes;
+        // Safe: calldata is far below 2^64 bytes, and gasleft() only fell since gasStart.
+        unchecked {
+            s.fixedGas =
+                (_TX_BASE_GAS + _CALLDATA_GAS_PER_BYTE * calldataBytes + _ENTRY_GAS + (gasStart - gasleft())) / n;
+        }
         s.gasStart = gasleft();
     }
 
@@ -692,7 +713,10 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
 
     /// @dev Credits the publisher its share of the fee; returns it.
     function _payPublisher(RequestCommitment calldata request, Submission memory s) private returns (uint256 fee) {
-        fee = request.fee * s.publisherShareBps / OracleTypes.BPS;
+        // Safe: the fee is ether this contract received (< 2^128) and the share at most 10,000.
+        unchecked {
+            fee = request.fee * s.publisherShareBps / OracleTypes.BPS;
+        }
         if (fee != 0) _credit(s.publisher, fee);
     }
 
@@ -711,15 +735,18 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     ) private returns (uint256 refunded) {
         address requester = request.requester;
         uint256 requesterBalance = _balances[requester]; // warms the slot: its write below is a known cost
-        uint256 tail = _FULFILLED_EVENT_GAS + ((outputLength + 31) >> 5) * 256 + _sstoreGas(requesterBalance)
-            + s.operatorWriteGas;
-        uint256 gasUsed = _gasUsed(s, tail) - cleared * _CLEAR_REFUND;
-        uint256 cost = gasUsed * _effectivePrice(request);
-        uint256 reimbursed = cost < left ? cost : left;
-        refunded = left - reimbursed;
-        s.operatorCredit += operatorFee + reimbursed;
-        // Safe: as in `_credit`, every wei credited is ether this contract holds.
+        // Unchecked, each step safe: gas figures are below 2^64 and prices below 2^64 (maxGasPrice is
+        // a uint64), so their product is below 2^128; the cleared words' refund is below the gas
+        // used (see `_gasUsed`); reimbursed <= left; and every wei credited is ether this contract
+        // holds (< 2^128), as in `_credit`.
         unchecked {
+            uint256 tail = _FULFILLED_EVENT_GAS + (_padded(outputLength) >> 5) * 256 + _sstoreGas(requesterBalance)
+                + s.operatorWriteGas;
+            uint256 gasUsed = _gasUsed(s, tail) - cleared * _CLEAR_REFUND;
+            uint256 cost = gasUsed * _effectivePrice(request);
+            uint256 reimbursed = cost < left ? cost : left;
+            refunded = left - reimbursed;
+            s.operatorCredit += operatorFee + reimbursed;
             if (refunded != 0) _balances[requester] = requesterBalance + refunded;
         }
     }
@@ -728,7 +755,10 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     /// after the measurement. Every word an item clears it first read cold and then wrote (≥ 5,000
     /// gas, measured here), more than the 4,800 it earns back, so `_settle`'s subtraction is safe.
     function _gasUsed(Submission memory s, uint256 tail) private view returns (uint256) {
-        return s.gasStart - gasleft() + s.fixedGas + tail;
+        // Safe: gasleft() only falls after s.gasStart was taken, and every term is below 2^64.
+        unchecked {
+            return s.gasStart - gasleft() + s.fixedGas + tail;
+        }
     }
 
     function _effectivePrice(RequestCommitment calldata request) private view returns (uint256) {
@@ -847,6 +877,14 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
 
     function _voteKey(uint256 requestId, address operator) private pure returns (bytes32) {
         return keccak256(abi.encode(requestId, operator));
+    }
+
+    /// @dev `length` rounded up to whole 32-byte words.
+    function _padded(uint256 length) private pure returns (uint256) {
+        // Safe: lengths of calldata, far below 2^64.
+        unchecked {
+            return (length + 31) & ~uint256(31);
+        }
     }
 
     /// @dev keccak256 of the words of a bytes32 array: EIP-712's encoding of a `bytes32[]` member.

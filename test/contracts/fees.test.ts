@@ -171,6 +171,27 @@ describe("InferenceOracle fees and gas", () => {
       expect(await f.oracle.balances(f.operatorA.address)).to.equal(IRIS.fee + gasReimbursed);
     });
 
+    it("does not reimburse calldata a relayer appends: padding cannot spend the requester's prepayment", async () => {
+      const f = await fixture();
+      const send = async (c: RequestCommitment, junk: string) => {
+        const data = f.oracle.interface.encodeFunctionData("fulfil", [c, IRIS_OUTPUT, 0, signResult(f.signerA, f.domain, c)]) + junk;
+        const tx = await f.operatorA.sendTransaction({ to: await f.oracle.getAddress(), data, gasPrice: GWEI, type: 0 });
+        return (await tx.wait()) as unknown as ContractTransactionReceipt;
+      };
+      await send(await requestViaConsumer(f, { maxGasPrice: GAS_PRICE_BOUND }), ""); // balance words non-zero: both below are steady state
+      const clean = await requestViaConsumer(f, { maxGasPrice: GAS_PRICE_BOUND });
+      const padded = await requestViaConsumer(f, { maxGasPrice: GAS_PRICE_BOUND });
+      const rClean = await send(clean, "");
+      const rPadded = await send(padded, "ff".repeat(10_000)); // 10 kB of non-zero bytes: ≈ 150k gas more for the relayer
+      expect(rPadded.gasUsed - rClean.gasUsed).to.be.greaterThan(100_000n);
+      const paidClean = settled(f, rClean, clean).gasReimbursed;
+      const paidPadded = settled(f, rPadded, padded).gasReimbursed;
+      // The padded fulfilment is reimbursed as the clean one (the two differ only in a few request bytes), not its cost.
+      expect(paidPadded).to.be.within(paidClean - 1_000n * GWEI, paidClean + 1_000n * GWEI);
+      expect(paidPadded).to.be.lessThan(cost(rPadded) / 2n);
+      expect(paidClean).to.be.within(cost(rClean), cost(rClean) * 110n / 100n);
+    });
+
     it("never reimburses more than the prepayment: the rest of the cost is the relayer's", async () => {
       const f = await fixture();
       await f.oracle.setConfig({ ...(await f.oracle.config()).toObject(), resultGasOverhead: 10_000 });

@@ -9,6 +9,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { PermanentError } from "./errors";
 
 /** One option of the spec. */
 export interface OptionSpec<S extends z.ZodTypeAny = z.ZodTypeAny> {
@@ -250,10 +251,10 @@ export type OracleConfig = { [K in ConfigKey]: z.output<Spec[K]["schema"]> } & {
 };
 
 /** Raised when the configuration is invalid; `problems` says what to fix, one line each. */
-export class ConfigError extends Error {
+export class ConfigError extends PermanentError {
+  override name = "ConfigError";
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
-    this.name = "ConfigError";
   }
 }
 

@@ -1,9 +1,11 @@
 /** What the HTTP routes share: the error that carries its status, and the request id parameter. */
+import { OracleError } from "../errors";
 
-/** An error answered with its HTTP status and message (4xx: the caller's to fix). */
-export class HttpError extends Error {
+/** An error answered with its HTTP status and message (4xx: the caller's to fix, permanent). */
+export class HttpError extends OracleError {
+  override name = "HttpError";
   constructor(readonly status: number, message: string) {
-    super(message);
+    super(message, { transient: status >= 500 });
   }
 }
 

@@ -1,8 +1,10 @@
 /**
  * Errors the audit module throws. Bad evidence never throws: it is a failed check in the report.
  * These are for input the caller must fix (an unknown format, a malformed policy, missing
- * collateral), so the CLI can map them to exit code 2 with a message that says what to fix.
+ * collateral), so the CLI can map them to exit code 2 with a message that says what to fix:
+ * permanent OracleErrors (errors.ts).
  */
+import { PermanentError } from "../errors";
 
 export interface AuditErrorOptions {
   /** Longer explanation: what to change. */
@@ -11,14 +13,8 @@ export interface AuditErrorOptions {
 }
 
 /** Base class: a short message, optional details and a cause. */
-export class AuditError extends Error {
-  readonly details?: string;
-
-  constructor(message: string, options: AuditErrorOptions = {}) {
-    super(options.details ? `${message}: ${options.details}` : message, { cause: options.cause });
-    this.name = "AuditError";
-    this.details = options.details;
-  }
+export class AuditError extends PermanentError {
+  override name = "AuditError";
 }
 
 /** The evidence input is unusable as given (missing or malformed collateral, wrong type). */

@@ -41,8 +41,8 @@ const MAX_DETAIL = 300;
 
 /**
  * One line for a log: ethers errors carry huge payloads we do not want in logs, so the detail is
- * cut at 300 characters; an error's `advice` (what the operator should do, see {@link withAdvice})
- * is never cut.
+ * cut at 300 characters; an error's `advice` (what the operator should do: `OracleError.advice`,
+ * at the end of its message) is never cut.
  */
 export function shortError(err: unknown): string {
   const e = err as { shortMessage?: string; message?: string; advice?: unknown };
@@ -50,10 +50,4 @@ export function shortError(err: unknown): string {
   const advice = typeof e?.advice === "string" && text.endsWith(e.advice) ? e.advice : "";
   const detail = text.slice(0, text.length - advice.length);
   return (detail.length > MAX_DETAIL ? `${detail.slice(0, MAX_DETAIL)}…` : detail) + advice;
-}
-
-/** Appends `advice` to the error's message and marks it, so {@link shortError} keeps it whole. */
-export function withAdvice<E extends Error>(err: E, advice: string): E & { advice: string } {
-  err.message += advice;
-  return Object.assign(err, { advice });
 }

@@ -13,12 +13,17 @@
 import http from "node:http";
 import https from "node:https";
 import { FetchRequest, JsonRpcProvider, type JsonRpcApiProviderOptions, type JsonRpcPayload, type JsonRpcResult, type Networkish } from "ethers";
+import { TransientError } from "../errors";
 
-/** A JSON-RPC error answer, or an HTTP/transport failure (`code` "SERVER_ERROR" / "NETWORK_ERROR"). */
-export class RpcError extends Error {
+/**
+ * A JSON-RPC error answer, or an HTTP/transport failure (`code` "SERVER_ERROR" / "NETWORK_ERROR").
+ * Transient, as every RPC failure is to the node: its calls are reads and idempotent sends, and a
+ * caller that must tell a revert apart decodes `data` and raises its own error.
+ */
+export class RpcError extends TransientError {
+  override name = "RpcError";
   constructor(message: string, readonly code: number | string, readonly data?: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = "RpcError";
   }
 
   /** ethers-style fields, so helpers that read `shortMessage` / `info.error` see the node's words. */

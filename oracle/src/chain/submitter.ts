@@ -22,11 +22,12 @@
  */
 import { Wallet } from "ethers";
 import type { Logger } from "pino";
+import { TransientError } from "../errors";
 import type { RequestCommitment } from "../protocol/request";
 import { encodeFulfilBatch, requestEventOf, signEip1559, type RawLog } from "./codec";
 import { batchGasBound } from "./gas";
 import { NonceManager, isNonceTooLow, isUnderpriced } from "./nonce";
-import { shortError, sleep, withAdvice, withRetry } from "./retry";
+import { shortError, sleep, withRetry } from "./retry";
 import type { FastJsonRpcProvider } from "./rpc";
 import type { OracleMetrics } from "../metrics";
 
@@ -85,12 +86,9 @@ export interface SentReceipt {
   logs: RawLog[];
 }
 
-export class SubmitError extends Error {
-  readonly transient = true;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "SubmitError";
-  }
+/** A batch or transaction that did not land (reverted, not mined, not accepted): retried. */
+export class SubmitError extends TransientError {
+  override name = "SubmitError";
 }
 
 interface Sender {
@@ -255,9 +253,9 @@ export class Submitter {
           // batches are estimated first, as after a mined revert.
           if (/ran out of gas|reverted/i.test(shortError(err))) this.estimateFirst = true;
           sender.nonces.release(nonce); // never accepted: the next batch takes this nonce, no gap
-          const failed = new SubmitError(`sending ${what} failed: ${shortError(err)}`, { cause: err });
-          if (!/insufficient funds|enough funds/i.test(shortError(err))) throw failed;
-          throw withAdvice(failed, ` (the sending account ${sender.wallet.address} cannot pay for gas: fund it, or set ORACLE_PRIVATE_KEY to a funded key)`);
+          const advice = /insufficient funds|enough funds/i.test(shortError(err))
+            ? ` (the sending account ${sender.wallet.address} cannot pay for gas: fund it, or set ORACLE_PRIVATE_KEY to a funded key)` : undefined;
+          throw new SubmitError(`sending ${what} failed: ${shortError(err)}`, { cause: err, advice });
         }
         // A re-send failed (an earlier version was mined, or the fee is still too low): keep waiting.
         if (!isNonceTooLow(err) && !isUnderpriced(err)) log.warn({ err: shortError(err) }, "re-send failed");

@@ -1,20 +1,19 @@
 /**
- * Errors of the enclave host. One base class with a short message, a stable `code`, optional
- * details and a cause; `transient` tells the node's queue whether a retry may succeed (a crashed
- * or timed-out runner is replaced, so the same job can run again) or not (an oversize input or a
- * refused model fails the same way every time).
+ * Errors of the enclave host: OracleErrors (errors.ts) with a stable `code`. `transient` tells the
+ * node's queue whether a retry may succeed (a crashed or timed-out runner is replaced, so the same
+ * job can run again) or not (an oversize input or a refused model fails the same way every time).
+ * The runner itself (measured code) cannot import this file: it answers with a code (ipc.ts), and
+ * the host raises the error of that code.
  */
-export class EnclaveError extends Error {
+import { OracleError } from "../errors";
+
+export class EnclaveError extends OracleError {
   override name = "EnclaveError";
   readonly code: string;
-  readonly transient: boolean;
-  readonly details?: string;
 
   constructor(code: string, shortMessage: string, options: { transient: boolean; details?: string; cause?: unknown }) {
-    super(options.details ? `${shortMessage}: ${options.details}` : shortMessage, { cause: options.cause });
+    super(shortMessage, options);
     this.code = code;
-    this.transient = options.transient;
-    this.details = options.details;
   }
 }
 

@@ -9,6 +9,7 @@
  */
 import * as fs from "node:fs";
 import { Contract, type Provider } from "ethers";
+import { PermanentError, TransientError } from "../errors";
 import { MODEL_REGISTRY_ABI } from "../protocol/abi";
 import { staticProblems } from "./check";
 import { ModelFetchError, type ModelFetcher } from "./fetch";
@@ -17,18 +18,16 @@ import { specMismatches } from "./publish";
 import { type ModelSpec, readModelSpec } from "./spec";
 
 /** Why a model is not served: a short machine reason and words for the trail. */
-export class ModelDeclinedError extends Error {
+export class ModelDeclinedError extends PermanentError {
   override name = "ModelDeclinedError";
-  readonly transient = false;
-  constructor(readonly modelHash: string, readonly reason: string, message: string) {
-    super(`model ${modelHash} declined (${reason}): ${message}`);
+  constructor(readonly modelHash: string, reason: string, message: string) {
+    super(`model ${modelHash} declined (${reason}): ${message}`, { reason });
   }
 }
 
 /** A model fetch that may succeed later (busy, timeout, network). */
-export class ModelNotReadyError extends Error {
+export class ModelNotReadyError extends TransientError {
   override name = "ModelNotReadyError";
-  readonly transient = true;
 }
 
 export interface ModelRegistration {

@@ -7,6 +7,7 @@
 import { Contract, Interface, formatEther, type Provider } from "ethers";
 import type { Logger } from "pino";
 import type { Submitter } from "../chain/submitter";
+import { PermanentError } from "../errors";
 import { ENCLAVE_REGISTRY_ABI } from "../protocol/abi";
 
 const registryIface = new Interface(ENCLAVE_REGISTRY_ABI);
@@ -38,8 +39,8 @@ export async function readBond(provider: Provider, registry: string, operator: s
 }
 
 /** The operator is below the minimum bond and the node was not allowed to bond enough. */
-export class NotBondedError extends Error {
-  readonly advice: string;
+export class NotBondedError extends PermanentError {
+  override name = "NotBondedError";
   constructor(readonly status: BondStatus, bondWei: bigint) {
     const missing = status.minBond - status.bonded;
     const [detail, advice] = bondWei === 0n
@@ -47,10 +48,8 @@ export class NotBondedError extends Error {
         + "its enclave signers would not be accepted.", ` Bond at least ${missing} wei more with \`oracle bond ${missing}\`, or set ORACLE_BOND_WEI=${missing}`]
       : [`ORACLE_BOND_WEI=${bondWei} is not enough: operator ${status.operator} has ${status.bonded} wei bonded and the minimum is ${status.minBond} wei;`,
         ` set ORACLE_BOND_WEI to at least ${missing}`];
-    super(detail + advice);
-    this.name = "NotBondedError";
     // What to do is never cut from the one-line error (shortError keeps `advice` whole).
-    this.advice = advice;
+    super(detail, { reason: "not-bonded", advice });
   }
 }
 

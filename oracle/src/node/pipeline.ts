@@ -20,7 +20,8 @@ import { requestLogger } from "../log";
 import type { OracleMetrics } from "../metrics";
 import { ORACLE_ABI, ORACLE_TOPICS, RequestState, oracleInterface } from "../protocol/abi";
 import { commitmentHash, commitmentTuple, type RequestCommitment } from "../protocol/request";
-import { InferenceJob, JobContext, PermanentJobError, commitmentOf, isPermanent } from "../queue/types";
+import { PermanentError, TransientError, isPermanent } from "../errors";
+import { InferenceJob, JobContext, commitmentOf } from "../queue/types";
 import type { RegisteredRunnerPool } from "./runners";
 import { DeclinedError, permanentSkip, type ServabilityChecker } from "./servability";
 import type { RequestTracker } from "./tracker";
@@ -57,14 +58,6 @@ interface Pending {
 const REQUEST_COMMITMENT_SELECTOR = oracleInterface.getFunction("requestCommitment")!.selector;
 const FINAL_MARKER = /^0x0{63}[0-9a-f]$/i;
 
-export class TransientError extends Error {
-  readonly transient = true;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "TransientError";
-  }
-}
-
 export class Pipeline {
   private collecting: Pending[] = [];
   private collectingGas = 0n;
@@ -89,9 +82,9 @@ export class Pipeline {
         this.deps.tracker.step(job.requestId, "declined", { step: "declined", detail: `${err.declined}: ${err.message}` });
         log.warn({ reason: err.declined, why: err.message }, "request declined: this node will not serve it");
       } else if (isPermanent(err)) {
-        this.deps.metrics.requestsFailed.inc({ reason: (err as PermanentJobError).reason ?? "permanent" });
-        this.deps.tracker.step(job.requestId, "failed", { step: "failed", detail: (err as Error).message });
-        log.warn({ err: (err as Error).message }, "request failed permanently");
+        this.deps.metrics.requestsFailed.inc({ reason: err.reason ?? "permanent" });
+        this.deps.tracker.step(job.requestId, "failed", { step: "failed", detail: err.message });
+        log.warn({ err: err.message }, "request failed permanently");
       } else {
         log.info({ attempt: ctx.attempt, err: shortError(err) }, "request attempt failed; will retry");
       }
@@ -160,7 +153,7 @@ export class Pipeline {
     if (state === RequestState.None) {
       // The request's transaction is not on the canonical chain: a reorg dropped it.
       this.deps.tracker.step(job.requestId, "dropped", { step: "dropped", detail: "request not on chain (reorg)" });
-      throw new PermanentJobError(`request ${job.requestId} does not exist on-chain (dropped by a reorg)`, "reorged");
+      throw new PermanentError(`request ${job.requestId} does not exist on-chain (dropped by a reorg)`, { reason: "reorged" });
     }
     // Pending, but with another commitment: a reorg replaced the request with this id. Find the
     // canonical event and work on that one.

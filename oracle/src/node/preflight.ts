@@ -4,14 +4,12 @@
  * time, before any enclave is registered on-chain.
  */
 import { shortError } from "../chain/retry";
+import { PermanentError } from "../errors";
 import type { RpcClient } from "../chain/rpc";
 
 /** Raised by the start-up checks; its message is the one line the operator reads. */
-export class PreflightError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "PreflightError";
-  }
+export class PreflightError extends PermanentError {
+  override name = "PreflightError";
 }
 
 /** The URL without credentials, path or query (provider URLs carry API keys there): what a log may show. */

@@ -9,7 +9,8 @@ import type { Command } from "commander";
 import { Contract, JsonRpcProvider, Wallet, type Log } from "ethers";
 import { loadDeployment, type Deployment } from "../chain/deployment";
 import { shortError } from "../chain/retry";
-import { loadConfig } from "../config";
+import { ConfigError, loadConfig } from "../config";
+import { PermanentError } from "../errors";
 import { loadManifest, type ModelManifestEntry } from "../models/manifest";
 import { MODEL_REGISTRY_ABI, ORACLE_ABI, RequestState, oracleInterface } from "../protocol/abi";
 import { decodeTensor } from "../protocol/eip712";
@@ -29,7 +30,9 @@ interface RequestOptions {
 }
 
 /** A usage problem: exit 2 with this message. */
-export class RequestUsageError extends Error {}
+export class RequestUsageError extends PermanentError {
+  override name = "RequestUsageError";
+}
 
 /** "5.1" at 6 decimals → 5100000n, exactly; more fraction digits than `decimals` is an error. */
 export function toFixedPoint(text: string, decimals: number): bigint {
@@ -134,7 +137,7 @@ export function registerRequestCommand(program: Command): void {
       try {
         process.exit(await sendTestRequest(opts, (l) => process.stdout.write(`${l}\n`)));
       } catch (err) {
-        const usage = err instanceof RequestUsageError || (err as Error).name === "ConfigError";
+        const usage = err instanceof RequestUsageError || err instanceof ConfigError;
         process.stderr.write(`error: ${usage ? (err as Error).message : shortError(err)}\n`);
         process.exit(usage ? 2 : 1);
       }

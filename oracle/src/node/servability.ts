@@ -17,7 +17,8 @@ import type { Provider } from "ethers";
 import { callbackGas, itemGasPlan, tensorBytes, BATCH_OVERHEAD } from "../chain/gas";
 import { shortError } from "../chain/retry";
 import { MODEL_REGISTRY_ABI } from "../protocol/abi";
-import { PermanentJobError, type InferenceJob } from "../queue/types";
+import { PermanentError, TransientError, isPermanent } from "../errors";
+import type { InferenceJob } from "../queue/types";
 
 /** Why a request is declined (the `reason` label of the metric). */
 export type DeclineReason =
@@ -25,10 +26,10 @@ export type DeclineReason =
   | "model-spec-mismatch" | "model-unavailable" | "measurement-not-allowed" | "gas-price-above-max" | "malformed-output" | "invalid-status" | "deadline-passed";
 
 /** A request this node will not serve, with the reason and what it means. */
-export class DeclinedError extends PermanentJobError {
+export class DeclinedError extends PermanentError {
+  override name = "DeclinedError";
   constructor(readonly declined: DeclineReason, message: string) {
-    super(message, declined);
-    this.name = "DeclinedError";
+    super(message, { reason: declined });
   }
 }
 
@@ -114,7 +115,7 @@ export function permanentSkip(selector: string, requestId: string, tx: string): 
 
 /** Makes a model file servable or refuses it (models/provision.ts `ModelProvisioner`). */
 export interface ModelPreparer {
-  /** Resolves when the file is cached and equals its registration; rejects with `transient: false` and a `reason` to decline. */
+  /** Resolves when the file is cached and equals its registration; rejects with a permanent error and its `reason` to decline. */
   prepare(modelId: bigint, modelHash: string): Promise<unknown>;
 }
 
@@ -133,8 +134,8 @@ export interface ServabilityDeps {
 }
 
 /** A transient failure to read the registry or the gas price: the job is retried, not declined. */
-export class RegistryReadError extends Error {
-  readonly transient = true;
+export class RegistryReadError extends TransientError {
+  override name = "RegistryReadError";
 }
 
 export class ServabilityChecker {
@@ -162,9 +163,8 @@ export class ServabilityChecker {
     try {
       await this.deps.models.prepare(BigInt(job.modelId), job.modelHash);
     } catch (err) {
-      const e = err as { transient?: boolean; reason?: string; message: string };
-      if (e.transient !== false) throw new RegistryReadError(e.message, { cause: err });
-      throw new DeclinedError(e.reason === "spec-mismatch" ? "model-spec-mismatch" : "model-unavailable", e.message);
+      if (!isPermanent(err)) throw new RegistryReadError((err as Error).message, { cause: err });
+      throw new DeclinedError(err.reason === "spec-mismatch" ? "model-spec-mismatch" : "model-unavailable", err.message);
     }
   }
 

@@ -6,7 +6,8 @@
 import { Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import IORedis, { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { InferenceJob, JobHandler, JobStateName, QueueOptions, WorkQueue, isPermanent, jobId } from "./types";
+import { isPermanent } from "../errors";
+import { InferenceJob, JobHandler, JobStateName, QueueOptions, WorkQueue, jobId } from "./types";
 
 export interface BullQueueOptions extends QueueOptions {
   redisUrl: string;
@@ -117,7 +118,7 @@ export class BullQueue implements WorkQueue {
         try {
           await handler(job.data, { id: job.id!, attempt: job.attemptsMade + 1 });
         } catch (err) {
-          if (isPermanent(err)) throw new UnrecoverableError(`permanent: ${(err as Error).message}`);
+          if (isPermanent(err)) throw new UnrecoverableError(`permanent: ${err.message}`);
           throw err;
         }
       },

@@ -4,8 +4,9 @@
  * start, is what makes this safe for the demo.
  */
 import type { Logger } from "pino";
+import { isPermanent } from "../errors";
 import {
-  InferenceJob, JobHandler, JobStateName, QueueOptions, WorkQueue, backoffDelay, isPermanent, jobId,
+  InferenceJob, JobHandler, JobStateName, QueueOptions, WorkQueue, backoffDelay, jobId,
 } from "./types";
 
 interface Entry {

@@ -6,9 +6,9 @@
  * Semantics both keep:
  * - A job's id is derived from (chainId, oracle address, requestId): adding the same request
  *   twice yields one job (`added: false` the second time), for as long as the queue remembers it.
- * - A handler error marked permanent ({@link PermanentJobError}, or any error whose `transient`
- *   is `false`) fails the job at once with its reason; any other error is retried with
- *   exponential backoff (`backoffMs · 2^(attempt-1)`) until `attempts` are used up.
+ * - A handler error that is permanent (an `OracleError` whose `transient` is false: errors.ts)
+ *   fails the job at once with its message; any other error is retried with exponential backoff
+ *   (`backoffMs · 2^(attempt-1)`) until `attempts` are used up.
  * - Job data holds only public, on-chain facts about the request: never a key or a URL.
  */
 import { fromHex, keccak256Hex } from "../protocol/bytes";
@@ -85,28 +85,6 @@ export function commitmentOf(job: InferenceJob): RequestCommitment {
     maxGasPrice: BigInt(job.maxGasPrice), callbackGasLimit: BigInt(job.callbackGasLimit),
     deadline: BigInt(job.deadline), redundancy: BigInt(job.redundancy),
   };
-}
-
-/** A failure that retrying cannot fix (bad input, unknown model, request gone from the chain). */
-export class PermanentJobError extends Error {
-  readonly transient = false;
-  constructor(message: string, readonly reason = "permanent", options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "PermanentJobError";
-  }
-}
-
-/** True when an error must fail its job at once instead of retrying. */
-export function isPermanent(err: unknown): boolean {
-  if (err instanceof PermanentJobError) return true;
-  return typeof err === "object" && err !== null && (err as { transient?: unknown }).transient === false;
-}
-
-/** Short machine reason of a permanent error, for metrics and the request trail. */
-export function failureReason(err: unknown): string {
-  if (err instanceof PermanentJobError) return err.reason;
-  const e = err as { code?: unknown; name?: unknown };
-  return typeof e?.code === "string" ? e.code : typeof e?.name === "string" ? e.name : "error";
 }
 
 /** The job id of a request: stable across nodes and restarts, free of ':' (BullMQ reserves it). */

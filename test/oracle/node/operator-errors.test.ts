@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
-import { shortError, withAdvice } from "../../../oracle/src/chain/retry";
+import { shortError } from "../../../oracle/src/chain/retry";
 import { SubmitError } from "../../../oracle/src/chain/submitter";
 import { createMetrics } from "../../../oracle/src/metrics";
 import { REPO_ROOT } from "../../../oracle/src/paths";
@@ -19,7 +19,7 @@ describe("operator-facing errors", function () {
   it("an unfunded key's long RPC error keeps its whole advice (fund it, or set ORACLE_PRIVATE_KEY)", () => {
     const rpcSays = `Sender doesn't have enough funds to send tx. The max upfront cost is: 3000000000000000 and the sender's account only has: 0 ${"x".repeat(400)}`;
     const advice = " (the sending account 0xabc cannot pay for gas: fund it, or set ORACLE_PRIVATE_KEY to a funded key)";
-    const err = withAdvice(new SubmitError(`sending operator transaction failed: ${rpcSays}`), advice);
+    const err = new SubmitError(`sending operator transaction failed: ${rpcSays}`, { advice });
     const line = shortError(err);
     expect(line.endsWith(advice), line).to.equal(true);
     expect(line.length).to.be.below(300 + advice.length + 2);

@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import IORedis from "ioredis";
-import { BullQueue, MemoryQueue, PermanentJobError, WorkQueue, jobId, type InferenceJob } from "../../../oracle/src/queue";
+import { PermanentError } from "../../../oracle/src/errors";
+import { BullQueue, MemoryQueue, WorkQueue, jobId, type InferenceJob } from "../../../oracle/src/queue";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const ORACLE = "0x00000000000000000000000000000000000000aA";
@@ -84,7 +85,7 @@ for (const [name, make, cleanup] of impls) {
     it("fails a permanent error at once, with its reason", async () => {
       const queue = q();
       let calls = 0;
-      queue.process(async () => { calls++; throw new PermanentJobError("input too large", "input-too-large"); }, 1);
+      queue.process(async () => { calls++; throw new PermanentError("input too large", { reason: "input-too-large" }); }, 1);
       await queue.add(job(3));
       await until(async () => (await queue.state(jobId(31337, ORACLE, 3n))).state === "failed");
       const st = await queue.state(jobId(31337, ORACLE, 3n));

@@ -18,6 +18,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { getAddress, getBytes, hexlify, keccak256 } from "ethers";
+import { PermanentError } from "../../errors";
 import { TeeType } from "../../protocol/constants";
 import type { AttestationBackend, AttestationRequest, HardwareEvidence } from "../backend";
 
@@ -48,7 +49,7 @@ export interface ConfigfsTsmOptions {
 }
 
 /** Raised when the kernel interface is missing, misbehaves, or keeps racing. */
-export class TsmError extends Error {
+export class TsmError extends PermanentError {
   override name = "TsmError";
 }
 

@@ -21,7 +21,7 @@ import { randomBytes } from "node:crypto";
 import cliProgress from "cli-progress";
 import IORedis from "ioredis";
 import pino from "pino";
-import { Contract, Interface, JsonRpcProvider, NonceManager, TransactionReceipt } from "ethers";
+import { Contract, JsonRpcProvider, NonceManager, TransactionReceipt } from "ethers";
 import { deployNetwork } from "./deploy";
 import { REPO_ROOT } from "../oracle/src/paths";
 import { shortHex } from "../oracle/src/audit/checks";
@@ -37,8 +37,7 @@ import { encodeInput } from "../oracle/src/models/codec";
 import { devAccount, rpc, startDevChain, type DevChain } from "../oracle/src/dev/devchain";
 import { decodeTensor, encodeTensor } from "../oracle/src/protocol/eip712";
 import { ResultStatus } from "../oracle/src/protocol/constants";
-
-const oracleIface = new Interface(ORACLE_ABI);
+import { requestInLogs } from "../oracle/src/protocol/request";
 
 function describeOutput(model: ModelManifestEntry | undefined, values: bigint[] | undefined): string {
   if (!model || !values) return "(no output)";
@@ -129,10 +128,9 @@ export async function main(t0 = Date.now()): Promise<number> {
     const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
     const sent: { label: string; receipt: TransactionReceipt }[] = [];
     const requestIdOf = (r: TransactionReceipt) => {
-      for (const l of r.logs) {
-        try { const ev = oracleIface.parseLog(l); if (ev?.name === "InferenceRequested") return ev.args.requestId as bigint; } catch { /* other contract */ }
-      }
-      throw new Error(`no InferenceRequested in ${r.hash}`);
+      const request = requestInLogs(r.logs, d.contracts.InferenceOracle);
+      if (!request) throw new Error(`no InferenceRequested in ${r.hash}`);
+      return request.requestId;
     };
     // Every request states the most it pays in fees (the quoted fee: a publisher raising it in
     // between makes the request revert, charging nothing) and the gas price its prepayment is

@@ -15,8 +15,8 @@ import hre from "hardhat";
 import { Contract, Signer, Wallet, parseEther } from "ethers";
 import { deployContract, deployContracts, loadArtifact, registerModel, trustRoot, type ModelSpec } from "./lib/deploy-contracts";
 import {
-  ENCLAVE_ATTESTATION_TYPES, InputEncoding, ResultStatus, TeeType, batchDigest, commitmentFromEvent, encodeInput, encodeTensor,
-  oracleDomain, registryDomain, resultDigest, resultStructHash, type InferenceResult, type RequestCommitment,
+  ENCLAVE_ATTESTATION_TYPES, InputEncoding, ResultStatus, TeeType, batchDigest, commitmentOf, encodeInput, encodeTensor,
+  oracleDomain, registryDomain, requestInLogs, resultDigest, resultStructHash, type InferenceResult, type RequestCommitment,
 } from "../oracle/src/protocol";
 import { createDevPlatform, createDevRoot } from "../oracle/src/enclave/platform";
 
@@ -81,9 +81,9 @@ async function request(env: Env, requester: Requester, opts: { redundancy?: numb
   const total = await env.oracle.quote(modelId, options);
   const input = opts.input ?? INPUT;
   const receipt = (await (await requester(modelId, input, options, total)).wait()) as { gasUsed: bigint; logs: never[] };
-  const ev = receipt.logs.map((l: never) => env.oracle.interface.parseLog(l)).find((l: { name: string } | null) => l?.name === "InferenceRequested");
-  if (!ev) throw new Error("no InferenceRequested in the receipt");
-  return { gas: receipt.gasUsed, c: commitmentFromEvent(ev.args as never) };
+  const request = requestInLogs(receipt.logs);
+  if (!request) throw new Error("no InferenceRequested in the receipt");
+  return { gas: receipt.gasUsed, c: commitmentOf(request) };
 }
 
 /** Gas of a fulfilment minus what the callbacks themselves used (`callbackGasUsed` of each `InferenceFulfilled`). */

@@ -15,8 +15,9 @@ import { loadConfig } from "../../oracle/src/config";
 import { startNode, type OracleNode } from "../../oracle/src/main";
 import { loadManifest } from "../../oracle/src/models/manifest";
 import { devAccount, LoadGenerator, rpc, startDevChain, type DevChain } from "../../oracle/src/dev/devchain";
-import { ORACLE_ABI, RequestState, oracleInterface } from "../../oracle/src/protocol/abi";
+import { ORACLE_ABI, RequestState } from "../../oracle/src/protocol/abi";
 import { encodeTensor } from "../../oracle/src/protocol/eip712";
+import { requestInLogs } from "../../oracle/src/protocol/request";
 
 export interface ConsoleDemo {
   chain: DevChain;
@@ -40,13 +41,9 @@ const MAX_CALLBACK_GAS = 150_000;
 const fx = (x: number, decimals: number) => BigInt(Math.round(x * 10 ** decimals));
 
 function requestIdOf(r: TransactionReceipt): bigint {
-  for (const l of r.logs) {
-    try {
-      const ev = oracleInterface.parseLog(l);
-      if (ev?.name === "InferenceRequested") return ev.args.requestId as bigint;
-    } catch { /* another contract's event */ }
-  }
-  throw new Error(`no InferenceRequested in ${r.hash}`);
+  const request = requestInLogs(r.logs);
+  if (!request) throw new Error(`no InferenceRequested in ${r.hash}`);
+  return request.requestId;
 }
 
 export async function startConsoleDemo(opts: { log?: (line: string) => void } = {}): Promise<ConsoleDemo> {

@@ -12,8 +12,8 @@ import {
 } from "ethers";
 import { ModelSpec, deployContract, deployContracts, registerModel as registerModelFrom, trustRoot } from "../../scripts/lib/deploy-contracts";
 import {
-  Determinism, InferenceResult, InputEncoding, RequestCommitment, RequestOptions, ResultStatus, batchDigest, commitmentFromEvent,
-  encodeTensor, keccakOf, oracleDomain, resultDigest, resultStructHash,
+  Determinism, InferenceResult, InputEncoding, RequestCommitment, RequestOptions, ResultStatus, batchDigest, commitmentOf,
+  encodeTensor, requestInLogs, keccakOf, oracleDomain, resultDigest, resultStructHash,
 } from "./protocol";
 import { createDevRoot, type DevPlatform, type DevRoot } from "../../oracle/src/enclave/platform";
 import { alterReport, createTestPlatform, registerEnclaveArgs, signReportAt } from "./platform";
@@ -171,7 +171,9 @@ export async function requestFrom(f: OracleFixture, from: Signer, p: RequestPara
 
 /** The commitment of the request whose `InferenceRequested` event is in `receipt`. */
 export function commitmentFromReceipt(oracle: Contract, receipt: ContractTransactionReceipt | null): RequestCommitment {
-  return commitmentFromEvent(findEvent(oracle, receipt, "InferenceRequested").args as never);
+  const request = requestInLogs(receipt?.logs ?? [], oracle.target.toString());
+  if (!request) throw new Error("no InferenceRequested event in the receipt");
+  return commitmentOf(request);
 }
 
 /** The result an enclave signs for `commitment`. */

@@ -18,7 +18,7 @@
 import { getAddress, keccak256, recoverAddress, type TransactionResponse } from "ethers";
 import { batchDigest, oracleDomain, resultDigest, type InferenceResult } from "../../src/protocol/eip712";
 import { fulfilmentFromEvent } from "../../src/protocol/fulfilment";
-import { commitmentFromEvent, commitmentHash, type InferenceRequestedArgs, type RequestCommitment } from "../../src/protocol/request";
+import { commitmentHash, commitmentOf, requestFromLog, type RequestCommitment } from "../../src/protocol/request";
 import type { OracleClient } from "./client";
 import { OracleClientError, toClientError } from "./errors";
 import { requestLogs, requestState } from "./wait";
@@ -60,10 +60,10 @@ export async function checkResult(client: OracleClient, requestId: bigint | numb
 
   const [reqLog] = await requestLogs(client, "InferenceRequested", id);
   if (!check("request event found", reqLog !== undefined, reqLog ? `block ${reqLog.blockNumber}` : "no InferenceRequested event from the client's fromBlock")) return report;
-  const args = client.oracle.interface.parseLog(reqLog)!.args.toObject() as unknown as InferenceRequestedArgs;
-  const commitment = commitmentFromEvent(args);
+  const request = requestFromLog(reqLog);
+  const commitment = commitmentOf(request);
   report.commitment = commitment;
-  report.input = args.input;
+  report.input = request.input;
 
   const model = await client.modelRegistry.getModel(commitment.modelId).catch((err: unknown) => { throw toClientError(err); });
   if (!check("model hash bound", model.modelHash === commitment.modelHash, `request ${commitment.modelHash}, registry ${model.modelHash}`)) return report;

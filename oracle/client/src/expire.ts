@@ -1,6 +1,6 @@
 /** Expiring a request after its deadline (anyone may), and withdrawing a balance. */
 import type { TransactionReceipt } from "ethers";
-import { commitmentFromEvent, commitmentTuple, type InferenceRequestedArgs } from "../../src/protocol/request";
+import { commitmentTuple, requestFromLog } from "../../src/protocol/request";
 import type { OracleClient } from "./client";
 import { OracleClientError, UnknownRequestError, withContractErrors } from "./errors";
 import { requestLogs } from "./wait";
@@ -22,8 +22,7 @@ export async function expireRequest(client: OracleClient, requestId: bigint | nu
   const id = BigInt(requestId);
   const [log] = await requestLogs(client, "InferenceRequested", id);
   if (!log) throw new UnknownRequestError(id);
-  const commitment = commitmentFromEvent(client.oracle.interface.parseLog(log)!.args.toObject() as unknown as InferenceRequestedArgs);
-  const receipt = await withContractErrors(async () => (await (await client.oracle.expire(commitmentTuple(commitment))).wait()) as TransactionReceipt);
+  const receipt = await withContractErrors(async () => (await (await client.oracle.expire(commitmentTuple(requestFromLog(log)))).wait()) as TransactionReceipt);
   return { refund: eventArg(client, receipt, "InferenceExpired", "refund"), transactionHash: receipt.hash };
 }
 

@@ -1,6 +1,6 @@
 /** Quotes and requests from an EOA (no callback). */
 import type { TransactionReceipt } from "ethers";
-import { commitmentFromEvent, type InferenceRequestedArgs, type RequestCommitment } from "../../src/protocol/request";
+import { commitmentOf, requestInLogs, type RequestCommitment } from "../../src/protocol/request";
 import type { OracleClient } from "./client";
 import { InvalidInputError, OracleClientError, withContractErrors } from "./errors";
 import { getModel, type ModelInfo } from "./models";
@@ -88,16 +88,9 @@ export interface SentRequest {
 
 /** Finds and decodes the `InferenceRequested` event in a receipt. */
 export function requestFromReceipt(client: OracleClient, receipt: TransactionReceipt): { requestId: bigint; commitment: RequestCommitment; input: string } {
-  const oracle = client.oracle.target.toString().toLowerCase();
-  for (const log of receipt.logs) {
-    if (log.address.toLowerCase() !== oracle) continue;
-    const ev = client.oracle.interface.parseLog(log);
-    if (ev?.name === "InferenceRequested") {
-      const args = ev.args.toObject() as unknown as InferenceRequestedArgs;
-      return { requestId: args.requestId, commitment: commitmentFromEvent(args), input: args.input };
-    }
-  }
-  throw new OracleClientError(`no InferenceRequested event in transaction ${receipt.hash}`);
+  const request = requestInLogs(receipt.logs, client.oracle.target.toString());
+  if (!request) throw new OracleClientError(`no InferenceRequested event in transaction ${receipt.hash}`);
+  return { requestId: request.requestId, commitment: commitmentOf(request), input: request.input };
 }
 
 /**

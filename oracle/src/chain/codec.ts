@@ -1,14 +1,15 @@
 /**
  * The node's hot-path codecs, written against the ABI layout directly (bytes in, hex out)
  * because ethers' general coders were a large share of the node's CPU per result: the
- * `fulfilBatch` calldata (its commitments from protocol/request.ts), the oracle's events as the
- * node reads them from raw JSON-RPC logs and receipts, and EIP-1559 transaction serialisation.
+ * `fulfilBatch` calldata (its commitments from protocol/request.ts), the oracle's events named by
+ * topic in raw JSON-RPC logs and receipts (a request itself is read by protocol/request.ts's
+ * `requestFromLog`), and EIP-1559 transaction serialisation.
  * test/oracle/chain/codec.test.ts checks each against ethers.
  */
-import { Signature, getAddress, type SigningKey } from "ethers";
+import { Signature, type SigningKey } from "ethers";
 import { ORACLE_TOPICS, oracleInterface } from "../protocol/abi";
-import { abiWord as word, fromHex, keccak256Hex, toHex } from "../protocol/bytes";
-import { encodeCommitment, type InferenceRequestedFields, type RequestCommitment } from "../protocol/request";
+import { abiWord as word, fromHex, keccak256Hex } from "../protocol/bytes";
+import { encodeCommitment, type RequestCommitment } from "../protocol/request";
 
 function dynBytes(hex: string): Buffer {
   const b = fromHex(hex);
@@ -41,34 +42,6 @@ export interface RawLog {
   transactionHash: string;
   logIndex: string;
   removed?: boolean;
-}
-
-/** `InferenceRequested`, decoded from a raw log (`callbackGasLimit` and `redundancy` as numbers). */
-export type RequestedEvent = InferenceRequestedFields<number>;
-
-function readWord(data: Uint8Array, i: number): bigint {
-  if (data.length < (i + 1) * 32) throw new RangeError("log data too short");
-  return BigInt(toHex(data.subarray(i * 32, (i + 1) * 32)));
-}
-
-/**
- * Decodes `InferenceRequested(requestId, modelId, requester indexed; modelHash, input, fee,
- * gasPrepayment, maxGasPrice, callbackGasLimit, deadline, redundancy)`: data words 0..7 are the
- * head (the input's offset in word 1), the input's length and bytes follow.
- */
-export function decodeRequested(log: RawLog): RequestedEvent {
-  if (log.topics[0] !== ORACLE_TOPICS.InferenceRequested || log.topics.length !== 4) throw new Error("not an InferenceRequested log");
-  const data = fromHex(log.data);
-  const offset = Number(readWord(data, 1));
-  const len = Number(readWord(data, offset / 32));
-  if (offset + 32 + len > data.length) throw new RangeError("input out of range");
-  return {
-    requestId: BigInt(log.topics[1]), modelId: BigInt(log.topics[2]), requester: getAddress("0x" + log.topics[3].slice(26)),
-    modelHash: toHex(data.subarray(0, 32)),
-    input: toHex(data.subarray(offset + 32, offset + 32 + len)),
-    fee: readWord(data, 2), gasPrepayment: readWord(data, 3), maxGasPrice: readWord(data, 4),
-    callbackGasLimit: Number(readWord(data, 5)), deadline: readWord(data, 6), redundancy: Number(readWord(data, 7)),
-  };
 }
 
 /**

@@ -10,11 +10,12 @@ import { Contract } from "ethers";
 import type { Logger } from "pino";
 import { ORACLE_ABI, ORACLE_TOPICS, RequestState } from "../protocol/abi";
 import type { Checkpoint, CheckpointStore } from "./checkpoint";
-import { decodeRequested, requestEventOf, type RawLog } from "./codec";
+import { requestEventOf, type RawLog } from "./codec";
 import type { FastJsonRpcProvider } from "./rpc";
 import { shortError, sleep, withRetry } from "./retry";
 import type { OracleMetrics } from "../metrics";
-import { InferenceJob, WorkQueue, jobId } from "../queue/types";
+import { requestFromLog, type InferenceRequest } from "../protocol/request";
+import { WorkQueue, jobId, jobOf } from "../queue/types";
 
 export interface WatcherOptions {
   confirmations: number;
@@ -176,7 +177,8 @@ export class Watcher {
 
   private async handleLogs(logs: RawLog[]): Promise<void> {
     // One entry per request id: an RPC may return a log twice (overlapping ranges, buggy nodes).
-    const requested = new Map<string, InferenceJob>();
+    const requested = new Map<string, InferenceRequest>();
+    const seenAt = Date.now();
     for (const log of logs) {
       if (log.removed) continue;
       const ref = requestEventOf(log);
@@ -186,15 +188,7 @@ export class Watcher {
       if (ref.name === "InferenceRequested") {
         this.deps.metrics.requestsSeen.inc();
         if (requested.has(requestId)) continue;
-        const ev = decodeRequested(log);
-        requested.set(requestId, {
-          chainId: this.deps.chainId, oracle: this.deps.oracle, requestId,
-          modelId: ev.modelId.toString(), modelHash: ev.modelHash, input: ev.input,
-          callbackGasLimit: ev.callbackGasLimit, deadline: ev.deadline.toString(),
-          fee: ev.fee.toString(), gasPrepayment: ev.gasPrepayment.toString(), maxGasPrice: ev.maxGasPrice.toString(), redundancy: ev.redundancy,
-          requester: ev.requester, blockNumber, blockHash: log.blockHash,
-          txHash: log.transactionHash, seenAt: Date.now(),
-        });
+        requested.set(requestId, requestFromLog(log));
       } else if (ref.name === "InferenceFulfilled" || ref.name === "InferenceExpired") {
         const rec = this.deps.tracker.get(requestId);
         if (rec && !this.deps.tracker.isSettled(requestId)) {
@@ -206,32 +200,34 @@ export class Watcher {
     }
     // Re-check every request on-chain before queuing it: a duplicate event, a request fulfilled by
     // another node, or one expired meanwhile costs one eth_call and no job.
-    const jobs = [...requested.values()];
-    for (let i = 0; i < jobs.length; i += 200) {
-      await Promise.all(jobs.slice(i, i + 200).map((job) => this.consider(job)));
+    const requests = [...requested.values()];
+    for (let i = 0; i < requests.length; i += 200) {
+      await Promise.all(requests.slice(i, i + 200).map((request) => this.consider(request, seenAt)));
     }
   }
 
-  private async consider(job: InferenceJob): Promise<void> {
+  private async consider(request: InferenceRequest, seenAt: number): Promise<void> {
     const { tracker, log } = this.deps;
-    if (tracker.isSettled(job.requestId)) return;
-    if (!tracker.get(job.requestId)) {
-      tracker.step(job.requestId, "seen", { step: "seen", block: job.blockNumber, tx: job.txHash }, { modelId: job.modelId, blockNumber: job.blockNumber });
+    const id = request.requestId.toString();
+    const { blockNumber, txHash } = request.event;
+    if (tracker.isSettled(id)) return;
+    if (!tracker.get(id)) {
+      tracker.step(id, "seen", { step: "seen", block: blockNumber, tx: txHash }, { modelId: request.modelId.toString(), blockNumber });
     }
     // A request first seen now, just confirmed, is pending unless settled within its confirmations;
     // the pipeline re-checks it against the stored commitment before any result is submitted.
     // Backfilled requests (seen by an earlier run, jobs possibly lost) are checked here first.
-    const state = job.blockNumber > this.backfillUntil ? RequestState.Pending
-      : Number(await this.rpc("requestState", () => this.oracleContract.requestState(BigInt(job.requestId))));
+    const state = blockNumber > this.backfillUntil ? RequestState.Pending
+      : Number(await this.rpc("requestState", () => this.oracleContract.requestState(request.requestId)));
     if (state === RequestState.Pending) {
-      const { added } = await this.deps.queue.add(job);
+      const { added } = await this.deps.queue.add(jobOf(request, { chainId: this.deps.chainId, oracle: this.deps.oracle, seenAt }));
       if (added) {
         this.deps.metrics.requestsQueued.inc();
-        tracker.step(job.requestId, "queued", { step: "queued" });
-        log.debug({ requestId: job.requestId, block: job.blockNumber }, "request queued");
+        tracker.step(id, "queued", { step: "queued" });
+        log.debug({ requestId: id, block: blockNumber }, "request queued");
       }
     } else if (state === RequestState.Fulfilled || state === RequestState.Expired) {
-      tracker.step(job.requestId, "settled-elsewhere", { step: state === RequestState.Fulfilled ? "already-fulfilled" : "expired" });
+      tracker.step(id, "settled-elsewhere", { step: state === RequestState.Fulfilled ? "already-fulfilled" : "expired" });
     }
     // State None for a confirmed event means the chain is reorganising: the next scan decides.
   }

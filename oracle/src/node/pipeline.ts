@@ -19,9 +19,9 @@ import type { ItemOutcome, Submitter } from "../chain/submitter";
 import { requestLogger } from "../log";
 import type { OracleMetrics } from "../metrics";
 import { ORACLE_ABI, ORACLE_TOPICS, RequestState, oracleInterface } from "../protocol/abi";
-import { commitmentHash, commitmentTuple, type RequestCommitment } from "../protocol/request";
+import { commitmentTuple, requestFromLog, type InferenceRequest } from "../protocol/request";
 import { PermanentError, TransientError, isPermanent } from "../errors";
-import { InferenceJob, JobContext, commitmentOf } from "../queue/types";
+import { InferenceJob, JobContext, requestOf } from "../queue/types";
 import type { RegisteredRunnerPool } from "./runners";
 import { DeclinedError, permanentSkip, type ServabilityChecker } from "./servability";
 import type { RequestTracker } from "./tracker";
@@ -47,15 +47,17 @@ export interface PipelineDeps {
 
 interface Pending {
   job: InferenceJob;
+  /** The job's request; replaced by the canonical one if a reorg moved it (the state check). */
+  request: InferenceRequest;
   /** Most gas the job adds to a batch (servability check). */
   gas: bigint;
-  /** The commitment rebuilt from the job (set by the state check). */
-  commitment?: RequestCommitment;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
 const REQUEST_COMMITMENT_SELECTOR = oracleInterface.getFunction("requestCommitment")!.selector;
+/** A request id as a 32-byte word, hex without 0x (calldata argument, log topic). */
+const idWord = (id: bigint): string => id.toString(16).padStart(64, "0");
 const FINAL_MARKER = /^0x0{63}[0-9a-f]$/i;
 
 export class Pipeline {
@@ -73,8 +75,9 @@ export class Pipeline {
   handle = async (job: InferenceJob, ctx: JobContext): Promise<void> => {
     this.deps.metrics.inFlight.inc();
     try {
-      const gas = await this.deps.servability.check(job);
-      await new Promise<void>((resolve, reject) => this.enqueue({ job, gas, resolve, reject }));
+      const request = requestOf(job);
+      const gas = await this.deps.servability.check(request);
+      await new Promise<void>((resolve, reject) => this.enqueue({ job, request, gas, resolve, reject }));
     } catch (err) {
       const log = requestLogger(this.deps.log, job.requestId);
       if (err instanceof DeclinedError) {
@@ -106,7 +109,7 @@ export class Pipeline {
     try {
       answers = await this.deps.provider.rpc.batch<string>(batch.map((p) => ({
         method: "eth_call",
-        params: [{ to: this.deps.oracle, data: REQUEST_COMMITMENT_SELECTOR + BigInt(p.job.requestId).toString(16).padStart(64, "0") }, "latest"],
+        params: [{ to: this.deps.oracle, data: REQUEST_COMMITMENT_SELECTOR + idWord(p.request.requestId) }, "latest"],
       })));
     } catch (err) {
       this.deps.metrics.rpcErrors.inc();
@@ -123,11 +126,10 @@ export class Pipeline {
         p.reject(new TransientError(`requestCommitment(${p.job.requestId}) failed: ${shortError(a.error)}`, { cause: a.error }));
         return;
       }
-      p.commitment = commitmentOf(p.job);
-      if (commitmentHash(p.commitment) === a.result) { ready.push(p); return; }
-      slow.push(this.mismatch(p, a.result!).then((job) => {
-        if (!job) { p.resolve(); return; }
-        if (job !== p.job) { p.job = job; p.commitment = commitmentOf(job); }
+      if (p.request.commitmentHash === a.result) { ready.push(p); return; }
+      slow.push(this.mismatch(p, a.result!).then((request) => {
+        if (!request) { p.resolve(); return; }
+        p.request = request;
         ready.push(p);
       }, (err) => p.reject(err)));
     });
@@ -137,13 +139,13 @@ export class Pipeline {
 
   /**
    * A job whose commitment is not the stored one: settled (undefined: nothing to do), dropped by
-   * a reorg (permanent), or replaced by a reorg (the job re-read from the canonical event).
+   * a reorg (permanent), or replaced by a reorg (the request re-read from the canonical event).
    */
-  private async mismatch(p: Pending, stored: string): Promise<InferenceJob | undefined> {
-    const job = p.job;
+  private async mismatch(p: Pending, stored: string): Promise<InferenceRequest | undefined> {
+    const { job, request } = p;
     const log = requestLogger(this.deps.log, job.requestId);
-    if (await this.commitmentMatches(job, stored)) return job;
-    const state = await this.requestState(job.requestId);
+    if (await this.commitmentMatches(request, stored)) return request;
+    const state = await this.requestState(request.requestId);
     if (state === RequestState.Fulfilled || state === RequestState.Expired) {
       this.deps.tracker.step(job.requestId, "settled-elsewhere", { step: state === RequestState.Fulfilled ? "already-fulfilled" : "expired" });
       this.deps.metrics.requestsFulfilled.inc({ outcome: "already-settled" });
@@ -157,42 +159,34 @@ export class Pipeline {
     }
     // Pending, but with another commitment: a reorg replaced the request with this id. Find the
     // canonical event and work on that one.
-    const topicId = "0x" + BigInt(job.requestId).toString(16).padStart(64, "0");
     const logs = await this.deps.provider.getLogs({
-      address: this.deps.oracle, fromBlock: Math.max(0, job.blockNumber - 256), toBlock: "latest", topics: [ORACLE_TOPICS.InferenceRequested, topicId],
+      address: this.deps.oracle, fromBlock: Math.max(0, request.event.blockNumber - 256), toBlock: "latest",
+      topics: [ORACLE_TOPICS.InferenceRequested, "0x" + idWord(request.requestId)],
     }).catch((err) => { throw new TransientError(`getLogs failed: ${shortError(err)}`, { cause: err }); });
     for (const ev of logs.filter((l) => !l.removed).reverse()) {
-      const parsed = oracleInterface.parseLog(ev)!;
-      const moved: InferenceJob = {
-        ...job, modelId: (parsed.args.modelId as bigint).toString(), modelHash: parsed.args.modelHash, input: parsed.args.input,
-        callbackGasLimit: Number(parsed.args.callbackGasLimit), deadline: (parsed.args.deadline as bigint).toString(),
-        fee: (parsed.args.fee as bigint).toString(), gasPrepayment: (parsed.args.gasPrepayment as bigint).toString(),
-        maxGasPrice: (parsed.args.maxGasPrice as bigint).toString(), redundancy: Number(parsed.args.redundancy), requester: parsed.args.requester,
-        blockNumber: ev.blockNumber, blockHash: ev.blockHash, txHash: ev.transactionHash,
-      };
+      const moved = requestFromLog(ev);
       if (await this.commitmentMatches(moved, stored)) {
-        log.warn({ oldBlock: job.blockNumber, newBlock: ev.blockNumber }, "request replaced by a reorg; using the canonical event");
+        log.warn({ oldBlock: request.event.blockNumber, newBlock: moved.event.blockNumber }, "request replaced by a reorg; using the canonical event");
         return moved;
       }
     }
     throw new TransientError(`request ${job.requestId} is pending with a commitment no event found yet matches (reorg in progress)`);
   }
 
-  /** Compares the job's commitment with the stored one (locally hashed; the contract's pure view if that differs). */
-  private async commitmentMatches(job: InferenceJob, stored: string): Promise<boolean> {
-    const c = commitmentOf(job);
-    if (commitmentHash(c) === stored) return true;
+  /** Compares the request's commitment with the stored one (locally hashed; the contract's pure view if that differs). */
+  private async commitmentMatches(request: InferenceRequest, stored: string): Promise<boolean> {
+    if (request.commitmentHash === stored) return true;
     if (FINAL_MARKER.test(stored)) return false; // none or a final marker: no commitment to compare
     try {
-      return (await this.oracle.commitmentHash(commitmentTuple(c))) === stored;
+      return (await this.oracle.commitmentHash(commitmentTuple(request))) === stored;
     } catch (err) {
       throw new TransientError(`commitmentHash failed: ${shortError(err)}`, { cause: err });
     }
   }
 
-  private async requestState(requestId: string): Promise<number> {
+  private async requestState(requestId: bigint): Promise<number> {
     try {
-      return Number(await this.oracle.requestState(BigInt(requestId)));
+      return Number(await this.oracle.requestState(requestId));
     } catch (err) {
       throw new TransientError(`requestState(${requestId}) failed: ${shortError(err)}`, { cause: err });
     }
@@ -258,7 +252,7 @@ export class Pipeline {
     const t0 = Date.now();
     const runner = this.deps.runners.acquire();
     const signed = await runner.inferBatch(batch.map((p) => ({
-      requestId: BigInt(p.job.requestId), modelHash: p.job.modelHash, input: fromHex(p.job.input),
+      requestId: p.request.requestId, modelHash: p.request.modelHash, input: fromHex(p.request.input),
     })));
     // The runner handle gives results for these jobs, in order, under a signature it recovered
     // to `signed.signer` (RunnerHandle.inferBatch). What it cannot know is which signer this node
@@ -268,8 +262,8 @@ export class Pipeline {
     }
     const inferMs = Date.now() - t0;
     for (const p of batch) tracker.step(p.job.requestId, "computed", { step: "computed", detail: `runner ${runner.index} signer ${runner.signer}` });
-    const results = signed.results.map((r, i) => ({ request: batch[i].commitment ?? commitmentOf(batch[i].job), output: r.output, status: r.status }));
-    const receipt = await submitter.submitBatch(results, signed.signature, batch.map((p) => p.job.callbackGasLimit), runner.signer,
+    const results = signed.results.map((r, i) => ({ request: batch[i].request, output: r.output, status: r.status }));
+    const receipt = await submitter.submitBatch(results, signed.signature, batch.map((p) => Number(p.request.callbackGasLimit)), runner.signer,
       (tx) => { for (const p of batch) tracker.step(p.job.requestId, "submitted", { step: "submitted", tx }); });
     const gasEach = Number(receipt.gasUsed) / batch.length;
     this.deps.log.info({
@@ -290,7 +284,7 @@ export class Pipeline {
       return;
     }
     // Skipped or no event: done only if the chain says the request is settled.
-    const state = await this.requestState(p.job.requestId);
+    const state = await this.requestState(p.request.requestId);
     if (state === RequestState.Fulfilled || state === RequestState.Expired) {
       tracker.step(p.job.requestId, "settled-elsewhere", { step: "already-settled", tx: outcome.tx, detail: outcome.kind === "skipped" ? `ResultSkipped ${outcome.reason}` : undefined });
       metrics.requestsFulfilled.inc({ outcome: "already-settled" });

@@ -15,7 +15,7 @@ import { loadManifest, type ModelManifestEntry } from "../models/manifest";
 import { MODEL_REGISTRY_ABI, ORACLE_ABI, RequestState, oracleInterface } from "../protocol/abi";
 import { decodeTensor } from "../protocol/eip712";
 import { encodeInput, isInputEncoding } from "../protocol/input";
-import { optionsTuple } from "../protocol/request";
+import { optionsTuple, requestInLogs } from "../protocol/request";
 
 interface RequestOptions {
   model: string;
@@ -93,7 +93,9 @@ async function sendTestRequest(opts: RequestOptions, out: (line: string) => void
     const options = optionsTuple({ ...base, maxFee: quoted.fee as bigint });
     const fee = quoted.total as bigint;
     const receipt = await (await oracle.requestInference(id, input, options, { value: fee })).wait();
-    const requestId = oracleInterface.parseLog(receipt.logs.find((l: Log) => l.address === d.contracts.InferenceOracle))!.args.requestId as bigint;
+    const request = requestInLogs(receipt.logs, d.contracts.InferenceOracle);
+    if (!request) throw new Error(`no InferenceRequested event in ${receipt.hash}`);
+    const { requestId } = request;
     out(`request ${requestId} sent: model ${opts.model} (id ${id}), tx ${receipt.hash}, block ${receipt.blockNumber}, paid ${fee} wei (fee ${quoted.fee} + gas prepayment ${quoted.gasPrepayment}), from ${wallet.address}`);
     if (!opts.wait) return 0;
     out(`waiting for the result (up to ${opts.timeout} s; the node's trail: oracle status --request ${requestId})…`);

@@ -5,7 +5,7 @@
  * trail says why (/v1/requests/:id) and `oracle_requests_declined_total{reason}` counts it. It is
  * never retried and never re-queued, and no transaction is spent on it.
  *
- * The rules are pure functions of the job, the registry's record of the model and the node's
+ * The rules are pure functions of the request, the registry's record of the model and the node's
  * limits ({@link declineReason}); the {@link ServabilityChecker} gathers the on-chain facts (cached
  * for a few seconds per model) and, last, asks the model provisioner (models/provision.ts) for the
  * model file: fetched by its registry URI if need be, sha256 checked, its own spec compared with
@@ -18,7 +18,7 @@ import { callbackGas, itemGasPlan, tensorBytes, BATCH_OVERHEAD } from "../chain/
 import { shortError } from "../chain/retry";
 import { MODEL_REGISTRY_ABI } from "../protocol/abi";
 import { PermanentError, TransientError, isPermanent } from "../errors";
-import type { InferenceJob } from "../queue/types";
+import type { InferenceRequest } from "../protocol/request";
 
 /** Why a request is declined (the `reason` label of the metric). */
 export type DeclineReason =
@@ -53,7 +53,7 @@ export interface ServabilityLimits {
 
 /** What the rules look at. */
 export interface ServabilityFacts {
-  job: InferenceJob;
+  request: InferenceRequest;
   registry?: RegistryModel;
   measurement: string;
   limits: ServabilityLimits;
@@ -63,26 +63,26 @@ export interface ServabilityFacts {
 
 type Rule = (f: ServabilityFacts) => [DeclineReason, string] | undefined;
 
-const inputBytes = (job: InferenceJob) => (job.input.length - 2) / 2;
+const inputBytes = (request: InferenceRequest) => (request.input.length - 2) / 2;
 
 /** The rules, cheapest first. Each returns the reason and a sentence, or undefined when it holds. */
 const RULES: Rule[] = [
-  ({ job, limits }) => inputBytes(job) > limits.maxInputBytes
-    ? ["input-too-large", `input of ${inputBytes(job)} bytes exceeds ORACLE_MAX_INPUT_BYTES=${limits.maxInputBytes}`] : undefined,
-  ({ job, limits }) => job.callbackGasLimit > limits.maxCallbackGas
-    ? ["callback-gas-too-high", `callback gas limit ${job.callbackGasLimit} exceeds the maximum served, ${limits.maxCallbackGas}`] : undefined,
-  ({ job, registry, limits }) => {
-    const alone = BATCH_OVERHEAD + itemGasPlan(job.callbackGasLimit, tensorBytes(registry?.outputLength ?? 0));
+  ({ request, limits }) => inputBytes(request) > limits.maxInputBytes
+    ? ["input-too-large", `input of ${inputBytes(request)} bytes exceeds ORACLE_MAX_INPUT_BYTES=${limits.maxInputBytes}`] : undefined,
+  ({ request, limits }) => request.callbackGasLimit > limits.maxCallbackGas
+    ? ["callback-gas-too-high", `callback gas limit ${request.callbackGasLimit} exceeds the maximum served, ${limits.maxCallbackGas}`] : undefined,
+  ({ request, registry, limits }) => {
+    const alone = BATCH_OVERHEAD + itemGasPlan(request.callbackGasLimit, tensorBytes(registry?.outputLength ?? 0));
     return alone > limits.maxBatchGas
-      ? ["does-not-fit-in-a-transaction", `even alone its fulfilment needs up to ${alone} gas (callback ${callbackGas(job.callbackGasLimit)}), above the ${limits.maxBatchGas} one transaction may use`]
+      ? ["does-not-fit-in-a-transaction", `even alone its fulfilment needs up to ${alone} gas (callback ${callbackGas(request.callbackGasLimit)}), above the ${limits.maxBatchGas} one transaction may use`]
       : undefined;
   },
-  ({ job, registry, measurement }) => registry && !registry.measurementAllowed
-    ? ["measurement-not-allowed", `model ${job.modelId} does not allow this node's runner measurement ${measurement}`] : undefined,
+  ({ request, registry, measurement }) => registry && !registry.measurementAllowed
+    ? ["measurement-not-allowed", `model ${request.modelId} does not allow this node's runner measurement ${measurement}`] : undefined,
   // The prepayment reimburses gas at min(tx gas price, maxGasPrice): below the current price it
   // cannot cover the submission's cost.
-  ({ job, gasPrice }) => gasPrice !== undefined && BigInt(job.maxGasPrice) < gasPrice
-    ? ["gas-price-above-max", `the request reimburses gas at most at ${job.maxGasPrice} wei/gas (maxGasPrice), below the chain's current ${gasPrice} wei/gas: its gas prepayment cannot cover its cost`]
+  ({ request, gasPrice }) => gasPrice !== undefined && request.maxGasPrice < gasPrice
+    ? ["gas-price-above-max", `the request reimburses gas at most at ${request.maxGasPrice} wei/gas (maxGasPrice), below the chain's current ${gasPrice} wei/gas: its gas prepayment cannot cover its cost`]
     : undefined,
 ];
 
@@ -147,21 +147,21 @@ export class ServabilityChecker {
   }
 
   /** Resolves with the gas the job may add to a batch; throws {@link DeclinedError} when the node must not serve it. */
-  async check(job: InferenceJob): Promise<bigint> {
-    const facts: ServabilityFacts = { job, measurement: this.deps.measurement(), limits: this.deps.limits };
+  async check(request: InferenceRequest): Promise<bigint> {
+    const facts: ServabilityFacts = { request, measurement: this.deps.measurement(), limits: this.deps.limits };
     const early = declineReason(facts);
     if (early) throw early;
-    [facts.registry, facts.gasPrice] = await Promise.all([this.registryModel(job.modelId, facts.measurement), this.gasPrice()]);
+    [facts.registry, facts.gasPrice] = await Promise.all([this.registryModel(request.modelId, facts.measurement), this.gasPrice()]);
     const late = declineReason(facts);
     if (late) throw late;
-    await this.prepareModel(job);
-    return itemGasPlan(job.callbackGasLimit, tensorBytes(facts.registry!.outputLength));
+    await this.prepareModel(request);
+    return itemGasPlan(request.callbackGasLimit, tensorBytes(facts.registry!.outputLength));
   }
 
   /** The model file, last (it may be fetched): a refusal is a decline, anything else a retry. */
-  private async prepareModel(job: InferenceJob): Promise<void> {
+  private async prepareModel(request: InferenceRequest): Promise<void> {
     try {
-      await this.deps.models.prepare(BigInt(job.modelId), job.modelHash);
+      await this.deps.models.prepare(request.modelId, request.modelHash);
     } catch (err) {
       if (!isPermanent(err)) throw new RegistryReadError((err as Error).message, { cause: err });
       throw new DeclinedError(err.reason === "spec-mismatch" ? "model-spec-mismatch" : "model-unavailable", err.message);
@@ -176,7 +176,7 @@ export class ServabilityChecker {
     }
   }
 
-  private registryModel(modelId: string, measurement: string): Promise<RegistryModel> {
+  private registryModel(modelId: bigint, measurement: string): Promise<RegistryModel> {
     const key = `${modelId}:${measurement}`;
     const hit = this.cache.get(key);
     if (hit && Date.now() - hit.at < (this.deps.cacheMs ?? 5000)) return hit.model;
@@ -186,7 +186,7 @@ export class ServabilityChecker {
     return model;
   }
 
-  private async readModel(modelId: string, measurement: string): Promise<RegistryModel> {
+  private async readModel(modelId: bigint, measurement: string): Promise<RegistryModel> {
     try {
       const [m, allowed] = await Promise.all([this.registry.getModel(modelId), this.registry.isMeasurementAllowed(modelId, measurement)]);
       return {

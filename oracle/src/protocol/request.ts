@@ -1,9 +1,14 @@
 /**
- * The request commitment: what `InferenceOracle` stores (as one keccak256) for a pending request,
- * and what `fulfil`, `fulfilBatch` and `expire` take back. Every field is in the request's
- * `InferenceRequested` event, so a node rebuilds it from the log without reading storage.
+ * One request, as the node, the auditor and the client read it: the {@link InferenceRequest}
+ * record, made from an `InferenceRequested` log by {@link requestFromLog} and nowhere else.
+ *
+ * Its core is the request commitment: what `InferenceOracle` stores (as one keccak256) for a
+ * pending request, and what `fulfil`, `fulfilBatch` and `expire` take back. Every field is in the
+ * request's `InferenceRequested` event, so a node rebuilds it from the log without reading storage.
  */
-import { abiWord, fromHex, keccak256Hex } from "./bytes";
+import { getAddress } from "ethers";
+import { ORACLE_TOPICS } from "./abi";
+import { abiWord, fromHex, keccak256Hex, toHex } from "./bytes";
 
 /**
  * `IInferenceOracle.RequestOptions`, what a requester states with a request (ethers encodes the
@@ -55,43 +60,83 @@ export function commitmentTuple(c: RequestCommitment): unknown[] {
   ];
 }
 
-/**
- * The fields of an `InferenceRequested` event. `Small` is the type of the uint32 `callbackGasLimit`
- * and uint8 `redundancy`: bigint as ethers decodes them, number from the node's own log decoder
- * (`RequestedEvent` in chain/codec.ts).
- */
-export interface InferenceRequestedFields<Small extends bigint | number = bigint> {
-  requestId: bigint;
-  modelId: bigint;
-  requester: string;
-  modelHash: string;
-  input: string;
-  fee: bigint;
-  gasPrepayment: bigint;
-  maxGasPrice: bigint;
-  callbackGasLimit: Small;
-  deadline: bigint;
-  redundancy: Small;
+/** The commitment's fields alone, without what a record carries besides (for a result a caller keeps). */
+export function commitmentOf(c: RequestCommitment): RequestCommitment {
+  return {
+    requestId: c.requestId, modelId: c.modelId, requester: c.requester, modelHash: c.modelHash, inputHash: c.inputHash, fee: c.fee,
+    gasPrepayment: c.gasPrepayment, maxGasPrice: c.maxGasPrice, callbackGasLimit: c.callbackGasLimit, deadline: c.deadline, redundancy: c.redundancy,
+  };
 }
 
-/** The fields of an `InferenceRequested` event, as ethers decodes them (`log.args`). */
-export type InferenceRequestedArgs = InferenceRequestedFields<bigint>;
+/** Where an event is on the chain. */
+export interface EventLocation {
+  blockNumber: number;
+  blockHash: string;
+  txHash: string;
+}
 
-/** Rebuilds the commitment of a request from its `InferenceRequested` event. */
-export function commitmentFromEvent(args: InferenceRequestedArgs): RequestCommitment {
-  return {
-    requestId: BigInt(args.requestId),
-    modelId: BigInt(args.modelId),
-    requester: args.requester,
-    modelHash: args.modelHash,
-    inputHash: keccak256Hex(fromHex(args.input)),
-    fee: BigInt(args.fee),
-    gasPrepayment: BigInt(args.gasPrepayment),
-    maxGasPrice: BigInt(args.maxGasPrice),
-    callbackGasLimit: BigInt(args.callbackGasLimit),
-    deadline: BigInt(args.deadline),
-    redundancy: BigInt(args.redundancy),
-  };
+/**
+ * One request as its `InferenceRequested` event states it: the commitment's fields (so the record
+ * is the commitment `fulfilBatch` and `expire` take), the input bytes, the commitment hash
+ * (computed once, when the record is made) and where the event is.
+ */
+export interface InferenceRequest extends RequestCommitment {
+  /** The input bytes, 0x-hex, in the model's input encoding (`inputHash` is their keccak256). */
+  readonly input: string;
+  /** keccak256(abi.encode(commitment)): what `requestCommitment(requestId)` returns while it is pending. */
+  readonly commitmentHash: string;
+  readonly event: EventLocation;
+}
+
+/** The event's fields: the commitment's, with the input bytes in place of their hash. */
+export type RequestedFields = Omit<RequestCommitment, "inputHash"> & { input: string };
+
+/** Makes the record: hashes the input and the commitment. */
+export function inferenceRequest(fields: RequestedFields, event: EventLocation): InferenceRequest {
+  const commitment = commitmentOf({ ...fields, inputHash: keccak256Hex(fromHex(fields.input)) });
+  return { ...commitment, input: fields.input, commitmentHash: commitmentHash(commitment), event };
+}
+
+/** A log as ethers (block number a number) or raw JSON-RPC (a hex string) gives it. */
+export interface RequestLogLike {
+  topics: readonly string[];
+  data: string;
+  blockNumber: number | string;
+  blockHash: string;
+  transactionHash: string;
+}
+
+function readWord(data: Uint8Array, i: number): bigint {
+  if (data.length < (i + 1) * 32) throw new RangeError("log data too short");
+  return BigInt(toHex(data.subarray(i * 32, (i + 1) * 32)));
+}
+
+/**
+ * The request an `InferenceRequested(requestId, modelId, requester indexed; modelHash, input, fee,
+ * gasPrepayment, maxGasPrice, callbackGasLimit, deadline, redundancy)` log states: data words 0..7
+ * are the head (the input's offset in word 1), the input's length and bytes follow. Read against
+ * the ABI layout directly (the watcher decodes every request the chain emits);
+ * test/oracle/protocol/request.test.ts holds it equal to ethers' decoding.
+ */
+export function requestFromLog(log: RequestLogLike): InferenceRequest {
+  if (log.topics[0] !== ORACLE_TOPICS.InferenceRequested || log.topics.length !== 4) throw new Error("not an InferenceRequested log");
+  const data = fromHex(log.data);
+  const offset = Number(readWord(data, 1));
+  const len = Number(readWord(data, offset / 32));
+  if (offset + 32 + len > data.length) throw new RangeError("input out of range");
+  return inferenceRequest({
+    requestId: BigInt(log.topics[1]), modelId: BigInt(log.topics[2]), requester: getAddress("0x" + log.topics[3].slice(26)),
+    modelHash: toHex(data.subarray(0, 32)),
+    input: toHex(data.subarray(offset + 32, offset + 32 + len)),
+    fee: readWord(data, 2), gasPrepayment: readWord(data, 3), maxGasPrice: readWord(data, 4),
+    callbackGasLimit: readWord(data, 5), deadline: readWord(data, 6), redundancy: readWord(data, 7),
+  }, { blockNumber: Number(log.blockNumber), blockHash: log.blockHash, txHash: log.transactionHash });
+}
+
+/** The request of the first `InferenceRequested` log among `logs` (a receipt's), of `oracle` if given. */
+export function requestInLogs(logs: readonly (RequestLogLike & { address: string })[], oracle?: string): InferenceRequest | undefined {
+  const log = logs.find((l) => l.topics[0] === ORACLE_TOPICS.InferenceRequested && (!oracle || l.address.toLowerCase() === oracle.toLowerCase()));
+  return log ? requestFromLog(log) : undefined;
 }
 
 function bytes32Word(hex: string): Uint8Array {

@@ -11,10 +11,13 @@
  *   (`backoffMs · 2^(attempt-1)`) until `attempts` are used up.
  * - Job data holds only public, on-chain facts about the request: never a key or a URL.
  */
-import { fromHex, keccak256Hex } from "../protocol/bytes";
-import type { RequestCommitment } from "../protocol/request";
+import { inferenceRequest, type InferenceRequest } from "../protocol/request";
 
-/** A request as the watcher saw it on-chain. Everything here is public. */
+/**
+ * A request as the queue stores it (JSON in Redis: ids and amounts as decimal strings), with the
+ * chain and oracle it came from and when the watcher saw it. Everything here is public. Made from
+ * the request record by {@link jobOf} and read back into one by {@link requestOf}, only.
+ */
 export interface InferenceJob {
   chainId: number;
   oracle: string;
@@ -77,14 +80,24 @@ export interface WorkQueue {
   close(): Promise<void>;
 }
 
-/** The commitment `fulfilBatch` needs, rebuilt from the job (i.e. from the request event). */
-export function commitmentOf(job: InferenceJob): RequestCommitment {
+/** The job for a request the watcher saw at `seenAt` on `oracle` of chain `chainId`. */
+export function jobOf(request: InferenceRequest, source: { chainId: number; oracle: string; seenAt: number }): InferenceJob {
   return {
-    requestId: BigInt(job.requestId), modelId: BigInt(job.modelId), requester: job.requester, modelHash: job.modelHash,
-    inputHash: keccak256Hex(fromHex(job.input)), fee: BigInt(job.fee), gasPrepayment: BigInt(job.gasPrepayment),
-    maxGasPrice: BigInt(job.maxGasPrice), callbackGasLimit: BigInt(job.callbackGasLimit),
-    deadline: BigInt(job.deadline), redundancy: BigInt(job.redundancy),
+    chainId: source.chainId, oracle: source.oracle, requestId: request.requestId.toString(), modelId: request.modelId.toString(),
+    modelHash: request.modelHash, input: request.input, callbackGasLimit: Number(request.callbackGasLimit), deadline: request.deadline.toString(),
+    fee: request.fee.toString(), gasPrepayment: request.gasPrepayment.toString(), maxGasPrice: request.maxGasPrice.toString(),
+    redundancy: Number(request.redundancy), requester: request.requester, blockNumber: request.event.blockNumber,
+    blockHash: request.event.blockHash, txHash: request.event.txHash, seenAt: source.seenAt,
   };
+}
+
+/** The request a job carries, as the record (its input and commitment hashed again here). */
+export function requestOf(job: InferenceJob): InferenceRequest {
+  return inferenceRequest({
+    requestId: BigInt(job.requestId), modelId: BigInt(job.modelId), requester: job.requester, modelHash: job.modelHash, input: job.input,
+    fee: BigInt(job.fee), gasPrepayment: BigInt(job.gasPrepayment), maxGasPrice: BigInt(job.maxGasPrice),
+    callbackGasLimit: BigInt(job.callbackGasLimit), deadline: BigInt(job.deadline), redundancy: BigInt(job.redundancy),
+  }, { blockNumber: job.blockNumber, blockHash: job.blockHash, txHash: job.txHash });
 }
 
 /** The job id of a request: stable across nodes and restarts, free of ':' (BullMQ reserves it). */

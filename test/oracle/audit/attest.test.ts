@@ -16,7 +16,7 @@ import { readAuditorKey } from "../../../oracle/src/audit/cli/attest";
 import { EnclaveHost } from "../../../oracle/src/enclave/host";
 import { createDevPlatform } from "../../../oracle/src/enclave/platform";
 import { loadManifest } from "../../../oracle/src/models/manifest";
-import { commitmentFromEvent, TeeType } from "../../../oracle/src/protocol";
+import { commitmentOf, requestInLogs, TeeType } from "../../../oracle/src/protocol";
 import { deployContract, deployContracts } from "../../../scripts/lib/deploy-contracts";
 import { createNitroDocument, createNitroTestCa, type NitroDocument } from "../../fixtures/evidence";
 import { runAudit as audit, type CliRun } from "./cli-io";
@@ -186,8 +186,7 @@ describe("oracle audit attest: auditors countersign TEE evidence for the on-chai
     const quote = await oracle.quoteParts(modelId, options);
     const fee = quote.fee;
     const receipt = await (await (consumer.connect(user) as Contract).request(modelId, input, options, { value: quote.total })).wait();
-    const requested = receipt!.logs.map((l: any) => { try { return oracle.interface.parseLog(l); } catch { return null; } }).find((e: any) => e?.name === "InferenceRequested")!;
-    const commitment = commitmentFromEvent(requested.args as never);
+    const commitment = commitmentOf(requestInLogs(receipt!.logs, await oracle.getAddress())!);
     const r = await host.infer({ requestId: commitment.requestId, modelHash: entry.sha256, input });
     await expect(oracle.fulfil(commitment, r.output, r.status, r.signature))
       .to.emit(oracle, "InferenceFulfilled").withArgs(commitment.requestId, signer, r.status, anyValue, anyValue, anyValue, r.output);

@@ -22,7 +22,7 @@ import { measureRunner } from "../../../oracle/src/enclave/measure";
 import { REPO_ROOT } from "../../../oracle/src/paths";
 import { loadManifest } from "../../../oracle/src/models/manifest";
 import {
-  ENCLAVE_ATTESTATION_TYPES, commitmentFromEvent, decodeTensor, encodeTensor, oracleDomain, registryDomain, resultDigest,
+  ENCLAVE_ATTESTATION_TYPES, commitmentOf, decodeTensor, encodeTensor, oracleDomain, registryDomain, requestInLogs, resultDigest,
   type RequestCommitment,
 } from "../../../oracle/src/protocol";
 import { deployContract, deployContracts } from "../../../scripts/lib/deploy-contracts";
@@ -68,8 +68,7 @@ describe("oracle audit verify-result: one request end to end", function () {
   }
 
   function receiptCommitment(receipt: any): RequestCommitment {
-    const ev = receipt.logs.map((l: any) => { try { return oracle.interface.parseLog(l); } catch { return null; } }).find((e: any) => e?.name === "InferenceRequested");
-    return commitmentFromEvent(ev.args);
+    return commitmentOf(requestInLogs(receipt.logs, oracle.target.toString())!);
   }
 
   /** A request from the consumer contract (which gets the callback). */

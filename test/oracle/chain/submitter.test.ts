@@ -6,6 +6,7 @@
  */
 import { expect } from "chai";
 import { Contract, Transaction, Wallet, ZeroHash, id, keccak256 } from "ethers";
+import type { RawLog } from "../../../oracle/src/chain/codec";
 import { Submitter, type ResultSubmission } from "../../../oracle/src/chain/submitter";
 import { FastJsonRpcProvider } from "../../../oracle/src/chain/rpc";
 import { createLogger } from "../../../oracle/src/log";
@@ -17,8 +18,8 @@ import { RequestTracker } from "../../../oracle/src/node/tracker";
 import { ServabilityChecker } from "../../../oracle/src/node/servability";
 import { ENCLAVE_REGISTRY_ABI, ORACLE_ABI, RequestState, oracleInterface } from "../../../oracle/src/protocol/abi";
 import { batchDigest, encodeTensor, oracleDomain } from "../../../oracle/src/protocol/eip712";
-import { commitmentFromEvent, commitmentTuple, type RequestCommitment } from "../../../oracle/src/protocol/request";
-import type { InferenceJob } from "../../../oracle/src/queue/types";
+import { commitmentOf, commitmentTuple, requestInLogs, type RequestCommitment } from "../../../oracle/src/protocol/request";
+import { jobOf, type InferenceJob } from "../../../oracle/src/queue/types";
 import { LoadGenerator, rpc, setupEnv, type Env } from "../../e2e/lib";
 
 const CHAIN_ID = 31337;
@@ -61,17 +62,8 @@ describe("node submitter (real Hardhat node)", function () {
     const out: Request[] = [];
     for (const h of hashes) {
       const receipt = await mined(h);
-      const ev = receipt.logs.map((l) => oracleInterface.parseLog(l)).find((x) => x?.name === "InferenceRequested")!;
-      const a = ev.args;
-      out.push({
-        commitment: commitmentFromEvent(a as never),
-        job: {
-          chainId: CHAIN_ID, oracle: env.oracle, requestId: a.requestId.toString(), modelId: a.modelId.toString(), modelHash: a.modelHash,
-          input: a.input, callbackGasLimit: Number(a.callbackGasLimit), deadline: a.deadline.toString(), fee: a.fee.toString(),
-          gasPrepayment: a.gasPrepayment.toString(), maxGasPrice: a.maxGasPrice.toString(), redundancy: Number(a.redundancy), requester: a.requester, blockNumber: receipt.blockNumber, blockHash: receipt.blockHash,
-          txHash: receipt.hash, seenAt: Date.now(),
-        },
-      });
+      const request = requestInLogs(receipt.logs, env.oracle)!;
+      out.push({ commitment: commitmentOf(request), job: jobOf(request, { chainId: CHAIN_ID, oracle: env.oracle, seenAt: Date.now() }) });
     }
     return out;
   }
@@ -92,7 +84,7 @@ describe("node submitter (real Hardhat node)", function () {
   const receiptOf = (h: string) => rpc(env.chain.url, "eth_getTransactionReceipt", [h]) as Promise<{ blockNumber: string; status: string } | null>;
   /** Waits for a transaction's receipt (raw JSON-RPC, no provider polling). */
   const mined = async (h: string) => {
-    let r: { blockNumber: string; blockHash: string; transactionHash: string; status: string; logs: { topics: string[]; data: string }[] } | null = null;
+    let r: { blockNumber: string; blockHash: string; transactionHash: string; status: string; logs: RawLog[] } | null = null;
     await until(async () => !!(r = (await rpc(env.chain.url, "eth_getTransactionReceipt", [h])) as typeof r));
     if (r!.status !== "0x1") throw new Error(`transaction ${h} reverted`);
     return { ...r!, blockNumber: Number(r!.blockNumber), hash: r!.transactionHash };

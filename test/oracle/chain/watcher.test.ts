@@ -9,13 +9,14 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { FileCheckpointStore, type Checkpoint } from "../../../oracle/src/chain/checkpoint";
+import type { RawLog } from "../../../oracle/src/chain/codec";
 import { FastJsonRpcProvider } from "../../../oracle/src/chain/rpc";
 import { Watcher, type WatcherOptions } from "../../../oracle/src/chain/watcher";
 import { createLogger } from "../../../oracle/src/log";
 import { createMetrics, type OracleMetrics } from "../../../oracle/src/metrics";
 import { freePort } from "../../../oracle/src/dev/devchain";
 import { RequestTracker } from "../../../oracle/src/node/tracker";
-import { oracleInterface } from "../../../oracle/src/protocol/abi";
+import { requestInLogs } from "../../../oracle/src/protocol/request";
 import { MemoryQueue } from "../../../oracle/src/queue";
 import { LoadGenerator, rpc, setupEnv, type Env } from "../../e2e/lib";
 
@@ -117,9 +118,8 @@ describe("node watcher (real Hardhat node)", function () {
     const out: { id: string; block: number }[] = [];
     for (let i = 0; i < n; i++) {
       const [h] = await load.send(1, { concurrency: 1 });
-      const r = (await rpc(env.chain.url, "eth_getTransactionReceipt", [h])) as { blockNumber: string; logs: { topics: string[]; data: string }[] };
-      const ev = r.logs.map((l) => oracleInterface.parseLog(l)).find((e) => e?.name === "InferenceRequested")!;
-      out.push({ id: ev.args.requestId.toString(), block: Number(r.blockNumber) });
+      const r = (await rpc(env.chain.url, "eth_getTransactionReceipt", [h])) as { blockNumber: string; logs: RawLog[] };
+      out.push({ id: requestInLogs(r.logs)!.requestId.toString(), block: Number(r.blockNumber) });
       if (gap) await mine(gap);
     }
     return out;

@@ -15,6 +15,7 @@ import { models, otherMeasurementCheckout, repoRoot, sampleInput } from "./helpe
 import { EnclaveHost } from "../../../oracle/src/enclave/host";
 import { createDevPlatform, createDevRoot } from "../../../oracle/src/enclave/platform";
 import type { DevEvidence } from "../../../oracle/src/enclave/backend";
+import { commitmentOf, requestInLogs } from "../../../oracle/src/protocol/request";
 import { DEFAULT_MIN_BOND, DEFAULT_UNBONDING_DELAY } from "../../../scripts/lib/deploy-contracts";
 
 describe("runner attestation and results on-chain", function () {
@@ -80,17 +81,7 @@ describe("runner attestation and results on-chain", function () {
     const options = { callbackGasLimit: 0, deadline, redundancy: 1, maxFee: 1000n, maxGasPrice: 10n ** 10n };
     const total = await oracle.quote(modelId, options);
     const receipt = await (await oracle.requestInference(modelId, input, options, { value: total })).wait();
-    const ev = receipt.logs.map((l: any) => { try { return oracle.interface.parseLog(l); } catch { return null; } }).find((e: any) => e?.name === "InferenceRequested");
-    const [owner] = await ethers.getSigners();
-    return {
-      input,
-      commitment: {
-        requestId: ev.args.requestId, modelId: ev.args.modelId, requester: owner.address, modelHash: ev.args.modelHash,
-        inputHash: ethers.keccak256(ev.args.input), fee: ev.args.fee, gasPrepayment: ev.args.gasPrepayment,
-        maxGasPrice: ev.args.maxGasPrice, callbackGasLimit: ev.args.callbackGasLimit,
-        deadline: ev.args.deadline, redundancy: ev.args.redundancy,
-      },
-    };
+    return { input, commitment: commitmentOf(requestInLogs(receipt.logs)!) };
   }
 
   it("does not let another account register the runner's report first (front-running)", async () => {

@@ -19,23 +19,21 @@ import { readModelSpec } from "../../../oracle/src/models/spec";
 import { splitByGas } from "../../../oracle/src/node/pipeline";
 import { declineReason, permanentSkip, type RegistryModel, type ServabilityFacts } from "../../../oracle/src/node/servability";
 import { encodeTensor } from "../../../oracle/src/protocol/eip712";
-import type { InferenceJob } from "../../../oracle/src/queue/types";
+import { inferenceRequest, type InferenceRequest, type RequestedFields } from "../../../oracle/src/protocol/request";
 
 const penguins = loadManifest(DEFAULT_MODELS_DIR).models.find((m) => m.name === "penguins-species-int")!;
 const MEASUREMENT = "0x" + "ab".repeat(32);
 
-const job = (over: Partial<InferenceJob> = {}): InferenceJob => ({
-  chainId: 31337, oracle: "0x" + "11".repeat(20), requestId: "7", modelId: "3", modelHash: penguins.sha256,
-  input: encodeTensor([391n, 187n, 181n, 3750n]), callbackGasLimit: 100_000, deadline: "9999999999", fee: "0",
-  gasPrepayment: "0", maxGasPrice: "2000000000", redundancy: 1,
-  requester: "0x" + "22".repeat(20), blockNumber: 1, blockHash: "0x" + "00".repeat(32), txHash: "0x" + "00".repeat(32), seenAt: 0, ...over,
-});
+const request = (over: Partial<RequestedFields> = {}): InferenceRequest => inferenceRequest({
+  requestId: 7n, modelId: 3n, modelHash: penguins.sha256, input: encodeTensor([391n, 187n, 181n, 3750n]), callbackGasLimit: 100_000n,
+  deadline: 9_999_999_999n, fee: 0n, gasPrepayment: 0n, maxGasPrice: 2_000_000_000n, redundancy: 1n, requester: "0x" + "22".repeat(20), ...over,
+}, { blockNumber: 1, blockHash: "0x" + "00".repeat(32), txHash: "0x" + "00".repeat(32) });
 const registry = (over: Partial<RegistryModel> = {}): RegistryModel => ({
   modelHash: penguins.sha256, inputLength: penguins.input.length, outputLength: penguins.output.length, decimals: penguins.decimals,
   measurementAllowed: true, ...over,
 });
 const facts = (over: Partial<ServabilityFacts> = {}): ServabilityFacts => ({
-  job: job(), registry: registry(), measurement: MEASUREMENT, gasPrice: 1_500_000_000n,
+  request: request(), registry: registry(), measurement: MEASUREMENT, gasPrice: 1_500_000_000n,
   limits: { maxInputBytes: 65536, maxCallbackGas: 2_000_000, maxBatchGas: BigInt(EIP7825_TX_GAS_CAP) }, ...over,
 });
 
@@ -51,21 +49,21 @@ describe("servability rules", () => {
   });
 
   it("sizes a request's gas by the registry's output length (what the chain enforces); the model file itself is the provisioner's to check", () => {
-    expect(declineReason(facts({ job: job({ modelHash: "0x" + "cd".repeat(32) }), registry: registry({ modelHash: "0x" + "cd".repeat(32) }) }))).to.equal(undefined);
+    expect(declineReason(facts({ request: request({ modelHash: "0x" + "cd".repeat(32) }), registry: registry({ modelHash: "0x" + "cd".repeat(32) }) }))).to.equal(undefined);
     const limits = { maxInputBytes: 65536, maxCallbackGas: 30_000_000, maxBatchGas: BATCH_OVERHEAD + itemGasPlan(1_000_000, tensorBytes(3)) };
     const big = registry({ outputLength: 5000 });
-    expect(declineReason(facts({ limits, registry: big, job: job({ callbackGasLimit: 1_000_000 }) }))?.declined).to.equal("does-not-fit-in-a-transaction");
+    expect(declineReason(facts({ limits, registry: big, request: request({ callbackGasLimit: 1_000_000n }) }))?.declined).to.equal("does-not-fit-in-a-transaction");
   });
 
   it("declines a callback gas limit above the maximum served, and input above ORACLE_MAX_INPUT_BYTES", () => {
-    expect(declineReason(facts({ job: job({ callbackGasLimit: 2_000_001 }) }))?.declined).to.equal("callback-gas-too-high");
-    expect(declineReason(facts({ job: job({ input: "0x" + "00".repeat(65537) }) }))?.declined).to.equal("input-too-large");
+    expect(declineReason(facts({ request: request({ callbackGasLimit: 2_000_001n }) }))?.declined).to.equal("callback-gas-too-high");
+    expect(declineReason(facts({ request: request({ input: "0x" + "00".repeat(65537) }) }))?.declined).to.equal("input-too-large");
   });
 
   it("declines an item that cannot fit in one transaction even alone, and only that", () => {
     const limits = { maxInputBytes: 65536, maxCallbackGas: 30_000_000, maxBatchGas: 2_000_000n };
-    expect(declineReason(facts({ limits, job: job({ callbackGasLimit: 1_900_000 }) }))?.declined).to.equal("does-not-fit-in-a-transaction");
-    expect(declineReason(facts({ limits, job: job({ callbackGasLimit: 1_000_000 }) }))).to.equal(undefined);
+    expect(declineReason(facts({ limits, request: request({ callbackGasLimit: 1_900_000n }) }))?.declined).to.equal("does-not-fit-in-a-transaction");
+    expect(declineReason(facts({ limits, request: request({ callbackGasLimit: 1_000_000n }) }))).to.equal(undefined);
   });
 
   it("declines a request whose maxGasPrice is below the chain's gas price (its prepayment cannot cover its cost), serves one at or above it", () => {

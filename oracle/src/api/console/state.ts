@@ -23,6 +23,7 @@ import { ENCLAVE_REGISTRY_ABI, ENCLAVE_STATUS, MODEL_REGISTRY_ABI, ORACLE_ABI, O
 import { sha256Hex } from "../../protocol/bytes";
 import { ResultStatus, TeeType } from "../../protocol/constants";
 import { fulfilmentFromEvent } from "../../protocol/fulfilment";
+import { requestFromLog } from "../../protocol/request";
 import { describeInput, describeTensor, modelView, type ModelView, type TensorView } from "../../models/view";
 
 export interface ConsoleStateDeps {
@@ -185,12 +186,15 @@ export class ConsoleState {
       return;
     }
     for (const l of logs) {
-      const ev = oracleInterface.parseLog(l);
-      if (!ev) continue;
-      const id = (ev.args.requestId as bigint).toString();
+      const id = BigInt(l.topics[1]).toString();
       const io = this.io.get(id) ?? {};
-      if (ev.name === "InferenceRequested") { io.input = ev.args.input; io.modelHash = ev.args.modelHash; }
-      else {
+      if (l.topics[0] === ORACLE_TOPICS.InferenceRequested) {
+        const request = requestFromLog(l);
+        io.input = request.input;
+        io.modelHash = request.modelHash;
+      } else {
+        const ev = oracleInterface.parseLog(l);
+        if (!ev) continue;
         const f = fulfilmentFromEvent(ev.args as never);
         Object.assign(io, { output: f.output, status: f.status, fulfilledTx: l.transactionHash, callbackSuccess: f.callbackSuccess, callbackGasUsed: f.callbackGasUsed });
       }

@@ -17,7 +17,7 @@ import { ModelStore } from "../../models/store";
 import type { Fulfilment } from "../../protocol/fulfilment";
 import { MODEL_REGISTRY_ABI, oracleInterface } from "../../protocol/abi";
 import { sha256Hex } from "../../protocol/bytes";
-import type { InferenceRequestedArgs } from "../../protocol/request";
+import type { InferenceRequest } from "../../protocol/request";
 import { errorMessage, shortHex, type CheckList } from "../checks";
 import type { TrustLink } from "../types";
 import type { ResultFacts } from "./report";
@@ -33,7 +33,7 @@ export interface ModelLinkContext {
   modelsDir: string;
   modelCacheDir?: string;
   modelMirrors?: string[];
-  request: Pick<InferenceRequestedArgs, "modelId" | "modelHash" | "input" | "callbackGasLimit" | "requester">;
+  request: Pick<InferenceRequest, "modelId" | "modelHash" | "input" | "callbackGasLimit" | "requester">;
   fulfilled: FulfilledEvent;
 }
 

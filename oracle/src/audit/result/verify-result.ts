@@ -37,7 +37,7 @@ import type { Deployment } from "../../chain/deployment";
 import { measureRunner, type RunnerMeasurement } from "../../enclave/measure";
 import { REPO_ROOT } from "../../paths";
 import { batchDigest, oracleDomain, resultDigest, type InferenceResult } from "../../protocol/eip712";
-import { commitmentFromEvent, commitmentHash, type InferenceRequestedArgs, type RequestCommitment } from "../../protocol/request";
+import { commitmentHash, requestFromLog, type InferenceRequest, type RequestCommitment } from "../../protocol/request";
 import { REQUEST_STATE, ORACLE_ABI, ENCLAVE_REGISTRY_ABI, oracleInterface } from "../../protocol/abi";
 import { fulfilmentFromEvent } from "../../protocol/fulfilment";
 import { CheckList, errorMessage, isoTime, shortHex } from "../checks";
@@ -87,7 +87,7 @@ class ResultVerifier {
   private readonly modelsDir: string;
   private measured?: RunnerMeasurement | Error;
   private expected: string[] = expectedChecks(1);
-  private request!: InferenceRequestedArgs & { log: Log };
+  private request!: InferenceRequest;
   private fulfilled!: FulfilledEvent;
   private submissions: Submission[] = [];
   private model?: ModelLinks;
@@ -166,23 +166,17 @@ class ResultVerifier {
       }
       throw new UnknownRequestError(id, this.d.contracts.InferenceOracle, this.d.deploymentBlock, count);
     }
-    const log = logs[logs.length - 1];
-    const args = oracleInterface.parseLog(log)!.args;
-    this.request = {
-      requestId: args.requestId, modelId: args.modelId, requester: args.requester, modelHash: args.modelHash,
-      input: args.input, fee: args.fee, gasPrepayment: args.gasPrepayment, maxGasPrice: args.maxGasPrice,
-      callbackGasLimit: args.callbackGasLimit, deadline: args.deadline, redundancy: args.redundancy, log,
-    };
-    const r = this.request;
+    const r = this.request = requestFromLog(logs[logs.length - 1]);
+    const { blockNumber, txHash } = r.event;
     Object.assign(this.facts.request, {
-      block: log.blockNumber, tx: log.transactionHash, modelId: r.modelId.toString(), requester: r.requester,
-      modelHash: r.modelHash, input: r.input, inputHash: keccak256(r.input), fee: r.fee.toString(),
+      block: blockNumber, tx: txHash, modelId: r.modelId.toString(), requester: r.requester,
+      modelHash: r.modelHash, input: r.input, inputHash: r.inputHash, fee: r.fee.toString(),
       gasPrepayment: r.gasPrepayment.toString(), maxGasPrice: r.maxGasPrice.toString(), callbackGasLimit: Number(r.callbackGasLimit), deadline: Number(r.deadline), redundancy: Number(r.redundancy),
     });
-    this.checks.pass("request.event", `request ${id} was made in block ${log.blockNumber} by ${r.requester} for model ${r.modelId}`, {
-      tx: log.transactionHash, modelHash: r.modelHash, inputHash: keccak256(r.input), redundancy: Number(r.redundancy),
+    this.checks.pass("request.event", `request ${id} was made in block ${blockNumber} by ${r.requester} for model ${r.modelId}`, {
+      tx: txHash, modelHash: r.modelHash, inputHash: r.inputHash, redundancy: Number(r.redundancy),
     });
-    this.chain.push({ role: "evidence", title: `Request #${id}`, subtitle: `model ${r.modelId}, block ${log.blockNumber}`, check: "request.event", ok: true });
+    this.chain.push({ role: "evidence", title: `Request #${id}`, subtitle: `model ${r.modelId}, block ${blockNumber}`, check: "request.event", ok: true });
   }
 
   private async requestState(): Promise<boolean> {
@@ -204,7 +198,7 @@ class ResultVerifier {
     const topics = ["ResultSubmitted", "InferenceFulfilled", "VoteDropped"].map((n) => i.getEvent(n)!.topicHash);
     const logs = await this.p.provider.getLogs({
       address: this.d.contracts.InferenceOracle, topics: [topics, idTopic(this.p.requestId)],
-      fromBlock: this.request.log.blockNumber, toBlock: "latest",
+      fromBlock: this.request.event.blockNumber, toBlock: "latest",
     });
     const votes: Submission[] = [];
     const fulfilled: Log[] = [];
@@ -311,9 +305,8 @@ class ResultVerifier {
   }
 
   private commitment(submitted: RequestCommitment, prefix: string): boolean {
-    const expected = commitmentFromEvent(this.request);
     const a = commitmentHash(submitted);
-    const b = commitmentHash(expected);
+    const b = this.request.commitmentHash;
     return this.checks.record(`${prefix}fulfilment.commitment`, a === b,
       a === b ? "the commitment in the calldata is the one the request event committed to (model hash, input hash, fee, options)" : "the commitment in the calldata differs from the request event's",
       { submitted: a, expected: b });

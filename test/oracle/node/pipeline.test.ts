@@ -28,7 +28,7 @@ const MODEL_HASH = "0x" + "5e".repeat(32);
 const MAX_INPUT_BYTES = 64;
 const NONE = "0x" + "0".repeat(64);
 const FINAL = "0x" + "0".repeat(63) + "2";
-const registryInterface = new Interface(MODEL_REGISTRY_ABI);
+const modelRegistryInterface = new Interface(MODEL_REGISTRY_ABI);
 const DEADLINE_PASSED = selectorOf("InferenceOracleDeadlinePassed(uint256,uint64)").slice(0, 10);
 
 const reversed = (hex: string) => "0x" + (hex.slice(2).match(/../g) ?? []).reverse().join("");
@@ -65,8 +65,8 @@ class FakeChain {
   }
 
   private answer(data: string): string {
-    const call = oracleInterface.parseTransaction({ data }) ?? registryInterface.parseTransaction({ data })!;
-    const result = (values: unknown[]) => (call.fragment.name === "getModel" || call.fragment.name === "isMeasurementAllowed" ? registryInterface : oracleInterface)
+    const call = oracleInterface.parseTransaction({ data }) ?? modelRegistryInterface.parseTransaction({ data })!;
+    const result = (values: unknown[]) => (call.fragment.name === "getModel" || call.fragment.name === "isMeasurementAllowed" ? modelRegistryInterface : oracleInterface)
       .encodeFunctionResult(call.fragment, values);
     if (call.name === "requestState") return result([this.states.get(call.args[0]) ?? RequestState.None]);
     if (call.name === "commitmentHash") return result([commitmentHash(call.args[0].toObject() as RequestCommitment)]);

@@ -15,7 +15,7 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as ort from "onnxruntime-node";
-import { EnclaveHost, type InferenceJob } from "../oracle/src/enclave/host";
+import { EnclaveHost, type EnclaveJob } from "../oracle/src/enclave/host";
 import { createDevPlatform } from "../oracle/src/enclave/platform";
 import { REPO_ROOT } from "../oracle/src/paths";
 import { loadManifest, type ModelManifestEntry } from "../oracle/src/models/manifest";
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
   progress("starting the runner …");
   const host = await EnclaveHost.start({ platform: createDevPlatform(), chainId: 31337n, oracleAddress: "0x" + "5a".repeat(20), modelsDir });
   let id = 0n;
-  const job = (): InferenceJob => ({ requestId: ++id, modelHash: entry.sha256, input: inputBytes });
+  const job = (): EnclaveJob => ({ requestId: ++id, modelHash: entry.sha256, input: inputBytes });
   const raw: number[] = [];
   const single: number[] = [];
   const batched: number[] = [];

@@ -57,8 +57,12 @@ import { verifyReply, type SignedResult } from "./verify-reply";
 
 export type { SignedResult } from "./verify-reply";
 
-/** One inference to run: request R, model M (sha256 of the .onnx file), input X (`abi.encode(int256[])`). */
-export interface InferenceJob {
+/**
+ * One inference for the enclave to run: request R, model M (sha256 of the .onnx file), input X
+ * (`abi.encode(int256[])`). (The queue's job, queue/types.ts, is the whole request as the watcher
+ * saw it; the node turns it into this.)
+ */
+export interface EnclaveJob {
   requestId: bigint;
   modelHash: string;
   input: string | Uint8Array;
@@ -72,8 +76,10 @@ export interface SignedInference extends SignedResult {
 
 /** Results with one signature over `InferenceBatch` (for `fulfilBatch`). */
 export interface SignedBatch {
+  /** One per job, in order, for that job's request, model and input (checked by verify-reply.ts). */
   results: SignedResult[];
   signature: string;
+  /** The key the signature recovers to: the runner's attested signer when it signed. */
   signer: string;
 }
 
@@ -220,7 +226,7 @@ export class EnclaveHost extends EventEmitter {
   }
 
   /** Runs one job; the result carries its own signature over `InferenceResult`. */
-  async infer(job: InferenceJob): Promise<SignedInference> {
+  async infer(job: EnclaveJob): Promise<SignedInference> {
     const wire = [this.#checkJob(job)];
     const { reply, signer } = await this.#enqueue(wire, "single");
     const [result] = this.#checkReply(wire, reply, signer, "single");
@@ -229,7 +235,7 @@ export class EnclaveHost extends EventEmitter {
   }
 
   /** Runs a batch; one signature over the `InferenceBatch` of all results. */
-  async inferBatch(jobs: InferenceJob[]): Promise<SignedBatch> {
+  async inferBatch(jobs: EnclaveJob[]): Promise<SignedBatch> {
     if (!Array.isArray(jobs) || jobs.length === 0) throw new InvalidJobError("a batch needs at least one job");
     if (jobs.length > this.limits.maxBatchSize) throw new InvalidJobError(`batch of ${jobs.length} exceeds the limit of ${this.limits.maxBatchSize}`);
     const wire = jobs.map((j) => this.#checkJob(j));
@@ -280,7 +286,7 @@ export class EnclaveHost extends EventEmitter {
     journal.append({ signer, mode, signature, results: entries });
   }
 
-  #checkJob(job: InferenceJob): WireJob {
+  #checkJob(job: EnclaveJob): WireJob {
     if (this.#closed) throw new HostClosedError();
     if (typeof job?.requestId !== "bigint" || job.requestId < 0n || job.requestId >= 1n << 256n) {
       throw new InvalidJobError("requestId must be a uint256 bigint");

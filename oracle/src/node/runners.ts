@@ -13,7 +13,7 @@ import { shortError, sleep, withRetry } from "../chain/retry";
 import { within } from "./preflight";
 import type { Submitter } from "../chain/submitter";
 import { NotBondedError, ensureBonded } from "./bond";
-import type { InferenceJob, SignedResult } from "../enclave/host";
+import type { EnclaveJob, SignedResult } from "../enclave/host";
 import type { OracleMetrics } from "../metrics";
 import { ENCLAVE_REGISTRY_ABI } from "../protocol/abi";
 
@@ -32,7 +32,7 @@ export interface RunnerEvidence {
 }
 
 /** One job of a batch, as the enclave host takes it. */
-export type BatchJob = InferenceJob;
+export type BatchJob = EnclaveJob;
 
 /** One signed result of a batch, as the enclave host returns it. */
 export type BatchResult = SignedResult;

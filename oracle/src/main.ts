@@ -25,10 +25,10 @@ import { loadManifest, type ModelManifestEntry } from "./models/manifest";
 import { ModelCache } from "./models/cache";
 import { ModelFetcher } from "./models/fetch";
 import { ModelProvisioner, registryReader } from "./models/provision";
-import { EnclaveRunners } from "./node/enclave-source";
 import { PreflightError, checkChainId, publicUrl } from "./node/preflight";
 import { Pipeline } from "./node/pipeline";
-import { RegisteredRunnerPool, RunnerUnavailable, type RunnerSource } from "./node/runners";
+import { RunnerRegistrar } from "./node/registrar";
+import { RunnerPool } from "./node/runner-pool";
 import { SignerRefresher } from "./node/signer-refresh";
 import { ServabilityChecker, type ServabilityLimits } from "./node/servability";
 import { RequestTracker } from "./node/tracker";
@@ -45,8 +45,7 @@ export interface OracleNode {
   tracker: RequestTracker;
   queue: WorkQueue;
   watcher: Watcher;
-  runners: RegisteredRunnerPool;
-  source: RunnerSource;
+  runners: RunnerPool;
   submitter: Submitter;
   /** What this node serves: callback gas ceiling (the oracle's own maximum unless lowered), batch gas. */
   limits: ServabilityLimits;
@@ -58,8 +57,6 @@ export interface OracleNode {
 
 export interface StartOptions {
   log?: Logger;
-  /** Runner source to use instead of starting enclave hosts (tests). */
-  runnerSource?: RunnerSource;
   /** Attestation backend instead of the dev platform file. */
   platform?: AttestationBackend;
 }
@@ -117,24 +114,19 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
       onDecline: (err) => modelsLog.warn({ modelHash: err.modelHash, reason: err.reason }, err.message),
     });
 
-    let source = opts.runnerSource;
-    if (!source) {
-      const platformFile = config.platformFile ? path.resolve(config.platformFile)
-        : deployment.devPlatform?.stateFile ? path.resolve(REPO_ROOT, deployment.devPlatform.stateFile) : undefined;
-      if (!opts.platform && !platformFile) throw new Error("no attestation platform: set ORACLE_PLATFORM_FILE or deploy with a dev platform");
-      const platform = opts.platform ?? loadDevPlatform(platformFile!);
-      source = await EnclaveRunners.start({
-        count: config.runners, platform, operator: submitter.operator, chainId: deployment.chainId, oracle, modelsDir: modelCache.dir,
-        maxInputBytes: config.maxInputBytes, maxBatchSize: config.batchSize, log: log.child({ part: "enclave" }),
-        journalDir: path.join(config.dataDir, "signatures"),
-      });
-    }
-    cleanups.push(["runners", () => source!.close()]);
-    const runners = new RegisteredRunnerPool({
-      source, provider, registry: deployment.contracts.EnclaveRegistry, submitter, metrics, log: log.child({ part: "runners" }), bondWei: BigInt(config.bondWei),
-    });
-    cleanups.push(["registration", () => runners.close()]);
-    await runners.start();
+    const platformFile = config.platformFile ? path.resolve(config.platformFile)
+      : deployment.devPlatform?.stateFile ? path.resolve(REPO_ROOT, deployment.devPlatform.stateFile) : undefined;
+    if (!opts.platform && !platformFile) throw new Error("no attestation platform: set ORACLE_PLATFORM_FILE or deploy with a dev platform");
+    const platform = opts.platform ?? loadDevPlatform(platformFile!);
+    const runnersLog = log.child({ part: "runners" });
+    const registrar = new RunnerRegistrar({ provider, registry: deployment.contracts.EnclaveRegistry, submitter, log: runnersLog, bondWei: BigInt(config.bondWei) });
+    const runners = await RunnerPool.launch({
+      count: config.runners, platform, operator: submitter.operator, chainId: deployment.chainId, oracle, modelsDir: modelCache.dir,
+      maxInputBytes: config.maxInputBytes, maxBatchSize: config.batchSize, log: log.child({ part: "enclave" }),
+      journalDir: path.join(config.dataDir, "signatures"),
+    }, { registrar, metrics, log: runnersLog });
+    cleanups.push(["runners", () => runners.close()]);
+    await runners.register();
     // After a revocation, or a serving operator's bond falling short, the registry re-checks every
     // signer on every result until it is refreshed: the node refreshes its own once per such move.
     const refresher = new SignerRefresher({
@@ -148,7 +140,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
     const limits = await withRetry(() => servingLimits(provider, oracle, config), { what: "serving limits (config(), block gas limit)", log });
     log.info({ maxCallbackGas: limits.maxCallbackGas, maxBatchGas: limits.maxBatchGas.toString() }, "serving limits");
     const servability = new ServabilityChecker({
-      provider, modelRegistry: deployment.contracts.ModelRegistry, models: provisioner, limits, measurement: () => runnerMeasurement(source!),
+      provider, modelRegistry: deployment.contracts.ModelRegistry, models: provisioner, limits, measurement: () => runners.measurement(),
       gasPrice: () => submitter.gasPrice(),
     });
     const pipeline = new Pipeline(
@@ -180,7 +172,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
 
     const oracleContract = new Contract(oracle, ORACLE_ABI, provider);
     const consoleParts = config.console ? startConsole({
-      provider, deployment, tracker, metrics, source, runners, senders: submitter.addresses, manifest, modelsDir: config.modelsDir, cache: modelCache,
+      provider, deployment, tracker, metrics, runners, senders: submitter.addresses, manifest, modelsDir: config.modelsDir, cache: modelCache,
       queue, queueKind: queue.kind, sourceDir: REPO_ROOT, log: log.child({ part: "console" }),
     }) : undefined;
     cleanups.push(["console", async () => consoleParts?.stop()]);
@@ -199,18 +191,16 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
       ],
       attestation: async () => ({
         simulation: deployment.devPlatform ? "development platform: a software simulation of TEE hardware" : undefined,
-        runners: source!.runners().map((r) => {
-          let ev: ReturnType<typeof r.evidence> | undefined;
-          try { ev = r.evidence(); } catch { ev = undefined; }
-          if (!ev) return { index: r.index, status: "restarting" };
-          const dev = "report" in ev ? ev : undefined;
+        runners: runners.evidence().map(({ index, evidence: ev }) => {
+          if (!ev) return { index, status: "restarting" };
+          const dev = ev.format === "dev" ? ev : undefined;
           return {
-            index: r.index, signer: ev.signer, measurement: ev.measurement, registered: runners.signers().includes(ev.signer),
+            index, signer: ev.signer, measurement: ev.measurement, registered: runners.signers().includes(ev.signer),
             ...(dev ? {
               teeType: dev.teeType, rootId: dev.rootId, report: dev.report, reportSignature: dev.reportSignature,
               reportDecoded: decodeReport(dev.report), certificate: dev.certificate, certificateSignature: dev.certificateSignature,
               certificateDecoded: decodeCertificate(dev.certificate),
-            } : { format: (ev as { format?: string }).format }),
+            } : { format: ev.format }),
           };
         }),
       }),
@@ -246,7 +236,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
       closing ??= (async () => {
         log.info({ reason }, "shutting down: stopping intake, draining in-flight work");
         // Order: watcher first (no new jobs), then processing (drain), then queue, runners, http.
-        const order = ["watcher", "processing", "http", "console", "queue", "registration", "runners", "provider"];
+        const order = ["watcher", "processing", "http", "console", "queue", "runners", "provider"];
         const byName = new Map(cleanups);
         const timer = setTimeout(() => log.warn({ timeoutMs: config.shutdownTimeoutMs }, "shutdown is taking long; closing anyway"), config.shutdownTimeoutMs);
         for (const name of order) {
@@ -264,7 +254,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
       })();
       return closing;
     };
-    return { config, deployment, metrics, tracker, queue, watcher, runners, source, submitter, limits, api, log, close };
+    return { config, deployment, metrics, tracker, queue, watcher, runners, submitter, limits, api, log, close };
   } catch (err) {
     await runCleanups();
     throw err;
@@ -286,16 +276,6 @@ async function servingLimits(provider: FastJsonRpcProvider, oracle: string, conf
   const blockGas = BigInt(block.gasLimit);
   const txGas = BigInt(config.maxTxGas);
   return { maxInputBytes: config.maxInputBytes, maxCallbackGas, maxBatchGas: txGas < blockGas ? txGas : blockGas };
-}
-
-/** The runners' measurement (one source tree, so one measurement for all of them). */
-function runnerMeasurement(source: RunnerSource): string {
-  for (const r of source.runners()) {
-    try {
-      return r.evidence().measurement;
-    } catch { /* restarting: try the next */ }
-  }
-  throw new RunnerUnavailable("no runner has evidence yet (restarting)");
 }
 
 /** BullMQ on Redis when REDIS_URL is set, else the in-process queue. */

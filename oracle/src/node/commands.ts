@@ -16,9 +16,9 @@ import { createMetrics } from "../metrics";
 import { ENCLAVE_REGISTRY_ABI, ORACLE_ABI, RequestState } from "../protocol/abi";
 import { runUntilSignalled } from "../main";
 import { REPO_ROOT } from "../paths";
-import { EnclaveRunners } from "./enclave-source";
 import { registerRequestCommand } from "./request-command";
-import { RegisteredRunnerPool } from "./runners";
+import { RunnerRegistrar } from "./registrar";
+import { RunnerPool } from "./runner-pool";
 import { bond, readBond, unbond, withdrawBond, type BondStatus } from "./bond";
 
 interface CommonOpts {
@@ -120,34 +120,34 @@ export function registerNodeCommands(program: Command): void {
         fail(err);
       }
       const log = createLogger({ level: config.logLevel });
-      let source: EnclaveRunners | undefined;
+      let pool: RunnerPool | undefined;
       try {
         const d = loadDeployment(config.deploymentPath);
         const provider = new FastJsonRpcProvider(config.rpcUrl, d.chainId, { staticNetwork: true });
         const platformFile = config.platformFile ? path.resolve(config.platformFile)
           : path.resolve(REPO_ROOT, d.devPlatform?.stateFile ?? "");
-        source = await EnclaveRunners.start({
-          count: config.runners, platform: loadDevPlatform(platformFile), operator: new Wallet(config.privateKeys[0]).address, chainId: d.chainId, oracle: d.contracts.InferenceOracle,
-          modelsDir: config.modelsDir, maxInputBytes: config.maxInputBytes, maxBatchSize: config.batchSize, log,
-        });
         const metrics = createMetrics({ defaultMetrics: false });
         const submitter = new Submitter({ provider, oracle: d.contracts.InferenceOracle, chainId: d.chainId, keys: config.privateKeys, metrics, log },
           { gasHeadroomPercent: config.gasHeadroomPercent, txTimeoutMs: config.txTimeoutMs, feeBumpPercent: config.feeBumpPercent });
-        const pool = new RegisteredRunnerPool({ source, provider, registry: d.contracts.EnclaveRegistry, submitter, metrics, log, bondWei: BigInt(config.bondWei) });
-        await pool.start();
+        const registrar = new RunnerRegistrar({ provider, registry: d.contracts.EnclaveRegistry, submitter, log, bondWei: BigInt(config.bondWei) });
+        pool = await RunnerPool.launch({
+          count: config.runners, platform: loadDevPlatform(platformFile), operator: new Wallet(config.privateKeys[0]).address, chainId: d.chainId, oracle: d.contracts.InferenceOracle,
+          modelsDir: config.modelsDir, maxInputBytes: config.maxInputBytes, maxBatchSize: config.batchSize, log,
+        }, { registrar, metrics, log });
+        await pool.register();
         const registry = new Contract(d.contracts.EnclaveRegistry, ENCLAVE_REGISTRY_ABI, provider);
         const rows = [];
-        for (const r of source.runners()) {
-          const [operator, measurement] = await registry.activeEnclave(r.signer());
-          rows.push({ runner: r.index, signer: r.signer(), operator, measurement });
+        for (const [index, host] of pool.hosts.entries()) {
+          const [operator, measurement] = await registry.activeEnclave(host.signer);
+          rows.push({ runner: index, signer: host.signer, operator, measurement });
         }
         process.stdout.write(JSON.stringify({ registered: rows }, null, 2) + "\n");
         provider.destroy();
       } catch (err) {
-        await source?.close();
+        await pool?.close({ retire: false });
         fail(err);
       }
-      await source?.close();
+      await pool?.close({ retire: false });
       process.exit(0);
     });
 

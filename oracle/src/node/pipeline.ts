@@ -22,7 +22,7 @@ import { ORACLE_ABI, ORACLE_TOPICS, RequestState, oracleInterface } from "../pro
 import { commitmentTuple, requestFromLog, type InferenceRequest } from "../protocol/request";
 import { PermanentError, TransientError, isPermanent } from "../errors";
 import { InferenceJob, JobContext, requestOf } from "../queue/types";
-import type { RegisteredRunnerPool } from "./runners";
+import type { RunnerPool } from "./runner-pool";
 import { DeclinedError, permanentSkip, type ServabilityChecker } from "./servability";
 import type { RequestTracker } from "./tracker";
 
@@ -36,7 +36,7 @@ export interface PipelineOptions {
 export interface PipelineDeps {
   provider: FastJsonRpcProvider;
   oracle: string;
-  runners: RegisteredRunnerPool;
+  runners: RunnerPool;
   /** Declines, before any work, what this node cannot or must not serve (the model file included). */
   servability: ServabilityChecker;
   submitter: Submitter;
@@ -254,8 +254,8 @@ export class Pipeline {
     const signed = await runner.inferBatch(batch.map((p) => ({
       requestId: p.request.requestId, modelHash: p.request.modelHash, input: fromHex(p.request.input),
     })));
-    // The runner handle gives results for these jobs, in order, under a signature it recovered
-    // to `signed.signer` (RunnerHandle.inferBatch). What it cannot know is which signer this node
+    // The host gives results for these jobs, in order, under a signature it recovered to
+    // `signed.signer` (EnclaveHost.inferBatch). What it cannot know is which signer this node
     // registered: a runner that restarted since acquire() signs with a new, unregistered key.
     if (signed.signer.toLowerCase() !== runner.signer.toLowerCase()) {
       throw new TransientError(`batch signed by ${signed.signer}, expected the registered signer ${runner.signer} (the runner restarted)`);

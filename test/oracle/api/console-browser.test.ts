@@ -16,7 +16,7 @@ import pino from "pino";
 import { Contract, NonceManager } from "ethers";
 import type { Page } from "playwright-core";
 import { startConsole } from "../../../oracle/src/api/console";
-import type { EnclaveRunners } from "../../../oracle/src/node/enclave-source";
+import type { EnclaveHost } from "../../../oracle/src/enclave/host";
 import { startApi, type ApiServer } from "../../../oracle/src/api/server";
 import { createMetrics } from "../../../oracle/src/metrics";
 import { loadManifest } from "../../../oracle/src/models/manifest";
@@ -285,7 +285,7 @@ describe("console: the demo's flow, in a real browser, with dashboards and alert
         const row = page.locator("#enclaves tbody tr").first();
         await row.waitFor();
         const before = await row.locator("td").nth(1).locator("code").getAttribute("title");
-        const host = (demo.node.source as EnclaveRunners).enclaveHosts[0];
+        const host = demo.node.runners.hosts[0] as EnclaveHost;
         process.kill(host.runnerPid!, "SIGKILL");
         await page.waitForFunction((old) => {
           const cells = (globalThis as unknown as Dom).document.querySelectorAll("#enclaves tbody tr:first-child td") as unknown as ArrayLike<{ textContent: string; querySelector(s: string): { getAttribute(n: string): string | null } | null }>;
@@ -331,7 +331,7 @@ describe("console: the demo's flow, in a real browser, with dashboards and alert
         const n = demo.node;
         const parts = startConsole({
           provider: demo.provider, deployment: { ...d, models: { "iris-classifier": modelId } }, tracker: n.tracker, metrics: createMetrics({ defaultMetrics: false }),
-          source: n.source, runners: n.runners, senders: n.submitter.addresses, manifest: loadManifest(modelsDir), modelsDir, queue: n.queue, queueKind: n.queue.kind,
+          runners: n.runners, senders: n.submitter.addresses, manifest: loadManifest(modelsDir), modelsDir, queue: n.queue, queueKind: n.queue.kind,
           sourceDir: REPO_ROOT, log: pino({ level: "silent" }),
         });
         stopEvil = parts.stop;

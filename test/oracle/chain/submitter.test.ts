@@ -12,8 +12,9 @@ import { FastJsonRpcProvider } from "../../../oracle/src/chain/rpc";
 import { createLogger } from "../../../oracle/src/log";
 import { createMetrics, type OracleMetrics } from "../../../oracle/src/metrics";
 import { devAccount } from "../../../oracle/src/dev/devchain";
+import type { SignedResult } from "../../../oracle/src/enclave/host";
 import { Pipeline } from "../../../oracle/src/node/pipeline";
-import type { BatchResult, RegisteredRunnerPool } from "../../../oracle/src/node/runners";
+import type { RunnerPool } from "../../../oracle/src/node/runner-pool";
 import { RequestTracker } from "../../../oracle/src/node/tracker";
 import { ServabilityChecker } from "../../../oracle/src/node/servability";
 import { ENCLAVE_REGISTRY_ABI, ORACLE_ABI, RequestState, oracleInterface } from "../../../oracle/src/protocol/abi";
@@ -210,14 +211,14 @@ describe("node submitter (real Hardhat node)", function () {
       inferBatch: async (jobs: { requestId: bigint }[]) => {
         await fulfilElsewhere([c]);
         const its = results([c]);
-        const out: BatchResult[] = its.map((i) => ({
+        const out: SignedResult[] = its.map((i) => ({
           requestId: i.request.requestId, modelHash: i.request.modelHash, inputHash: i.request.inputHash, status: 0, output: i.output, outputHash: keccak256(i.output),
         }));
         expect(jobs.map((j) => j.requestId)).to.deep.equal([c.commitment.requestId]);
         return { results: out, signature: sign(enclave, its), signer: enclave.address };
       },
     };
-    const runners = { acquire: () => runner } as unknown as RegisteredRunnerPool;
+    const runners = { acquire: () => runner } as unknown as RunnerPool;
     const servability = new ServabilityChecker({
       provider, modelRegistry: env.deployed.deployment.contracts.ModelRegistry, models: { prepare: async () => undefined }, // the model file is not what this test is about,
       measurement: () => env.deployed.deployment.measurement!, gasPrice: () => submitter.gasPrice(), limits: { maxInputBytes: 65536, maxCallbackGas: 2_000_000, maxBatchGas: 16_777_216n },

@@ -48,20 +48,23 @@ describe("node start-up and shutdown (real Hardhat node)", function () {
     return { all, active };
   }
 
-  /** `bin/oracle start` with `extra` env; resolves with its exit code, stderr and how long it ran. */
-  function oracleStart(extra: Record<string, string>): Promise<{ code: number; stderr: string; ms: number }> {
+  /** `bin/oracle <command>` with `extra` env; resolves with its exit code, output and how long it ran. */
+  function oracle(command: string[], extra: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
     const t0 = Date.now();
     return new Promise((resolve) => {
-      execFile(process.execPath, [path.join(REPO_ROOT, "bin", "oracle"), "start"], {
+      execFile(process.execPath, [path.join(REPO_ROOT, "bin", "oracle"), ...command], {
         cwd: REPO_ROOT, timeout: 60_000,
         env: {
           PATH: process.env.PATH ?? "", RPC_URL: env.chain.url, ORACLE_PRIVATE_KEY: devAccount(1).privateKey,
           ORACLE_DEPLOYMENT_FILE: path.join(env.dir, "deployment.json"), ORACLE_DATA_DIR: env.dir, ORACLE_HTTP_PORT: "0",
           ORACLE_STARTUP_TIMEOUT_MS: "2000", LOG_LEVEL: "silent", ...extra,
         },
-      }, (err, _stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stderr, ms: Date.now() - t0 }));
+      }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr, ms: Date.now() - t0 }));
     });
   }
+
+  /** `bin/oracle start` with `extra` env. */
+  const oracleStart = (extra: Record<string, string>) => oracle(["start"], extra);
 
   it("an RPC on another chain: start exits non-zero at once with one line naming the URL and both chain ids", async () => {
     const other = path.join(env.dir, "deployment-chain-5.json");
@@ -132,5 +135,19 @@ describe("node start-up and shutdown (real Hardhat node)", function () {
     const rec = await registry.getEnclave(mine[0]);
     expect(Number(rec.status), "EnclaveStatus.Retired").to.equal(2);
     expect(rec.operator).to.equal(new Wallet(devAccount(1).privateKey).address);
+  });
+
+  it("`oracle register-enclave` starts the runners, registers each signer and prints it with its operator and measurement; the signers stay registered", async () => {
+    const before = await signers();
+    const r = await oracle(["register-enclave", "--runners", "2"], {});
+    expect(r.code, r.stderr).to.equal(0);
+    const rows = (JSON.parse(r.stdout) as { registered: { runner: number; signer: string; operator: string; measurement: string }[] }).registered;
+    expect(rows.map((row) => row.runner)).to.deep.equal([0, 1]);
+    for (const row of rows) {
+      expect(row).to.include({ operator: devAccount(1).address, measurement: env.deployed.deployment.measurement });
+    }
+    const after = await signers();
+    expect(after.all.slice(before.all.length)).to.have.members(rows.map((row) => row.signer));
+    expect(after.active, "register-enclave does not retire what it registered").to.include.members(rows.map((row) => row.signer));
   });
 });

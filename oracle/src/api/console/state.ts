@@ -17,7 +17,7 @@ import type { Deployment } from "../../chain/deployment";
 import { shortError } from "../../chain/retry";
 import type { OracleMetrics } from "../../metrics";
 import type { ModelManifestEntry } from "../../models/manifest";
-import type { RegisteredRunnerPool, RunnerSource } from "../../node/runners";
+import type { RunnerPool } from "../../node/runner-pool";
 import type { RequestRecord, RequestTracker } from "../../node/tracker";
 import { ENCLAVE_REGISTRY_ABI, ENCLAVE_STATUS, MODEL_REGISTRY_ABI, ORACLE_ABI, ORACLE_TOPICS, REQUEST_STATE, oracleInterface } from "../../protocol/abi";
 import { sha256Hex } from "../../protocol/bytes";
@@ -31,8 +31,7 @@ export interface ConsoleStateDeps {
   deployment: Deployment;
   tracker: RequestTracker;
   metrics: OracleMetrics;
-  source: RunnerSource;
-  runners: RegisteredRunnerPool;
+  runners: RunnerPool;
   /** Addresses of the sending keys; the first is the operator. */
   senders: string[];
   manifest: { models: ModelManifestEntry[] };
@@ -114,7 +113,7 @@ export class ConsoleState {
     this.enclaveRegistry = new Contract(c.EnclaveRegistry, ENCLAVE_REGISTRY_ABI, deps.provider);
     this.modelRegistry = new Contract(c.ModelRegistry, MODEL_REGISTRY_ABI, deps.provider);
     for (const m of deps.manifest.models) this.byHash.set(m.sha256, modelView(m));
-    deps.source.on("restarted", (index: number) => this.restarts.set(index, (this.restarts.get(index) ?? 0) + 1));
+    deps.runners.on("restarted", (index: number) => this.restarts.set(index, (this.restarts.get(index) ?? 0) + 1));
   }
 
   /** Refreshes the overview (and the gauges) every `ms` until {@link stop}. */
@@ -223,11 +222,11 @@ export class ConsoleState {
     };
     const operator = getAddress(this.deps.senders[0]);
     const registered = new Set(this.deps.runners.signers());
-    const enclaves = await Promise.all(this.deps.source.runners().map(async (r) => {
+    const enclaves = await Promise.all(this.deps.runners.hosts.map(async (r, index) => {
       let signer: string | null = null;
-      try { signer = getAddress(r.signer()); } catch { signer = null; }
+      try { signer = getAddress(r.signer ?? ZeroAddress); } catch { signer = null; }
       if (signer === ZeroAddress) signer = null; // between a runner's exit and its new key
-      const base = { runner: r.index, signer, registered: signer !== null && registered.has(signer), restarts: this.restarts.get(r.index) ?? 0 };
+      const base = { runner: index, signer, registered: signer !== null && registered.has(signer), restarts: this.restarts.get(index) ?? 0 };
       if (!signer) return base;
       const e = await ask(`getEnclave(${signer})`, () => this.enclaveRegistry.getEnclave(signer));
       if (!e || Number(e.status) === 0) return base;

@@ -2,14 +2,16 @@
  * The composition root: builds every part of the node from the configuration and wires them
  * together — watcher → queue → runner pool → submitter, plus the HTTP API — and returns a handle
  * whose `close()` shuts them down in order. Each part takes its dependencies as arguments; this is
- * the only file that knows them all.
+ * the only file that knows them all. The operator's one-shot commands (`oracle bond`,
+ * `oracle register-enclave`) take their parts from here too.
  */
 import * as fs from "node:fs";
 import path from "node:path";
-import { Contract } from "ethers";
+import { Contract, type JsonRpcApiProviderOptions } from "ethers";
 import type { Logger } from "pino";
 import { startConsole } from "./api/console";
-import { startApi, type ApiServer } from "./api/server";
+import { startApi, type ApiServer, type ReadinessCheck } from "./api/server";
+import { attestationView, modelsView, requestView } from "./api/views";
 import { CombinedCheckpointStore, FileCheckpointStore, RedisCheckpointStore, type CheckpointStore } from "./chain/checkpoint";
 import { loadDeployment, type Deployment } from "./chain/deployment";
 import { shortError, withRetry } from "./chain/retry";
@@ -32,11 +34,9 @@ import { RunnerPool } from "./node/runner-pool";
 import { SignerRefresher } from "./node/signer-refresh";
 import { ServabilityChecker, type ServabilityLimits } from "./node/servability";
 import { RequestTracker } from "./node/tracker";
-import { ORACLE_ABI, RequestState } from "./protocol/abi";
-import { decodeCertificate, decodeReport } from "./protocol/report";
+import { ORACLE_ABI } from "./protocol/abi";
 import { REPO_ROOT } from "./paths";
 import { BullQueue, MemoryQueue, type WorkQueue } from "./queue";
-
 
 export interface OracleNode {
   config: OracleConfig;
@@ -61,204 +61,177 @@ export interface StartOptions {
   platform?: AttestationBackend;
 }
 
+/** The chain a node or command works on: the deployment file's addresses and a provider for RPC_URL. */
+export interface Chain {
+  deployment: Deployment;
+  provider: FastJsonRpcProvider;
+  /** The InferenceOracle's address. */
+  oracle: string;
+}
+
+/** The models the runners read: the cache (by hash) and the provisioner that fills it. */
+interface Models {
+  cache: ModelCache;
+  provisioner: ModelProvisioner;
+  /** The bundled catalogue (names and labels for the API and console; the runner never reads it). */
+  manifest: { models: ModelManifestEntry[] };
+}
+
 /** Starts a node. On failure, whatever was started is closed again before the error is thrown. */
 export async function startNode(config: OracleConfig, opts: StartOptions = {}): Promise<OracleNode> {
   const log = opts.log ?? createLogger({ level: config.logLevel });
   log.info({ config: redactedConfig(config) }, "starting oracle node");
-  const cleanups: [string, () => Promise<unknown>][] = [];
-  const runCleanups = async () => {
-    for (const [name, fn] of cleanups.reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        log.warn({ step: name, err: shortError(err) }, "cleanup step failed");
-      }
-    }
-  };
+  const started = new Started(log);
   try {
-    const deployment = loadDeployment(config.deploymentPath);
-    const oracle = deployment.contracts.InferenceOracle;
-    const provider = new FastJsonRpcProvider(config.rpcUrl, deployment.chainId, { staticNetwork: true, batchMaxCount: 50, pollingInterval: 250 });
-    cleanups.push(["provider", async () => provider.destroy()]);
     // Before anything else: the RPC serves the deployment's chain, and Redis answers.
-    await checkChainId(provider.rpc, config.rpcUrl, { chainId: deployment.chainId, file: config.deploymentPath }, config.startupTimeoutMs);
+    const chain = await connectChain(config, started);
     const metrics = createMetrics();
     const tracker = new RequestTracker();
-    const queue = createQueue(config, log);
-    cleanups.push(["queue", () => queue.close()]);
-    if (queue instanceof BullQueue) {
-      await queue.waitReady(config.startupTimeoutMs).catch((err) => {
-        throw new PreflightError(`REDIS_URL ${publicUrl(config.redisUrl!)} does not answer within ${config.startupTimeoutMs / 1000} s (${shortError(err)}): start Redis or fix REDIS_URL (nothing was registered on-chain)`);
-      });
-    }
-
-    const cpName = `checkpoint-${deployment.network}-${oracle.toLowerCase()}.json`;
-    const stores: CheckpointStore[] = [new FileCheckpointStore(path.join(config.dataDir, cpName))];
-    if (queue instanceof BullQueue) {
-      stores.push(new RedisCheckpointStore(queue.redis, `${config.queuePrefix}:${config.queueName}:checkpoint:${deployment.chainId}:${oracle.toLowerCase()}`));
-    }
-    const checkpoints = new CombinedCheckpointStore(stores, log);
-
-    const submitter = new Submitter(
-      { provider, oracle, chainId: deployment.chainId, keys: config.privateKeys, metrics, log: log.child({ part: "submitter" }) },
-      { gasHeadroomPercent: config.gasHeadroomPercent, txTimeoutMs: config.txTimeoutMs, feeBumpPercent: config.feeBumpPercent },
-    );
-
-    // Models: the cache the runners read (by hash), the bundled ones copied in, the rest fetched by URI.
-    const modelCache = new ModelCache(path.join(config.dataDir, "models"));
-    modelCache.importDir(config.modelsDir);
-    const fetcher = new ModelFetcher({ cache: modelCache, mirrors: config.modelMirrors, limits: { maxBytes: config.maxModelBytes, timeoutMs: config.modelFetchTimeoutMs } });
-    const modelsLog = log.child({ part: "models" });
-    const provisioner = new ModelProvisioner({
-      fetcher, registration: registryReader(provider, deployment.contracts.ModelRegistry),
-      onDecline: (err) => modelsLog.warn({ modelHash: err.modelHash, reason: err.reason }, err.message),
+    const queue = await openQueue(config, log, started);
+    const submitter = operatorSubmitter(config, chain, metrics, log.child({ part: "submitter" }));
+    const models = provideModels(config, chain, log.child({ part: "models" }));
+    const runners = await launchRunners(config, chain, submitter, metrics, log, {
+      modelsDir: models.cache.dir, journalDir: path.join(config.dataDir, "signatures"), platform: opts.platform,
     });
-
-    const platformFile = config.platformFile ? path.resolve(config.platformFile)
-      : deployment.devPlatform?.stateFile ? path.resolve(REPO_ROOT, deployment.devPlatform.stateFile) : undefined;
-    if (!opts.platform && !platformFile) throw new Error("no attestation platform: set ORACLE_PLATFORM_FILE or deploy with a dev platform");
-    const platform = opts.platform ?? loadDevPlatform(platformFile!);
-    const runnersLog = log.child({ part: "runners" });
-    const registrar = new RunnerRegistrar({ provider, registry: deployment.contracts.EnclaveRegistry, submitter, log: runnersLog, bondWei: BigInt(config.bondWei) });
-    const runners = await RunnerPool.launch({
-      count: config.runners, platform, operator: submitter.operator, chainId: deployment.chainId, oracle, modelsDir: modelCache.dir,
-      maxInputBytes: config.maxInputBytes, maxBatchSize: config.batchSize, log: log.child({ part: "enclave" }),
-      journalDir: path.join(config.dataDir, "signatures"),
-    }, { registrar, metrics, log: runnersLog });
-    cleanups.push(["runners", () => runners.close()]);
+    started.add("runners", () => runners.close());
     await runners.register();
-    // After a revocation, or a serving operator's bond falling short, the registry re-checks every
-    // signer on every result until it is refreshed: the node refreshes its own once per such move.
-    const refresher = new SignerRefresher({
-      provider, registry: deployment.contracts.EnclaveRegistry, submitter, signers: () => runners.signers(), log: log.child({ part: "runners" }),
-    });
-    await withRetry(() => refresher.start(), { what: "registry revocation epoch", log });
-    cleanups.push(["signer refresh", async () => refresher.stop()]);
-
-    // The bundled catalogue (names and labels for the API and console; the runner never reads it).
-    const manifest = fs.existsSync(path.join(config.modelsDir, "manifest.json")) ? loadManifest(config.modelsDir) : { models: [] as ModelManifestEntry[] };
-    const limits = await withRetry(() => servingLimits(provider, oracle, config), { what: "serving limits (config(), block gas limit)", log });
+    await startSignerRefresh(chain, submitter, runners, log, started);
+    const limits = await withRetry(() => servingLimits(chain, config), { what: "serving limits (config(), block gas limit)", log });
     log.info({ maxCallbackGas: limits.maxCallbackGas, maxBatchGas: limits.maxBatchGas.toString() }, "serving limits");
-    const servability = new ServabilityChecker({
-      provider, modelRegistry: deployment.contracts.ModelRegistry, models: provisioner, limits, measurement: () => runners.measurement(),
-      gasPrice: () => submitter.gasPrice(),
-    });
-    const pipeline = new Pipeline(
-      { provider, oracle, runners, servability, submitter, tracker, metrics, log: log.child({ part: "pipeline" }) },
-      { batchSize: config.batchSize, batchWindowMs: config.batchWindowMs, maxBatchGas: limits.maxBatchGas },
-    );
-    queue.process(pipeline.handle, config.jobConcurrency);
-    cleanups.push(["processing", async () => {
-      // Stop fetching jobs; while the worker waits for its active jobs, keep flushing partial batches.
-      const stopping = queue.stopProcessing();
-      let done = false;
-      void stopping.finally(() => { done = true; });
-      while (!done) {
-        pipeline.flush();
-        await Promise.race([stopping, new Promise((r) => setTimeout(r, 50))]);
-      }
-      await pipeline.drain();
-    }]);
-
-    const watcher = new Watcher(
-      { provider, chainId: deployment.chainId, oracle, queue, checkpoints, tracker, metrics, log: log.child({ part: "watcher" }) },
-      {
-        confirmations: config.confirmations, pollIntervalMs: config.pollIntervalMs, startBlock: config.startBlock ?? deployment.deploymentBlock,
-        maxBlockRange: config.maxBlockRange, reconcileIntervalMs: config.reconcileIntervalMs,
-      },
-    );
-    await watcher.start();
-    cleanups.push(["watcher", () => watcher.stop()]);
-
-    const oracleContract = new Contract(oracle, ORACLE_ABI, provider);
-    const consoleParts = config.console ? startConsole({
-      provider, deployment, tracker, metrics, runners, senders: submitter.addresses, manifest, modelsDir: config.modelsDir, cache: modelCache,
-      queue, queueKind: queue.kind, sourceDir: REPO_ROOT, log: log.child({ part: "console" }),
-    }) : undefined;
-    cleanups.push(["console", async () => consoleParts?.stop()]);
-    const api = await startApi({
-      registry: metrics.registry,
-      log: log.child({ part: "api" }),
-      console: consoleParts,
-      info: { network: deployment.network, chainId: deployment.chainId, oracle, queue: queue.kind, operator: submitter.operator },
-      checks: [
-        { name: "rpc", check: async () => (await provider.getBlockNumber()) >= 0 },
-        ...(config.redisUrl ? [{ name: "redis", check: () => queue.ping() }] : []),
-        { name: "runners", check: async () => ({ ok: runners.allRegistered(), detail: `registered signers: ${runners.signers().join(", ") || "none"}` }) },
-        { name: "watcher", check: async () => ({
-          ok: Date.now() - watcher.lastPollAt < Math.max(10_000, config.pollIntervalMs * 10),
-          detail: `scanned to block ${watcher.scannedBlock}, head ${watcher.lastHead}` }) },
-      ],
-      attestation: async () => ({
-        simulation: deployment.devPlatform ? "development platform: a software simulation of TEE hardware" : undefined,
-        runners: runners.evidence().map(({ index, evidence: ev }) => {
-          if (!ev) return { index, status: "restarting" };
-          const dev = ev.format === "dev" ? ev : undefined;
-          return {
-            index, signer: ev.signer, measurement: ev.measurement, registered: runners.signers().includes(ev.signer),
-            ...(dev ? {
-              teeType: dev.teeType, rootId: dev.rootId, report: dev.report, reportSignature: dev.reportSignature,
-              reportDecoded: decodeReport(dev.report), certificate: dev.certificate, certificateSignature: dev.certificateSignature,
-              certificateDecoded: decodeCertificate(dev.certificate),
-            } : { format: ev.format }),
-          };
-        }),
-      }),
-      request: async (id) => {
-        const rec = tracker.get(id.toString());
-        const state = Number(await oracleContract.requestState(id));
-        if (!rec && state === RequestState.None) return undefined;
-        // Not seen yet: say why, so an operator on a quiet chain (e.g. `hardhat node`, which mines only
-        // on transactions) sees that the watcher is waiting for confirmations, not stuck.
-        const unseen = `not seen by this node yet: the watcher has scanned to block ${watcher.scannedBlock} `
-          + `(head ${watcher.lastHead}, ${config.confirmations} confirmation(s) required)`;
-        return { ...(rec ?? { requestId: id.toString(), status: unseen, trail: [] }), onChainState: RequestState[state] };
-      },
-      models: () => {
-        const byHash = new Map(manifest.models.map((m) => [m.sha256, m]));
-        return {
-          models: modelCache.list().map((c) => {
-            const m = byHash.get(c.modelHash);
-            return {
-              name: m?.name ?? c.name, modelId: m ? deployment.models[m.name] ?? null : null, modelHash: c.modelHash, bytes: c.bytes, pinned: c.pinned,
-              ...(m ? { file: m.file, input: m.input, output: m.output, decimals: m.decimals, determinism: m.determinism, description: m.description } : {}),
-            };
-          }),
-          declined: Object.fromEntries(provisioner.declinedModels()),
-        };
-      },
-    }, config.httpPort, config.httpHost);
-    cleanups.push(["http", () => api.close()]);
-    log.info({ port: api.port, queue: queue.kind, runners: runners.signers(), oracle }, "oracle node ready");
-
-    let closing: Promise<void> | undefined;
-    const close = (reason = "close") => {
-      closing ??= (async () => {
-        log.info({ reason }, "shutting down: stopping intake, draining in-flight work");
-        // Order: watcher first (no new jobs), then processing (drain), then queue, runners, http.
-        const order = ["watcher", "processing", "http", "console", "queue", "runners", "provider"];
-        const byName = new Map(cleanups);
-        const timer = setTimeout(() => log.warn({ timeoutMs: config.shutdownTimeoutMs }, "shutdown is taking long; closing anyway"), config.shutdownTimeoutMs);
-        for (const name of order) {
-          const fn = byName.get(name);
-          if (!fn) continue;
-          try {
-            if (name === "processing") await Promise.race([fn(), new Promise((r) => setTimeout(r, config.shutdownTimeoutMs))]);
-            else await fn();
-          } catch (err) {
-            log.warn({ step: name, err: shortError(err) }, "shutdown step failed; continuing");
-          }
-        }
-        clearTimeout(timer);
-        log.info("oracle node stopped");
-      })();
-      return closing;
-    };
-    return { config, deployment, metrics, tracker, queue, watcher, runners, submitter, limits, api, log, close };
+    startPipeline(config, { chain, queue, runners, models, limits, submitter, tracker, metrics, log }, started);
+    const watcher = await startWatcher(config, { chain, queue, tracker, metrics, log }, started);
+    const api = await startHttp(config, { chain, queue, runners, models, submitter, tracker, metrics, watcher, log }, started);
+    log.info({ port: api.port, queue: queue.kind, runners: runners.signers(), oracle: chain.oracle }, "oracle node ready");
+    const close = shutdown(config, log, started);
+    return { config, deployment: chain.deployment, metrics, tracker, queue, watcher, runners, submitter, limits, api, log, close };
   } catch (err) {
-    await runCleanups();
+    await started.undo();
     throw err;
   }
+}
+
+/** What the operator's one-shot commands send with: the chain and the operator's submitter. */
+export interface OperatorClient extends Chain {
+  submitter: Submitter;
+  metrics: OracleMetrics;
+  /** Releases the provider. */
+  close(): void;
+}
+
+/** For `oracle bond` and `oracle register-enclave`: the chain and the operator's submitter, nothing started. */
+export function operatorClient(config: OracleConfig, log: Logger): OperatorClient {
+  const chain = openChain(config);
+  const metrics = createMetrics({ defaultMetrics: false });
+  const submitter = operatorSubmitter(config, chain, metrics, log);
+  return { ...chain, submitter, metrics, close: () => chain.provider.destroy() };
+}
+
+/**
+ * For `oracle register-enclave`: starts the configured runners (models from ORACLE_MODELS_DIR, no
+ * signature journal) and registers each signer, the operator's bond checked first. `close()` stops
+ * the runners and leaves their signers registered.
+ */
+export async function startRegisteredRunners(config: OracleConfig, log: Logger): Promise<{ client: OperatorClient; runners: RunnerPool; close(): Promise<void> }> {
+  const client = operatorClient(config, log);
+  const runners = await launchRunners(config, client, client.submitter, client.metrics, log, { modelsDir: config.modelsDir });
+  const close = () => runners.close({ retire: false });
+  try {
+    await runners.register();
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { client, runners, close };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The steps of startNode, in order.
+
+/** The deployment and a provider for RPC_URL (no call made yet); `oracle status` reads the chain with it. */
+export function openChain(config: OracleConfig, options: JsonRpcApiProviderOptions = {}): Chain {
+  const deployment = loadDeployment(config.deploymentPath);
+  const provider = new FastJsonRpcProvider(config.rpcUrl, deployment.chainId, { staticNetwork: true, ...options });
+  return { deployment, provider, oracle: deployment.contracts.InferenceOracle };
+}
+
+/** The node's chain, checked to be the deployment's (chain id) before anything else starts. */
+async function connectChain(config: OracleConfig, started: Started): Promise<Chain> {
+  const chain = openChain(config, { batchMaxCount: 50, pollingInterval: 250 });
+  started.add("provider", async () => chain.provider.destroy());
+  await checkChainId(chain.provider.rpc, config.rpcUrl, { chainId: chain.deployment.chainId, file: config.deploymentPath }, config.startupTimeoutMs);
+  return chain;
+}
+
+/** The work queue; with Redis, a bounded wait for it to answer. */
+async function openQueue(config: OracleConfig, log: Logger, started: Started): Promise<WorkQueue> {
+  const queue = createQueue(config, log);
+  started.add("queue", () => queue.close());
+  if (queue instanceof BullQueue) {
+    await queue.waitReady(config.startupTimeoutMs).catch((err) => {
+      throw new PreflightError(`REDIS_URL ${publicUrl(config.redisUrl!)} does not answer within ${config.startupTimeoutMs / 1000} s (${shortError(err)}): start Redis or fix REDIS_URL (nothing was registered on-chain)`);
+    });
+  }
+  return queue;
+}
+
+/** Sends the node's transactions from ORACLE_PRIVATE_KEY (the first key is the operator). */
+function operatorSubmitter(config: OracleConfig, chain: Chain, metrics: OracleMetrics, log: Logger): Submitter {
+  return new Submitter(
+    { provider: chain.provider, oracle: chain.oracle, chainId: chain.deployment.chainId, keys: config.privateKeys, metrics, log },
+    { gasHeadroomPercent: config.gasHeadroomPercent, txTimeoutMs: config.txTimeoutMs, feeBumpPercent: config.feeBumpPercent },
+  );
+}
+
+/** The model cache the runners read (by hash), the bundled models copied in, the rest fetched by URI. */
+function provideModels(config: OracleConfig, chain: Chain, log: Logger): Models {
+  const cache = new ModelCache(path.join(config.dataDir, "models"));
+  cache.importDir(config.modelsDir);
+  const fetcher = new ModelFetcher({ cache, mirrors: config.modelMirrors, limits: { maxBytes: config.maxModelBytes, timeoutMs: config.modelFetchTimeoutMs } });
+  const provisioner = new ModelProvisioner({
+    fetcher, registration: registryReader(chain.provider, chain.deployment.contracts.ModelRegistry),
+    onDecline: (err) => log.warn({ modelHash: err.modelHash, reason: err.reason }, err.message),
+  });
+  const manifest = fs.existsSync(path.join(config.modelsDir, "manifest.json")) ? loadManifest(config.modelsDir) : { models: [] as ModelManifestEntry[] };
+  return { cache, provisioner, manifest };
+}
+
+/**
+ * Launches the configured runners, attested by `platform` or the development platform (from
+ * ORACLE_PLATFORM_FILE or the deployment). They serve once `register()` has registered them.
+ */
+async function launchRunners(
+  config: OracleConfig, chain: Chain, submitter: Submitter, metrics: OracleMetrics, log: Logger,
+  where: { modelsDir: string; journalDir?: string; platform?: AttestationBackend },
+): Promise<RunnerPool> {
+  const platform = where.platform ?? loadDevPlatform(platformFile(config, chain.deployment));
+  const runnersLog = log.child({ part: "runners" });
+  const registrar = new RunnerRegistrar({
+    provider: chain.provider, registry: chain.deployment.contracts.EnclaveRegistry, submitter, log: runnersLog, bondWei: BigInt(config.bondWei),
+  });
+  return RunnerPool.launch({
+    count: config.runners, platform, operator: submitter.operator, chainId: chain.deployment.chainId, oracle: chain.oracle, modelsDir: where.modelsDir,
+    maxInputBytes: config.maxInputBytes, maxBatchSize: config.batchSize, log: log.child({ part: "enclave" }),
+    ...(where.journalDir !== undefined ? { journalDir: where.journalDir } : {}),
+  }, { registrar, metrics, log: runnersLog });
+}
+
+/**
+ * After a revocation, or a serving operator's bond falling short, the registry re-checks every
+ * signer on every result until it is refreshed: the node refreshes its own once per such move.
+ */
+async function startSignerRefresh(chain: Chain, submitter: Submitter, runners: RunnerPool, log: Logger, started: Started): Promise<void> {
+  const refresher = new SignerRefresher({
+    provider: chain.provider, registry: chain.deployment.contracts.EnclaveRegistry, submitter, signers: () => runners.signers(), log: log.child({ part: "runners" }),
+  });
+  await withRetry(() => refresher.start(), { what: "registry revocation epoch", log });
+  started.add("signer refresh", async () => refresher.stop());
+}
+
+/** The development platform's file: ORACLE_PLATFORM_FILE, else the one the deployment names. */
+function platformFile(config: OracleConfig, deployment: Deployment): string {
+  if (config.platformFile) return path.resolve(config.platformFile);
+  if (deployment.devPlatform?.stateFile) return path.resolve(REPO_ROOT, deployment.devPlatform.stateFile);
+  throw new Error("no attestation platform: set ORACLE_PLATFORM_FILE or deploy with a dev platform");
 }
 
 /**
@@ -266,7 +239,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
  * `config().maxCallbackGasLimit`), lowered by ORACLE_MAX_CALLBACK_GAS if set; a batch's gas stays
  * under the per-transaction cap and the block gas limit.
  */
-async function servingLimits(provider: FastJsonRpcProvider, oracle: string, config: OracleConfig): Promise<ServabilityLimits> {
+async function servingLimits({ provider, oracle }: Chain, config: OracleConfig): Promise<ServabilityLimits> {
   const [cfg, block] = await Promise.all([
     new Contract(oracle, ORACLE_ABI, provider).config() as Promise<{ maxCallbackGasLimit: bigint }>,
     provider.rpc.call<{ gasLimit: string }>("eth_getBlockByNumber", ["latest", false]),
@@ -276,6 +249,155 @@ async function servingLimits(provider: FastJsonRpcProvider, oracle: string, conf
   const blockGas = BigInt(block.gasLimit);
   const txGas = BigInt(config.maxTxGas);
   return { maxInputBytes: config.maxInputBytes, maxCallbackGas, maxBatchGas: txGas < blockGas ? txGas : blockGas };
+}
+
+/** The queue's handler: servability check, batches, runners, submitter. At shutdown it drains. */
+function startPipeline(
+  config: OracleConfig,
+  parts: {
+    chain: Chain; queue: WorkQueue; runners: RunnerPool; models: Models; limits: ServabilityLimits; submitter: Submitter;
+    tracker: RequestTracker; metrics: OracleMetrics; log: Logger;
+  },
+  started: Started,
+): void {
+  const { chain: { provider, deployment, oracle }, queue, runners, models, limits, submitter, tracker, metrics, log } = parts;
+  const servability = new ServabilityChecker({
+    provider, modelRegistry: deployment.contracts.ModelRegistry, models: models.provisioner, limits, measurement: () => runners.measurement(),
+    gasPrice: () => submitter.gasPrice(),
+  });
+  const pipeline = new Pipeline(
+    { provider, oracle, runners, servability, submitter, tracker, metrics, log: log.child({ part: "pipeline" }) },
+    { batchSize: config.batchSize, batchWindowMs: config.batchWindowMs, maxBatchGas: limits.maxBatchGas },
+  );
+  queue.process(pipeline.handle, config.jobConcurrency);
+  started.add("processing", async () => {
+    // Stop fetching jobs; while the worker waits for its active jobs, keep flushing partial batches.
+    const stopping = queue.stopProcessing();
+    let done = false;
+    void stopping.finally(() => { done = true; });
+    while (!done) {
+      pipeline.flush();
+      await Promise.race([stopping, new Promise((r) => setTimeout(r, 50))]);
+    }
+    await pipeline.drain();
+  });
+}
+
+/** The watcher, from its checkpoint (a file, and Redis when the queue is on it). */
+async function startWatcher(
+  config: OracleConfig,
+  { chain: { provider, deployment, oracle }, queue, tracker, metrics, log }: { chain: Chain; queue: WorkQueue; tracker: RequestTracker; metrics: OracleMetrics; log: Logger },
+  started: Started,
+): Promise<Watcher> {
+  const cpName = `checkpoint-${deployment.network}-${oracle.toLowerCase()}.json`;
+  const stores: CheckpointStore[] = [new FileCheckpointStore(path.join(config.dataDir, cpName))];
+  if (queue instanceof BullQueue) {
+    stores.push(new RedisCheckpointStore(queue.redis, `${config.queuePrefix}:${config.queueName}:checkpoint:${deployment.chainId}:${oracle.toLowerCase()}`));
+  }
+  const checkpoints = new CombinedCheckpointStore(stores, log);
+  const watcher = new Watcher(
+    { provider, chainId: deployment.chainId, oracle, queue, checkpoints, tracker, metrics, log: log.child({ part: "watcher" }) },
+    {
+      confirmations: config.confirmations, pollIntervalMs: config.pollIntervalMs, startBlock: config.startBlock ?? deployment.deploymentBlock,
+      maxBlockRange: config.maxBlockRange, reconcileIntervalMs: config.reconcileIntervalMs,
+    },
+  );
+  await watcher.start();
+  started.add("watcher", () => watcher.stop());
+  return watcher;
+}
+
+/** The HTTP API (health, readiness, metrics, attestation, requests, models) and, if configured, the console. */
+async function startHttp(
+  config: OracleConfig,
+  parts: {
+    chain: Chain; queue: WorkQueue; runners: RunnerPool; models: Models; submitter: Submitter; tracker: RequestTracker;
+    metrics: OracleMetrics; watcher: Watcher; log: Logger;
+  },
+  started: Started,
+): Promise<ApiServer> {
+  const { chain: { provider, deployment, oracle }, queue, runners, models, submitter, tracker, metrics, watcher, log } = parts;
+  const consoleParts = config.console ? startConsole({
+    provider, deployment, tracker, metrics, runners, senders: submitter.addresses, manifest: models.manifest, modelsDir: config.modelsDir, cache: models.cache,
+    queue, queueKind: queue.kind, sourceDir: REPO_ROOT, log: log.child({ part: "console" }),
+  }) : undefined;
+  started.add("console", async () => consoleParts?.stop());
+  const oracleContract = new Contract(oracle, ORACLE_ABI, provider);
+  const api = await startApi({
+    registry: metrics.registry,
+    log: log.child({ part: "api" }),
+    console: consoleParts,
+    info: { network: deployment.network, chainId: deployment.chainId, oracle, queue: queue.kind, operator: submitter.operator },
+    checks: readinessChecks(config, parts),
+    attestation: async () => attestationView(runners, deployment),
+    request: (id) => requestView(id, tracker, async (r) => Number(await oracleContract.requestState(r)), watcher, config.confirmations),
+    models: () => modelsView(models.cache.list(), models.manifest, deployment, models.provisioner.declinedModels()),
+  }, config.httpPort, config.httpHost);
+  started.add("http", () => api.close());
+  return api;
+}
+
+/** /readyz: the RPC answers, Redis answers (if configured), every runner is registered, the watcher polls. */
+function readinessChecks(
+  config: OracleConfig, { chain: { provider }, queue, runners, watcher }: { chain: Chain; queue: WorkQueue; runners: RunnerPool; watcher: Watcher },
+): ReadinessCheck[] {
+  return [
+    { name: "rpc", check: async () => (await provider.getBlockNumber()) >= 0 },
+    ...(config.redisUrl ? [{ name: "redis", check: () => queue.ping() }] : []),
+    { name: "runners", check: async () => ({ ok: runners.allRegistered(), detail: `registered signers: ${runners.signers().join(", ") || "none"}` }) },
+    { name: "watcher", check: async () => ({
+      ok: Date.now() - watcher.lastPollAt < Math.max(10_000, config.pollIntervalMs * 10),
+      detail: `scanned to block ${watcher.scannedBlock}, head ${watcher.lastHead}` }) },
+  ];
+}
+
+/** What was started, by name, to stop again: all of it, last first, on a failed start; in {@link SHUTDOWN_ORDER} on close. */
+class Started {
+  readonly steps = new Map<string, () => Promise<unknown>>();
+
+  constructor(private readonly log: Logger) {}
+
+  add(name: string, stop: () => Promise<unknown>): void {
+    this.steps.set(name, stop);
+  }
+
+  /** A failed start: stops everything started, last first; every step runs even if one throws. */
+  async undo(): Promise<void> {
+    for (const [name, stop] of [...this.steps].reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        this.log.warn({ step: name, err: shortError(err) }, "cleanup step failed");
+      }
+    }
+  }
+}
+
+/** Watcher first (no new jobs), then processing (drain), then http, queue, runners, the provider last. */
+const SHUTDOWN_ORDER = ["watcher", "processing", "http", "console", "queue", "runners", "provider"];
+
+/** The node's close(): idempotent; every step runs even if one throws; draining is bounded by ORACLE_SHUTDOWN_TIMEOUT_MS. */
+function shutdown(config: OracleConfig, log: Logger, started: Started): (reason?: string) => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return (reason = "close") => {
+    closing ??= (async () => {
+      log.info({ reason }, "shutting down: stopping intake, draining in-flight work");
+      const timer = setTimeout(() => log.warn({ timeoutMs: config.shutdownTimeoutMs }, "shutdown is taking long; closing anyway"), config.shutdownTimeoutMs);
+      for (const name of SHUTDOWN_ORDER) {
+        const stop = started.steps.get(name);
+        if (!stop) continue;
+        try {
+          if (name === "processing") await Promise.race([stop(), new Promise((r) => setTimeout(r, config.shutdownTimeoutMs))]);
+          else await stop();
+        } catch (err) {
+          log.warn({ step: name, err: shortError(err) }, "shutdown step failed; continuing");
+        }
+      }
+      clearTimeout(timer);
+      log.info("oracle node stopped");
+    })();
+    return closing;
+  };
 }
 
 /** BullMQ on Redis when REDIS_URL is set, else the in-process queue. */

@@ -2,23 +2,14 @@
  * The node's commands for the `oracle` CLI: `start`, `status`, `register-enclave`, `bond`.
  * (The auditor's commands are registered next to these in oracle/src/cli.ts.)
  */
-import path from "node:path";
 import type { Command } from "commander";
-import { Contract, Wallet } from "ethers";
-import { loadDeployment } from "../chain/deployment";
+import { Contract } from "ethers";
 import { shortError } from "../chain/retry";
-import { FastJsonRpcProvider } from "../chain/rpc";
-import { Submitter } from "../chain/submitter";
 import { ConfigError, ConfigKey, describeConfig, loadConfig, OracleConfig } from "../config";
-import { loadDevPlatform } from "../enclave/platform";
 import { createLogger } from "../log";
-import { createMetrics } from "../metrics";
 import { ENCLAVE_REGISTRY_ABI, ORACLE_ABI, RequestState } from "../protocol/abi";
-import { runUntilSignalled } from "../main";
-import { REPO_ROOT } from "../paths";
+import { openChain, operatorClient, runUntilSignalled, startRegisteredRunners } from "../main";
 import { registerRequestCommand } from "./request-command";
-import { RunnerRegistrar } from "./registrar";
-import { RunnerPool } from "./runner-pool";
 import { bond, readBond, unbond, withdrawBond, type BondStatus } from "./bond";
 
 interface CommonOpts {
@@ -52,6 +43,14 @@ function fail(err: unknown): never {
 
 export function registerNodeCommands(program: Command): void {
   registerRequestCommand(program);
+  startCommand(program);
+  statusCommand(program);
+  registerEnclaveCommand(program);
+  bondCommand(program);
+}
+
+/** `oracle start`: runs the node until SIGINT/SIGTERM. */
+function startCommand(program: Command): void {
   program
     .command("start")
     .description("Run the oracle node: watch requests, compute them in attested runners, submit verified results")
@@ -81,7 +80,10 @@ export function registerNodeCommands(program: Command): void {
         setTimeout(() => process.exit(1), 100);
       }
     });
+}
 
+/** `oracle status`: a running node's health and runners, or the chain's view when the node does not answer. */
+function statusCommand(program: Command): void {
   program
     .command("status")
     .description("Show a running node's health, readiness, runners and (with --request) one request; falls back to the chain")
@@ -103,7 +105,10 @@ export function registerNodeCommands(program: Command): void {
         fail(err);
       }
     });
+}
 
+/** `oracle register-enclave`: starts the runners, registers their signers, prints what the registry holds. */
+function registerEnclaveCommand(program: Command): void {
   program
     .command("register-enclave")
     .description("Start the configured runners, have each attested, and register its signer in the EnclaveRegistry (operator = first ORACLE_PRIVATE_KEY)")
@@ -120,37 +125,29 @@ export function registerNodeCommands(program: Command): void {
         fail(err);
       }
       const log = createLogger({ level: config.logLevel });
-      let pool: RunnerPool | undefined;
+      let registered: Awaited<ReturnType<typeof startRegisteredRunners>> | undefined;
       try {
-        const d = loadDeployment(config.deploymentPath);
-        const provider = new FastJsonRpcProvider(config.rpcUrl, d.chainId, { staticNetwork: true });
-        const platformFile = config.platformFile ? path.resolve(config.platformFile)
-          : path.resolve(REPO_ROOT, d.devPlatform?.stateFile ?? "");
-        const metrics = createMetrics({ defaultMetrics: false });
-        const submitter = new Submitter({ provider, oracle: d.contracts.InferenceOracle, chainId: d.chainId, keys: config.privateKeys, metrics, log },
-          { gasHeadroomPercent: config.gasHeadroomPercent, txTimeoutMs: config.txTimeoutMs, feeBumpPercent: config.feeBumpPercent });
-        const registrar = new RunnerRegistrar({ provider, registry: d.contracts.EnclaveRegistry, submitter, log, bondWei: BigInt(config.bondWei) });
-        pool = await RunnerPool.launch({
-          count: config.runners, platform: loadDevPlatform(platformFile), operator: new Wallet(config.privateKeys[0]).address, chainId: d.chainId, oracle: d.contracts.InferenceOracle,
-          modelsDir: config.modelsDir, maxInputBytes: config.maxInputBytes, maxBatchSize: config.batchSize, log,
-        }, { registrar, metrics, log });
-        await pool.register();
-        const registry = new Contract(d.contracts.EnclaveRegistry, ENCLAVE_REGISTRY_ABI, provider);
+        registered = await startRegisteredRunners(config, log);
+        const { client, runners } = registered;
+        const registry = new Contract(client.deployment.contracts.EnclaveRegistry, ENCLAVE_REGISTRY_ABI, client.provider);
         const rows = [];
-        for (const [index, host] of pool.hosts.entries()) {
+        for (const [index, host] of runners.hosts.entries()) {
           const [operator, measurement] = await registry.activeEnclave(host.signer);
           rows.push({ runner: index, signer: host.signer, operator, measurement });
         }
         process.stdout.write(JSON.stringify({ registered: rows }, null, 2) + "\n");
-        provider.destroy();
+        client.close();
       } catch (err) {
-        await pool?.close({ retire: false });
+        await registered?.close();
         fail(err);
       }
-      await pool?.close({ retire: false });
+      await registered?.close();
       process.exit(0);
     });
+}
 
+/** `oracle bond`: shows, adds to, unbonds or withdraws the operator's bond. */
+function bondCommand(program: Command): void {
   program
     .command("bond")
     .argument("[wei]", "wei to add to the operator's bond (a first bond or a top-up)")
@@ -171,19 +168,16 @@ export function registerNodeCommands(program: Command): void {
         const add = amount(wei, "the amount to bond");
         const out = amount(opts.unbond, "--unbond");
         const config = configFrom(opts);
-        const d = loadDeployment(config.deploymentPath);
-        const provider = new FastJsonRpcProvider(config.rpcUrl, d.chainId, { staticNetwork: true });
-        const log = createLogger({ level: config.logLevel });
-        const submitter = new Submitter({ provider, oracle: d.contracts.InferenceOracle, chainId: d.chainId, keys: config.privateKeys, metrics: createMetrics({ defaultMetrics: false }), log },
-          { gasHeadroomPercent: config.gasHeadroomPercent, txTimeoutMs: config.txTimeoutMs, feeBumpPercent: config.feeBumpPercent });
-        const registry = d.contracts.EnclaveRegistry;
+        const client = operatorClient(config, createLogger({ level: config.logLevel }));
+        const { provider, submitter } = client;
+        const registry = client.deployment.contracts.EnclaveRegistry;
         const txs: string[] = [];
         if (add !== undefined) txs.push((await bond(submitter, registry, add)).hash);
         if (out !== undefined) txs.push((await unbond(submitter, registry, out)).hash);
         if (opts.withdraw) txs.push((await withdrawBond(submitter, registry)).hash);
         const status = await readBond(provider, registry, submitter.operator);
         process.stdout.write(JSON.stringify({ ...bondJson(status), txs }, null, 2) + "\n");
-        provider.destroy();
+        client.close();
       } catch (err) {
         fail(err);
       }
@@ -215,8 +209,7 @@ async function statusFromNode(base: string, requestId?: string): Promise<unknown
 async function statusFromChain(opts: CommonOpts, requestId?: string): Promise<unknown> {
   const config = loadConfig({ file: opts.config, overrides: { ...(opts.network ? { network: opts.network } : {}), ...(opts.deployment ? { deploymentFile: opts.deployment } : {}) },
     env: { ...process.env, ORACLE_PRIVATE_KEY: process.env.ORACLE_PRIVATE_KEY || "0x" + "11".repeat(32) } });
-  const d = loadDeployment(config.deploymentPath);
-  const provider = new FastJsonRpcProvider(config.rpcUrl, d.chainId, { staticNetwork: true });
+  const { deployment: d, provider } = openChain(config);
   try {
     const registry = new Contract(d.contracts.EnclaveRegistry, ENCLAVE_REGISTRY_ABI, provider);
     const oracle = new Contract(d.contracts.InferenceOracle, ORACLE_ABI, provider);

@@ -3,7 +3,8 @@
  * attested over the measurement the HOST computed (as TEE hardware measures enclave pages; the
  * runner's own claims are not trusted) and the operator the host is configured with (the one
  * account that may register the runner's signer; the runner never sees it and signs only
- * results), and passes jobs to it.
+ * results), and passes jobs to it. Launching and stopping one process is runner-process.ts; this
+ * file supervises it (restarts) and owns the job path (checks, queue, reply check, journal).
  *
  * Limits: an input over `maxInputBytes` is refused before it reaches the runner; a call that runs
  * past `timeoutMs` kills the runner (onnxruntime cannot be interrupted) and fails with
@@ -25,23 +26,17 @@
  *   restarted     ({ signer, previousSigner, attestation, reason, restarts })
  *   restartFailed ({ error, attempt, retryInMs })
  */
-import { fork, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
-import { existsSync } from "node:fs";
 import * as path from "node:path";
-import { ZeroAddress, getAddress, getBytes, keccak256 } from "ethers";
+import { ZeroAddress, getAddress, getBytes } from "ethers";
 import { ResultHasher, oracleDomain } from "../protocol/eip712";
 import { initKeccak } from "../protocol/bytes";
 import type { EnclaveEvidence } from "./backend";
 import {
-  EnclaveError,
   HostClosedError,
   InputTooLargeError,
   InvalidJobError,
-  RunnerCrashedError,
   RunnerMisbehavedError,
-  RunnerStartError,
-  RunnerTimeoutError,
   RunnerUnavailableError,
   EquivocationRefusedError,
 } from "./errors";
@@ -49,10 +44,11 @@ import { REPO_ROOT } from "../paths";
 import { DEFAULT_LIMITS, type EnclaveHostOptions, type EnclaveLimits, type EnclaveLogger, type EnclaveTestHooks } from "./host-options";
 import { SignatureJournal } from "./journal";
 import { ModelQuarantine } from "./quarantine";
-import { mapRunnerError, sendRequest, waitReady, type Pending } from "./runner-ipc";
-import type { HostMessage, InferReply, RunnerMessage, RunnerReply, WireJob } from "./ipc";
+import { mapRunnerError, sendRequest } from "./runner-ipc";
+import { attestRunner, launchRunner, stopRunner, type LaunchSettings, type RunnerProcess } from "./runner-process";
+import type { HostMessage, InferReply, RunnerReply, WireJob } from "./ipc";
 import { hashInputs, packJobs, type PackedJobs } from "./wire";
-import { measureRunner, RUNNER_ENTRY, type RunnerMeasurement } from "./measure";
+import type { RunnerMeasurement } from "./measure";
 import { verifyReply, type SignedResult } from "./verify-reply";
 
 export type { SignedResult } from "./verify-reply";
@@ -92,22 +88,8 @@ export interface RestartedEvent {
 }
 
 const HASH_RE = /^0x[0-9a-fA-F]{64}$/;
-/** util-linux prlimit, which sets the runner's memory limit before Node starts. */
-const PRLIMIT = ["/usr/bin/prlimit", "/bin/prlimit"].find((p) => existsSync(p)) ?? "prlimit";
 const NULL_LOGGER: EnclaveLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const RESTART_BACKOFF_MS = [0, 500, 2_000, 5_000, 15_000, 30_000];
-
-/** One runner process and what the host knows about it. */
-interface Runner {
-  child: ChildProcess;
-  pending: Map<number, Pending>;
-  signer: string;
-  measurement: RunnerMeasurement;
-  attestation: EnclaveEvidence;
-  exited: boolean;
-  /** Why the host is killing it, if it is. */
-  killReason?: string;
-}
 
 export class EnclaveHost extends EventEmitter {
   readonly limits: EnclaveLimits;
@@ -117,15 +99,15 @@ export class EnclaveHost extends EventEmitter {
   readonly operator: string | undefined;
   readonly #options: EnclaveHostOptions;
   readonly #log: EnclaveLogger;
-  readonly #repoRoot: string;
-  readonly #modelsDir: string;
   readonly #hooks: EnclaveTestHooks;
+  /** How each runner is launched: measured in, and forked from, this checkout. */
+  readonly #launching: LaunchSettings;
   readonly #hasher: ResultHasher;
   /** Each batch sent, packed, with the host's own input hashes, for checking its reply (collected with the batch). */
   readonly #packed = new WeakMap<WireJob[], SentJobs>();
-  #runner?: Runner;
+  #runner?: RunnerProcess;
   /** Resolves when a runner is ready; replaced while one is (re)starting. */
-  #ready: Promise<Runner | undefined>;
+  #ready: Promise<RunnerProcess | undefined>;
   #nextId = 1;
   #queue: Promise<void> = Promise.resolve();
   #queued = 0;
@@ -156,8 +138,6 @@ export class EnclaveHost extends EventEmitter {
       this.operator = operator;
     }
     this.#hasher = new ResultHasher(oracleDomain(this.chainId, this.oracleAddress));
-    this.#repoRoot = path.resolve(options.repoRoot ?? REPO_ROOT);
-    this.#modelsDir = path.resolve(options.modelsDir ?? path.join(this.#repoRoot, "models"));
     if (options.testHooks && process.env.ORACLE_ENCLAVE_TEST_HOOKS !== "1") {
       throw new Error("EnclaveHost: testHooks are for tests only and need ORACLE_ENCLAVE_TEST_HOOKS=1");
     }
@@ -165,6 +145,12 @@ export class EnclaveHost extends EventEmitter {
       throw new Error(`EnclaveHost: the ${options.platform.name} backend cannot seal; drop sealedKeyPath`);
     }
     this.#hooks = options.testHooks ?? {};
+    const repoRoot = path.resolve(options.repoRoot ?? REPO_ROOT);
+    this.#launching = {
+      repoRoot, modelsDir: path.resolve(options.modelsDir ?? path.join(repoRoot, "models")), limits: this.limits, chainId: this.chainId,
+      oracleAddress: this.oracleAddress, operator: this.operator, platform: options.platform, sealedKeyPath: options.sealedKeyPath,
+      hooks: this.#hooks, log: this.#log, nextId: () => this.#nextId++,
+    };
     this.#ready = Promise.resolve(undefined);
     if (options.platform.bindsOperator && this.operator === undefined) {
       this.#log.warn({ platform: options.platform.name }, "no operator configured: the attestation reports name the zero address and cannot be registered");
@@ -175,7 +161,7 @@ export class EnclaveHost extends EventEmitter {
   static async start(options: EnclaveHostOptions): Promise<EnclaveHost> {
     const host = new EnclaveHost(options);
     await initKeccak(); // the host's own hashing of every result: WASM keccak (js-sha3 if it cannot load)
-    const launching = host.#launch();
+    const launching = launchRunner(host.#launching);
     host.#ready = launching.catch(() => undefined);
     const runner = await launching;
     host.#install(runner);
@@ -221,7 +207,7 @@ export class EnclaveHost extends EventEmitter {
   /** Asks the platform for a fresh report for the current signer (reports expire). */
   async refreshAttestation(): Promise<EnclaveEvidence> {
     const runner = await this.#currentRunner();
-    runner.attestation = await this.#attest(runner.child, runner.pending, runner.measurement, runner.signer);
+    runner.attestation = await attestRunner(this.#launching, runner, runner.signer);
     return runner.attestation;
   }
 
@@ -259,7 +245,7 @@ export class EnclaveHost extends EventEmitter {
     await this.#queue.catch(() => undefined);
     const runner = this.#runner ?? (await this.#ready);
     this.#runner = undefined;
-    if (runner) await stopChild(runner, "host closed");
+    if (runner) await stopRunner(runner, "host closed");
   }
 
   /**
@@ -328,7 +314,7 @@ export class EnclaveHost extends EventEmitter {
     });
   }
 
-  async #currentRunner(): Promise<Runner> {
+  async #currentRunner(): Promise<RunnerProcess> {
     if (this.#closed) throw new HostClosedError();
     if (this.#runner && !this.#runner.exited) return this.#runner;
     const waited = await withTimeout(this.#ready, this.limits.startTimeoutMs, undefined);
@@ -362,121 +348,14 @@ export class EnclaveHost extends EventEmitter {
   }
 
   /** Sends one request and waits for its answer; a timeout kills the runner. */
-  #call(runner: Runner, msg: HostMessage, timeoutMs: number): Promise<RunnerReply> {
+  #call(runner: RunnerProcess, msg: HostMessage, timeoutMs: number): Promise<RunnerReply> {
     return sendRequest(runner.child, runner.pending, { ...msg, id: this.#nextId++ }, timeoutMs, this.#hooks, (reason) => {
       runner.killReason = reason;
       runner.child.kill("SIGKILL");
     });
   }
 
-  /** Measure, fork, init, attest. Rejects with RunnerStartError; never leaves a process behind. */
-  async #launch(): Promise<Runner> {
-    let measurement: RunnerMeasurement;
-    try {
-      measurement = measureRunner({ repoRoot: this.#repoRoot });
-    } catch (err) {
-      throw new RunnerStartError(`measuring the runner failed: ${(err as Error).message}`, err);
-    }
-    const child = this.#fork();
-    const pending = new Map<number, Pending>();
-    const runner: Runner = { child, pending, measurement, signer: "", attestation: undefined as unknown as EnclaveEvidence, exited: false };
-    const exited = new Promise<never>((_, reject) => {
-      child.once("exit", (code, signal) => {
-        runner.exited = true;
-        const reason = runner.killReason ?? `runner exited (${signal ? `signal ${signal}` : `code ${code}`})`;
-        for (const p of pending.values()) p.reject(new RunnerCrashedError(reason));
-        pending.clear();
-        reject(new RunnerStartError(reason));
-      });
-    });
-    exited.catch(() => undefined);
-    child.on("error", (err) => this.#log.warn({ err: err.message }, "runner process error"));
-    child.on("message", (msg: RunnerMessage) => {
-      this.#hooks.onIpc?.("fromRunner", msg);
-      const id = (msg as { id?: unknown }).id;
-      if (typeof id !== "number") return;
-      const p = pending.get(id);
-      if (!p) return;
-      pending.delete(id);
-      p.resolve(msg as RunnerReply);
-    });
-    try {
-      await Promise.race([waitReady(child, this.limits.startTimeoutMs), exited]);
-      const sealing = this.#options.sealedKeyPath !== undefined
-        ? { sealingKey: this.#options.platform.sealingKey!(measurement.measurement), measurement: measurement.measurement, sealedKeyPath: this.#options.sealedKeyPath }
-        : {};
-      const init = await Promise.race([
-        sendRequest(child, pending, {
-          type: "init", id: this.#nextId++, chainId: this.chainId, oracleAddress: this.oracleAddress, modelsDir: this.#modelsDir,
-          maxModelBytes: this.limits.maxModelBytes, ...sealing,
-        }, this.limits.startTimeoutMs, this.#hooks),
-        exited,
-      ]);
-      if (!init.ok) throw new RunnerStartError(`${init.code}: ${init.message}`);
-      if (init.type !== "init") throw new RunnerStartError(`answered init with ${init.type}`);
-      runner.signer = getAddress(init.signer);
-      runner.attestation = await Promise.race([this.#attest(child, pending, measurement, runner.signer), exited]);
-      this.#log.info({ signer: runner.signer, measurement: measurement.measurement, pid: child.pid, unsealed: init.unsealed }, "runner attested");
-      return runner;
-    } catch (err) {
-      await stopChild(runner, "start failed");
-      if (err instanceof EnclaveError) throw err;
-      throw new RunnerStartError((err as Error).message, err);
-    }
-  }
-
-  async #attest(child: ChildProcess, pending: Map<number, Pending>, measurement: RunnerMeasurement, expectedSigner?: string): Promise<EnclaveEvidence> {
-    const reply = await sendRequest(child, pending, { type: "attest", id: this.#nextId++ }, this.limits.startTimeoutMs, this.#hooks);
-    if (!reply.ok) throw new RunnerStartError(`attest refused: ${reply.code}: ${reply.message}`);
-    if (reply.type !== "attest") throw new RunnerStartError(`answered attest with ${reply.type}`);
-    const signer = getAddress(reply.signer);
-    if (expectedSigner !== undefined && signer !== expectedSigner) throw new RunnerStartError(`attest names ${signer}, init named ${expectedSigner}`);
-    if (reply.reportData !== keccak256(signer)) throw new RunnerStartError("report data is not keccak256(signer)");
-    // The measurement is the host's own, computed before launch: the runner claims none. The
-    // operator is the host's configuration too: the runner neither sees nor signs it.
-    const evidence = await this.#options.platform.attest({
-      measurement: measurement.measurement, runtime: measurement.runtime, signer,
-      ...(this.operator !== undefined ? { operator: this.operator } : {}),
-    });
-    if (evidence.format === "dev" && evidence.operator !== (this.operator ?? ZeroAddress)) {
-      throw new RunnerStartError(`the platform's report names operator ${evidence.operator}, the host is configured with ${this.operator ?? "none"}`);
-    }
-    return evidence;
-  }
-
-  #fork(): ChildProcess {
-    const hooks = this.#hooks;
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? "",
-      TS_NODE_PROJECT: path.join(this.#repoRoot, "tsconfig.json"),
-      TS_NODE_TRANSPILE_ONLY: "true",
-      ...(hooks.slowJob
-        ? { ORACLE_ENCLAVE_TEST_HOOKS: "1", ORACLE_RUNNER_TEST_DELAY_MS: String(hooks.slowJob.delayMs), ORACLE_RUNNER_TEST_SLOW_REQUEST_ID: String(hooks.slowJob.requestId) }
-        : {}),
-      ...(hooks.env ?? {}),
-    };
-    const nodeArgs = ["-r", require.resolve("ts-node/register/transpile-only", { paths: [this.#repoRoot] }), ...(hooks.execArgv ?? [])];
-    // The memory cap is set by prlimit(1), which then execs Node: the same process, limited from its first instruction.
-    const capped = this.limits.maxRunnerMemoryMb > 0;
-    const child = fork(path.join(this.#repoRoot, RUNNER_ENTRY), [], {
-      cwd: this.#repoRoot,
-      env,
-      ...(capped ? { execPath: PRLIMIT } : {}),
-      execArgv: capped ? [`--data=${this.limits.maxRunnerMemoryMb * 1024 * 1024}`, "--", process.execPath, ...nodeArgs] : nodeArgs,
-      serialization: "advanced",
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
-    });
-    const forward = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
-      hooks.onOutput?.(stream, chunk);
-      const text = chunk.toString("utf8").trimEnd();
-      if (text) this.#log.warn({ pid: child.pid, stream }, `runner ${stream}: ${text.slice(0, 2000)}`);
-    };
-    child.stdout?.on("data", forward("stdout"));
-    child.stderr?.on("data", forward("stderr"));
-    return child;
-  }
-
-  #install(runner: Runner): void {
+  #install(runner: RunnerProcess): void {
     this.#runner = runner;
     runner.child.once("exit", () => {
       if (this.#runner !== runner || this.#closed) return;
@@ -488,7 +367,7 @@ export class EnclaveHost extends EventEmitter {
   }
 
   #restart(previousSigner: string, reason: string, attempt: number): void {
-    const launching = this.#launch();
+    const launching = launchRunner(this.#launching);
     this.#ready = launching.then(
       (runner) => runner,
       () => undefined,
@@ -496,7 +375,7 @@ export class EnclaveHost extends EventEmitter {
     launching.then(
       async (runner) => {
         if (this.#closed) {
-          await stopChild(runner, "host closed");
+          await stopRunner(runner, "host closed");
           return;
         }
         this.#restarts++;
@@ -532,19 +411,4 @@ async function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Disconnects the runner (it exits on disconnect), then kills it if it lingers. */
-async function stopChild(runner: Runner, reason: string): Promise<void> {
-  if (runner.exited) return;
-  runner.killReason = reason;
-  const exited = new Promise<void>((resolve) => runner.child.once("exit", () => resolve()));
-  try {
-    if (runner.child.connected) runner.child.disconnect();
-  } catch {
-    // already gone
-  }
-  const timer = setTimeout(() => runner.child.kill("SIGKILL"), 2_000);
-  await exited;
-  clearTimeout(timer);
 }

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { AbiCoder, Wallet, ZeroAddress } from "ethers";
 import { REPORT_VERSION, TeeType, decodeReport, encodeReport, reportDigest, p256SignDigest } from "../../../oracle/src/protocol";
-import { createDevPlatform, createDevRoot, loadDevPlatform, saveDevPlatform, verifyDevEvidence, DEV_CHECKS } from "../../../oracle/src/enclave/platform";
+import { DEV_CHECKS, verifyDevEvidence } from "../../../oracle/src/enclave/dev-evidence";
+import { createDevPlatform, createDevRoot, loadDevPlatform, saveDevPlatform } from "../../../oracle/src/enclave/platform";
 
 describe("development platform (simulation)", () => {
   const root = createDevRoot();

@@ -1,6 +1,6 @@
 /**
  * The development platform's evidence verifier for the auditor's registry (format "dev"). It
- * reads the platform's report with `enclave/platform.ts`; the audit layer depends on the
+ * reads the platform's report with `enclave/dev-evidence.ts`; the audit layer depends on the
  * enclave layer, never the reverse.
  * Evidence bytes: UTF-8 JSON `{report, reportSignature, certificate, certificateSignature}` (the
  * fields of `EnclaveHost.attestation()`); trust anchor: the vendor root public key as 0x04‖x‖y
@@ -8,7 +8,7 @@
  * Remember: a dev report proves only that the holder of the platform file signed it (SIMULATION).
  */
 import { getBytes, hexlify } from "ethers";
-import { verifyDevEvidence, type DevEvidenceInput } from "../../enclave/platform";
+import { verifyDevEvidence, type DevEvidenceInput } from "../../enclave/dev-evidence";
 import { evaluatePolicy } from "../policy";
 import type { EvidenceVerifier, ResolvedEvidenceInput, VerificationReport } from "../types";
 

@@ -9,15 +9,8 @@
  */
 export { verifyEvidence, registerEvidenceVerifier, getEvidenceVerifier, evidenceVerifiers } from "./evidence/registry";
 export { verifyNitro, nitroVerifier, coseSign1SigStructure, type NitroFacts, type NitroVerifyOptions } from "./evidence/nitro";
-export {
-  verifyDcap,
-  dcapVerifier,
-  parseDcapCollateral,
-  readDcapCollateralFile,
-  type DcapCollateral,
-  type DcapFacts,
-  type DcapVerifyOptions,
-} from "./evidence/dcap";
+export { verifyDcap, dcapVerifier, type DcapFacts, type DcapVerifyOptions } from "./evidence/dcap";
+export { parseDcapCollateral, readDcapCollateralFile, type DcapCollateral } from "./evidence/dcap-collateral";
 export { DCAP_QVL_STEPS } from "./evidence/dcap-qvl";
 export { parseDcapQuote, type ParsedDcapQuote } from "./evidence/dcap-quote";
 export {

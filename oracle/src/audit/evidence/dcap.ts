@@ -8,17 +8,16 @@
  *   CRLs' issuers, signatures and update windows, which dcap-qvl does not check;
  * - dcap-qvl's (`qvl.*`, see `dcap-qvl.ts`): the full Intel quote verification, run with the
  *   pinned root, reported step by step.
+ * The collateral's layout is read by dcap-collateral.ts.
  */
-import { readFileSync } from "fs";
 import type { X509Certificate } from "crypto";
-import { z } from "zod";
 import type { Collateral } from "@phala/dcap-qvl";
 import { CheckList, errorMessage, isoTime, requireCollateral, shortHex, signerLink, toHex } from "../checks";
+import { parseDcapCollateral, readDcapCollateralFile, type DcapCollateral } from "./dcap-collateral";
 import { crlProblems, normalizeSerial, parseCrl, type ParsedCrl } from "./crl";
 import { parseDcapQuote, ATTESTATION_KEY_ECDSA_P256, CERT_TYPE_PCK_CHAIN, INTEL_QE_VENDOR_ID, type ParsedDcapQuote } from "./dcap-quote";
 import { DCAP_QVL_STEPS, runDcapQvl, type QvlChain } from "./dcap-qvl";
 import { DER_TAG, derChildren, derContent, derOid, expectTag, parseCertificateParts, readDer } from "./der";
-import { EvidenceInputError } from "../errors";
 import { INTEL_SGX_ROOT_CA, resolveTrustAnchor, type PinnedRoot } from "./pinned-roots";
 import { evaluatePolicy } from "../policy";
 import { resolvePolicy, type Policy, type PolicyInput } from "../policy-schema";
@@ -57,55 +56,6 @@ export interface DcapFacts {
   advisoryIds?: string[];
   tcbInfoIssueDate?: string;
   tcbInfoNextUpdate?: string;
-}
-
-const bytesOrHex = z.union([z.string().regex(/^[0-9a-fA-F]*$/, "must be hex"), z.array(z.number().int().min(0).max(255))]);
-
-/** The collateral JSON (dcap-qvl's layout); extra fields are kept. */
-export const DcapCollateralSchema = z
-  .object({
-    pck_crl_issuer_chain: z.string(),
-    root_ca_crl: bytesOrHex,
-    pck_crl: bytesOrHex,
-    tcb_info_issuer_chain: z.string(),
-    tcb_info: z.string(),
-    tcb_info_signature: bytesOrHex,
-    qe_identity_issuer_chain: z.string(),
-    qe_identity: z.string(),
-    qe_identity_signature: bytesOrHex,
-    pck_certificate_chain: z.string().optional(),
-  })
-  .passthrough();
-
-export type DcapCollateral = z.infer<typeof DcapCollateralSchema>;
-
-/** Validates collateral; throws `EvidenceInputError` naming the missing or malformed fields. */
-export function parseDcapCollateral(input: unknown): DcapCollateral {
-  let value = input;
-  if (typeof value === "string" || value instanceof Uint8Array) {
-    try {
-      value = JSON.parse(typeof value === "string" ? value : Buffer.from(value).toString("utf8"));
-    } catch (error) {
-      throw new EvidenceInputError("DCAP collateral is not JSON", { cause: error });
-    }
-  }
-  const result = DcapCollateralSchema.safeParse(value);
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
-    throw new EvidenceInputError("DCAP collateral does not have the expected fields", { details: problems });
-  }
-  return result.data;
-}
-
-/** Reads collateral JSON from a file. */
-export function readDcapCollateralFile(path: string): DcapCollateral {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    throw new EvidenceInputError(`cannot read DCAP collateral ${path}`, { details: errorMessage(error), cause: error });
-  }
-  return parseDcapCollateral(text);
 }
 
 export interface DcapVerifyOptions {
@@ -169,7 +119,6 @@ function linkCheck(checks: CheckList, name: string, what: string, results: LinkR
     : checks.fail(name, `${what}: ${results[failed].detail}`, evidence);
 }
 
-/** Verifies a DCAP quote with its collateral; never throws for bad evidence. */
 /** The state of one DCAP verification: where the steps record checks, facts and the trust diagram. */
 interface DcapRun {
   at: number;
@@ -189,6 +138,7 @@ interface DcapChains {
   qeOk: boolean;
 }
 
+/** Verifies a DCAP quote with its collateral; never throws for bad evidence. */
 export function verifyDcap(quote: Uint8Array, options: DcapVerifyOptions): VerificationReport<DcapFacts> {
   const { at } = options;
   const collateral = parseDcapCollateral(options.collateral);

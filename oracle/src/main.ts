@@ -77,6 +77,20 @@ interface Models {
   manifest: { models: ModelManifestEntry[] };
 }
 
+/** The node's parts, as startNode's steps build them; a step takes those it needs. */
+interface NodeParts {
+  chain: Chain;
+  queue: WorkQueue;
+  runners: RunnerPool;
+  models: Models;
+  limits: ServabilityLimits;
+  submitter: Submitter;
+  tracker: RequestTracker;
+  metrics: OracleMetrics;
+  watcher: Watcher;
+  log: Logger;
+}
+
 /** Starts a node. On failure, whatever was started is closed again before the error is thrown. */
 export async function startNode(config: OracleConfig, opts: StartOptions = {}): Promise<OracleNode> {
   const log = opts.log ?? createLogger({ level: config.logLevel });
@@ -254,10 +268,7 @@ async function servingLimits({ provider, oracle }: Chain, config: OracleConfig):
 /** The queue's handler: servability check, batches, runners, submitter. At shutdown it drains. */
 function startPipeline(
   config: OracleConfig,
-  parts: {
-    chain: Chain; queue: WorkQueue; runners: RunnerPool; models: Models; limits: ServabilityLimits; submitter: Submitter;
-    tracker: RequestTracker; metrics: OracleMetrics; log: Logger;
-  },
+  parts: Omit<NodeParts, "watcher">,
   started: Started,
 ): void {
   const { chain: { provider, deployment, oracle }, queue, runners, models, limits, submitter, tracker, metrics, log } = parts;
@@ -286,7 +297,7 @@ function startPipeline(
 /** The watcher, from its checkpoint (a file, and Redis when the queue is on it). */
 async function startWatcher(
   config: OracleConfig,
-  { chain: { provider, deployment, oracle }, queue, tracker, metrics, log }: { chain: Chain; queue: WorkQueue; tracker: RequestTracker; metrics: OracleMetrics; log: Logger },
+  { chain: { provider, deployment, oracle }, queue, tracker, metrics, log }: Pick<NodeParts, "chain" | "queue" | "tracker" | "metrics" | "log">,
   started: Started,
 ): Promise<Watcher> {
   const cpName = `checkpoint-${deployment.network}-${oracle.toLowerCase()}.json`;
@@ -310,10 +321,7 @@ async function startWatcher(
 /** The HTTP API (health, readiness, metrics, attestation, requests, models) and, if configured, the console. */
 async function startHttp(
   config: OracleConfig,
-  parts: {
-    chain: Chain; queue: WorkQueue; runners: RunnerPool; models: Models; submitter: Submitter; tracker: RequestTracker;
-    metrics: OracleMetrics; watcher: Watcher; log: Logger;
-  },
+  parts: Omit<NodeParts, "limits">,
   started: Started,
 ): Promise<ApiServer> {
   const { chain: { provider, deployment, oracle }, queue, runners, models, submitter, tracker, metrics, watcher, log } = parts;
@@ -339,7 +347,7 @@ async function startHttp(
 
 /** /readyz: the RPC answers, Redis answers (if configured), every runner is registered, the watcher polls. */
 function readinessChecks(
-  config: OracleConfig, { chain: { provider }, queue, runners, watcher }: { chain: Chain; queue: WorkQueue; runners: RunnerPool; watcher: Watcher },
+  config: OracleConfig, { chain: { provider }, queue, runners, watcher }: Pick<NodeParts, "chain" | "queue" | "runners" | "watcher">,
 ): ReadinessCheck[] {
   return [
     { name: "rpc", check: async () => (await provider.getBlockNumber()) >= 0 },

@@ -36,7 +36,8 @@ export interface PipelineOptions {
 export interface PipelineDeps {
   provider: FastJsonRpcProvider;
   oracle: string;
-  runners: RunnerPool;
+  /** Hands out a registered runner for each batch. */
+  runners: Pick<RunnerPool, "acquire">;
   /** Declines, before any work, what this node cannot or must not serve (the model file included). */
   servability: ServabilityChecker;
   submitter: Submitter;

@@ -14,7 +14,6 @@ import { createMetrics, type OracleMetrics } from "../../../oracle/src/metrics";
 import { devAccount } from "../../../oracle/src/dev/devchain";
 import type { SignedResult } from "../../../oracle/src/enclave/host";
 import { Pipeline } from "../../../oracle/src/node/pipeline";
-import type { RunnerPool } from "../../../oracle/src/node/runner-pool";
 import { RequestTracker } from "../../../oracle/src/node/tracker";
 import { ServabilityChecker } from "../../../oracle/src/node/servability";
 import { ENCLAVE_REGISTRY_ABI, ORACLE_ABI, RequestState, oracleInterface } from "../../../oracle/src/protocol/abi";
@@ -218,7 +217,7 @@ describe("node submitter (real Hardhat node)", function () {
         return { results: out, signature: sign(enclave, its), signer: enclave.address };
       },
     };
-    const runners = { acquire: () => runner } as unknown as RunnerPool;
+    const runners = { acquire: () => runner }; // the pool's lease, without processes: the runner is not what this test is about
     const servability = new ServabilityChecker({
       provider, modelRegistry: env.deployed.deployment.contracts.ModelRegistry, models: { prepare: async () => undefined }, // the model file is not what this test is about,
       measurement: () => env.deployed.deployment.measurement!, gasPrice: () => submitter.gasPrice(), limits: { maxInputBytes: 65536, maxCallbackGas: 2_000_000, maxBatchGas: 16_777_216n },

@@ -3,12 +3,13 @@
  * (The auditor's commands are registered next to these in oracle/src/cli.ts.)
  */
 import type { Command } from "commander";
+import type { Logger } from "pino";
 import { Contract } from "ethers";
 import { shortError } from "../chain/retry";
 import { ConfigError, ConfigKey, describeConfig, loadConfig, OracleConfig } from "../config";
 import { createLogger } from "../log";
 import { ENCLAVE_REGISTRY_ABI, ORACLE_ABI, RequestState } from "../protocol/abi";
-import { openChain, operatorClient, runUntilSignalled, startRegisteredRunners } from "../main";
+import { openChain, operatorClient, startNode, startRegisteredRunners } from "../main";
 import { registerRequestCommand } from "./request-command";
 import { bond, readBond, unbond, withdrawBond, type BondStatus } from "./bond";
 
@@ -80,6 +81,44 @@ function startCommand(program: Command): void {
         setTimeout(() => process.exit(1), 100);
       }
     });
+}
+
+/**
+ * Runs a node until SIGINT/SIGTERM: the first signal shuts down gracefully, a second one forces
+ * exit at once. Resolves when the node has stopped.
+ */
+async function runUntilSignalled(config: OracleConfig, log: Logger): Promise<void> {
+  const node = await startNode(config, { log });
+  await new Promise<void>((resolve) => {
+    let signalled = 0;
+    const onSignal = (sig: NodeJS.Signals | "parent exited") => {
+      signalled++;
+      if (signalled > 1) {
+        log.warn({ signal: sig }, "second signal: exiting now");
+        log.flush?.();
+        process.exit(130);
+      }
+      clearInterval(orphanWatch);
+      void node.close(sig).then(resolve, resolve);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    const orphanWatch = watchNpmParent(() => onSignal("parent exited"));
+  });
+}
+
+/**
+ * `npm run …` and `npx …` start the node through a shell (`sh -c`) that does not pass npm's
+ * SIGTERM on: the shell dies and the node would live on as an orphan. Under npm, the node
+ * therefore stops (gracefully, as on SIGTERM) when its parent is gone. Outside npm nothing is
+ * watched: `nohup oracle start &` must outlive its shell.
+ */
+function watchNpmParent(onGone: () => void): NodeJS.Timeout | undefined {
+  if (!process.env.npm_command) return undefined;
+  const parent = process.ppid;
+  const timer = setInterval(() => { if (process.ppid !== parent) onGone(); }, 250);
+  timer.unref();
+  return timer;
 }
 
 /** `oracle status`: a running node's health and runners, or the chain's view when the node does not answer. */

@@ -381,8 +381,8 @@ class Started {
   }
 }
 
-/** Watcher first (no new jobs), then processing (drain), then http, queue, runners, the provider last. */
-const SHUTDOWN_ORDER = ["watcher", "processing", "http", "console", "queue", "runners", "provider"];
+/** Watcher first (no new jobs), then processing (drain), then http, queue, signer refresh, runners, the provider last. */
+const SHUTDOWN_ORDER = ["watcher", "processing", "http", "console", "queue", "signer refresh", "runners", "provider"];
 
 /** The node's close(): idempotent; every step runs even if one throws; draining is bounded by ORACLE_SHUTDOWN_TIMEOUT_MS. */
 function shutdown(config: OracleConfig, log: Logger, started: Started): (reason?: string) => Promise<void> {

@@ -227,6 +227,3 @@ export function loadDevPlatform(file: string): DevPlatform {
   }
   return new DevPlatform(JSON.parse(readFileSync(file, "utf8")) as PlatformFile);
 }
-
-// audit/result/registration-links.ts reads the verifier from here; it lives in dev-evidence.ts.
-export { verifyDevEvidence } from "./dev-evidence";

@@ -6,7 +6,7 @@
  */
 import { Contract, getAddress, recoverAddress, zeroPadValue, type Log, type Provider, type TransactionResponse } from "ethers";
 import type { Deployment } from "../../chain/deployment";
-import { verifyDevEvidence } from "../../enclave/platform";
+import { verifyDevEvidence } from "../../enclave/dev-evidence";
 import { ENCLAVE_STATUS, ROOT_STATUS, registryInterface } from "../../protocol/abi";
 import { fromHex, sha256Hex } from "../../protocol/bytes";
 import { TeeType } from "../../protocol/constants";

@@ -87,7 +87,9 @@ export class Pipeline {
         log.warn({ reason: err.declined, why: err.message }, "request declined: this node will not serve it");
       } else if (isPermanent(err)) {
         this.deps.metrics.requestsFailed.inc({ reason: err.reason ?? "permanent" });
-        this.deps.tracker.step(job.requestId, "failed", { step: "failed", detail: err.message });
+        // One terminal step: a request a reorg took off the chain is "dropped", not "failed".
+        const status = err.reason === "reorged" ? "dropped" : "failed";
+        this.deps.tracker.step(job.requestId, status, { step: status, detail: err.message });
         log.warn({ err: err.message }, "request failed permanently");
       } else {
         log.info({ attempt: ctx.attempt, err: shortError(err) }, "request attempt failed; will retry");
@@ -154,8 +156,8 @@ export class Pipeline {
       return undefined;
     }
     if (state === RequestState.None) {
-      // The request's transaction is not on the canonical chain: a reorg dropped it.
-      this.deps.tracker.step(job.requestId, "dropped", { step: "dropped", detail: "request not on chain (reorg)" });
+      // The request's transaction is not on the canonical chain: a reorg dropped it (the tracker
+      // records it as "dropped" where permanent failures are recorded).
       throw new PermanentError(`request ${job.requestId} does not exist on-chain (dropped by a reorg)`, { reason: "reorged" });
     }
     // Pending, but with another commitment: a reorg replaced the request with this id. Find the

@@ -322,8 +322,9 @@ describe("pipeline: from a queued job to an acked request (BullMQ on Redis, fake
     const st = await stateOf(71n);
     expect(st.state).to.equal("failed");
     expect(st.failedReason).to.equal("permanent: request 71 does not exist on-chain (dropped by a reorg)");
-    expect(trail(71n)).to.deep.equal(["dropped", "failed"]);
-    expect(tracker.get("71")!.trail[0].detail).to.equal("request not on chain (reorg)");
+    expect(trail(71n)).to.deep.equal(["dropped"]);
+    expect(tracker.get("71")!.status).to.equal("dropped"); // the console shows "dropped", with why
+    expect(tracker.get("71")!.trail[0].detail).to.equal("request 71 does not exist on-chain (dropped by a reorg)");
     expect(await count(metrics.requestsFailed, { reason: "reorged" })).to.equal(1);
 
     expect((await stateOf(72n)).state).to.equal("completed");

@@ -80,7 +80,8 @@ export async function checkResult(client: OracleClient, requestId: bigint | numb
   const k = Number(commitment.redundancy);
   let subs: Submission[];
   if (k === 1) {
-    const record = await client.enclaveRegistry.getEnclave(ful.signer, { blockTag: fulLog.blockNumber }) as { operator: string };
+    // Read now: a signer is bound to its first operator for good, so no archive state is needed.
+    const record = await client.enclaveRegistry.getEnclave(ful.signer) as { operator: string };
     subs = [{ signer: ful.signer, operator: record.operator, outputHash: ful.outputHash, status: ful.status, transactionHash: fulLog.transactionHash }];
   } else {
     const dropped = new Set((await requestLogs(client, "VoteDropped", id)).map((l) => getAddress(client.oracle.interface.parseLog(l)!.args.signer)));

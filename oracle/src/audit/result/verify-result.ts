@@ -220,7 +220,7 @@ class ResultVerifier {
     this.fulfilled = { ...decoded, signer: getAddress(decoded.signer), log: fulfilled[0] };
     const k = Number(this.request.redundancy);
     // Redundancy 1 has no votes: its one submission is the fulfilment itself, paid to the operator the
-    // registry binds its signer to (read at that block).
+    // registry binds its signer to (a binding that never changes).
     const all = k === 1 && votes.length === 0 ? [await this.soleSubmission()] : votes;
     this.submissions = all.filter((s) => s.outputHash === this.fulfilled.outputHash && s.status === this.fulfilled.status && !dropped.has(getAddress(s.signer)));
     this.expected = expectedChecks(this.submissions.length);
@@ -239,10 +239,14 @@ class ResultVerifier {
     );
   }
 
-  /** The one submission of a redundancy-1 request, from its InferenceFulfilled log. */
+  /**
+   * The one submission of a redundancy-1 request, from its InferenceFulfilled log. The operator is
+   * read now, not at the fulfilment's block: the registry binds a signer to its first operator for
+   * good (no state an ordinary, non-archive RPC node has pruned is needed).
+   */
   private async soleSubmission(): Promise<Submission> {
     const f = this.fulfilled;
-    const record = await this.registry.getEnclave(f.signer, { blockTag: f.log.blockNumber });
+    const record = await this.registry.getEnclave(f.signer);
     return { signer: f.signer, operator: getAddress(record.operator), outputHash: f.outputHash, status: f.status, log: f.log };
   }
 

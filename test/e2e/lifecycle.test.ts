@@ -109,7 +109,11 @@ describe("e2e: shutdown and the one-command demo", function () {
       });
       const lines = stdout.trim().split("\n");
       expect(lines[0]).to.match(/^request (\d+) sent: model penguins-species-int \(id \d+\), tx 0x[0-9a-f]{64}/);
-      expect(lines.at(-1)).to.match(/^request \d+ fulfilled in tx 0x[0-9a-f]{64}: Adelie \d+, Chinstrap \d+, Gentoo \d+$/);
+      expect(lines.at(-2)).to.match(/^request \d+ fulfilled in tx 0x[0-9a-f]{64}: Adelie \d+, Chinstrap \d+, Gentoo \d+$/);
+      expect(lines.at(-1)).to.match(/^gas prepayment (\d+) wei: (\d+) reimbursed the operator, (\d+) credited back to 0x[0-9a-fA-F]{40}$/);
+      const [prepaid, reimbursed, refunded] = lines.at(-1)!.match(/(\d+) wei: (\d+) .*, (\d+) credited/)!.slice(1).map((v) => BigInt(v));
+      expect(reimbursed + refunded).to.equal(prepaid);
+      expect(reimbursed).to.be.greaterThan(0n);
       const bad = await run(process.execPath, [path.join(REPO_ROOT, "bin", "oracle"), "request", "--model", "no-such-model", "--input", "1",
         "--deployment", path.join(env.dir, "deployment.json")], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", RPC_URL: env.chain.url, ORACLE_REQUESTER_KEY: devAccount(15).privateKey } })
         .then(() => ({ code: 0, stderr: "" }), (e: { code: number; stderr: string }) => e);

@@ -16,6 +16,7 @@ import { MODEL_REGISTRY_ABI, ORACLE_ABI, RequestState, oracleInterface } from ".
 import { decodeTensor } from "../protocol/eip712";
 import { encodeInput, isInputEncoding } from "../protocol/input";
 import { optionsTuple, requestInLogs } from "../protocol/request";
+import { fulfilmentFromEvent, gasReimbursed } from "../protocol/fulfilment";
 
 interface RequestOptions {
   model: string;
@@ -104,10 +105,12 @@ async function sendTestRequest(opts: RequestOptions, out: (line: string) => void
       const state = Number(await oracle.requestState(requestId));
       if (state === RequestState.Fulfilled) {
         const ev = await fulfilment(provider, d.contracts.InferenceOracle, requestId, receipt.blockNumber);
-        const parsed = ev ? oracleInterface.parseLog(ev)! : undefined;
-        const status = Number(parsed?.args.status ?? -1);
-        const values = parsed && status === 0 ? describe(file, decodeTensor(parsed.args.output)) : `status ${status}`;
-        out(`request ${requestId} fulfilled in tx ${ev?.transactionHash ?? "?"}: ${values}`);
+        if (!ev) throw new Error(`request ${requestId} is fulfilled but its InferenceFulfilled log was not found from block ${receipt.blockNumber}`);
+        const f = fulfilmentFromEvent(oracleInterface.parseLog(ev)!.args as never);
+        const values = f.status === 0 ? describe(file, decodeTensor(f.output)) : `status ${f.status}`;
+        out(`request ${requestId} fulfilled in tx ${ev.transactionHash}: ${values}`);
+        // What the prepayment paid for, and what came back (withdrawable with the requester's key).
+        out(`gas prepayment ${request.gasPrepayment} wei: ${gasReimbursed(request.gasPrepayment, f)} reimbursed the operator, ${f.gasRefunded} credited back to ${wallet.address}`);
         return 0;
       }
       if (state === RequestState.Expired) { out(`request ${requestId} expired unfulfilled`); return 1; }

@@ -447,8 +447,6 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712, OperatorBond
         }
     }
 
-    /// @dev See {OperatorBonds-_markSlashed}. Any registered signer can be slashed, whatever its
-    /// status: retiring a key or having it revoked does not undo what it signed.
     /// @dev See {OperatorBonds-_onBondReduced}: moves the epoch, so that every signer checks its
     /// operator's bond again (and is refreshed by `refreshSigner`), if `operator` ever served (or is
     /// zero: the minimum was raised). The checked increment reverts after 2^32 moves, never reached.
@@ -456,6 +454,8 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712, OperatorBond
         if (operator == address(0) || _servesEnclaves[operator]) ++_revocationEpoch;
     }
 
+    /// @dev See {OperatorBonds-_markSlashed}. Any registered signer can be slashed, whatever its
+    /// status: retiring a key or having it revoked does not undo what it signed.
     function _markSlashed(address signer) internal override returns (address operator) {
         EnclaveRecord storage e = _enclaves[signer];
         EnclaveStatus status = e.status;

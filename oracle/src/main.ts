@@ -109,7 +109,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
     });
     started.add("runners", () => runners.close());
     await runners.register();
-    await startSignerRefresh(chain, submitter, runners, log, started);
+    await startSignerRefresh(chain, submitter, runners, metrics, log, started);
     const limits = await withRetry(() => servingLimits(chain, config), { what: "serving limits (config(), block gas limit)", log });
     log.info({ maxCallbackGas: limits.maxCallbackGas, maxBatchGas: limits.maxBatchGas.toString() }, "serving limits");
     startPipeline(config, { chain, queue, runners, models, limits, submitter, tracker, metrics, log }, started);
@@ -233,9 +233,12 @@ async function launchRunners(
  * After a revocation, or a serving operator's bond falling short, the registry re-checks every
  * signer on every result until it is refreshed: the node refreshes its own once per such move.
  */
-async function startSignerRefresh(chain: Chain, submitter: Submitter, runners: RunnerPool, log: Logger, started: Started): Promise<void> {
+async function startSignerRefresh(
+  chain: Chain, submitter: Submitter, runners: RunnerPool, metrics: OracleMetrics, log: Logger, started: Started,
+): Promise<void> {
   const refresher = new SignerRefresher({
-    provider: chain.provider, registry: chain.deployment.contracts.EnclaveRegistry, submitter, signers: () => runners.signers(), log: log.child({ part: "runners" }),
+    provider: chain.provider, registry: chain.deployment.contracts.EnclaveRegistry, submitter, signers: () => runners.signers(),
+    metrics, log: log.child({ part: "runners" }),
   });
   await withRetry(() => refresher.start(), { what: "registry revocation epoch", log });
   started.add("signer refresh", async () => refresher.stop());

@@ -15,6 +15,7 @@ export interface OracleMetrics {
   gasSpent: Counter;
   txSent: Counter<"kind">;
   runnerRestarts: Counter;
+  signerRefreshes: Counter<"outcome">;
   batchSize: Histogram;
   watcherBlock: Gauge;
   rpcErrors: Counter;
@@ -54,6 +55,10 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): OracleMe
     gasSpent: new Counter({ name: "oracle_gas_spent_total", help: "Gas used by this node's fulfilment transactions", registers: r }),
     txSent: new Counter({ name: "oracle_tx_sent_total", help: "Transactions sent, by kind (first, resend)", labelNames: ["kind"], registers: r }),
     runnerRestarts: new Counter({ name: "oracle_runner_restarts_total", help: "Enclave runner restarts (each re-registers a new signer)", registers: r }),
+    signerRefreshes: new Counter({
+      name: "oracle_signer_refreshes_total", labelNames: ["outcome"], registers: r,
+      help: "refreshSigner after a move of the registry's revocation epoch: refreshed, or refused (the signer is no longer active: measurement, root or bond)",
+    }),
     batchSize: new Histogram({
       name: "oracle_batch_size", help: "Results per fulfilBatch transaction",
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: r,

@@ -16,6 +16,7 @@ import EnclaveRegistryAbi from "../../../contracts/abi/EnclaveRegistry.json";
 import type { Logger } from "pino";
 import { shortError } from "../chain/retry";
 import type { Submitter } from "../chain/submitter";
+import type { OracleMetrics } from "../metrics";
 import { ENCLAVE_REGISTRY_ABI } from "../protocol/abi";
 
 const registryIface = new Interface(ENCLAVE_REGISTRY_ABI);
@@ -36,6 +37,7 @@ export interface SignerRefreshDeps {
   /** The signers this node has registered and serves with now. */
   signers: () => string[];
   log: Logger;
+  metrics?: Pick<OracleMetrics, "signerRefreshes">;
   /** How often the epoch is read (default 30 s). */
   intervalMs?: number;
 }
@@ -85,6 +87,7 @@ export class SignerRefresher {
     let retry = false;
     for (const signer of this.deps.signers()) {
       const outcome = await this.refresh(signer);
+      if (outcome !== "retry") this.deps.metrics?.signerRefreshes.inc({ outcome });
       if (outcome === "refreshed") refreshed++;
       if (outcome === "retry") retry = true;
     }

@@ -12,6 +12,7 @@ import pino from "pino";
 import { FastJsonRpcProvider } from "../../../oracle/src/chain/rpc";
 import { devAccount } from "../../../oracle/src/dev/devchain";
 import { measureRunner } from "../../../oracle/src/enclave/measure";
+import { createMetrics } from "../../../oracle/src/metrics";
 import { SignerRefresher } from "../../../oracle/src/node/signer-refresh";
 import { REPO_ROOT } from "../../../oracle/src/paths";
 import { ENCLAVE_REGISTRY_ABI } from "../../../oracle/src/protocol/abi";
@@ -57,7 +58,9 @@ describe("node: refreshing its signers after the registry's revocation epoch mov
   it("refreshes each of its signers once after a move, saving the re-check on every later result, and names a signer the registry refuses", async () => {
     const registry = new Contract(registryAddress, ENCLAVE_REGISTRY_ABI, provider);
     const mine = [await registerSigner(1), await registerSigner(1)];
-    const refresher = new SignerRefresher({ provider, registry: registryAddress, submitter: submitterFor(1), signers: () => mine, log, intervalMs: 3_600_000 });
+    const metrics = createMetrics({ defaultMetrics: false });
+    const counted = async (outcome: string) => (await metrics.signerRefreshes.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+    const refresher = new SignerRefresher({ provider, registry: registryAddress, submitter: submitterFor(1), signers: () => mine, log, metrics, intervalMs: 3_600_000 });
     await refresher.start();
     try {
       expect(await refresher.check()).to.equal(0); // nothing moved
@@ -74,6 +77,7 @@ describe("node: refreshing its signers after the registry's revocation epoch mov
       expect(await refresher.check()).to.equal(2);
       for (const signer of mine) expect(await activeEnclaveGas(signer)).to.be.lessThan(slow - 4_000n);
       expect(await refresher.check()).to.equal(0); // once per move
+      expect(await counted("refreshed")).to.equal(2);
 
       // Its own operator's bond falls short: nothing to refresh, and the warning says why.
       await submitterFor(1).sendFromOperator(registryAddress, iface.encodeFunctionData("unbond", [1n]));
@@ -83,6 +87,7 @@ describe("node: refreshing its signers after the registry's revocation epoch mov
       expect(refused[0].reason).to.match(/^OperatorBondsNotBonded\(0x[0-9a-fA-F]{40}, \d+, 1000000000000000000\)$/);
       expect(await refresher.check()).to.equal(0); // refused once, not again and again
       expect(lines.filter((l) => l.msg.startsWith("the registry refuses to refresh")).length).to.equal(2);
+      expect(await counted("refused")).to.equal(2);
     } finally {
       refresher.stop();
     }

@@ -220,6 +220,11 @@ export async function main(t0 = Date.now()): Promise<number> {
     const ok = verified === ids.length;
     if (process.argv.includes("--keep")) {
       say(`${verified}/${ids.length} results verified; the chain and the node keep running: open ${api}/console/ (Ctrl-C stops them)`);
+      // The README's next commands, against this chain (its RPC port is not the default 8545; the
+      // key is a development account of the local chain, funded, published with Hardhat).
+      say("try, from another shell in this folder:");
+      out(`  RPC_URL=${chain.url} ORACLE_REQUESTER_KEY=${devAccount(12).privateKey} npx oracle request --network localhost --model iris-classifier --input 5.1,3.5,1.4,0.2`);
+      out(`  RPC_URL=${chain.url} npm run -s oracle -- audit verify-result --network localhost --request ${ids[0]}`);
       await new Promise(() => undefined); // until the signal handler cleans up and exits
     }
     say(`${verified}/${ids.length} results verified${ok ? "" : " — FAILED"}; shutting down (node drains, runner and chain stop)…`);

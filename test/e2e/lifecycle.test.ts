@@ -124,6 +124,40 @@ describe("e2e: shutdown and the one-command demo", function () {
     }
   });
 
+  it("npm run demo -- --keep stays up and prints the README's next commands, which work as printed against its chain", async () => {
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, "bin", "demo.js"), "--keep"], {
+      cwd: REPO_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, REDIS_URL: "" },
+    });
+    let out = "";
+    child.stdout!.on("data", (d) => { out += d; });
+    child.stderr!.on("data", (d) => { out += d; });
+    try {
+      for (let i = 0; i < 1200 && !/--request \d+\n/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+      const command = (name: string) => {
+        const line = out.split("\n").find((l) => l.includes(name));
+        expect(line, `the demo prints a ${name} command; its output:\n${out.slice(-1500)}`).to.be.a("string");
+        const words = line!.trim().split(/\s+/);
+        const env: Record<string, string> = {};
+        while (/^[A-Z_]+=/.test(words[0])) { const [k, ...v] = words.shift()!.split("="); env[k] = v.join("="); }
+        return { env, args: words };
+      };
+      const request = command("npx oracle request");
+      expect(request.args.slice(0, 3)).to.deep.equal(["npx", "oracle", "request"]);
+      const sent = await run(process.execPath, [path.join(REPO_ROOT, "bin", "oracle"), ...request.args.slice(2)], {
+        cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", ...request.env },
+      });
+      expect(sent.stdout).to.match(/request \d+ fulfilled in tx 0x[0-9a-f]{64}: setosa/);
+      const audit = command("audit verify-result");
+      const verified = await run(process.execPath, [path.join(REPO_ROOT, "bin", "oracle"), ...audit.args.slice(audit.args.indexOf("audit"))], {
+        cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", ...audit.env },
+      });
+      expect(verified.stdout).to.include("VERIFIED, every link holds");
+    } finally {
+      process.kill(-child.pid!, "SIGTERM");
+      expect(await waitGroupGone(child.pid!), "processes the demo left running after SIGTERM").to.deep.equal([]);
+    }
+  });
+
   for (const queue of ["in-process", "BullMQ"] as const) {
     it(`npm run demo verifies every result and exits 0, leaving nothing running (${queue} queue)`, async () => {
       const child = spawn(process.execPath, [path.join(REPO_ROOT, "bin", "demo.js")], { // what `npm run demo` runs

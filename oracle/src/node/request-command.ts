@@ -9,7 +9,9 @@ import type { Command } from "commander";
 import { Contract, JsonRpcProvider, Wallet, type Log } from "ethers";
 import { loadDeployment, type Deployment } from "../chain/deployment";
 import { shortError } from "../chain/retry";
+import { RpcClient } from "../chain/rpc";
 import { ConfigError, loadConfig } from "../config";
+import { checkChainId } from "./preflight";
 import { PermanentError } from "../errors";
 import { loadManifest, type ModelManifestEntry } from "../models/manifest";
 import { MODEL_REGISTRY_ABI, ORACLE_ABI, RequestState, oracleInterface } from "../protocol/abi";
@@ -77,6 +79,9 @@ async function sendTestRequest(opts: RequestOptions, out: (line: string) => void
   const { id, file } = findModel(d, loadManifest(config.modelsDir).models, opts.model);
   const decimals = file?.decimals ?? 0;
   const values = opts.input.split(",").map((v) => toFixedPoint(v, decimals));
+  // As `oracle start` does: a chain that does not answer, or answers for another chain id, is named
+  // with what to fix before anything is signed or sent.
+  await checkChainId(new RpcClient(config.rpcUrl), config.rpcUrl, { chainId: d.chainId, file: config.deploymentPath }, 5_000);
   const provider = new JsonRpcProvider(config.rpcUrl, d.chainId, { staticNetwork: true, pollingInterval: 250 });
   try {
     const wallet = new Wallet(config.privateKeys[0], provider);

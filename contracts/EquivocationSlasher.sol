@@ -22,10 +22,6 @@ import {OracleTypes} from "./libraries/OracleTypes.sol";
 contract EquivocationSlasher is IEquivocationSlasher {
     // ---------------------------------------------------------------- constants
 
-    bytes32 private constant _RESULT_TYPEHASH = keccak256(
-        "InferenceResult(uint256 requestId,bytes32 modelHash,bytes32 inputHash,bytes32 outputHash,uint8 status)"
-    );
-    bytes32 private constant _BATCH_TYPEHASH = keccak256("InferenceBatch(bytes32[] results)");
     bytes32 private constant _DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
 
@@ -154,13 +150,13 @@ contract EquivocationSlasher is IEquivocationSlasher {
         if (n == 0) return MessageHashUtils.toTypedDataHash(_separator(), structHash);
         if (s.index >= n) revert EquivocationSlasherIndexOutOfRange(s.index, n);
         if (s.batch[s.index] != structHash) revert EquivocationSlasherResultNotInBatch(s.index);
-        bytes32 batchHash = keccak256(abi.encode(_BATCH_TYPEHASH, keccak256(abi.encodePacked(s.batch))));
+        bytes32 batchHash = keccak256(abi.encode(OracleTypes.BATCH_TYPEHASH, keccak256(abi.encodePacked(s.batch))));
         return MessageHashUtils.toTypedDataHash(_separator(), batchHash);
     }
 
     /// @dev EIP-712 struct hash of `InferenceResult`, as the oracle's `_resultStructHash`.
     function _structHash(InferenceResult calldata r) private pure returns (bytes32) {
-        return keccak256(abi.encode(_RESULT_TYPEHASH, r.requestId, r.modelHash, r.inputHash, r.outputHash, r.status));
+        return keccak256(abi.encode(OracleTypes.RESULT_TYPEHASH, r.requestId, r.modelHash, r.inputHash, r.outputHash, r.status));
     }
 
     function _separator() private view returns (bytes32) {

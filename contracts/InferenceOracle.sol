@@ -53,11 +53,6 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
 
     // ---------------------------------------------------------------- constants
 
-    bytes32 private constant _RESULT_TYPEHASH = keccak256(
-        "InferenceResult(uint256 requestId,bytes32 modelHash,bytes32 inputHash,bytes32 outputHash,uint8 status)"
-    );
-    bytes32 private constant _BATCH_TYPEHASH = keccak256("InferenceBatch(bytes32[] results)");
-
     /// @dev Reported by `requestCommitment` for a fulfilled request, whose slot is cleared (zero):
     /// clearing earns the EIP-3529 refund (4,800 gas) on every fulfilment. A request id up to
     /// `_requestCount` with a zero slot is fulfilled; ids are never reused, so it cannot be
@@ -221,7 +216,7 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
             outputHashes[i] = keccak256(output);
             structHashes[i] = _resultStructHash(results[i].request, outputHashes[i], results[i].status);
         }
-        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(_BATCH_TYPEHASH, _hashWords(structHashes))));
+        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(OracleTypes.BATCH_TYPEHASH, _hashWords(structHashes))));
         Submission memory s = _submission(ECDSA.recoverCalldata(digest, signature), gasStart, n, canonicalBytes);
         for (uint256 i = 0; i < n; ++i) {
             ResultSubmission calldata r = results[i];
@@ -458,7 +453,7 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
         pure
         returns (bytes32 h)
     {
-        bytes32 typeHash = _RESULT_TYPEHASH;
+        bytes32 typeHash = OracleTypes.RESULT_TYPEHASH;
         uint256 requestId = request.requestId;
         bytes32 modelHash = request.modelHash;
         bytes32 inputHash = request.inputHash;

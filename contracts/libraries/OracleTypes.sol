@@ -73,6 +73,14 @@ library OracleTypes {
     uint16 internal constant REPORT_VERSION = 2;
     /// @notice Version of the development-platform certificate layout (unchanged since 1).
     uint16 internal constant CERTIFICATE_VERSION = 1;
+    /// @notice EIP-712 type hash of the result an enclave signs (`fulfil`; the evidence of the
+    /// EquivocationSlasher), under the InferenceOracle's domain.
+    bytes32 internal constant RESULT_TYPEHASH = keccak256(
+        "InferenceResult(uint256 requestId,bytes32 modelHash,bytes32 inputHash,bytes32 outputHash,uint8 status)"
+    );
+    /// @notice EIP-712 type hash of a batch of results signed at once (`fulfilBatch`): the struct
+    /// hashes of its `InferenceResult`s, in order.
+    bytes32 internal constant BATCH_TYPEHASH = keccak256("InferenceBatch(bytes32[] results)");
 }
 
 /// @notice A P-256 (secp256r1) signature as two 32-byte words; `s` must be in the lower half of

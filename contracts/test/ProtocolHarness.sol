@@ -19,18 +19,7 @@ contract ProtocolHarness is EIP712 {
         pure
         returns (bytes32)
     {
-        return keccak256(
-            abi.encode(
-                keccak256(
-                    "InferenceResult(uint256 requestId,bytes32 modelHash,bytes32 inputHash,bytes32 outputHash,uint8 status)"
-                ),
-                requestId,
-                modelHash,
-                inputHash,
-                outputHash,
-                status
-            )
-        );
+        return keccak256(abi.encode(OracleTypes.RESULT_TYPEHASH, requestId, modelHash, inputHash, outputHash, status));
     }
 
     /// @notice EIP-712 digest of one result under this contract's domain.
@@ -45,7 +34,7 @@ contract ProtocolHarness is EIP712 {
     /// @notice EIP-712 digest of a batch of result struct hashes under this contract's domain.
     function batchDigest(bytes32[] calldata structHashes) external view returns (bytes32) {
         return _hashTypedDataV4(
-            keccak256(abi.encode(keccak256("InferenceBatch(bytes32[] results)"), keccak256(abi.encodePacked(structHashes))))
+            keccak256(abi.encode(OracleTypes.BATCH_TYPEHASH, keccak256(abi.encodePacked(structHashes))))
         );
     }
 

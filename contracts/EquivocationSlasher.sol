@@ -60,10 +60,7 @@ contract EquivocationSlasher is IEquivocationSlasher {
     {
         InferenceResult calldata ra = a.result;
         InferenceResult calldata rb = b.result;
-        if (ra.requestId != rb.requestId) revert EquivocationSlasherDifferentRequests(ra.requestId, rb.requestId);
-        if (ra.modelHash != rb.modelHash || ra.inputHash != rb.inputHash) {
-            revert EquivocationSlasherDifferentInputs(ra.requestId);
-        }
+        _checkSameRequest(ra, rb);
         if (ra.outputHash == rb.outputHash && ra.status == rb.status) revert EquivocationSlasherSameResult(ra.requestId);
         bytes32 hashA = _structHash(ra);
         bytes32 hashB = _structHash(rb);
@@ -81,8 +78,7 @@ contract EquivocationSlasher is IEquivocationSlasher {
     {
         InferenceResult calldata r = accused.result;
         InferenceResult calldata w = witness.result;
-        if (r.requestId != w.requestId) revert EquivocationSlasherDifferentRequests(r.requestId, w.requestId);
-        if (r.modelHash != w.modelHash || r.inputHash != w.inputHash) revert EquivocationSlasherDifferentInputs(r.requestId);
+        _checkSameRequest(r, w);
         _checkFinal(r, w);
         _checkBitExact(modelId, r.modelHash);
         bytes32 structHash = _structHash(r);
@@ -119,6 +115,13 @@ contract EquivocationSlasher is IEquivocationSlasher {
     }
 
     // ---------------------------------------------------------------- internal
+
+    /// @dev Reverts unless the two results are for the same request: one request id, and the same
+    /// model and input (a request id that a reorg gave another input is another request).
+    function _checkSameRequest(InferenceResult calldata a, InferenceResult calldata b) private pure {
+        if (a.requestId != b.requestId) revert EquivocationSlasherDifferentRequests(a.requestId, b.requestId);
+        if (a.modelHash != b.modelHash || a.inputHash != b.inputHash) revert EquivocationSlasherDifferentInputs(a.requestId);
+    }
 
     /// @dev Reverts unless the request has a final agreed result (k > 1), the witness's result is it,
     /// and the accused result is not.

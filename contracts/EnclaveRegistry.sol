@@ -22,9 +22,10 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712, OperatorBond
 
     /// @dev Storage form of {Enclave}. Its first word holds everything `activeEnclave` needs but
     /// the measurement, including the revocation epoch at registration: while the registry's
-    /// epoch has not moved since, no measurement or root was revoked, so the signer's measurement
-    /// is still allowed and its root still trusted (both were checked at registration) and the two
-    /// reads that would show it are skipped.
+    /// epoch has not moved since, no measurement or root was revoked and no serving operator's bond
+    /// fell below the minimum, so the signer's measurement is still allowed, its root still trusted
+    /// and its operator still bonded (all checked at registration) and the reads that would show it
+    /// are skipped.
     struct EnclaveRecord {
         /// @dev See {Enclave-operator}.
         address operator;
@@ -416,7 +417,8 @@ contract EnclaveRegistry is IEnclaveRegistry, Ownable2Step, EIP712, OperatorBond
     }
 
     /// @dev Reverts unless the signer is active and unexpired (all from its first word); returns its
-    /// operator and whether no measurement or root was revoked since its epoch.
+    /// operator and whether the registry's epoch is still the signer's own (nothing since needs a
+    /// re-check: no measurement or root revoked, no serving operator's bond fallen short).
     function _checkSigner(address signer, EnclaveRecord storage e)
         private
         view

@@ -81,7 +81,8 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     uint256 private constant _TX_BASE_GAS = 21_000;
     uint256 private constant _CALLDATA_GAS_PER_BYTE = 16;
     /// @dev Gas spent before the first `gasleft()` of `fulfil`/`fulfilBatch`: dispatch, calldata
-    /// offsets, the reentrancy guard (measured in test/contracts/InferenceOracle.gas.test.ts).
+    /// offsets, the reentrancy guard (test/contracts/fees.test.ts holds every reimbursement within
+    /// 100-110 % of what the relayer's transaction cost).
     uint256 private constant _ENTRY_GAS = 1_000;
     /// @dev EIP-3529 refund for clearing a request's word at finality; the relayer gets it back.
     uint256 private constant _CLEAR_REFUND = 4_800;
@@ -639,9 +640,9 @@ contract InferenceOracle is IInferenceOracle, Ownable2Step, ReentrancyGuardTrans
     }
 
     /// @dev Whether `signer` is still an active enclave (not revoked, retired or expired, its
-    /// measurement and root still trusted), and its operator. A failed call means inactive, so a
+    /// measurement and root still trusted, its operator bonded), and its operator. A failed call means inactive, so a
     /// relayer must not be able to make it fail by starving it of gas: it gets a fixed allowance,
-    /// several times what `activeEnclave` can use (six cold reads at most), and the submission
+    /// several times what `activeEnclave` can use (seven cold reads at most), and the submission
     /// reverts if that much is not left.
     function _liveOperator(uint256 requestId, address signer) private view returns (address operator, bool active) {
         uint256 gasLeft = gasleft();

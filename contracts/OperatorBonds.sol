@@ -6,8 +6,9 @@ import {IOperatorBonds} from "./interfaces/IOperatorBonds.sol";
 
 /// @title OperatorBonds
 /// @notice Operators' native-ether bonds, inherited by the EnclaveRegistry so that `activeEnclave`
-/// checks a signer's operator's bond with two storage reads instead of a call to another contract
-/// (the oracle's `fulfil` pays for it on every result). See {IOperatorBonds}.
+/// checks a signer's operator's bond with storage reads instead of a call to another contract. It
+/// checks it only after the registry's revocation epoch moved (every fall of a serving operator's
+/// bond moves it: `_onBondReduced`), so a steady-state `fulfil` pays nothing for it. See {IOperatorBonds}.
 /// @dev Ether accounting: this contract's balance is always the sum of every operator's bonded and
 /// unbonding wei, every credited reward, and `totalBurnt` (test/contracts/OperatorBonds.test.ts
 /// checks it after every step of a randomized run).
@@ -37,8 +38,8 @@ abstract contract OperatorBonds is IOperatorBonds, Ownable2Step {
     uint32 private _unbondingDelay;
     /// @dev `_totalBurnt` and `_minBond` share the last slot, and the compiler packs the first
     /// variable of the contract that inherits this one (the EnclaveRegistry's revocation epoch, a
-    /// uint32) into its remaining 32 bits: `activeEnclave` reads both, so the minimum bond costs a
-    /// warm read (100 gas) instead of a cold one (2,100) on every result.
+    /// uint32) into its remaining 32 bits: `activeEnclave` always reads the epoch, so when it checks
+    /// the bond (after the epoch moved) the minimum costs a warm read (100 gas), not a cold one (2,100).
     uint128 private _totalBurnt;
     uint96 private _minBond;
 

@@ -36,7 +36,8 @@ interface IEnclaveRegistry is ITypeAndVersion {
         uint64 expiresAt;
         /// @notice `OracleTypes.TeeType` of the attesting platform.
         uint8 teeType;
-        /// @notice Whether the signer is active, retired by its operator, or revoked by the owner.
+        /// @notice Whether the signer is active, retired by its operator, revoked by the owner, or
+        /// slashed.
         EnclaveStatus status;
         /// @notice Measurement of the runner that holds the signer's key.
         bytes32 measurement;
@@ -105,7 +106,8 @@ interface IEnclaveRegistry is ITypeAndVersion {
         bytes32 evidenceHash
     );
 
-    /// @notice The owner revoked an enclave signer for good.
+    /// @notice An enclave signer was revoked for good: by the owner, or because it was slashed
+    /// (`IOperatorBonds.BondSlashed` in the same transaction).
     /// @param signer The signer.
     event EnclaveRevoked(address indexed signer);
 
@@ -332,10 +334,12 @@ interface IEnclaveRegistry is ITypeAndVersion {
     function activeEnclave(address signer) external view returns (address operator, bytes32 measurement);
 
     /// @notice Stamps an active signer with the current revocation epoch after checking that its
-    /// measurement is still allowed and its root still trusted, so that `activeEnclave` skips those
-    /// two reads again (about 4,200 gas per result) until the next revocation. Anyone may call it;
-    /// it changes nothing else, and a signer that fails a check reverts as in `activeEnclave`.
-    /// Registration and renewal stamp the epoch too. Does nothing if the signer is current.
+    /// measurement is still allowed, its root still trusted and its operator bonded, so that
+    /// `activeEnclave` skips those cold reads again (three or four, 6,300-8,400 gas) until the
+    /// epoch next moves. Anyone may call it; it changes nothing else, and a signer that fails a
+    /// check reverts as in `activeEnclave`. Registration and renewal stamp the epoch too (a signer
+    /// registered while its operator was short of the minimum bond is stamped so that it needs a
+    /// refresh). Does nothing if the signer is current.
     /// @param signer The signer.
     function refreshSigner(address signer) external;
 
@@ -343,8 +347,10 @@ interface IEnclaveRegistry is ITypeAndVersion {
     /// @param signer The signer.
     function getEnclave(address signer) external view returns (Enclave memory);
 
-    /// @notice Number of measurement and root revocations so far (`setMeasurementAllowed(m, false)`,
-    /// `revokeRoot`). A signer registered at the current epoch needs neither re-checked.
+    /// @notice Moves by one on every revocation of a measurement or a root
+    /// (`setMeasurementAllowed(m, false)`, `revokeRoot`) and every fall of a serving operator's bond
+    /// below the minimum (an unbond across it, a slash, a raise of `minBond`). A signer stamped with
+    /// the current epoch needs none of its measurement, root and bond re-checked.
     function revocationEpoch() external view returns (uint32);
 
     /// @notice A vendor root (all zero if never added).

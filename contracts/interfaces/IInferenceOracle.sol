@@ -172,8 +172,8 @@ interface IInferenceOracle is ITypeAndVersion {
     );
 
     /// @notice An earlier vote no longer counts: its signer was revoked, retired or expired (or its
-    /// measurement or root revoked) before the quorum was reached. Its operator is not paid and may
-    /// vote again through an active signer.
+    /// measurement or root revoked, or its operator's bond fell below the minimum) before the
+    /// quorum was reached. Its operator is not paid and may vote again through an active signer.
     /// @param requestId The request.
     /// @param signer The signer whose vote was dropped.
     event VoteDropped(uint256 indexed requestId, address indexed signer);

@@ -39,7 +39,8 @@ interface IOperatorBonds {
     /// @param amount Wei sent.
     event BondWithdrawn(address indexed operator, address indexed recipient, uint256 amount);
 
-    /// @notice `signer` was proven to have equivocated: it is revoked and its operator's whole stake
+    /// @notice `signer` was proven to have equivocated (or, for a bit-exact model, to have signed a
+    /// result other than the final agreed one): it is revoked and its operator's whole stake
     /// (bonded and unbonding) is slashed.
     /// @param signer The enclave signer.
     /// @param operator Its operator.
@@ -151,7 +152,7 @@ interface IOperatorBonds {
     /// @notice Slashes the operator of `signer` and revokes it; only the slasher, after it has
     /// checked the evidence. Reverts OperatorBondsNotSlasher, and the registry's
     /// EnclaveRegistryUnknownSigner (never registered) or EnclaveRegistrySignerSlashed (replay).
-    /// @param signer The enclave signer proven to have equivocated.
+    /// @param signer The enclave signer the slasher's evidence convicts.
     /// @param reporter Who gets the reporter's share.
     /// @return slashed Wei taken from the operator.
     function slash(address signer, address reporter) external returns (uint256 slashed);

@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { Contract, id, parseEther } from "ethers";
 import { deployContract } from "../../scripts/lib/deploy-contracts";
 import {
-  GAS_PRICE_BOUND, IRIS, MEASUREMENT, ResultStatus, commitmentFromReceipt, deployOracleFixture, encodeTensor, findEvent, settlement,
+  GAS_PRICE_BOUND, IRIS, MEASUREMENT, ResultStatus, commitmentFromReceipt, deployOracleFixture, encodeTensor, settlement,
   registerEnclave, registerModel, signResult,
 } from "../helpers/fixtures";
 

@@ -11,7 +11,7 @@ import { Contract, ContractTransactionReceipt, Wallet, id, parseEther } from "et
 import { deployContract } from "../../scripts/lib/deploy-contracts";
 import {
   GAS_PRICE_BOUND, IRIS, IRIS_INPUT, IRIS_OUTPUT, MEASUREMENT, OracleFixture, commitmentFromReceipt, deployOracleFixture,
-  encodeTensor, findEvent, settlement, registerEnclave, registerModel, requestFrom, requestOptions, requestViaConsumer, signBatch, signResult,
+  encodeTensor, settlement, registerEnclave, registerModel, requestFrom, requestOptions, requestViaConsumer, signBatch, signResult,
 } from "../helpers/fixtures";
 import { InputEncoding, RequestCommitment, encodePacked } from "../helpers/protocol";
 

@@ -12,8 +12,9 @@ import {
 } from "ethers";
 import { ModelSpec, deployContract, deployContracts, registerModel as registerModelFrom, trustRoot } from "../../scripts/lib/deploy-contracts";
 import {
-  Determinism, InferenceResult, InputEncoding, RequestCommitment, RequestOptions, ResultStatus, batchDigest, commitmentOf,
-  encodeTensor, requestInLogs, keccakOf, oracleDomain, resultDigest, resultStructHash,
+  Determinism, InferenceFulfilledArgs, InferenceResult, InputEncoding, RequestCommitment, RequestOptions, ResultStatus, batchDigest,
+  commitmentOf, encodeTensor, fulfilmentFromEvent, gasReimbursed, requestInLogs, keccakOf, oracleDomain, resultDigest,
+  resultStructHash,
 } from "./protocol";
 import { createDevRoot, type DevPlatform, type DevRoot } from "../../oracle/src/enclave/platform";
 import { alterReport, createTestPlatform, registerEnclaveArgs, signReportAt } from "./platform";
@@ -238,16 +239,12 @@ export function batchEvidence(signer: Wallet, domain: TypedDataDomain, items: Su
 }
 
 /**
- * How request `c` was settled in `receipt`, from its one `InferenceFulfilled` log (the gas reimbursed
- * is not in the log: it is the prepayment minus what came back to the requester).
+ * How request `c` was settled in `receipt`: its one `InferenceFulfilled` log read as every reader
+ * reads it (`fulfilmentFromEvent`), with the gas reimbursed derived from the prepayment (`gasReimbursed`).
  */
 export function settlement(contract: BaseContract, receipt: ContractTransactionReceipt | null, c: RequestCommitment) {
   const log = findEvents(contract, receipt, "InferenceFulfilled").find((l) => l.args.requestId === c.requestId);
   if (!log) throw new Error(`no InferenceFulfilled for request ${c.requestId} in the receipt`);
-  const gasRefunded = log.args.gasRefunded as bigint;
-  return {
-    requestId: c.requestId, gasReimbursed: c.gasPrepayment - gasRefunded, gasRefunded,
-    signer: log.args.signer as string, status: Number(log.args.status), output: log.args.output as string,
-    callbackSuccess: log.args.callbackSuccess as boolean, callbackGasUsed: log.args.callbackGasUsed as bigint,
-  };
+  const fulfilment = fulfilmentFromEvent(log.args as unknown as InferenceFulfilledArgs);
+  return { ...fulfilment, gasReimbursed: gasReimbursed(c.gasPrepayment, fulfilment) };
 }

@@ -1,13 +1,16 @@
 /**
  * Deploys ModelRegistry, EnclaveRegistry (with the operators' bonds), InferenceOracle and the
- * EquivocationSlasher from the Hardhat artifacts with a
- * plain ethers signer. Used by the contract tests, `npm run gas`, `scripts/deploy.ts`, the node's
- * integration tests and the demo; it needs `npx hardhat compile` to have run, nothing else from
- * Hardhat, so it works against any JSON-RPC provider.
+ * EquivocationSlasher from the Hardhat artifacts with a plain ethers signer. Used by the contract
+ * tests, `npm run gas`, `scripts/deploy.ts`, the node's integration tests and the demo; it needs
+ * `npx hardhat compile` to have run, nothing else from Hardhat, so it works against any JSON-RPC
+ * provider.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { Contract, ContractFactory, Signer, getAddress } from "ethers";
+import { type ModelSpec, modelSpecTuple } from "../../oracle/src/protocol/model-spec";
+
+export { type ModelSpec, modelSpecTuple };
 
 /** Where `hardhat compile` writes artifacts (repo root / artifacts). */
 export const ARTIFACTS_DIR = path.resolve(__dirname, "../../artifacts");
@@ -157,9 +160,6 @@ export async function deployContracts(deployer: Signer, options: DeployOptions =
     },
   };
 }
-
-import { type ModelSpec, modelSpecTuple } from "../../oracle/src/protocol/model-spec";
-export { type ModelSpec, modelSpecTuple };
 
 /** Registers a model from `modelRegistry`'s signer (its publisher) for `measurements`; returns its id. */
 export async function registerModel(modelRegistry: Contract, spec: ModelSpec, measurements: string[]): Promise<bigint> {

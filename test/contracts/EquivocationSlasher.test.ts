@@ -304,6 +304,14 @@ describe("EquivocationSlasher", () => {
     });
   });
 
+  describe("gas target (issue 11; `npm run gas` reports it as slashEquivocationSingle)", () => {
+    it("proves an equivocation from two single results within 100k gas", async () => {
+      const f = await fixture();
+      const tx = await f.prove(singleEvidence(f.signer, f.domain, f.c), singleEvidence(f.signer, f.domain, f.c, OTHER_OUTPUT));
+      expect((await tx.wait()).gasUsed).to.be.at.most(100_000n);
+    });
+  });
+
   describe("views", () => {
     it("computes the digests the enclave signs, under the oracle's own domain", async () => {
       const f = await fixture();

@@ -2,12 +2,12 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { Contract, Interface, Wallet, ZeroHash, id, keccak256, recoverAddress, toBeHex } from "ethers";
+import { Contract, ContractTransactionReceipt, Interface, Wallet, ZeroHash, id, keccak256, recoverAddress, toBeHex } from "ethers";
 import { deployContract } from "../../scripts/lib/deploy-contracts";
 import {
-  IRIS, IRIS_INPUT, IRIS_OUTPUT, MEASUREMENT, OTHER_MEASUREMENT, OracleFixture, ResultStatus, Submission, commitmentFromReceipt,
-  deployOracleFixture, encodeTensor, registerEnclave, requestFrom, requestOptions, requestViaConsumer, resultFor, signBatch,
-  signResult, findEvent, registerModel,
+  GAS_PRICE_BOUND, IRIS, IRIS_INPUT, IRIS_OUTPUT, MEASUREMENT, OTHER_MEASUREMENT, OracleFixture, ResultStatus, Submission,
+  commitmentFromReceipt, deployOracleFixture, encodeTensor, registerEnclave, requestFrom, requestOptions, requestViaConsumer, resultFor,
+  settlement, signBatch, signResult, findEvent, registerModel,
 } from "../helpers/fixtures";
 import { commitmentHash, oracleDomain, resultDigest, RequestCommitment } from "../helpers/protocol";
 
@@ -771,6 +771,27 @@ describe("InferenceOracle", () => {
       expect(await f.oracle.typeAndVersion()).to.equal("InferenceOracle 2.1.0");
       expect(await f.oracle.modelRegistry()).to.equal(await f.modelRegistry.getAddress());
       expect(await f.oracle.enclaveRegistry()).to.equal(await f.enclaveRegistry.getAddress());
+    });
+  });
+
+  describe("gas targets (issue 11; `npm run gas` measures them in full, docs/gas.md)", () => {
+    it("requests within 80k, fulfils within 70k and fulfils in a batch within 25k per result, callbacks excluded, with prepaid gas", async () => {
+      const f = await fixture();
+      const withoutCallbacks = (r: ContractTransactionReceipt, cs: RequestCommitment[]) =>
+        cs.reduce((gas, c) => gas - settlement(f.oracle, r, c).callbackGasUsed, r.gasUsed);
+      // Steady state, as npm run gas measures it: the request counter, the operator's and the
+      // consumer's balance words are non-zero already; the operator is bonded and its signer current.
+      await (await fulfil(f, f.signerA, await requestViaConsumer(f, { maxGasPrice: GAS_PRICE_BOUND }))).wait();
+      const options = await requestOptions({ callbackGasLimit: 100_000, maxGasPrice: GAS_PRICE_BOUND });
+      const requested = await (await (f.oracle.connect(f.user) as Contract)
+        .requestInference(f.modelId, IRIS_INPUT, options, { value: await f.oracle.quote(f.modelId, options) })).wait();
+      expect(requested.gasUsed).to.be.at.most(80_000n);
+      const c = await requestViaConsumer(f, { maxGasPrice: GAS_PRICE_BOUND });
+      expect(withoutCallbacks(await (await fulfil(f, f.signerA, c)).wait(), [c])).to.be.at.most(70_000n);
+      const items: Submission[] = [];
+      for (let i = 0; i < 10; i++) items.push({ request: await requestViaConsumer(f, { maxGasPrice: GAS_PRICE_BOUND }), output: IRIS_OUTPUT, status: ResultStatus.Ok });
+      const batch = await (await f.oracle.fulfilBatch(items.map((s) => [s.request, s.output, s.status]), signBatch(f.signerA, f.domain, items))).wait();
+      expect(withoutCallbacks(batch, items.map((s) => s.request)) / 10n).to.be.at.most(25_000n);
     });
   });
 });

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {OracleTypes} from "./OracleTypes.sol";
+
 /// @title TensorIO
 /// @notice What a consumer needs to build a model's input and read its output.
 ///
@@ -9,16 +11,16 @@ pragma solidity ^0.8.24;
 /// 0) or, for a model registered with input encoding 1..4, the values packed big-endian as two's
 /// complement signed integers of 1, 2, 4 or 8 bytes each (int8, int16, int32, int64).
 library TensorIO {
-    /// @notice Input encoding 0: `abi.encode(int256[])`.
-    uint8 internal constant ENCODING_ABI_INT256 = 0;
+    /// @notice Input encoding 0: `abi.encode(int256[])` (`OracleTypes.InputEncoding`, as are the next four).
+    uint8 internal constant ENCODING_ABI_INT256 = uint8(OracleTypes.InputEncoding.AbiInt256);
     /// @notice Input encoding 1: packed int8.
-    uint8 internal constant ENCODING_PACKED_INT8 = 1;
+    uint8 internal constant ENCODING_PACKED_INT8 = uint8(OracleTypes.InputEncoding.PackedInt8);
     /// @notice Input encoding 2: packed int16.
-    uint8 internal constant ENCODING_PACKED_INT16 = 2;
+    uint8 internal constant ENCODING_PACKED_INT16 = uint8(OracleTypes.InputEncoding.PackedInt16);
     /// @notice Input encoding 3: packed int32.
-    uint8 internal constant ENCODING_PACKED_INT32 = 3;
+    uint8 internal constant ENCODING_PACKED_INT32 = uint8(OracleTypes.InputEncoding.PackedInt32);
     /// @notice Input encoding 4: packed int64.
-    uint8 internal constant ENCODING_PACKED_INT64 = 4;
+    uint8 internal constant ENCODING_PACKED_INT64 = uint8(OracleTypes.InputEncoding.PackedInt64);
 
     /// @notice The encoding is none of 0..4. Selector 0x4b4d68d2.
     /// @param encoding The encoding given.

@@ -6,6 +6,7 @@
  */
 import { formatUnits } from "ethers";
 import type { ModelManifestEntry } from "./manifest";
+import { specInputEncoding } from "./spec";
 import { InputEncoding } from "../protocol/constants";
 import { decodeTensor } from "../protocol/eip712";
 import { decodeInput } from "../protocol/input";
@@ -36,10 +37,9 @@ export interface TensorView {
 
 /** The model spec fields the views read. */
 export function modelView(entry: ModelManifestEntry): ModelView {
-  const encoding = (entry as { inputEncoding?: InputEncoding }).inputEncoding;
   return {
     name: entry.name, decimals: entry.decimals, features: entry.input.features, labels: entry.output.labels, inputLength: entry.input.length,
-    ...(encoding === undefined ? {} : { inputEncoding: encoding }),
+    inputEncoding: specInputEncoding(entry),
   };
 }
 

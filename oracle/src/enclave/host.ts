@@ -47,9 +47,9 @@ import { ModelQuarantine } from "./quarantine";
 import { mapRunnerError, sendRequest } from "./runner-ipc";
 import { attestRunner, launchRunner, stopRunner, type LaunchSettings, type RunnerProcess } from "./runner-process";
 import type { HostMessage, InferReply, RunnerReply, WireJob } from "./ipc";
-import { hashInputs, packJobs, type PackedJobs } from "./wire";
+import { hashInputs, packJobs } from "./wire";
 import type { RunnerMeasurement } from "./measure";
-import { verifyReply, type SignedResult } from "./verify-reply";
+import { verifyReply, type SentBatch, type SignedResult } from "./verify-reply";
 
 export type { SignedResult } from "./verify-reply";
 
@@ -103,8 +103,6 @@ export class EnclaveHost extends EventEmitter {
   /** How each runner is launched: measured in, and forked from, this checkout. */
   readonly #launching: LaunchSettings;
   readonly #hasher: ResultHasher;
-  /** Each batch sent, packed, with the host's own input hashes, for checking its reply (collected with the batch). */
-  readonly #packed = new WeakMap<WireJob[], SentJobs>();
   #runner?: RunnerProcess;
   /** Resolves when a runner is ready; replaced while one is (re)starting. */
   #ready: Promise<RunnerProcess | undefined>;
@@ -116,7 +114,7 @@ export class EnclaveHost extends EventEmitter {
   #closed = false;
   #restartTimer?: NodeJS.Timeout;
   /** The signature journal of the key in use (a restart without a sealed key brings a new one). */
-  readonly #journals = new Map<string, SignatureJournal>();
+  #signatures?: SignatureJournal;
   /** Which models are suspected or quarantined after failing the runner. */
   readonly #models: ModelQuarantine;
   private constructor(options: EnclaveHostOptions) {
@@ -213,9 +211,8 @@ export class EnclaveHost extends EventEmitter {
 
   /** Runs one job; the result carries its own signature over `InferenceResult`. */
   async infer(job: EnclaveJob): Promise<SignedInference> {
-    const wire = [this.#checkJob(job)];
-    const { reply, signer } = await this.#enqueue(wire, "single");
-    const [result] = this.#checkReply(wire, reply, signer, "single");
+    const { reply, signer, sent } = await this.#enqueue([this.#checkJob(job)], "single");
+    const [result] = this.#checkReply(sent, reply, signer, "single");
     this.#journal(signer, [result], reply.signature, "single");
     return { ...result, signature: reply.signature, signer };
   }
@@ -224,9 +221,8 @@ export class EnclaveHost extends EventEmitter {
   async inferBatch(jobs: EnclaveJob[]): Promise<SignedBatch> {
     if (!Array.isArray(jobs) || jobs.length === 0) throw new InvalidJobError("a batch needs at least one job");
     if (jobs.length > this.limits.maxBatchSize) throw new InvalidJobError(`batch of ${jobs.length} exceeds the limit of ${this.limits.maxBatchSize}`);
-    const wire = jobs.map((j) => this.#checkJob(j));
-    const { reply, signer } = await this.#enqueue(wire, "batch");
-    const results = this.#checkReply(wire, reply, signer, "batch");
+    const { reply, signer, sent } = await this.#enqueue(jobs.map((j) => this.#checkJob(j)), "batch");
+    const results = this.#checkReply(sent, reply, signer, "batch");
     this.#journal(signer, results, reply.signature, "batch");
     return { results, signature: reply.signature, signer };
   }
@@ -253,14 +249,10 @@ export class EnclaveHost extends EventEmitter {
    * of its results contradicts what the key already signed for that request, else journals it.
    */
   #journal(signer: string, results: SignedResult[], signature: string, mode: "single" | "batch"): void {
-    let journal = this.#journals.get(signer);
-    if (!journal) {
-      // A new key (a restart without sealing): the old key's runner is gone, so its journal leaves
-      // memory (a late reply signed by it reopens the file).
-      this.#journals.clear();
-      journal = new SignatureJournal(signer, this.#options.journalDir);
-      this.#journals.set(signer, journal);
-    }
+    // A new key (a restart without sealing): the old key's runner is gone, so its journal leaves
+    // memory (a late reply signed by it reopens the file).
+    if (this.#signatures?.signer !== signer) this.#signatures = new SignatureJournal(signer, this.#options.journalDir);
+    const journal = this.#signatures;
     const entries = results.map((r) => ({
       requestId: r.requestId.toString(), modelHash: r.modelHash, inputHash: r.inputHash, outputHash: r.outputHash, status: r.status,
     }));
@@ -293,7 +285,7 @@ export class EnclaveHost extends EventEmitter {
   }
 
   /** Serialises calls: one in flight per runner, so a timeout measures the job, not the queue. */
-  #enqueue(jobs: WireJob[], mode: "single" | "batch"): Promise<{ reply: InferReply; signer: string }> {
+  #enqueue(jobs: WireJob[], mode: "single" | "batch"): Promise<Dispatched> {
     this.#models.refuseMixedSuspects(jobs);
     this.#queued++;
     const run = this.#queue.then(() => this.#dispatch(jobs, mode)).then(
@@ -323,28 +315,23 @@ export class EnclaveHost extends EventEmitter {
     return waited;
   }
 
-  async #dispatch(jobs: WireJob[], mode: "single" | "batch"): Promise<{ reply: InferReply; signer: string }> {
+  async #dispatch(jobs: WireJob[], mode: "single" | "batch"): Promise<Dispatched> {
     const runner = await this.#currentRunner();
     const timeoutMs = this.limits.timeoutMs * jobs.length;
     const packed = packJobs(jobs);
-    const sent: SentJobs = { packed };
-    this.#packed.set(jobs, sent);
     const answer = this.#call(runner, { type: "infer", id: 0, mode, ...packed }, timeoutMs);
     // The message is on its way: hash the inputs (the host's own hashes, checked against the
     // reply's) while the runner computes, instead of after its answer.
-    sent.inputHashes = hashInputs(jobs);
+    const sent: SentBatch = { jobs, packed, inputHashes: hashInputs(jobs) };
     const reply = await answer;
     if (!reply.ok) throw mapRunnerError(reply.code, reply.message);
     if (reply.type !== "infer") throw new RunnerMisbehavedError(`answered an infer with ${reply.type}`);
-    return { reply, signer: runner.signer };
+    return { reply, signer: runner.signer, sent };
   }
 
   /** The reply's security check (verify-reply.ts) against the batch as the host sent it. */
-  #checkReply(jobs: WireJob[], reply: InferReply, signer: string, mode: "single" | "batch"): SignedResult[] {
-    const sent = this.#packed.get(jobs);
-    if (!sent) throw new RunnerMisbehavedError("a reply for jobs the host did not send");
-    const sentJobs = { jobs, packed: sent.packed, inputHashes: sent.inputHashes ?? hashInputs(jobs) };
-    return verifyReply(this.#hasher, sentJobs, reply, { signer, mode, checkSignature: this.#options.verifySignatures !== false });
+  #checkReply(sent: SentBatch, reply: InferReply, signer: string, mode: "single" | "batch"): SignedResult[] {
+    return verifyReply(this.#hasher, sent, reply, { signer, mode, checkSignature: this.#options.verifySignatures !== false });
   }
 
   /** Sends one request and waits for its answer; a timeout kills the runner. */
@@ -395,10 +382,11 @@ export class EnclaveHost extends EventEmitter {
   }
 }
 
-/** A batch as sent: its packed form and, once computed, the host's own keccak of each input (32·n bytes). */
-interface SentJobs {
-  packed: PackedJobs;
-  inputHashes?: Uint8Array;
+/** A runner's answer to one call, with the attested signer that gave it and the batch as sent. */
+interface Dispatched {
+  reply: InferReply;
+  signer: string;
+  sent: SentBatch;
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {

@@ -27,10 +27,11 @@ interface QuarantineLogger {
 export class ModelQuarantine {
   /** Models declined after they failed a call of their own: hash → why. */
   readonly #quarantined = new Map<string, string>();
-  /** Models whose call failed: run alone until a call of their own succeeds. */
-  readonly #suspect = new Set<string>();
-  /** Failed calls of its own in a row, per suspect model. */
-  readonly #strikes = new Map<string, number>();
+  /**
+   * Suspect models (their call failed: run alone until a call of their own succeeds), each with
+   * its failed calls of its own in a row (0 when only a mixed call failed).
+   */
+  readonly #suspects = new Map<string, number>();
 
   constructor(private readonly log: QuarantineLogger) {}
 
@@ -47,19 +48,16 @@ export class ModelQuarantine {
 
   /** Refuses a batch that mixes a suspect model with other models. */
   refuseMixedSuspects(jobs: WireJob[]): void {
-    if (this.#suspect.size === 0) return;
+    if (this.#suspects.size === 0) return;
     const models = new Set(jobs.map((j) => j.modelHash));
     if (models.size < 2) return;
-    for (const m of models) if (this.#suspect.has(m)) throw new SuspectModelBatchError(m);
+    for (const m of models) if (this.#suspects.has(m)) throw new SuspectModelBatchError(m);
   }
 
   /** A call succeeded: its models are no longer suspect. */
   cleared(jobs: WireJob[]): void {
-    if (this.#suspect.size === 0) return;
-    for (const j of jobs) {
-      this.#suspect.delete(j.modelHash);
-      this.#strikes.delete(j.modelHash);
-    }
+    if (this.#suspects.size === 0) return;
+    for (const j of jobs) this.#suspects.delete(j.modelHash);
   }
 
   /** Quarantines or suspects the models of a call that failed in a way a model can cause; returns the error to throw. */
@@ -67,21 +65,20 @@ export class ModelQuarantine {
     const modelFault = err instanceof RunnerTimeoutError || err instanceof RunnerCrashedError || (err instanceof RunnerFailedError && err.code === "INFERENCE_FAILED");
     if (!modelFault) return err;
     const models = [...new Set(jobs.map((j) => j.modelHash))];
-    for (const m of models) this.#suspect.add(m);
+    for (const m of models) if (!this.#suspects.has(m)) this.#suspects.set(m, 0);
     if (models.length > 1) {
       this.log.warn({ models, err: (err as Error).message }, "a batch of several models failed the runner; each is run alone until the culprit is found");
       return err;
     }
-    const strikes = (this.#strikes.get(models[0]) ?? 0) + 1;
-    this.#strikes.set(models[0], strikes);
+    const strikes = this.#suspects.get(models[0])! + 1;
+    this.#suspects.set(models[0], strikes);
     if (strikes < QUARANTINE_STRIKES) {
       this.log.warn({ modelHash: models[0], strikes, err: (err as Error).message }, "a model's call failed the runner; one more and it is quarantined");
       return err;
     }
     const reason = `${(err as EnclaveError).code}: ${(err as Error).message}${(err as EnclaveError).details ? ` (${(err as EnclaveError).details!.slice(0, 300)})` : ""}`;
     this.#quarantined.set(models[0], reason);
-    this.#suspect.delete(models[0]);
-    this.#strikes.delete(models[0]);
+    this.#suspects.delete(models[0]);
     this.log.error({ modelHash: models[0], reason }, "model quarantined: it crashed, stalled or failed the runner on its own");
     return new ModelQuarantinedError(models[0], reason);
   }

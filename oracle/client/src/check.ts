@@ -15,9 +15,9 @@
  *              with a measurement the model allows
  *   quorum     at least `redundancy` such signers of distinct operators
  */
-import { getAddress, keccak256, recoverAddress, type TransactionResponse } from "ethers";
-import { batchDigest, oracleDomain, resultDigest, type InferenceResult } from "../../src/protocol/eip712";
-import { fulfilmentFromEvent } from "../../src/protocol/fulfilment";
+import { getAddress, recoverAddress, type TransactionResponse } from "ethers";
+import { oracleDomain } from "../../src/protocol/eip712";
+import { decodeFulfilCall, fulfilCallDigest, fulfilmentFromEvent } from "../../src/protocol/fulfilment";
 import { commitmentHash, commitmentOf, requestFromLog, type RequestCommitment } from "../../src/protocol/request";
 import type { OracleClient } from "./client";
 import { OracleClientError, toClientError } from "./errors";
@@ -92,11 +92,10 @@ export async function checkResult(client: OracleClient, requestId: bigint | numb
   }
 
   const domain = oracleDomain(client.chainId, client.oracle.target as string);
-  const result: InferenceResult = { requestId: id, modelHash: commitment.modelHash, inputHash: commitment.inputHash, outputHash: ful.outputHash, status: report.status };
   const operators = new Set<string>();
   for (const s of subs) {
     const tx = await client.provider.getTransaction(s.transactionHash);
-    const recovered = tx ? recoverFromCalldata(client, tx, commitment, report.output, result, domain) : "transaction not found";
+    const recovered = tx ? recoverFromCalldata(client, tx, commitment, report.output, domain) : "transaction not found";
     if (!check(`signature of ${s.signer}`, recovered === getAddress(s.signer), recovered)) return report;
     const enclave = await client.enclaveRegistry.activeEnclave(s.signer).then(
       (r: { operator: string; measurement: string }) => r, (err: unknown) => toClientError(err));
@@ -117,30 +116,13 @@ export async function checkResult(client: OracleClient, requestId: bigint | numb
  * after checking it carries this request's commitment and output; else a sentence saying why not.
  */
 function recoverFromCalldata(
-  client: OracleClient, tx: TransactionResponse, commitment: RequestCommitment, output: string,
-  result: InferenceResult, domain: ReturnType<typeof oracleDomain>,
+  client: OracleClient, tx: TransactionResponse, commitment: RequestCommitment, output: string, domain: ReturnType<typeof oracleDomain>,
 ): string {
   if (tx.to === null || getAddress(tx.to) !== getAddress(client.oracle.target as string)) return "submitted through another contract: calldata not checked offline";
-  const call = client.oracle.interface.parseTransaction({ data: tx.data });
+  const call = decodeFulfilCall(tx.data);
+  if (!call) throw new OracleClientError(`transaction ${tx.hash} is neither fulfil nor fulfilBatch`);
   const want = commitmentHash(commitment);
-  if (call?.name === "fulfil") {
-    if (commitmentHash(toCommitment(call.args[0])) !== want || call.args[1] !== output) return "calldata is for another request or output";
-    return recoverAddress(resultDigest(domain, result), call.args[3]);
-  }
-  if (call?.name === "fulfilBatch") {
-    const items = call.args[0] as { request: unknown; output: string; status: bigint }[];
-    const mine = items.find((it) => commitmentHash(toCommitment(it.request)) === want);
-    if (!mine || mine.output !== output) return "batch has no item for this request and output";
-    const results: InferenceResult[] = items.map((it) => {
-      const c = toCommitment(it.request);
-      return { requestId: c.requestId, modelHash: c.modelHash, inputHash: c.inputHash, outputHash: keccak256(it.output), status: Number(it.status) };
-    });
-    return recoverAddress(batchDigest(domain, results), call.args[1]);
-  }
-  throw new OracleClientError(`transaction ${tx.hash} is neither fulfil nor fulfilBatch`);
-}
-
-/** A commitment decoded from calldata (an ethers Result), by field name. */
-function toCommitment(r: unknown): RequestCommitment {
-  return (r as { toObject(): Record<string, unknown> }).toObject() as unknown as RequestCommitment;
+  const mine = call.items.find((it) => commitmentHash(it.request) === want);
+  if (!mine || mine.output !== output) return call.batch ? "batch has no item for this request and output" : "calldata is for another request or output";
+  return recoverAddress(fulfilCallDigest(domain, call), call.signature);
 }

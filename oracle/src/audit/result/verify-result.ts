@@ -36,10 +36,10 @@ import { Contract, getAddress, keccak256, recoverAddress, toBeHex, zeroPadValue,
 import type { Deployment } from "../../chain/deployment";
 import { measureRunner, type RunnerMeasurement } from "../../enclave/measure";
 import { REPO_ROOT } from "../../paths";
-import { batchDigest, oracleDomain, resultDigest, type InferenceResult } from "../../protocol/eip712";
+import { oracleDomain } from "../../protocol/eip712";
 import { commitmentHash, requestFromLog, type InferenceRequest, type RequestCommitment } from "../../protocol/request";
 import { REQUEST_STATE, ORACLE_ABI, ENCLAVE_REGISTRY_ABI, oracleInterface } from "../../protocol/abi";
-import { fulfilmentFromEvent } from "../../protocol/fulfilment";
+import { decodeFulfilCall, fulfilCallDigest, fulfilmentFromEvent, type FulfilCall } from "../../protocol/fulfilment";
 import { CheckList, errorMessage, isoTime, shortHex } from "../checks";
 import { AuditError } from "../errors";
 import { ModelLinks, type FulfilledEvent } from "./model-links";
@@ -69,12 +69,8 @@ export interface VerifyResultParams {
 
 const idTopic = (id: bigint): string => zeroPadValue(toBeHex(id), 32);
 
-
-interface CalldataItem {
-  request: RequestCommitment;
-  output: string;
-  status: number;
-}
+/** A submission's `fulfil` / `fulfilBatch` call, and which of its items is this request. */
+type SubmittedCall = FulfilCall & { index: number };
 
 /** The verifier's working state; each step method returns false when its check failed. */
 class ResultVerifier {
@@ -282,30 +278,27 @@ class ResultVerifier {
     return this.measurement(reg.measurement, prefix);
   }
 
-  private async calldata(s: Submission, prefix: string): Promise<{ batch: boolean; items: CalldataItem[]; index: number; signature: string } | undefined> {
+  private async calldata(s: Submission, prefix: string): Promise<SubmittedCall | undefined> {
     const name = `${prefix}fulfilment.calldata`;
     const tx = await this.p.provider.getTransaction(s.log.transactionHash);
     if (!tx) return void this.checks.fail(name, `the fulfilment transaction ${s.log.transactionHash} is not available from the node`);
     if (!tx.to || getAddress(tx.to) !== this.d.contracts.InferenceOracle) {
       return void this.checks.fail(name, `the fulfilment transaction was sent to ${tx.to ?? "(contract creation)"}, not the oracle: it was relayed through a contract whose calldata this tool does not decode`, { tx: tx.hash });
     }
-    const parsed = safeParse(() => oracleInterface.parseTransaction({ data: tx.data }));
-    if (!parsed || (parsed.name !== "fulfil" && parsed.name !== "fulfilBatch")) {
+    const call = decodeFulfilCall(tx.data);
+    if (!call) {
       return void this.checks.fail(name, `the transaction's calldata is not fulfil or fulfilBatch`, { tx: tx.hash, selector: tx.data.slice(0, 10) });
     }
-    const batch = parsed.name === "fulfilBatch";
-    const items: CalldataItem[] = batch
-      ? (parsed.args.results as unknown as { request: unknown; output: string; status: bigint }[]).map((r) => ({ request: toCommitment(r.request), output: r.output, status: Number(r.status) }))
-      : [{ request: toCommitment(parsed.args.request), output: parsed.args.output, status: Number(parsed.args.status) }];
-    const signature: string = parsed.args.signature;
+    const fn = call.batch ? "fulfilBatch" : "fulfil";
+    const { items } = call;
     const index = items.findIndex((it) => it.request.requestId === this.p.requestId && keccak256(it.output) === s.outputHash && it.status === s.status);
     if (index < 0) {
-      return void this.checks.fail(name, `no item of the ${parsed.name} calldata is request ${this.p.requestId} with the emitted output`, { tx: tx.hash, items: items.length });
+      return void this.checks.fail(name, `no item of the ${fn} calldata is request ${this.p.requestId} with the emitted output`, { tx: tx.hash, items: items.length });
     }
-    this.checks.pass(name, `transaction ${shortHex(tx.hash)} calls ${parsed.name}${batch ? ` with ${items.length} results (this request is item ${index})` : ""}`, {
-      tx: tx.hash, function: parsed.name, items: items.length, index, from: tx.from,
+    this.checks.pass(name, `transaction ${shortHex(tx.hash)} calls ${fn}${call.batch ? ` with ${items.length} results (this request is item ${index})` : ""}`, {
+      tx: tx.hash, function: fn, items: items.length, index, from: tx.from,
     });
-    return { batch, items, index, signature };
+    return { ...call, index };
   }
 
   private commitment(submitted: RequestCommitment, prefix: string): boolean {
@@ -316,12 +309,8 @@ class ResultVerifier {
       { submitted: a, expected: b });
   }
 
-  private recoverSigner(s: Submission, call: { batch: boolean; items: CalldataItem[]; signature: string }, prefix: string, facts: Record<string, EvidenceValue>): boolean {
-    const domain = oracleDomain(this.d.chainId, this.d.contracts.InferenceOracle);
-    const results: InferenceResult[] = call.items.map((it) => ({
-      requestId: it.request.requestId, modelHash: it.request.modelHash, inputHash: it.request.inputHash, outputHash: keccak256(it.output), status: it.status,
-    }));
-    const digest = call.batch ? batchDigest(domain, results) : resultDigest(domain, results[0]);
+  private recoverSigner(s: Submission, call: FulfilCall, prefix: string, facts: Record<string, EvidenceValue>): boolean {
+    const digest = fulfilCallDigest(oracleDomain(this.d.chainId, this.d.contracts.InferenceOracle), call);
     const recovered = safeParse(() => recoverAddress(digest, call.signature));
     const ok = recovered !== undefined && recovered === getAddress(s.signer);
     facts.digest = digest;
@@ -329,7 +318,7 @@ class ResultVerifier {
     this.chain.push({ role: "signer", title: "Enclave signer", subtitle: s.signer, check: name, ok, edge: "signed by" });
     return this.checks.record(name, ok,
       ok
-        ? `the ${call.batch ? `InferenceBatch of ${results.length}` : "InferenceResult"} EIP-712 signature recovers to ${recovered}, the signer the oracle emitted`
+        ? `the ${call.batch ? `InferenceBatch of ${call.items.length}` : "InferenceResult"} EIP-712 signature recovers to ${recovered}, the signer the oracle emitted`
         : recovered ? `the signature recovers to ${recovered}, not to ${s.signer} as emitted` : "the signature does not recover",
       { digest, recovered: recovered ?? null, emitted: s.signer, kind: call.batch ? "batch" : "single" });
   }
@@ -375,14 +364,6 @@ class ResultVerifier {
       ...(failed ? { brokenLink: linkOf(failed) } : {}),
     };
   }
-}
-
-function toCommitment(r: any): RequestCommitment {
-  return {
-    requestId: BigInt(r.requestId), modelId: BigInt(r.modelId), requester: getAddress(r.requester), modelHash: r.modelHash,
-    inputHash: r.inputHash, fee: BigInt(r.fee), gasPrepayment: BigInt(r.gasPrepayment), maxGasPrice: BigInt(r.maxGasPrice),
-    callbackGasLimit: BigInt(r.callbackGasLimit), deadline: BigInt(r.deadline), redundancy: BigInt(r.redundancy),
-  };
 }
 
 /** Verifies one request's result end to end; see the module comment for the links and checks. */

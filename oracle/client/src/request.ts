@@ -1,6 +1,6 @@
 /** Quotes and requests from an EOA (no callback). */
 import type { TransactionReceipt } from "ethers";
-import { commitmentOf, requestInLogs, type RequestCommitment } from "../../src/protocol/request";
+import { commitmentOf, optionsTuple, requestInLogs, type RequestCommitment } from "../../src/protocol/request";
 import type { OracleClient } from "./client";
 import { InvalidInputError, OracleClientError, withContractErrors } from "./errors";
 import { getModel, type ModelInfo } from "./models";
@@ -61,10 +61,6 @@ export async function resolveOptions(client: OracleClient, model: ModelInfo, inp
     maxFee: input.maxFee ?? model.fee * BigInt(redundancy),
     maxGasPrice,
   };
-}
-
-function optionsTuple(o: RequestOptions): unknown[] {
-  return [o.callbackGasLimit, o.deadline, o.redundancy, o.maxFee, o.maxGasPrice];
 }
 
 /** What a request with these options costs now, in parts. */

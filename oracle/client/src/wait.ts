@@ -4,13 +4,14 @@
  * that landed before the call is found at once.
  */
 import { toBeHex, zeroPadValue, type Log } from "ethers";
+import { REQUEST_STATE } from "../../src/protocol/abi";
 import { ResultStatus } from "../../src/protocol/constants";
 import { fulfilmentFromEvent } from "../../src/protocol/fulfilment";
 import type { OracleClient } from "./client";
 import { OracleTimeoutError, UnknownRequestError, withContractErrors } from "./errors";
 
-/** `OracleTypes.RequestState`. */
-export const REQUEST_STATES = ["None", "Pending", "Fulfilled", "Expired"] as const;
+/** `OracleTypes.RequestState`, by value. */
+export const REQUEST_STATES = REQUEST_STATE;
 export type RequestStateName = (typeof REQUEST_STATES)[number];
 
 export interface WaitOptions {

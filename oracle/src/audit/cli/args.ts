@@ -1,5 +1,10 @@
-/** Option parsers, output and exit codes shared by the audit commands. */
-import { InvalidArgumentError } from "commander";
+/** Option parsers, output, usage errors and exit codes shared by the audit commands. */
+import { InvalidArgumentError, type Command } from "commander";
+import { errorMessage } from "../checks";
+import type { EvidenceVerifier } from "../types";
+
+/** Exit codes of the audit commands: the verdict (valid or signed 0, invalid, broken or refused 1), or bad usage. */
+export const EXIT = { VALID: 0, INVALID: 1, USAGE: 2 } as const;
 
 /** `--at`, `--expires-at`: a time given as unix seconds. */
 export function unixSeconds(value: string): number {
@@ -27,5 +32,23 @@ export const processIo: CliIo = {
   },
 };
 
-/** Exit codes of the audit commands. */
-export const EXIT = { VALID: 0, INVALID: 1, USAGE: 2 } as const;
+/** Fails the command with exit code 2 and a message that says what to fix. */
+export function usage(command: Command, message: string): never {
+  command.error(`error: ${message}`, { exitCode: EXIT.USAGE, code: "oracle.usage" });
+  throw new Error("unreachable: the exit callback ends the command"); // for the type checker
+}
+
+/** `--collateral`: required, or refused, as the format says; read by the format's verifier. */
+export function readCollateral(command: Command, verifier: EvidenceVerifier, file: string | undefined): unknown {
+  if (file === undefined) {
+    if (verifier.collateral === "required") usage(command, `--collateral is required for --format ${verifier.format} (${verifier.description})`);
+    return undefined;
+  }
+  if (verifier.collateral === "none") usage(command, `--format ${verifier.format} takes no --collateral; remove it`);
+  if (!verifier.readCollateral) usage(command, `--format ${verifier.format} cannot read collateral from a file`);
+  try {
+    return verifier.readCollateral(file);
+  } catch (error) {
+    return usage(command, `--collateral ${file}: ${errorMessage(error)}`);
+  }
+}

@@ -22,16 +22,12 @@ import { loadDeployment } from "../../chain/deployment";
 import { TeeType } from "../../protocol/constants";
 import { attestEvidence, DEFAULT_MAX_LIFETIME_SECONDS, type AttestOutcome } from "../attest";
 import { errorMessage } from "../checks";
-import { unixSeconds, type CliIo } from "./args";
+import { EXIT, readCollateral, unixSeconds, usage, type CliIo } from "./args";
 import { AuditError } from "../errors";
 import { loadPolicyFile, type Policy } from "../policy-schema";
 import { getEvidenceVerifier } from "../evidence/registry";
 import { checkStatus } from "../text-report";
 import { EVIDENCE_FORMATS, type Check, type EvidenceFormat, type EvidenceVerifier } from "../types";
-
-const EXIT_SIGNED = 0;
-const EXIT_REFUSED = 1;
-const EXIT_USAGE = 2;
 
 interface AttestOptions {
   format: EvidenceFormat;
@@ -84,12 +80,6 @@ function bytes32Arg(value: string): string {
   return value.toLowerCase();
 }
 
-/** Fails the command with exit code 2 and a message that says what to fix. */
-function usage(command: Command, message: string): never {
-  command.error(`error: ${message}`, { exitCode: EXIT_USAGE, code: "oracle.usage" });
-  throw new Error("unreachable: the exit callback ends the command");
-}
-
 const PRIVATE_KEY = /^(0x)?[0-9a-fA-F]{64}$/;
 
 /**
@@ -123,19 +113,6 @@ export function readAuditorKey(source: { keyEnv?: string; keyFile?: string }, en
   }
   if (!PRIVATE_KEY.test(text)) throw new AuditError(`${where} does not hold a private key (64 hex digits, 0x optional)`);
   return new Wallet(text.startsWith("0x") ? text : `0x${text}`);
-}
-
-function readCollateral(command: Command, verifier: EvidenceVerifier, file: string | undefined): unknown {
-  if (file === undefined) {
-    if (verifier.collateral === "required") usage(command, `--collateral is required for --format ${verifier.format} (${verifier.description})`);
-    return undefined;
-  }
-  if (verifier.collateral === "none" || !verifier.readCollateral) usage(command, `--format ${verifier.format} takes no --collateral; remove it`);
-  try {
-    return verifier.readCollateral(file);
-  } catch (error) {
-    return usage(command, `--collateral ${file}: ${errorMessage(error)}`);
-  }
 }
 
 /** The registry address and chain id from the flags, or from the deployment file. */
@@ -257,7 +234,7 @@ async function runAttest(command: Command, options: AttestOptions, io: CliIo): P
   } else {
     io.out(`${formatAttestText(outcome)}\n`);
   }
-  io.setExitCode(outcome.signed ? EXIT_SIGNED : EXIT_REFUSED);
+  io.setExitCode(outcome.signed ? EXIT.VALID : EXIT.INVALID);
 }
 
 /** Adds `attest` under the `audit` command. */

@@ -13,7 +13,7 @@
 import { readFileSync, writeFileSync } from "fs";
 import { Command, Option, type CommanderError } from "commander";
 import { errorMessage } from "../checks";
-import { EXIT, processIo, unixSeconds, type CliIo } from "./args";
+import { EXIT, processIo, readCollateral, unixSeconds, usage, type CliIo } from "./args";
 import { AuditError } from "../errors";
 import { renderHtmlReport } from "../html-report";
 import { loadPolicyFile, type Policy } from "../policy-schema";
@@ -71,28 +71,6 @@ export function registerAuditCommands(program: Command, io: CliIo = processIo): 
   return audit;
 }
 
-/** Fails the command with exit code 2 and a message that says what to fix. */
-function usage(command: Command, message: string): never {
-  command.error(`error: ${message}`, { exitCode: EXIT.USAGE, code: "oracle.usage" });
-  throw new Error("unreachable: the exit callback ends the command"); // for the type checker
-}
-
-function readCollateral(command: Command, verifier: EvidenceVerifier, options: VerifyEvidenceOptions): unknown {
-  if (options.collateral === undefined) {
-    if (verifier.collateral === "required") {
-      usage(command, `--collateral is required for --format ${verifier.format} (${verifier.description})`);
-    }
-    return undefined;
-  }
-  if (verifier.collateral === "none") usage(command, `--format ${verifier.format} takes no --collateral; remove it`);
-  if (!verifier.readCollateral) usage(command, `--format ${verifier.format} cannot read collateral from a file`);
-  try {
-    return verifier.readCollateral(options.collateral);
-  } catch (error) {
-    return usage(command, `--collateral ${options.collateral}: ${errorMessage(error)}`);
-  }
-}
-
 /** `--trust-anchor`: inline 0x-hex (a raw public key), else a file holding a PEM or DER certificate. */
 function readTrustAnchor(command: Command, value: string | undefined): string | Buffer | undefined {
   if (value === undefined) return undefined;
@@ -119,7 +97,7 @@ function runVerifyEvidence(command: Command, options: VerifyEvidenceOptions, io:
   } catch (error) {
     return usage(command, `cannot read --file ${options.file}: ${errorMessage(error)}`);
   }
-  const collateral = readCollateral(command, verifier, options);
+  const collateral = readCollateral(command, verifier, options.collateral);
   let policy: Policy | undefined;
   if (options.policy !== undefined) {
     try {

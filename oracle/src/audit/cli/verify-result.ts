@@ -16,7 +16,7 @@ import { JsonRpcProvider, Network, type Provider } from "ethers";
 import { loadDeployment, type Deployment } from "../../chain/deployment";
 import { registerAttestCommand } from "./attest";
 import { errorMessage } from "../checks";
-import { processIo, type CliIo } from "./args";
+import { EXIT, processIo, usage, type CliIo } from "./args";
 import { AuditError } from "../errors";
 import { modelView, type ModelView } from "../../models/view";
 import { findByHash, loadManifest } from "../../models/manifest";
@@ -24,10 +24,6 @@ import { REPO_ROOT } from "../../paths";
 import type { ResultReport } from "../result/report";
 import { formatResultText, renderResultHtml } from "../result/render";
 import { verifyResult } from "../result/verify-result";
-
-const EXIT_VALID = 0;
-const EXIT_BROKEN = 1;
-const EXIT_USAGE = 2;
 
 /** What the commands get from outside; tests pass the in-process chain. */
 export interface ResultAuditDeps {
@@ -51,11 +47,6 @@ function requestIdArg(value: string): bigint {
   const id = BigInt(value);
   if (id >= 1n << 256n) throw new InvalidArgumentError("a request id is a uint256: at most 2^256-1 (78 digits)");
   return id;
-}
-
-function usage(command: Command, message: string): never {
-  command.error(`error: ${message}`, { exitCode: EXIT_USAGE, code: "oracle.usage" });
-  throw new Error("unreachable: the exit callback ends the command");
 }
 
 function readDeployment(command: Command, options: VerifyResultOptions): Deployment {
@@ -113,7 +104,7 @@ async function runVerifyResult(command: Command, options: VerifyResultOptions, i
     }
     io.err(`HTML report written to ${options.html}\n`);
   }
-  io.setExitCode(report.valid ? EXIT_VALID : EXIT_BROKEN);
+  io.setExitCode(report.valid ? EXIT.VALID : EXIT.INVALID);
 }
 
 /** The names of the request's model, from the manifest the re-run used (none if it cannot be read). */

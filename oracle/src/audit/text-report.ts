@@ -27,27 +27,41 @@ function evidenceLines(evidence: Record<string, EvidenceValue>, indent: string):
   return Object.entries(evidence).map(([k, v]) => `${indent}${k}: ${v === null ? "(none)" : String(v)}`);
 }
 
-/** The report as text lines joined by newlines. */
-export function formatReportText(report: VerificationReport): string {
-  const passed = report.checks.filter((c) => c.ok).length;
-  const failed = report.checks.filter((c) => !c.ok && !c.skipped).length;
-  const skipped = report.checks.filter((c) => c.skipped).length;
-  const width = Math.max(...report.checks.map((c) => c.name.length), 10);
-  const lines = [
-    `${report.format} evidence: ${report.valid ? "VALID" : "INVALID"} at ${isoTime(report.at)} (unix ${report.at})`,
-    ...(report.failedCheck ? [`first failed check: ${report.failedCheck}`] : []),
-    "",
-    `checks: ${passed} passed, ${failed} failed, ${skipped} not evaluated`,
-  ];
-  for (const check of report.checks) {
+/** `checks: n passed, n failed, n not evaluated`. */
+export function checkCounts(checks: Check[]): string {
+  const passed = checks.filter((c) => c.ok).length;
+  const failed = checks.filter((c) => !c.ok && !c.skipped).length;
+  const skipped = checks.filter((c) => c.skipped).length;
+  return `checks: ${passed} passed, ${failed} failed, ${skipped} not evaluated`;
+}
+
+/** One line per check, names aligned, with the evidence of each failed one under it. */
+export function checkLines(checks: Check[]): string[] {
+  const width = Math.max(...checks.map((c) => c.name.length), 10);
+  const lines: string[] = [];
+  for (const check of checks) {
     lines.push(`  ${checkStatus(check)}  ${check.name.padEnd(width)}  ${check.detail}`);
     if (!check.ok && !check.skipped && check.evidence) lines.push(...evidenceLines(check.evidence, `        ${" ".repeat(width)}  `));
   }
-  const facts = flattenFacts(report.facts);
-  if (facts.length > 0) {
-    lines.push("", "facts:");
-    const factWidth = Math.max(...facts.map(([k]) => k.length));
-    for (const [key, value] of facts) lines.push(`  ${key.padEnd(factWidth)}  ${value}`);
-  }
-  return lines.join("\n");
+  return lines;
+}
+
+/** The facts section (a blank line, `facts:`, one aligned line per fact), or nothing without facts. */
+export function factLines(facts: object): string[] {
+  const rows = flattenFacts(facts);
+  if (rows.length === 0) return [];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return ["", "facts:", ...rows.map(([key, value]) => `  ${key.padEnd(width)}  ${value}`)];
+}
+
+/** The report as text lines joined by newlines. */
+export function formatReportText(report: VerificationReport): string {
+  return [
+    `${report.format} evidence: ${report.valid ? "VALID" : "INVALID"} at ${isoTime(report.at)} (unix ${report.at})`,
+    ...(report.failedCheck ? [`first failed check: ${report.failedCheck}`] : []),
+    "",
+    checkCounts(report.checks),
+    ...checkLines(report.checks),
+    ...factLines(report.facts),
+  ].join("\n");
 }

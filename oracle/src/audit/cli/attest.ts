@@ -26,8 +26,8 @@ import { EXIT, readCollateral, unixSeconds, usage, type CliIo } from "./args";
 import { AuditError } from "../errors";
 import { loadPolicyFile, type Policy } from "../policy-schema";
 import { getEvidenceVerifier } from "../evidence/registry";
-import { checkStatus } from "../text-report";
-import { EVIDENCE_FORMATS, type Check, type EvidenceFormat, type EvidenceVerifier } from "../types";
+import { checkLines } from "../text-report";
+import { EVIDENCE_FORMATS, type EvidenceFormat, type EvidenceVerifier } from "../types";
 
 interface AttestOptions {
   format: EvidenceFormat;
@@ -142,22 +142,10 @@ function resolveTarget(command: Command, options: AttestOptions): { registry: st
   return { registry, chainId };
 }
 
-function formatChecks(checks: Check[]): string[] {
-  const width = Math.max(...checks.map((c) => c.name.length), 10);
-  const lines: string[] = [];
-  for (const check of checks) {
-    lines.push(`  ${checkStatus(check)}  ${check.name.padEnd(width)}  ${check.detail}`);
-    if (!check.ok && !check.skipped && check.evidence) {
-      for (const [k, v] of Object.entries(check.evidence)) lines.push(`        ${" ".repeat(width)}  ${k}: ${v === null ? "(none)" : String(v)}`);
-    }
-  }
-  return lines;
-}
-
 /** The outcome in words (signature included when signed; the key never is). */
 export function formatAttestText(outcome: AttestOutcome): string {
   if (!outcome.signed) {
-    return [`REFUSED: nothing signed; first failed check: ${outcome.failedCheck}`, "", "checks:", ...formatChecks(outcome.checks)].join("\n");
+    return [`REFUSED: nothing signed; first failed check: ${outcome.failedCheck}`, "", "checks:", ...checkLines(outcome.checks)].join("\n");
   }
   const r = outcome.result;
   return [
@@ -172,7 +160,7 @@ export function formatAttestText(outcome: AttestOutcome): string {
     `  signature     ${r.signature}`,
     "",
     "checks:",
-    ...formatChecks(r.checks),
+    ...checkLines(r.checks),
   ].join("\n");
 }
 

@@ -5,10 +5,10 @@
  */
 import { isoTime } from "../checks";
 import { escapeHtml, renderHtmlReport } from "../html-report";
-import { checkStatus, flattenFacts } from "../text-report";
+import { checkCounts, checkLines, factLines } from "../text-report";
 import type { VerificationReport } from "../types";
 import { describeInput, describeTensor, type ModelView, type TensorView } from "../../models/view";
-import { linkOf, RESULT_LINKS, type ResultReport } from "./report";
+import { linkOf, RESULT_LINKS, type ResultFacts, type ResultReport } from "./report";
 
 /** The chain in one line, a mark per link: ✔ held, ✘ broke, – not reached. */
 export function linkLine(report: ResultReport): string {
@@ -20,34 +20,24 @@ export function linkLine(report: ResultReport): string {
   }).filter(Boolean).join(" → ");
 }
 
+/** The facts gathered per link (the network, chain id and oracle head the report instead). */
+function linkFacts(f: ResultFacts): object {
+  return { request: f.request, submissions: f.submissions, measurement: f.measurement, model: f.model, rerun: f.rerun, callback: f.callback };
+}
+
 /** The report in words: verdict, the broken link, every check, the facts. */
 export function formatResultText(report: ResultReport): string {
   const f = report.facts;
-  const passed = report.checks.filter((c) => c.ok).length;
-  const failed = report.checks.filter((c) => !c.ok && !c.skipped).length;
-  const skipped = report.checks.filter((c) => c.skipped).length;
-  const width = Math.max(...report.checks.map((c) => c.name.length), 10);
-  const lines = [
+  return [
     `request ${report.requestId} on ${f.network} (chain ${f.chainId}, oracle ${f.oracle}): ` +
       (report.valid ? "VERIFIED, every link holds" : `BROKEN at link "${report.brokenLink ?? "?"}" (first failed check: ${report.failedCheck})`),
     `verified at ${isoTime(report.at)}`,
     `chain: ${linkLine(report)}`,
     "",
-    `checks: ${passed} passed, ${failed} failed, ${skipped} not evaluated`,
-  ];
-  for (const check of report.checks) {
-    lines.push(`  ${checkStatus(check)}  ${check.name.padEnd(width)}  ${check.detail}`);
-    if (!check.ok && !check.skipped && check.evidence) {
-      for (const [k, v] of Object.entries(check.evidence)) lines.push(`        ${" ".repeat(width)}  ${k}: ${v === null ? "(none)" : String(v)}`);
-    }
-  }
-  const facts = flattenFacts({ request: f.request, submissions: f.submissions, measurement: f.measurement, model: f.model, rerun: f.rerun, callback: f.callback });
-  if (facts.length > 0) {
-    lines.push("", "facts:");
-    const factWidth = Math.max(...facts.map(([k]) => k.length));
-    for (const [key, value] of facts) lines.push(`  ${key.padEnd(factWidth)}  ${value}`);
-  }
-  return lines.join("\n");
+    checkCounts(report.checks),
+    ...checkLines(report.checks),
+    ...factLines(linkFacts(f)),
+  ].join("\n");
 }
 
 /**
@@ -65,7 +55,7 @@ export function renderResultHtml(report: ResultReport, options: { model?: ModelV
     verdictWords: { ok: "VERIFIED", broken: "BROKEN" },
     simulation: report.simulation,
     preamble: renderValues(report, options.model),
-    facts: { request: f.request, submissions: f.submissions, measurement: f.measurement, model: f.model, rerun: f.rerun, callback: f.callback },
+    facts: linkFacts(f),
     factsTitle: "Facts read from the chain and the checkout",
     back: options.back,
     footer: `Attested inference oracle · end-to-end audit of request ${escapeHtml(report.requestId)} on chain ${f.chainId}, oracle <code>${escapeHtml(f.oracle)}</code>. ` +

@@ -7,6 +7,14 @@ import { EvidenceInputError } from "./errors";
 import type { Policy } from "./policy-schema";
 import type { CertificateInput, Check, EvidenceFormat, EvidenceValue, ResolvedEvidenceInput, TrustLink, VerificationReport } from "./types";
 
+/** One verification under way: where its steps record checks, facts and the trust diagram. */
+export interface VerificationRun<F> {
+  at: number;
+  checks: CheckList;
+  facts: F;
+  chain: TrustLink[];
+}
+
 export class CheckList {
   private readonly items: Check[] = [];
 

@@ -12,7 +12,7 @@
  */
 import type { X509Certificate } from "crypto";
 import type { Collateral } from "@phala/dcap-qvl";
-import { CheckList, errorMessage, isoTime, requireCollateral, shortHex, signerLink, toHex } from "../checks";
+import { CheckList, errorMessage, isoTime, requireCollateral, shortHex, signerLink, toHex, type VerificationRun } from "../checks";
 import { parseDcapCollateral, readDcapCollateralFile, type DcapCollateral } from "./dcap-collateral";
 import { crlProblems, normalizeSerial, parseCrl, type ParsedCrl } from "./crl";
 import { parseDcapQuote, ATTESTATION_KEY_ECDSA_P256, CERT_TYPE_PCK_CHAIN, INTEL_QE_VENDOR_ID, type ParsedDcapQuote } from "./dcap-quote";
@@ -21,7 +21,7 @@ import { DER_TAG, derChildren, derContent, derOid, expectTag, parseCertificatePa
 import { INTEL_SGX_ROOT_CA, resolveTrustAnchor, type PinnedRoot } from "./pinned-roots";
 import { evaluatePolicy } from "../policy";
 import { resolvePolicy, type Policy, type PolicyInput } from "../policy-schema";
-import type { CertificateInput, EvidenceValue, EvidenceVerifier, TrustLink, VerificationReport } from "../types";
+import type { CertificateInput, EvidenceValue, EvidenceVerifier, VerificationReport } from "../types";
 import { checkIssuedBy, commonName, fingerprintSha256, splitPem, toX509, type LinkResult } from "./x509";
 
 /** What a DCAP quote says (hex lowercase; FMSPC uppercase as Intel writes it). */
@@ -119,13 +119,7 @@ function linkCheck(checks: CheckList, name: string, what: string, results: LinkR
     : checks.fail(name, `${what}: ${results[failed].detail}`, evidence);
 }
 
-/** The state of one DCAP verification: where the steps record checks, facts and the trust diagram. */
-interface DcapRun {
-  at: number;
-  checks: CheckList;
-  facts: DcapFacts;
-  chain: TrustLink[];
-}
+type DcapRun = VerificationRun<DcapFacts>;
 
 /** What the chain checks found, for the CRL checks and dcap-qvl. */
 interface DcapChains {

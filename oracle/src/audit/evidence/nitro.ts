@@ -9,11 +9,11 @@
  */
 import { verify as cryptoVerify, X509Certificate } from "crypto";
 import { Decoder, Tag } from "cbor-x";
-import { CheckList, errorMessage, isoTime, shortHex, signerLink, toHex } from "../checks";
+import { CheckList, errorMessage, isoTime, shortHex, signerLink, toHex, type VerificationRun } from "../checks";
 import { AWS_NITRO_ROOT_G1, resolveTrustAnchor, type PinnedRoot } from "./pinned-roots";
 import { evaluatePolicy } from "../policy";
 import { resolvePolicy, type Policy, type PolicyInput } from "../policy-schema";
-import type { CertificateInput, EvidenceVerifier, TrustLink, VerificationReport } from "../types";
+import type { CertificateInput, EvidenceVerifier, VerificationReport } from "../types";
 import { checkIssuedBy, commonName, describeCertificate, fingerprintSha256, toX509, validity, validityProblem } from "./x509";
 
 /** What a Nitro attestation document says (hex lowercase). Absent where decoding stopped. */
@@ -176,15 +176,9 @@ function decodePayload(payload: Uint8Array): NitroPayload {
 
 const isZero = (hex: string | undefined): boolean => hex !== undefined && /^0+$/.test(hex);
 
-/** Verifies a Nitro attestation document; never throws for bad evidence. */
-/** The state of one Nitro verification: where the steps record checks, facts and the trust diagram. */
-interface NitroRun {
-  at: number;
-  checks: CheckList;
-  facts: NitroFacts;
-  chain: TrustLink[];
-}
+type NitroRun = VerificationRun<NitroFacts>;
 
+/** Verifies a Nitro attestation document; never throws for bad evidence. */
 export function verifyNitro(document: Uint8Array, options: NitroVerifyOptions): VerificationReport<NitroFacts> {
   const { at } = options;
   const policy = resolvePolicy(options.policy);

@@ -10,7 +10,7 @@
 import { readFileSync } from "fs";
 import { dirname, resolve } from "path";
 import { verify as cryptoVerify, X509Certificate } from "crypto";
-import { CheckList, errorMessage, requireCollateral, shortHex, signerLink, toHex } from "../checks";
+import { CheckList, errorMessage, requireCollateral, shortHex, signerLink, toHex, type VerificationRun } from "../checks";
 import { DER_TAG, derContent, derUnsigned, parseCertificateParts, readDer } from "./der";
 import { EvidenceInputError } from "../errors";
 import { AMD_ARK_MILAN, resolveTrustAnchor, type PinnedRoot } from "./pinned-roots";
@@ -176,7 +176,6 @@ function vcekClaims(vcek: X509Certificate): VcekClaims {
   return { tcb, hwid: hwid && toHex(hwid), productName };
 }
 
-/** Validates collateral: `{vcek, ask, ark?}`, `{vcek, askArk}` (PEM of ASK then ARK) or a PEM bundle. */
 /** The certificates of an SEV-SNP report's chain, parsed. */
 interface SevSnpChain {
   vcek: X509Certificate;
@@ -184,6 +183,7 @@ interface SevSnpChain {
   ark?: X509Certificate;
 }
 
+/** Validates collateral: `{vcek, ask, ark?}`, `{vcek, askArk}` (PEM of ASK then ARK) or a PEM bundle. */
 export function parseSevSnpCollateral(input: unknown): SevSnpChain {
   try {
     if (typeof input === "string") return identifyBundle(splitPem(input).map((p) => toX509(p)));
@@ -208,7 +208,7 @@ export function parseSevSnpCollateral(input: unknown): SevSnpChain {
 }
 
 /** Sorts a set of certificates into VCEK (the EC key), ARK (self-issued) and ASK (the other). */
-function identifyBundle(certificates: X509Certificate[]): { vcek: X509Certificate; ask: X509Certificate; ark?: X509Certificate } {
+function identifyBundle(certificates: X509Certificate[]): SevSnpChain {
   const vcek = certificates.filter((c) => c.publicKey.asymmetricKeyType === "ec");
   const ark = certificates.filter((c) => c.publicKey.asymmetricKeyType !== "ec" && c.subject === c.issuer);
   const ask = certificates.filter((c) => c.publicKey.asymmetricKeyType !== "ec" && c.subject !== c.issuer);
@@ -222,7 +222,7 @@ function identifyBundle(certificates: X509Certificate[]): { vcek: X509Certificat
  * Reads collateral for the CLI: a JSON file `{"vcek": "vcek.der", "askArk": "ask_ark.pem"}`
  * (or `ask` and `ark`), paths relative to the JSON file; or a PEM bundle of VCEK, ASK and ARK.
  */
-export function readSevSnpCollateralFile(path: string): { vcek: X509Certificate; ask: X509Certificate; ark?: X509Certificate } {
+export function readSevSnpCollateralFile(path: string): SevSnpChain {
   let raw: Buffer;
   try {
     raw = readFileSync(path);
@@ -260,15 +260,9 @@ export function readSevSnpCollateralFile(path: string): { vcek: X509Certificate;
   return parseSevSnpCollateral(text);
 }
 
-/** Verifies an SEV-SNP report with its VCEK and ASK (and ARK); never throws for bad evidence. */
-/** The state of one SEV-SNP verification: where the steps record checks, facts and the trust diagram. */
-interface SevSnpRun {
-  at: number;
-  checks: CheckList;
-  facts: SevSnpFacts;
-  chain: TrustLink[];
-}
+type SevSnpRun = VerificationRun<SevSnpFacts>;
 
+/** Verifies an SEV-SNP report with its VCEK and ASK (and ARK); never throws for bad evidence. */
 export function verifySevSnp(report: Uint8Array, options: SevSnpVerifyOptions): VerificationReport<SevSnpFacts> {
   const { at } = options;
   const collateral = parseSevSnpCollateral(options.collateral);

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { AbiCoder, Contract, keccak256, type Log } from "ethers";
+import { AbiCoder, Contract, type Log } from "ethers";
 import IInferenceOracleAbi from "../../contracts/abi/IInferenceOracle.json";
 import MockAbi from "../../contracts/abi/MockInferenceOracle.json";
 

@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { time } from "@nomicfoundation/hardhat-network-helpers";

@@ -8,7 +8,7 @@ import { solidityPacked } from "ethers";
 import { onnx } from "onnx-proto";
 import { ModelCache } from "../../../oracle/src/models/cache";
 import { checkModel } from "../../../oracle/src/models/check";
-import { decodeInput, encodeInput } from "../../../oracle/src/models/codec";
+import { encodeInput } from "../../../oracle/src/models/codec";
 import { ModelFetcher, ModelFetchError } from "../../../oracle/src/models/fetch";
 import { loadManifest } from "../../../oracle/src/models/manifest";
 import { readMetadataProps } from "../../../oracle/src/models/onnx-metadata";
@@ -18,7 +18,7 @@ import { onChainSpecOf, specMismatches } from "../../../oracle/src/models/publis
 import { SPEC_KEY, readModelSpec } from "../../../oracle/src/models/spec";
 import { ModelStore } from "../../../oracle/src/models/store";
 import { ResultStatus } from "../../../oracle/src/protocol";
-import { sha256Hex, toHex } from "../../../oracle/src/protocol/bytes";
+import { sha256Hex } from "../../../oracle/src/protocol/bytes";
 import { InputEncoding } from "../../../oracle/src/protocol/constants";
 import { INPUT_ENCODING_NAMES, checkInputLength, decodeInput as decodeInputValues, encodeInput as encodeInputValues, encodingRange, packedNumber } from "../../../oracle/src/protocol/input";
 import { affineModel, deepModel, floatSpec, notOnnx, unknownOpModel } from "./hostile-fixtures";

@@ -15,7 +15,7 @@ import { findModelFile } from "../../models/locate";
 import { type ModelSpec, readModelSpec } from "../../models/spec";
 import { ModelStore } from "../../models/store";
 import type { Fulfilment } from "../../protocol/fulfilment";
-import { MODEL_REGISTRY_ABI, oracleInterface } from "../../protocol/abi";
+import { MODEL_REGISTRY_ABI } from "../../protocol/abi";
 import { sha256Hex } from "../../protocol/bytes";
 import type { InferenceRequest } from "../../protocol/request";
 import { errorMessage, shortHex, type CheckList } from "../checks";

@@ -7,11 +7,11 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
-import path from "node:path";
 import { Contract, HDNodeWallet, Mnemonic, Wallet, type Provider } from "ethers";
 import { ORACLE_ABI, oracleInterface } from "../protocol/abi";
 import { encodeTensor } from "../protocol/eip712";
 import { optionsTuple } from "../protocol/request";
+import { REPO_ROOT } from "../paths";
 
 /** Hardhat's default development mnemonic: its accounts are public and funded on every dev chain. */
 export const DEV_MNEMONIC = "test test test test test test test test test test test junk";
@@ -57,7 +57,7 @@ let exitHookInstalled = false;
 
 /** Starts `hardhat node` and waits until it answers JSON-RPC. */
 export async function startDevChain(opts: DevChainOptions = {}): Promise<DevChain> {
-  const root = opts.root ?? path.resolve(__dirname, "../../..");
+  const root = opts.root ?? REPO_ROOT;
   const port = opts.port ?? (await freePort());
   const cli = require.resolve("hardhat/internal/cli/cli.js", { paths: [root] });
   const child = spawn(process.execPath, [cli, "node", "--hostname", "127.0.0.1", "--port", String(port)], {

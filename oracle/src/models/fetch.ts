@@ -13,8 +13,8 @@
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
-import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { sha256Hex } from "../protocol/bytes";
 import { ModelError } from "./errors";
 import type { ModelCache } from "./cache";
 import { findModelFile } from "./locate";
@@ -111,7 +111,7 @@ export class ModelFetcher {
     for (const c of candidates) {
       try {
         const bytes = c.startsWith("file://") ? this.readFile(c) : await this.download(c, deadline);
-        const actual = "0x" + createHash("sha256").update(bytes).digest("hex");
+        const actual = sha256Hex(bytes);
         if (actual !== hash) throw new ModelFetchError("hash-mismatch", `${c} has sha256 ${actual}, the registry says ${hash}: the file at the URI is not the registered model`);
         return bytes;
       } catch (err) {

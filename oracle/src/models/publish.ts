@@ -13,7 +13,7 @@ import { Command } from "commander";
 import { Contract, JsonRpcProvider, Wallet, getAddress, type TransactionReceipt } from "ethers";
 import { loadDeployment } from "../chain/deployment";
 import { sha256Hex } from "../protocol/bytes";
-import { InputEncoding } from "../protocol/constants";
+import { BPS, InputEncoding } from "../protocol/constants";
 import { MODEL_REGISTRY_ABI } from "../protocol/abi";
 import { type ModelSpec as RegistrySpec, modelSpecTuple } from "../protocol/model-spec";
 import { inputByteLength } from "../protocol/input";
@@ -67,7 +67,7 @@ export async function publishModel(p: PublishParams): Promise<{ modelId: bigint;
   const check = await checkModel(bytes);
   if (!check.ok) throw new Error(`not published: the runner would not serve this model\n${formatCheck(check)}`);
   const modelHash = sha256Hex(bytes);
-  if (!Number.isInteger(p.publisherShareBps) || p.publisherShareBps < 0 || p.publisherShareBps > 10_000) throw new Error(`--share ${p.publisherShareBps}: give basis points 0..10000`);
+  if (!Number.isInteger(p.publisherShareBps) || p.publisherShareBps < 0 || p.publisherShareBps > BPS) throw new Error(`--share ${p.publisherShareBps}: give basis points 0..${BPS}`);
   if (p.fee <= 0n || p.fee >= 1n << 96n) throw new Error(`--fee ${p.fee}: give a fee in wei above 0 and below 2^96`);
   if (p.measurements.length === 0) throw new Error("no runner measurement to allow: give --measurement (npm run measure prints this checkout's), or a deployment file that names one");
   // The URI must serve exactly this file: fetched and hashed here, as a node will.

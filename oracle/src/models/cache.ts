@@ -63,14 +63,7 @@ export class ModelCache {
     const hash = checkHash(modelHash);
     const actual = sha256Hex(bytes);
     if (actual !== hash) throw new ModelHashMismatchError(source, hash, actual);
-    const file = this.path(hash);
-    if (!fs.existsSync(file)) {
-      const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-      fs.writeFileSync(tmp, bytes);
-      fs.renameSync(tmp, file);
-    }
-    this.evict(hash);
-    return file;
+    return this.store(hash, bytes);
   }
 
   /** Adds every `*.onnx` file of a folder (e.g. the repository's models/) under its hash; returns the hashes. */
@@ -79,9 +72,21 @@ export class ModelCache {
     return fs.readdirSync(dir).filter((n) => n.endsWith(".onnx")).sort().map((n) => {
       const bytes = fs.readFileSync(path.join(dir, n));
       const hash = sha256Hex(bytes);
-      this.put(hash, bytes, path.join(dir, n));
+      this.store(hash, bytes);
       return hash;
     });
+  }
+
+  /** Writes bytes already known to hash to `hash` (atomically, once), then evicts. */
+  private store(hash: string, bytes: Uint8Array): string {
+    const file = this.path(hash);
+    if (!fs.existsSync(file)) {
+      const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+      fs.writeFileSync(tmp, bytes);
+      fs.renameSync(tmp, file);
+    }
+    this.evict(hash);
+    return file;
   }
 
   pins(): Set<string> {

@@ -123,7 +123,8 @@ function renderFacts(facts: object, title: string): string {
     `<table class="facts"><tbody>${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(displayValue(k, v))}</td></tr>`).join("")}</tbody></table></details>`;
 }
 
-const STYLE = `
+/** The style sheet of the page (inline; a Content-Security-Policy may allow it by its sha256). */
+export const REPORT_STYLE = `
 :root{--pass:#1a7f37;--pass-bg:#dafbe1;--fail:#cf222e;--fail-bg:#ffebe9;--none:#57606a;--none-bg:#f6f8fa;--skip:#9a6700;--skip-bg:#fff8c5;--line:#d0d7de;--text:#1f2328}
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.45 -apple-system,"Segoe UI",Helvetica,Arial,sans-serif;color:var(--text);background:#fff}
@@ -188,9 +189,6 @@ export interface HtmlReportOptions {
   back?: { href: string; text: string };
 }
 
-/** The style sheet of the page (inline; a Content-Security-Policy may allow it by its sha256). */
-export const REPORT_STYLE = STYLE;
-
 /** Renders a report as a self-contained HTML page. */
 export function renderHtmlReport(report: VerificationReport, options: HtmlReportOptions = {}): string {
   const passed = report.checks.filter((c) => c.ok).length;
@@ -214,7 +212,7 @@ export function renderHtmlReport(report: VerificationReport, options: HtmlReport
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${verdict}${simulation ? " (simulation)" : ""}: ${escapeHtml(formatName)}</title>
-<style>${STYLE}</style>
+<style>${REPORT_STYLE}</style>
 </head>
 <body>
 <main>

@@ -1,7 +1,9 @@
 /** Option parsers, output, usage errors and exit codes shared by the audit commands. */
+import { readFileSync } from "fs";
 import { InvalidArgumentError, type Command } from "commander";
 import { errorMessage } from "../checks";
-import type { EvidenceVerifier } from "../types";
+import { getEvidenceVerifier } from "../evidence/registry";
+import type { EvidenceFormat, EvidenceVerifier } from "../types";
 
 /** Exit codes of the audit commands: the verdict (valid or signed 0, invalid, broken or refused 1), or bad usage. */
 export const EXIT = { VALID: 0, INVALID: 1, USAGE: 2 } as const;
@@ -38,8 +40,27 @@ export function usage(command: Command, message: string): never {
   throw new Error("unreachable: the exit callback ends the command"); // for the type checker
 }
 
+/** `--format`, `--file` and `--collateral`: the format's verifier, the evidence bytes, and the collateral the format takes. */
+export function readEvidenceArgs(
+  command: Command, options: { format: EvidenceFormat; file: string; collateral?: string },
+): { verifier: EvidenceVerifier; evidence: Buffer; collateral: unknown } {
+  let verifier: EvidenceVerifier;
+  try {
+    verifier = getEvidenceVerifier(options.format);
+  } catch (error) {
+    return usage(command, errorMessage(error));
+  }
+  let evidence: Buffer;
+  try {
+    evidence = readFileSync(options.file);
+  } catch (error) {
+    return usage(command, `cannot read --file ${options.file}: ${errorMessage(error)}`);
+  }
+  return { verifier, evidence, collateral: readCollateral(command, verifier, options.collateral) };
+}
+
 /** `--collateral`: required, or refused, as the format says; read by the format's verifier. */
-export function readCollateral(command: Command, verifier: EvidenceVerifier, file: string | undefined): unknown {
+function readCollateral(command: Command, verifier: EvidenceVerifier, file: string | undefined): unknown {
   if (file === undefined) {
     if (verifier.collateral === "required") usage(command, `--collateral is required for --format ${verifier.format} (${verifier.description})`);
     return undefined;

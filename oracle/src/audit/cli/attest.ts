@@ -22,12 +22,11 @@ import { loadDeployment } from "../../chain/deployment";
 import { TeeType } from "../../protocol/constants";
 import { attestEvidence, DEFAULT_MAX_LIFETIME_SECONDS, type AttestOutcome } from "../attest";
 import { errorMessage } from "../checks";
-import { EXIT, readCollateral, unixSeconds, usage, type CliIo } from "./args";
+import { EXIT, readEvidenceArgs, unixSeconds, usage, type CliIo } from "./args";
 import { AuditError } from "../errors";
 import { loadPolicyFile, type Policy } from "../policy-schema";
-import { getEvidenceVerifier } from "../evidence/registry";
 import { checkLines } from "../text-report";
-import { EVIDENCE_FORMATS, type EvidenceFormat, type EvidenceVerifier } from "../types";
+import { EVIDENCE_FORMATS, type EvidenceFormat } from "../types";
 
 interface AttestOptions {
   format: EvidenceFormat;
@@ -165,19 +164,7 @@ export function formatAttestText(outcome: AttestOutcome): string {
 }
 
 async function runAttest(command: Command, options: AttestOptions, io: CliIo): Promise<void> {
-  let verifier: EvidenceVerifier;
-  try {
-    verifier = getEvidenceVerifier(options.format);
-  } catch (error) {
-    return usage(command, errorMessage(error));
-  }
-  let evidence: Buffer;
-  try {
-    evidence = readFileSync(options.file);
-  } catch (error) {
-    return usage(command, `cannot read --file ${options.file}: ${errorMessage(error)}`);
-  }
-  const collateral = readCollateral(command, verifier, options.collateral);
+  const { evidence, collateral } = readEvidenceArgs(command, options);
   let trustAnchor: Buffer | undefined;
   if (options.trustAnchor !== undefined) {
     try {

@@ -13,13 +13,13 @@
 import { readFileSync, writeFileSync } from "fs";
 import { Command, Option, type CommanderError } from "commander";
 import { errorMessage } from "../checks";
-import { EXIT, processIo, readCollateral, unixSeconds, usage, type CliIo } from "./args";
+import { EXIT, processIo, readEvidenceArgs, unixSeconds, usage, type CliIo } from "./args";
 import { AuditError } from "../errors";
 import { renderHtmlReport } from "../html-report";
 import { loadPolicyFile, type Policy } from "../policy-schema";
-import { getEvidenceVerifier, verifyEvidence } from "../evidence/registry";
+import { verifyEvidence } from "../evidence/registry";
 import { formatReportText } from "../text-report";
-import { EVIDENCE_FORMATS, type EvidenceFormat, type EvidenceVerifier } from "../types";
+import { EVIDENCE_FORMATS, type EvidenceFormat } from "../types";
 import { registerResultAuditCommands } from "./verify-result";
 
 interface VerifyEvidenceOptions {
@@ -85,19 +85,7 @@ function readTrustAnchor(command: Command, value: string | undefined): string | 
 }
 
 function runVerifyEvidence(command: Command, options: VerifyEvidenceOptions, io: CliIo): void {
-  let verifier: EvidenceVerifier;
-  try {
-    verifier = getEvidenceVerifier(options.format);
-  } catch (error) {
-    return usage(command, `${errorMessage(error)} (the ${options.format} verifier is registered by the module that implements it)`);
-  }
-  let evidence: Buffer;
-  try {
-    evidence = readFileSync(options.file);
-  } catch (error) {
-    return usage(command, `cannot read --file ${options.file}: ${errorMessage(error)}`);
-  }
-  const collateral = readCollateral(command, verifier, options.collateral);
+  const { evidence, collateral } = readEvidenceArgs(command, options);
   let policy: Policy | undefined;
   if (options.policy !== undefined) {
     try {

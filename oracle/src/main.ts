@@ -37,6 +37,7 @@ import { RequestTracker } from "./node/tracker";
 import { ORACLE_ABI } from "./protocol/abi";
 import { REPO_ROOT } from "./paths";
 import { BullQueue, MemoryQueue, type WorkQueue } from "./queue";
+import { Started } from "./shutdown";
 
 export interface OracleNode {
   config: OracleConfig;
@@ -119,7 +120,7 @@ export async function startNode(config: OracleConfig, opts: StartOptions = {}): 
     const close = shutdown(config, log, started);
     return { config, deployment: chain.deployment, metrics, tracker, queue, watcher, runners, submitter, limits, api, log, close };
   } catch (err) {
-    await started.undo();
+    await started.stopAll("cleanup step failed");
     throw err;
   }
 }
@@ -171,7 +172,7 @@ export function openChain(config: OracleConfig, options: JsonRpcApiProviderOptio
 /** The node's chain, checked to be the deployment's (chain id) before anything else starts. */
 async function connectChain(config: OracleConfig, started: Started): Promise<Chain> {
   const chain = openChain(config, { batchMaxCount: 50, pollingInterval: 250 });
-  started.add("provider", async () => chain.provider.destroy());
+  started.add("provider", () => chain.provider.destroy());
   await checkChainId(chain.provider.rpc, config.rpcUrl, { chainId: chain.deployment.chainId, file: config.deploymentPath }, config.startupTimeoutMs);
   return chain;
 }
@@ -241,7 +242,7 @@ async function startSignerRefresh(
     metrics, log: log.child({ part: "runners" }),
   });
   await withRetry(() => refresher.start(), { what: "registry revocation epoch", log });
-  started.add("signer refresh", async () => refresher.stop());
+  started.add("signer refresh", () => refresher.stop());
 }
 
 /** The development platform's file: ORACLE_PLATFORM_FILE, else the one the deployment names. */
@@ -284,6 +285,7 @@ function startPipeline(
     { batchSize: config.batchSize, batchWindowMs: config.batchWindowMs, maxBatchGas: limits.maxBatchGas },
   );
   queue.process(pipeline.handle, config.jobConcurrency);
+  // Draining is bounded by ORACLE_SHUTDOWN_TIMEOUT_MS; the stops after it run either way.
   started.add("processing", async () => {
     // Stop fetching jobs; while the worker waits for its active jobs, keep flushing partial batches.
     const stopping = queue.stopProcessing();
@@ -294,7 +296,7 @@ function startPipeline(
       await Promise.race([stopping, new Promise((r) => setTimeout(r, 50))]);
     }
     await pipeline.drain();
-  });
+  }, { drains: true, timeoutMs: config.shutdownTimeoutMs });
 }
 
 /** The watcher, from its checkpoint (a file, and Redis when the queue is on it). */
@@ -317,7 +319,7 @@ async function startWatcher(
     },
   );
   await watcher.start();
-  started.add("watcher", () => watcher.stop());
+  started.add("watcher", () => watcher.stop(), { drains: true });
   return watcher;
 }
 
@@ -332,7 +334,7 @@ async function startHttp(
     provider, deployment, tracker, metrics, runners, senders: submitter.addresses, manifest: models.manifest, modelsDir: config.modelsDir, cache: models.cache,
     queue, queueKind: queue.kind, sourceDir: REPO_ROOT, log: log.child({ part: "console" }),
   }) : undefined;
-  started.add("console", async () => consoleParts?.stop());
+  started.add("console", () => consoleParts?.stop());
   const oracleContract = new Contract(oracle, ORACLE_ABI, provider);
   const api = await startApi({
     registry: metrics.registry,
@@ -362,48 +364,17 @@ function readinessChecks(
   ];
 }
 
-/** What was started, by name, to stop again: all of it, last first, on a failed start; in {@link SHUTDOWN_ORDER} on close. */
-class Started {
-  readonly steps = new Map<string, () => Promise<unknown>>();
-
-  constructor(private readonly log: Logger) {}
-
-  add(name: string, stop: () => Promise<unknown>): void {
-    this.steps.set(name, stop);
-  }
-
-  /** A failed start: stops everything started, last first; every step runs even if one throws. */
-  async undo(): Promise<void> {
-    for (const [name, stop] of [...this.steps].reverse()) {
-      try {
-        await stop();
-      } catch (err) {
-        this.log.warn({ step: name, err: shortError(err) }, "cleanup step failed");
-      }
-    }
-  }
-}
-
-/** Watcher first (no new jobs), then processing (drain), then http, queue, signer refresh, runners, the provider last. */
-const SHUTDOWN_ORDER = ["watcher", "processing", "http", "console", "queue", "signer refresh", "runners", "provider"];
-
-/** The node's close(): idempotent; every step runs even if one throws; draining is bounded by ORACLE_SHUTDOWN_TIMEOUT_MS. */
+/**
+ * The node's close(): idempotent; runs every stop registered in {@link Started} (watcher, then the
+ * drain, then the HTTP API, …, the provider last), each even if one throws.
+ */
 function shutdown(config: OracleConfig, log: Logger, started: Started): (reason?: string) => Promise<void> {
   let closing: Promise<void> | undefined;
   return (reason = "close") => {
     closing ??= (async () => {
       log.info({ reason }, "shutting down: stopping intake, draining in-flight work");
       const timer = setTimeout(() => log.warn({ timeoutMs: config.shutdownTimeoutMs }, "shutdown is taking long; closing anyway"), config.shutdownTimeoutMs);
-      for (const name of SHUTDOWN_ORDER) {
-        const stop = started.steps.get(name);
-        if (!stop) continue;
-        try {
-          if (name === "processing") await Promise.race([stop(), new Promise((r) => setTimeout(r, config.shutdownTimeoutMs))]);
-          else await stop();
-        } catch (err) {
-          log.warn({ step: name, err: shortError(err) }, "shutdown step failed; continuing");
-        }
-      }
+      await started.stopAll("shutdown step failed; continuing");
       clearTimeout(timer);
       log.info("oracle node stopped");
     })();

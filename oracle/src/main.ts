@@ -193,7 +193,7 @@ async function openQueue(config: OracleConfig, log: Logger, started: Started): P
 function operatorSubmitter(config: OracleConfig, chain: Chain, metrics: OracleMetrics, log: Logger): Submitter {
   return new Submitter(
     { provider: chain.provider, oracle: chain.oracle, chainId: chain.deployment.chainId, keys: config.privateKeys, metrics, log },
-    { gasHeadroomPercent: config.gasHeadroomPercent, txTimeoutMs: config.txTimeoutMs, feeBumpPercent: config.feeBumpPercent },
+    { gasHeadroomPercent: config.gasHeadroomPercent, txTimeoutMs: config.txTimeoutMs, feeBumpPercent: config.feeBumpPercent, maxTxGas: config.maxTxGas },
   );
 }
 

@@ -4,13 +4,12 @@
  * before it registers runners and, if configured (ORACLE_BOND_WEI), tops it up. `oracle bond`
  * uses the same two functions.
  */
-import { Contract, Interface, formatEther, type Provider } from "ethers";
+import { Contract, formatEther, type Provider } from "ethers";
 import type { Logger } from "pino";
 import type { Submitter } from "../chain/submitter";
 import { PermanentError } from "../errors";
-import { ENCLAVE_REGISTRY_ABI } from "../protocol/abi";
+import { ENCLAVE_REGISTRY_ABI, registryInterface } from "../protocol/abi";
 
-const registryIface = new Interface(ENCLAVE_REGISTRY_ABI);
 
 /** An operator's stake as the registry reports it. */
 export interface BondStatus {
@@ -77,15 +76,15 @@ export async function ensureBonded(deps: {
 
 /** Sends `bond()` with `amount` wei from the operator key. */
 export function bond(submitter: Submitter, registry: string, amount: bigint) {
-  return submitter.sendFromOperator(registry, registryIface.encodeFunctionData("bond"), amount);
+  return submitter.sendFromOperator(registry, registryInterface.encodeFunctionData("bond"), amount);
 }
 
 /** Sends `unbond(amount)` from the operator key. */
 export function unbond(submitter: Submitter, registry: string, amount: bigint) {
-  return submitter.sendFromOperator(registry, registryIface.encodeFunctionData("unbond", [amount]));
+  return submitter.sendFromOperator(registry, registryInterface.encodeFunctionData("unbond", [amount]));
 }
 
 /** Sends `withdrawBond()` from the operator key. */
 export function withdrawBond(submitter: Submitter, registry: string) {
-  return submitter.sendFromOperator(registry, registryIface.encodeFunctionData("withdrawBond"));
+  return submitter.sendFromOperator(registry, registryInterface.encodeFunctionData("withdrawBond"));
 }

@@ -6,16 +6,15 @@
  * signer it registered is retired (`retireSigner`), so none stays "active" after its key is gone.
  * The runner pool (runner-pool.ts) asks it which runners may serve.
  */
-import { Contract, Interface, type JsonRpcProvider, getAddress } from "ethers";
+import { Contract, type JsonRpcProvider, getAddress } from "ethers";
 import type { Logger } from "pino";
 import { shortError, sleep, withRetry } from "../chain/retry";
 import type { Submitter } from "../chain/submitter";
 import type { EnclaveEvidence } from "../enclave/backend";
-import { ENCLAVE_REGISTRY_ABI } from "../protocol/abi";
+import { ENCLAVE_REGISTRY_ABI, registryInterface } from "../protocol/abi";
 import { NotBondedError, ensureBonded } from "./bond";
 import { within } from "./preflight";
 
-const registryIface = new Interface(ENCLAVE_REGISTRY_ABI);
 
 export interface RegistrarDeps {
   provider: JsonRpcProvider;
@@ -131,7 +130,7 @@ export class RunnerRegistrar {
     if (ev.format !== "dev") {
       throw new Error(`runner ${index} has ${ev.format} evidence: register it through auditors (registerAttestedEnclave), not registerEnclave`);
     }
-    const data = registryIface.encodeFunctionData("registerEnclave", [
+    const data = registryInterface.encodeFunctionData("registerEnclave", [
       ev.report, [ev.reportSignature.r, ev.reportSignature.s], ev.certificate,
       [ev.certificateSignature.r, ev.certificateSignature.s], ev.rootId,
     ]);
@@ -143,7 +142,7 @@ export class RunnerRegistrar {
   private async retire(signer: string): Promise<void> {
     try {
       if (!(await this.isActive(signer))) return;
-      const receipt = await this.deps.submitter.sendFromOperator(this.deps.registry, registryIface.encodeFunctionData("retireSigner", [signer]));
+      const receipt = await this.deps.submitter.sendFromOperator(this.deps.registry, registryInterface.encodeFunctionData("retireSigner", [signer]));
       this.deps.log.info({ signer, tx: receipt.hash }, "enclave signer retired on-chain");
     } catch (err) {
       this.deps.log.warn({ signer, err: shortError(err) }, "retiring enclave signer failed");

@@ -17,9 +17,8 @@ import type { Logger } from "pino";
 import { shortError } from "../chain/retry";
 import type { Submitter } from "../chain/submitter";
 import type { OracleMetrics } from "../metrics";
-import { ENCLAVE_REGISTRY_ABI } from "../protocol/abi";
+import { ENCLAVE_REGISTRY_ABI, registryInterface } from "../protocol/abi";
 
-const registryIface = new Interface(ENCLAVE_REGISTRY_ABI);
 /** The registry's full ABI, errors included, to name why it refuses. */
 const registryErrors = new Interface(EnclaveRegistryAbi);
 
@@ -107,7 +106,7 @@ export class SignerRefresher {
       return "refused";
     }
     try {
-      const receipt = await this.deps.submitter.sendFromOperator(this.deps.registry, registryIface.encodeFunctionData("refreshSigner", [signer]));
+      const receipt = await this.deps.submitter.sendFromOperator(this.deps.registry, registryInterface.encodeFunctionData("refreshSigner", [signer]));
       log.info({ signer, tx: receipt.hash, gasUsed: receipt.gasUsed.toString() }, "enclave signer refreshed after the registry's revocation epoch moved");
       return "refreshed";
     } catch (err) {

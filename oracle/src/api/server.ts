@@ -14,6 +14,7 @@ import http from "node:http";
 import express, { NextFunction, Request, Response } from "express";
 import type { Registry } from "prom-client";
 import type { Logger } from "pino";
+import { within } from "../chain/retry";
 import { mountConsole, type ConsoleDeps } from "./console";
 import { HttpError, parseRequestId } from "./http";
 
@@ -51,7 +52,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.get("/readyz", async (_req, res) => {
     const results = await Promise.all(deps.checks.map(async (c) => {
       try {
-        const r = await withTimeout(c.check(), 2000, `${c.name} check timed out`);
+        const r = await within(c.check(), 2000, `${c.name} check timed out`);
         const v = typeof r === "boolean" ? { ok: r } : r;
         return { name: c.name, ok: v.ok, ...(v.detail ? { detail: v.detail } : {}) };
       } catch (err) {
@@ -135,9 +136,4 @@ function errorStatus(err: unknown): number {
 
 function badPathError(req: Request): HttpError {
   return new HttpError(400, `malformed URL: ${JSON.stringify(req.originalUrl.slice(0, 120))} has a %-escape that is not valid UTF-8 (a request id is a decimal integer)`);
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, rej) => { t = setTimeout(() => rej(new Error(message)), ms); })]).finally(() => clearTimeout(t));
 }

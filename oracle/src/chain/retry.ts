@@ -1,4 +1,7 @@
-/** Retrying RPC calls: transient network and node errors are retried with exponential backoff. */
+/**
+ * Retrying RPC calls: transient network and node errors are retried with exponential backoff.
+ * And bounding how long a call may take ({@link within}).
+ */
 import type { Logger } from "pino";
 
 export interface RetryOptions {
@@ -19,6 +22,15 @@ export interface RetryOptions {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Resolves with `p`, or rejects with `message` (read when the time is up) after `ms`. */
+export function within<T>(p: Promise<T>, ms: number, message: string | (() => string)): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(typeof message === "string" ? message : message())), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 
 export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions): Promise<T> {
   const attempts = opts.attempts ?? 6;

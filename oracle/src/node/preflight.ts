@@ -3,7 +3,7 @@
  * chain, and Redis answers. Each failure is one line that names what to fix, within a bounded
  * time, before any enclave is registered on-chain.
  */
-import { shortError } from "../chain/retry";
+import { shortError, within } from "../chain/retry";
 import { PermanentError } from "../errors";
 import type { RpcClient } from "../chain/rpc";
 
@@ -21,13 +21,6 @@ export function publicUrl(url: string): string {
   } catch {
     return "(unparseable URL)";
   }
-}
-
-/** Resolves with `p`, or rejects with `message` after `ms`. */
-export function within<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /**

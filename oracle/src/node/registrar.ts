@@ -8,12 +8,11 @@
  */
 import { Contract, type JsonRpcProvider, getAddress } from "ethers";
 import type { Logger } from "pino";
-import { shortError, sleep, withRetry } from "../chain/retry";
+import { shortError, sleep, within, withRetry } from "../chain/retry";
 import type { Submitter } from "../chain/submitter";
 import type { EnclaveEvidence } from "../enclave/backend";
 import { ENCLAVE_REGISTRY_ABI, registryInterface } from "../protocol/abi";
 import { NotBondedError, ensureBonded } from "./bond";
-import { within } from "./preflight";
 
 
 export interface RegistrarDeps {

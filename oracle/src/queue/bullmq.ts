@@ -6,6 +6,7 @@
 import { Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import IORedis, { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { within } from "../chain/retry";
 import { isPermanent } from "../errors";
 import { InferenceJob, JobHandler, JobStateName, QueueOptions, WorkQueue, jobId } from "./types";
 
@@ -31,17 +32,17 @@ export class BullQueue implements WorkQueue {
   private worker?: Worker<InferenceJob>;
   private closing?: Promise<void>;
   private readonly adding = new Map<string, Promise<boolean>>();
+  /** The Redis connection's last error since it was last ready ("" when none): warned once, and the start-up message. */
+  private lastError = "";
 
   constructor(private readonly opts: BullQueueOptions, private readonly log?: Logger) {
     this.connection = createRedis(opts.redisUrl);
     // One warning per distinct error, not one per reconnect attempt.
-    let lastError = "";
     this.connection.on("error", (err) => {
+      if (err.message !== this.lastError) this.log?.warn({ err: err.message }, "redis connection error");
       this.lastError = err.message;
-      if (err.message !== lastError) this.log?.warn({ err: err.message }, "redis connection error");
-      lastError = err.message;
     });
-    this.connection.on("ready", () => { lastError = ""; });
+    this.connection.on("ready", () => { this.lastError = ""; });
     this.queue = new Queue<InferenceJob>(opts.name, {
       connection: this.connection,
       prefix: opts.prefix,
@@ -57,20 +58,9 @@ export class BullQueue implements WorkQueue {
     this.queue.on("error", (err) => this.log?.warn({ err: err.message }, "queue error"));
   }
 
-  /** Last Redis connection error, for the start-up message. */
-  private lastError?: string;
-
   /** Resolves once Redis answers; rejects with the connection's last error after `timeoutMs`. */
   async waitReady(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(this.lastError ?? `no answer within ${timeoutMs / 1000} s`)), timeoutMs);
-    });
-    try {
-      await Promise.race([this.connection.ping(), late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await within(this.connection.ping(), timeoutMs, () => this.lastError || `no answer within ${timeoutMs / 1000} s`);
   }
 
   async add(data: InferenceJob): Promise<{ id: string; added: boolean }> {

@@ -55,6 +55,11 @@ export interface RequestEventRef {
   reason?: string;
 }
 
+/** A request id as the oracle's events index it: one 32-byte topic word, 0x-hex (also the id's calldata argument). */
+export function requestIdTopic(requestId: bigint | string): string {
+  return "0x" + BigInt(requestId).toString(16).padStart(64, "0");
+}
+
 const BY_TOPIC = new Map<string, RequestEventRef["name"]>(Object.entries(ORACLE_TOPICS).map(([name, topic]) => [topic, name as RequestEventRef["name"]]));
 
 /** Names an oracle event by its topic and reads its indexed request id; undefined for other logs. */

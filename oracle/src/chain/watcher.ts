@@ -10,7 +10,7 @@ import { Contract } from "ethers";
 import type { Logger } from "pino";
 import { ORACLE_ABI, ORACLE_TOPICS, RequestState } from "../protocol/abi";
 import type { Checkpoint, CheckpointStore } from "./checkpoint";
-import { requestEventOf, type RawLog } from "./codec";
+import { requestEventOf, requestIdTopic, type RawLog } from "./codec";
 import type { FastJsonRpcProvider } from "./rpc";
 import { shortError, sleep, withRetry } from "./retry";
 import type { OracleMetrics } from "../metrics";
@@ -269,7 +269,7 @@ export class Watcher {
 
   /** Reads the request's event again (its block is known) and queues it. */
   private async requeue(requestId: string, blockNumber: number): Promise<void> {
-    const logs = await this.getLogs(blockNumber, blockNumber, [TOPIC_REQUESTED, "0x" + BigInt(requestId).toString(16).padStart(64, "0")]);
+    const logs = await this.getLogs(blockNumber, blockNumber, [TOPIC_REQUESTED, requestIdTopic(requestId)]);
     const log = logs.find((l) => !l.removed);
     if (!log) return; // reorged away: the watcher's re-scan finds it where it now is
     await this.handleLogs([log]);

@@ -12,6 +12,7 @@
 import { Contract } from "ethers";
 import type { Logger } from "pino";
 import { fromHex } from "../protocol/bytes";
+import { requestIdTopic } from "../chain/codec";
 import { batchGasPlan } from "../chain/gas";
 import { shortError } from "../chain/retry";
 import type { FastJsonRpcProvider } from "../chain/rpc";
@@ -57,8 +58,6 @@ interface Pending {
 }
 
 const REQUEST_COMMITMENT_SELECTOR = oracleInterface.getFunction("requestCommitment")!.selector;
-/** A request id as a 32-byte word, hex without 0x (calldata argument, log topic). */
-const idWord = (id: bigint): string => id.toString(16).padStart(64, "0");
 const FINAL_MARKER = /^0x0{63}[0-9a-f]$/i;
 
 export class Pipeline {
@@ -112,7 +111,7 @@ export class Pipeline {
     try {
       answers = await this.deps.provider.rpc.batch<string>(batch.map((p) => ({
         method: "eth_call",
-        params: [{ to: this.deps.oracle, data: REQUEST_COMMITMENT_SELECTOR + idWord(p.request.requestId) }, "latest"],
+        params: [{ to: this.deps.oracle, data: REQUEST_COMMITMENT_SELECTOR + requestIdTopic(p.request.requestId).slice(2) }, "latest"],
       })));
     } catch (err) {
       this.deps.metrics.rpcErrors.inc();
@@ -164,7 +163,7 @@ export class Pipeline {
     // canonical event and work on that one.
     const logs = await this.deps.provider.getLogs({
       address: this.deps.oracle, fromBlock: Math.max(0, request.event.blockNumber - 256), toBlock: "latest",
-      topics: [ORACLE_TOPICS.InferenceRequested, "0x" + idWord(request.requestId)],
+      topics: [ORACLE_TOPICS.InferenceRequested, requestIdTopic(request.requestId)],
     }).catch((err) => { throw new TransientError(`getLogs failed: ${shortError(err)}`, { cause: err }); });
     for (const ev of logs.filter((l) => !l.removed).reverse()) {
       const moved = requestFromLog(ev);

@@ -7,6 +7,7 @@
  */
 import type { Command } from "commander";
 import { Contract, JsonRpcProvider, Wallet, type Log } from "ethers";
+import { requestIdTopic } from "../chain/codec";
 import { loadDeployment, type Deployment } from "../chain/deployment";
 import { shortError } from "../chain/retry";
 import { RpcClient } from "../chain/rpc";
@@ -14,7 +15,7 @@ import { ConfigError, loadConfig } from "../config";
 import { checkChainId } from "./preflight";
 import { PermanentError } from "../errors";
 import { loadManifest, type ModelManifestEntry } from "../models/manifest";
-import { MODEL_REGISTRY_ABI, ORACLE_ABI, RequestState, oracleInterface } from "../protocol/abi";
+import { MODEL_REGISTRY_ABI, ORACLE_ABI, ORACLE_TOPICS, RequestState, oracleInterface } from "../protocol/abi";
 import { decodeTensor } from "../protocol/eip712";
 import { encodeInput, isInputEncoding } from "../protocol/input";
 import { optionsTuple, requestInLogs } from "../protocol/request";
@@ -58,8 +59,7 @@ function findModel(d: Deployment, models: ModelManifestEntry[], wanted: string):
 
 /** Reads the InferenceFulfilled event of `requestId` (the output and status). */
 async function fulfilment(provider: JsonRpcProvider, oracle: string, requestId: bigint, fromBlock: number): Promise<Log | undefined> {
-  const topic = oracleInterface.getEvent("InferenceFulfilled")!.topicHash;
-  const logs = await provider.getLogs({ address: oracle, fromBlock, toBlock: "latest", topics: [topic, "0x" + requestId.toString(16).padStart(64, "0")] });
+  const logs = await provider.getLogs({ address: oracle, fromBlock, toBlock: "latest", topics: [ORACLE_TOPICS.InferenceFulfilled, requestIdTopic(requestId)] });
   return logs[0];
 }
 

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { AbiCoder, Transaction, Wallet, keccak256, randomBytes, hexlify } from "ethers";
 import fs from "node:fs";
 import path from "node:path";
-import { encodeFulfilBatch, requestEventOf, signEip1559 } from "../../../oracle/src/chain/codec";
+import { encodeFulfilBatch, requestEventOf, requestIdTopic, signEip1559 } from "../../../oracle/src/chain/codec";
 import { COMMITMENT_TUPLE, ENCLAVE_REGISTRY_ABI, MODEL_REGISTRY_ABI, ORACLE_ABI, ORACLE_TOPICS, oracleInterface, registryInterface } from "../../../oracle/src/protocol/abi";
 import { commitmentHash, commitmentTuple, type RequestCommitment } from "../../../oracle/src/protocol/request";
 import { Interface } from "ethers";
@@ -39,6 +39,14 @@ describe("node codecs (hot path) agree with ethers", () => {
     const skipped = oracleInterface.encodeEventLog(oracleInterface.getEvent("ResultSkipped")!, [9n, c.requester, "0xdeadbeef"]);
     expect(requestEventOf(skipped)).to.deep.equal({ name: "ResultSkipped", requestId: 9n, signer: c.requester.toLowerCase(), reason: "0xdeadbeef" });
     expect(requestEventOf({ topics: [keccak256("0x01"), ORACLE_TOPICS.InferenceRequested], data: "0x" })).to.equal(undefined);
+  });
+
+  it("writes a request id as the topic its events are indexed by", () => {
+    for (const id of [1n, 7919n * 3n + 1n, 2n ** 256n - 1n]) {
+      const expired = oracleInterface.encodeEventLog(oracleInterface.getEvent("InferenceExpired")!, [id, Wallet.createRandom().address, 0n]);
+      expect(requestIdTopic(id)).to.equal(expired.topics[1]);
+      expect(requestIdTopic(id.toString())).to.equal(expired.topics[1]);
+    }
   });
 
   it("signs EIP-1559 transactions as ethers does (same raw bytes, same hash)", async () => {

@@ -11,8 +11,9 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { Contract, ZeroAddress, formatEther, getAddress, zeroPadValue, toBeHex, type JsonRpcProvider, type Log } from "ethers";
+import { Contract, ZeroAddress, formatEther, getAddress, type JsonRpcProvider, type Log } from "ethers";
 import type { Logger } from "pino";
+import { requestIdTopic } from "../../chain/codec";
 import type { Deployment } from "../../chain/deployment";
 import { shortError } from "../../chain/retry";
 import type { OracleMetrics } from "../../metrics";
@@ -82,7 +83,6 @@ export interface ConsoleOverview {
 const GOOD_STATUSES = new Set(["seen", "queued", "computed", "submitted", "fulfilled", "settled-elsewhere"]);
 /** Trail steps that say why the node gave up on a request. */
 const DECLINE_STEPS = new Set(["failed", "declined", "dropped"]);
-const idTopic = (id: string) => zeroPadValue(toBeHex(BigInt(id)), 32);
 
 interface ChainIo {
   input?: string;
@@ -178,7 +178,7 @@ export class ConsoleState {
     try {
       logs = await this.deps.provider.getLogs({
         address: this.deps.deployment.contracts.InferenceOracle, fromBlock: from, toBlock: "latest",
-        topics: [[ORACLE_TOPICS.InferenceRequested, ORACLE_TOPICS.InferenceFulfilled], unread.map((r) => idTopic(r.requestId))],
+        topics: [[ORACLE_TOPICS.InferenceRequested, ORACLE_TOPICS.InferenceFulfilled], unread.map((r) => requestIdTopic(r.requestId))],
       });
     } catch (err) {
       this.deps.log.debug({ err: shortError(err) }, "console: reading request events failed");

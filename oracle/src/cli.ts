@@ -1,11 +1,11 @@
 /**
  * The `oracle` command line (bin/oracle, `npm run oracle -- <command>`).
  *
- * Node commands (start, status, register-enclave) live in oracle/src/node/commands.ts, `oracle dev`
- * (a local chain with a node, development tooling) in oracle/src/dev/; the
- * auditor's commands are registered by `registerAuditCommands(program)` from oracle/src/audit;
- * the model commands (inspect, check, pack, publish, fetch, list) by `registerModelCommands` from
- * oracle/src/models/cli.ts.
+ * The node's commands (start, status, register-enclave, bond, request) live in
+ * oracle/src/node/commands.ts and node/request-command.ts, `oracle dev` (a local chain with a
+ * node, development tooling) in oracle/src/dev/; the auditor's commands are registered by
+ * `registerAuditCommands(program)` from oracle/src/audit; the model commands (inspect, check,
+ * pack, publish, fetch, list) by `registerModelCommands` from oracle/src/models/cli.ts.
  */
 import { Command } from "commander";
 import { registerAuditCommands } from "./audit/cli";

@@ -144,13 +144,17 @@ export function operatorClient(config: OracleConfig, log: Logger): OperatorClien
 /**
  * For `oracle register-enclave`: starts the configured runners (models from ORACLE_MODELS_DIR, no
  * signature journal) and registers each signer, the operator's bond checked first. `close()` stops
- * the runners and leaves their signers registered.
+ * the runners, leaving their signers registered, and releases the provider.
  */
 export async function startRegisteredRunners(config: OracleConfig, log: Logger): Promise<{ client: OperatorClient; runners: RunnerPool; close(): Promise<void> }> {
   const client = operatorClient(config, log);
-  const runners = await launchRunners(config, client, client.submitter, client.metrics, log, { modelsDir: config.modelsDir });
-  const close = () => runners.close({ retire: false });
+  let runners: RunnerPool | undefined;
+  const close = async () => {
+    await runners?.close({ retire: false });
+    client.close();
+  };
   try {
+    runners = await launchRunners(config, client, client.submitter, client.metrics, log, { modelsDir: config.modelsDir });
     await runners.register();
   } catch (err) {
     await close();

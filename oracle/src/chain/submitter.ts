@@ -67,7 +67,6 @@ export interface SubmitterOptions {
   pollMs?: number;
 }
 
-
 /** A receipt as JSON-RPC returns it, with the fields the node reads. */
 export interface RawReceipt {
   transactionHash: string;
@@ -133,8 +132,10 @@ export class Submitter {
       const timings = { estimateMs: t1 - t0, minedMs: Date.now() - t1 };
       this.deps.metrics.gasSpent.inc(Number(receipt.gasUsed));
       this.deps.metrics.batchSize.observe(results.length);
-      if (receipt.status !== 1) this.estimateFirst = true;
-      if (receipt.status !== 1) throw new SubmitError(`fulfilBatch ${receipt.hash} reverted in block ${receipt.blockNumber}`);
+      if (receipt.status !== 1) {
+        this.estimateFirst = true;
+        throw new SubmitError(`fulfilBatch ${receipt.hash} reverted in block ${receipt.blockNumber}`);
+      }
       return { tx: receipt.hash, block: receipt.blockNumber, gasUsed: receipt.gasUsed, outcomes: this.outcomes(receipt, results, signer), timings };
     } finally {
       sender.busy--;

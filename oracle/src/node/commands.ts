@@ -1,6 +1,7 @@
 /**
- * The node's commands for the `oracle` CLI: `start`, `status`, `register-enclave`, `bond`.
- * (The auditor's commands are registered next to these in oracle/src/cli.ts.)
+ * The node's commands for the `oracle` CLI: `start`, `status`, `register-enclave`, `bond`, and
+ * `request` (request-command.ts). (The auditor's commands are registered next to these in
+ * oracle/src/cli.ts.)
  */
 import type { Command } from "commander";
 import type { Logger } from "pino";
@@ -25,12 +26,13 @@ function envHelp(): string {
   return `\nConfiguration (environment variables; the same keys in camelCase in --config JSON):\n${rows.join("\n")}\n`;
 }
 
-function configFrom(opts: CommonOpts, extra: Partial<Record<ConfigKey, unknown>> = {}): OracleConfig {
+/** The configuration: the environment (`env`), the --config file, and the command's flags over both. */
+function configFrom(opts: CommonOpts, extra: Partial<Record<ConfigKey, unknown>> = {}, env?: NodeJS.ProcessEnv): OracleConfig {
   const overrides: Partial<Record<ConfigKey, unknown>> = { ...extra };
   if (opts.network) overrides.network = opts.network;
   if (opts.deployment) overrides.deploymentFile = opts.deployment;
   for (const k of Object.keys(overrides) as ConfigKey[]) if (overrides[k] === undefined) delete overrides[k];
-  return loadConfig({ file: opts.config, overrides });
+  return loadConfig({ file: opts.config, overrides, env });
 }
 
 function fail(err: unknown): never {
@@ -175,7 +177,6 @@ function registerEnclaveCommand(program: Command): void {
           rows.push({ runner: index, signer: host.signer, operator, measurement });
         }
         process.stdout.write(JSON.stringify({ registered: rows }, null, 2) + "\n");
-        client.close();
       } catch (err) {
         await registered?.close();
         fail(err);
@@ -246,8 +247,8 @@ async function statusFromNode(base: string, requestId?: string): Promise<unknown
 }
 
 async function statusFromChain(opts: CommonOpts, requestId?: string): Promise<unknown> {
-  const config = loadConfig({ file: opts.config, overrides: { ...(opts.network ? { network: opts.network } : {}), ...(opts.deployment ? { deploymentFile: opts.deployment } : {}) },
-    env: { ...process.env, ORACLE_PRIVATE_KEY: process.env.ORACLE_PRIVATE_KEY || "0x" + "11".repeat(32) } });
+  // Reading needs no key: a placeholder satisfies the config's required ORACLE_PRIVATE_KEY.
+  const config = configFrom(opts, {}, { ...process.env, ORACLE_PRIVATE_KEY: process.env.ORACLE_PRIVATE_KEY || "0x" + "11".repeat(32) });
   const { deployment: d, provider } = openChain(config);
   try {
     const registry = new Contract(d.contracts.EnclaveRegistry, ENCLAVE_REGISTRY_ABI, provider);

@@ -12,7 +12,8 @@ import { shortError, sleep, within, withRetry } from "../chain/retry";
 import type { Submitter } from "../chain/submitter";
 import type { EnclaveEvidence } from "../enclave/backend";
 import { ENCLAVE_REGISTRY_ABI, registryInterface } from "../protocol/abi";
-import { NotBondedError, ensureBonded } from "./bond";
+import { OracleError } from "../errors";
+import { ensureBonded } from "./bond";
 
 
 export interface RegistrarDeps {
@@ -47,9 +48,10 @@ export class RunnerRegistrar {
   /** Checks the operator's bond, then registers every runner; resolves when all are (throws if one cannot be). */
   async registerAll(runners: readonly RegistrableRunner[]): Promise<void> {
     const { provider, registry, submitter, log } = this.deps;
-    // An RPC hiccup is retried; a bond that is short is not (it says what to do at once).
+    // An RPC hiccup is retried; an error that says what the operator must do (a short bond, an
+    // unfunded key: its `advice`) is not, so the operator reads it at once.
     await withRetry(() => ensureBonded({ provider, registry, submitter, bondWei: this.deps.bondWei ?? 0n, log }), {
-      what: "operator bond check", log, retryIf: (err) => !(err instanceof NotBondedError) && (err as { advice?: string }).advice === undefined,
+      what: "operator bond check", log, retryIf: (err) => !(err instanceof OracleError && err.advice !== undefined),
     });
     await Promise.all(runners.map((runner, index) => this.ensureRegistered(index, runner)));
   }

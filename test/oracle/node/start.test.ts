@@ -150,4 +150,16 @@ describe("node start-up and shutdown (real Hardhat node)", function () {
     expect(after.all.slice(before.all.length)).to.have.members(rows.map((row) => row.signer));
     expect(after.active, "register-enclave does not retire what it registered").to.include.members(rows.map((row) => row.signer));
   });
+
+  it("`oracle status` with no node answering reads the chain: head, the enclaves registered and whether each is active, a request's state", async () => {
+    const r = await oracle(["status", "--url", `http://127.0.0.1:${await freePort()}`, "--json", "--request", "1"], { ORACLE_PRIVATE_KEY: "" });
+    expect(r.code, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout) as { source: string; chainId: number; head: number; enclaves: { signer: string; active: boolean }[]; request: unknown };
+    expect(out).to.include({ source: "chain", chainId: 31337 });
+    expect(out.head).to.be.greaterThan(0);
+    const { all, active } = await signers();
+    expect(out.enclaves.map((e) => e.signer)).to.deep.equal(all);
+    expect(out.enclaves.filter((e) => e.active).map((e) => e.signer)).to.deep.equal(active);
+    expect(out.request).to.deep.equal({ requestId: "1", onChainState: "None" });
+  });
 });

@@ -58,6 +58,8 @@ interface Pending {
 }
 
 const REQUEST_COMMITMENT_SELECTOR = oracleInterface.getFunction("requestCommitment")!.selector;
+/** Gas of a batch apart from its items. */
+const BATCH_BASE_GAS = batchGasPlan([]);
 const FINAL_MARKER = /^0x0{63}[0-9a-f]$/i;
 
 export class Pipeline {
@@ -197,7 +199,7 @@ export class Pipeline {
   private enqueue(p: Pending): void {
     this.collecting.push(p);
     this.collectingGas += p.gas;
-    if (this.collecting.length >= this.opts.batchSize || batchGasPlan([]) + this.collectingGas >= this.opts.maxBatchGas) this.flush();
+    if (this.collecting.length >= this.opts.batchSize || BATCH_BASE_GAS + this.collectingGas >= this.opts.maxBatchGas) this.flush();
     else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.opts.batchWindowMs);
   }
 
@@ -309,12 +311,12 @@ export class Pipeline {
 export function splitByGas<T extends { gas: bigint }>(jobs: T[], size: number, maxGas: bigint): T[][] {
   const out: T[][] = [];
   let batch: T[] = [];
-  let gas = batchGasPlan([]);
+  let gas = BATCH_BASE_GAS;
   for (const j of jobs) {
     if (batch.length && (batch.length >= size || gas + j.gas > maxGas)) {
       out.push(batch);
       batch = [];
-      gas = batchGasPlan([]);
+      gas = BATCH_BASE_GAS;
     }
     batch.push(j);
     gas += j.gas;

@@ -264,20 +264,22 @@ export function summarize(label: string, t: Tally): string {
   return line;
 }
 
-/**
- * A JSON-RPC proxy on 127.0.0.1 that fails a share of calls (HTTP 503, a JSON-RPC error, or a
- * dropped connection, in turn) and can duplicate every log in eth_getLogs answers.
- */
-export async function startFaultyProxy(target: string, opts: { failRate?: number; duplicateLogs?: boolean }): Promise<{ url: string; stats: { calls: number; failed: number; duplicated: number }; close(): Promise<void> }> {
-  const stats = { calls: 0, failed: 0, duplicated: 0 };
+/** What a test's JSON-RPC proxy does with each request body, besides forwarding it. */
+export interface RpcProxyHooks {
+  /** True: fail this request instead (an HTTP 503, a JSON-RPC error, a dropped connection, in turn). */
+  fail?(body: string): boolean;
+  /** Rewrites the node's answer to `body`. */
+  answer?(body: string, text: string): string;
+}
+
+/** A JSON-RPC proxy on 127.0.0.1 in front of `target`, for injecting faults. */
+export async function startRpcProxy(target: string, hooks: RpcProxyHooks): Promise<{ url: string; close(): Promise<void> }> {
   let turn = 0;
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks).toString();
-    stats.calls++;
-    if (Math.random() < (opts.failRate ?? 0)) {
-      stats.failed++;
+    if (hooks.fail?.(body)) {
       const kind = turn++ % 3;
       if (kind === 0) { res.writeHead(503).end("upstream unavailable"); return; }
       if (kind === 1) {
@@ -291,16 +293,8 @@ export async function startFaultyProxy(target: string, opts: { failRate?: number
     }
     try {
       const up = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body });
-      let text = await up.text();
-      if (opts.duplicateLogs && body.includes("eth_getLogs")) {
-        const parsed = JSON.parse(text);
-        const dup = (r: { result?: unknown }) => {
-          if (Array.isArray(r.result) && r.result.length) { stats.duplicated += r.result.length; r.result = r.result.flatMap((x: unknown) => [x, x]); }
-          return r;
-        };
-        text = JSON.stringify(Array.isArray(parsed) ? parsed.map(dup) : dup(parsed));
-      }
-      res.writeHead(up.status, { "content-type": "application/json" }).end(text);
+      const text = await up.text();
+      res.writeHead(up.status, { "content-type": "application/json" }).end(hooks.answer ? hooks.answer(body, text) : text);
     } catch {
       res.writeHead(502).end("bad gateway");
     }
@@ -308,9 +302,32 @@ export async function startFaultyProxy(target: string, opts: { failRate?: number
   const port = await freePort();
   await new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r()));
   return {
-    url: `http://127.0.0.1:${port}`, stats,
+    url: `http://127.0.0.1:${port}`,
     close: () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }),
   };
+}
+
+/** A JSON-RPC proxy that fails a share of calls ({@link startRpcProxy}) and can duplicate every log in eth_getLogs answers. */
+export async function startFaultyProxy(target: string, opts: { failRate?: number; duplicateLogs?: boolean }): Promise<{ url: string; stats: { calls: number; failed: number; duplicated: number }; close(): Promise<void> }> {
+  const stats = { calls: 0, failed: 0, duplicated: 0 };
+  const duplicate = (text: string) => {
+    const parsed = JSON.parse(text);
+    const dup = (r: { result?: unknown }) => {
+      if (Array.isArray(r.result) && r.result.length) { stats.duplicated += r.result.length; r.result = r.result.flatMap((x: unknown) => [x, x]); }
+      return r;
+    };
+    return JSON.stringify(Array.isArray(parsed) ? parsed.map(dup) : dup(parsed));
+  };
+  const proxy = await startRpcProxy(target, {
+    fail: () => {
+      stats.calls++;
+      const fail = Math.random() < (opts.failRate ?? 0);
+      if (fail) stats.failed++;
+      return fail;
+    },
+    answer: (body, text) => (opts.duplicateLogs && body.includes("eth_getLogs") ? duplicate(text) : text),
+  });
+  return { ...proxy, stats };
 }
 
 export { LoadGenerator, metricValue, rpc } from "../../oracle/src/dev/devchain";

@@ -6,7 +6,6 @@
  */
 import { expect } from "chai";
 import fs from "node:fs";
-import http from "node:http";
 import path from "node:path";
 import { FileCheckpointStore, type Checkpoint } from "../../../oracle/src/chain/checkpoint";
 import type { RawLog } from "../../../oracle/src/chain/codec";
@@ -14,11 +13,10 @@ import { FastJsonRpcProvider } from "../../../oracle/src/chain/rpc";
 import { Watcher, type WatcherOptions } from "../../../oracle/src/chain/watcher";
 import { createLogger } from "../../../oracle/src/log";
 import { createMetrics, type OracleMetrics } from "../../../oracle/src/metrics";
-import { freePort } from "../../../oracle/src/dev/devchain";
 import { RequestTracker } from "../../../oracle/src/node/tracker";
 import { requestInLogs } from "../../../oracle/src/protocol/request";
 import { MemoryQueue } from "../../../oracle/src/queue";
-import { LoadGenerator, rpc, setupEnv, type Env } from "../../e2e/lib";
+import { LoadGenerator, rpc, setupEnv, startRpcProxy, type Env } from "../../e2e/lib";
 
 const CHAIN_ID = 31337;
 
@@ -26,42 +24,18 @@ interface GetLogsCall { from: number; to: number; failed: boolean }
 
 /** A JSON-RPC proxy that records every eth_getLogs range and fails the next `failGetLogs` of them (HTTP 503, JSON-RPC error, dropped connection, in turn). */
 async function startCountingProxy(target: string) {
-  const state = { getLogs: [] as GetLogsCall[], failGetLogs: 0, failed: 0 };
-  const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks).toString();
-    const parsed = JSON.parse(body) as { id: unknown; method: string; params: { fromBlock: string; toBlock: string }[] } | { method: string }[];
-    if (!Array.isArray(parsed) && parsed.method === "eth_getLogs") {
-      const range = { from: Number(parsed.params[0].fromBlock), to: Number(parsed.params[0].toBlock) };
-      if (state.failGetLogs > 0) {
-        state.failGetLogs--;
-        state.getLogs.push({ ...range, failed: true });
-        const kind = state.failed++ % 3;
-        if (kind === 0) { res.writeHead(503).end("upstream unavailable"); return; }
-        if (kind === 1) {
-          res.writeHead(200, { "content-type": "application/json" })
-            .end(JSON.stringify({ jsonrpc: "2.0", id: parsed.id, error: { code: -32603, message: "injected eth_getLogs fault" } }));
-          return;
-        }
-        req.socket.destroy();
-        return;
-      }
-      state.getLogs.push({ ...range, failed: false });
-    }
-    try {
-      const up = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body });
-      res.writeHead(up.status, { "content-type": "application/json" }).end(await up.text());
-    } catch {
-      res.writeHead(502).end("bad gateway");
-    }
+  const state = { getLogs: [] as GetLogsCall[], failGetLogs: 0 };
+  const proxy = await startRpcProxy(target, {
+    fail: (body) => {
+      const parsed = JSON.parse(body) as { method: string; params: { fromBlock: string; toBlock: string }[] } | unknown[];
+      if (Array.isArray(parsed) || parsed.method !== "eth_getLogs") return false;
+      const failed = state.failGetLogs > 0;
+      if (failed) state.failGetLogs--;
+      state.getLogs.push({ from: Number(parsed.params[0].fromBlock), to: Number(parsed.params[0].toBlock), failed });
+      return failed;
+    },
   });
-  const port = await freePort();
-  await new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r()));
-  return {
-    url: `http://127.0.0.1:${port}`, state,
-    close: () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }),
-  };
+  return { ...proxy, state };
 }
 
 /** A queue that records every `add` (request id, and whether it created a job). */

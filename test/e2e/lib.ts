@@ -347,3 +347,13 @@ export async function operatorChain(name: string, log: Logger) {
   const registry = env.deployed.deployment.contracts.EnclaveRegistry;
   return { env, provider, registry, submitterFor, close: async () => { provider.destroy(); await env.cleanup(); } };
 }
+
+export type OperatorChain = Awaited<ReturnType<typeof operatorChain>>;
+
+/** {@link operatorChain} for the tests of one describe block: started before them and closed after (its fields are there once they run). */
+export function useOperatorChain(name: string, log: Logger): OperatorChain {
+  const chain = {} as OperatorChain;
+  before(async () => { Object.assign(chain, await operatorChain(name, log)); });
+  after(async () => { await chain.close?.(); });
+  return chain;
+}

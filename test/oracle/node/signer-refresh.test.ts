@@ -7,60 +7,45 @@
  */
 import { Writable } from "node:stream";
 import { expect } from "chai";
-import { Contract, Interface, Wallet, parseEther } from "ethers";
+import { Contract, Wallet, parseEther } from "ethers";
 import pino from "pino";
-import { FastJsonRpcProvider } from "../../../oracle/src/chain/rpc";
 import { devAccount } from "../../../oracle/src/dev/devchain";
 import { measureRunner } from "../../../oracle/src/enclave/measure";
 import { createMetrics } from "../../../oracle/src/metrics";
 import { SignerRefresher } from "../../../oracle/src/node/signer-refresh";
 import { REPO_ROOT } from "../../../oracle/src/paths";
-import { ENCLAVE_REGISTRY_ABI } from "../../../oracle/src/protocol/abi";
-import { operatorChain, type Env } from "../../e2e/lib";
+import { ENCLAVE_REGISTRY_ABI, registryInterface } from "../../../oracle/src/protocol/abi";
+import { useOperatorChain } from "../../e2e/lib";
 
 const MIN_BOND = parseEther("1");
 
 describe("node: refreshing its signers after the registry's revocation epoch moved (real Hardhat node)", function () {
   this.timeout(120_000);
-  let chain: Awaited<ReturnType<typeof operatorChain>>;
-  let env: Env;
-  let provider: FastJsonRpcProvider;
-  let registryAddress: string;
   const lines: { msg: string; reason?: string; signer?: string }[] = [];
   const log = pino({ level: "info" }, new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } }));
-  const submitterFor = (i: number) => chain.submitterFor(i);
-
-  before(async () => {
-    chain = await operatorChain("signer-refresh", log);
-    ({ env, provider, registry: registryAddress } = chain);
-  });
-  after(async () => {
-    await chain?.close();
-  });
-
-  const iface = new Interface(ENCLAVE_REGISTRY_ABI);
+  const chain = useOperatorChain("signer-refresh", log);
   /** Gas of `activeEnclave(signer)`, asked of the node each time (ethers would answer a repeated estimate from its cache). */
   const activeEnclaveGas = async (signer: string) =>
-    BigInt(await provider.send("eth_estimateGas", [{ to: registryAddress, data: iface.encodeFunctionData("activeEnclave", [signer]) }, "latest"]));
+    BigInt(await chain.provider.send("eth_estimateGas", [{ to: chain.registry, data: registryInterface.encodeFunctionData("activeEnclave", [signer]) }, "latest"]));
 
   /** Registers a fresh enclave signer for operator `i` with a development report of this checkout's runner. */
   async function registerSigner(i: number): Promise<string> {
     const wallet = Wallet.createRandom();
     const { measurement } = measureRunner({ repoRoot: REPO_ROOT });
-    const now = (await provider.getBlock("latest"))!.timestamp;
-    const ev = env.deployed.platform.signReport({ measurement, runtime: "0x" + "cd".repeat(32), signer: wallet.address, operator: devAccount(i).address }, now);
-    await submitterFor(i).sendFromOperator(registryAddress, iface.encodeFunctionData("registerEnclave", [
+    const now = (await chain.provider.getBlock("latest"))!.timestamp;
+    const ev = chain.env.deployed.platform.signReport({ measurement, runtime: "0x" + "cd".repeat(32), signer: wallet.address, operator: devAccount(i).address }, now);
+    await chain.submitterFor(i).sendFromOperator(chain.registry, registryInterface.encodeFunctionData("registerEnclave", [
       ev.report, [ev.reportSignature.r, ev.reportSignature.s], ev.certificate, [ev.certificateSignature.r, ev.certificateSignature.s], ev.rootId,
     ]));
     return wallet.address;
   }
 
   it("refreshes each of its signers once after a move, saving the re-check on every later result, and names a signer the registry refuses", async () => {
-    const registry = new Contract(registryAddress, ENCLAVE_REGISTRY_ABI, provider);
+    const registry = new Contract(chain.registry, ENCLAVE_REGISTRY_ABI, chain.provider);
     const mine = [await registerSigner(1), await registerSigner(1)];
     const metrics = createMetrics({ defaultMetrics: false });
     const counted = async (outcome: string) => (await metrics.signerRefreshes.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
-    const refresher = new SignerRefresher({ provider, registry: registryAddress, submitter: submitterFor(1), signers: () => mine, log, metrics, intervalMs: 3_600_000 });
+    const refresher = new SignerRefresher({ provider: chain.provider, registry: chain.registry, submitter: chain.submitterFor(1), signers: () => mine, log, metrics, intervalMs: 3_600_000 });
     await refresher.start();
     try {
       expect(await refresher.check()).to.equal(0); // nothing moved
@@ -69,7 +54,7 @@ describe("node: refreshing its signers after the registry's revocation epoch mov
       // Another serving operator leaves: its unbond below the minimum moves the epoch for everyone.
       await registerSigner(2);
       const epoch = await registry.revocationEpoch();
-      await submitterFor(2).sendFromOperator(registryAddress, iface.encodeFunctionData("unbond", [MIN_BOND]));
+      await chain.submitterFor(2).sendFromOperator(chain.registry, registryInterface.encodeFunctionData("unbond", [MIN_BOND]));
       expect(await registry.revocationEpoch()).to.equal(epoch + 1n);
       const slow = await activeEnclaveGas(mine[0]);
       expect(slow - fast).to.be.greaterThan(4_000n);
@@ -80,7 +65,7 @@ describe("node: refreshing its signers after the registry's revocation epoch mov
       expect(await counted("refreshed")).to.equal(2);
 
       // Its own operator's bond falls short: nothing to refresh, and the warning says why.
-      await submitterFor(1).sendFromOperator(registryAddress, iface.encodeFunctionData("unbond", [1n]));
+      await chain.submitterFor(1).sendFromOperator(chain.registry, registryInterface.encodeFunctionData("unbond", [1n]));
       expect(await refresher.check()).to.equal(0);
       const refused = lines.filter((l) => l.msg.startsWith("the registry refuses to refresh"));
       expect(refused.map((l) => l.signer)).to.deep.equal(mine);

@@ -10,9 +10,9 @@ import http from "node:http";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import IORedis from "ioredis";
-import { Interface, JsonRpcProvider, NonceManager, getAddress, keccak256, recoverAddress } from "ethers";
+import { JsonRpcProvider, NonceManager, getAddress, keccak256, recoverAddress } from "ethers";
 import { readJournalDir } from "../../oracle/src/enclave/journal";
-import { ORACLE_ABI } from "../../oracle/src/protocol/abi";
+import { oracleInterface } from "../../oracle/src/protocol/abi";
 import { batchDigest, oracleDomain, resultDigest } from "../../oracle/src/protocol/eip712";
 import { devAccount, freePort, startDevChain, type DevChain } from "../../oracle/src/dev/devchain";
 import { deployNetwork, type DeployResult } from "../../scripts/deploy";
@@ -23,7 +23,6 @@ import { Submitter } from "../../oracle/src/chain/submitter";
 import { createMetrics } from "../../oracle/src/metrics";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-export const oracleIface = new Interface(ORACLE_ABI);
 
 export interface Env {
   chain: DevChain;
@@ -170,14 +169,14 @@ export interface Tally {
 /** Counts InferenceRequested, InferenceFulfilled (per request) and ResultSkipped on the chain. */
 export async function tally(env: Env): Promise<Tally> {
   const head = await env.provider.getBlockNumber();
-  const topics = ["InferenceRequested", "InferenceFulfilled", "ResultSkipped"].map((n) => oracleIface.getEvent(n)!.topicHash);
+  const topics = ["InferenceRequested", "InferenceFulfilled", "ResultSkipped"].map((n) => oracleInterface.getEvent(n)!.topicHash);
   const logs = [];
   for (let from = env.deployed.deployment.deploymentBlock; from <= head; from += 5000) {
     logs.push(...(await env.provider.getLogs({ address: env.oracle, fromBlock: from, toBlock: Math.min(head, from + 4999), topics: [topics] })));
   }
   const t: Tally = { requested: 0, requestIds: [], fulfilledPerRequest: new Map(), skipped: 0, fulfilledTotal: 0 };
   for (const l of logs) {
-    const ev = oracleIface.parseLog(l)!;
+    const ev = oracleInterface.parseLog(l)!;
     const id = (ev.args.requestId as bigint).toString();
     if (ev.name === "InferenceRequested") { t.requested++; t.requestIds.push(ev.args.requestId); }
     else if (ev.name === "InferenceFulfilled") { t.fulfilledTotal++; t.fulfilledPerRequest.set(id, (t.fulfilledPerRequest.get(id) ?? 0) + 1); }
@@ -240,10 +239,10 @@ export async function auditSignatureJournal(env: Env): Promise<JournalAudit> {
   // its completing vote is also in InferenceFulfilled, counted once).
   const submitted = await env.provider.getLogs({
     address: env.oracle, fromBlock: env.deployed.deployment.deploymentBlock,
-    topics: [["InferenceFulfilled", "ResultSubmitted"].map((n) => oracleIface.getEvent(n)!.topicHash)],
+    topics: [["InferenceFulfilled", "ResultSubmitted"].map((n) => oracleInterface.getEvent(n)!.topicHash)],
   });
   const accepted = new Set(submitted.map((l) => {
-    const ev = oracleIface.parseLog(l)!;
+    const ev = oracleInterface.parseLog(l)!;
     const outputHash = ev.name === "ResultSubmitted" ? (ev.args.outputHash as string) : keccak256(ev.args.output as string);
     return `${getAddress(ev.args.signer)}|${ev.args.requestId}|${outputHash.toLowerCase()}`;
   }));

@@ -21,7 +21,8 @@ import { devAccount } from "../../oracle/src/dev/devchain";
 import { ORACLE_ABI } from "../../oracle/src/protocol/abi";
 import { decodeTensor, ResultStatus } from "../../oracle/src/protocol";
 import { REPO_ROOT } from "../../oracle/src/paths";
-import { oracleIface, setupEnv, startNodeProcess, type Env, type NodeProcess } from "./lib";
+import { requestInLogs } from "../../oracle/src/protocol/request";
+import { setupEnv, startNodeProcess, type Env, type NodeProcess } from "./lib";
 
 const run = promisify(execFile);
 const oracleCli = (args: string[], env: Record<string, string> = {}) =>
@@ -99,7 +100,7 @@ describe("e2e: a publisher's model served by a running node", function () {
     const options = { callbackGasLimit: 0, deadline, redundancy: 1, maxFee: 10n ** 15n, maxGasPrice: 10n ** 11n };
     const total = await oracle.quote(modelId, options);
     const receipt = await (await oracle.requestInference(modelId, input, options, { value: total })).wait();
-    const requestId = receipt.logs.map((l: any) => { try { return oracleIface.parseLog(l); } catch { return null; } }).find((e: any) => e?.name === "InferenceRequested")!.args.requestId as bigint;
+    const { requestId } = requestInLogs(receipt.logs, env.oracle)!;
     // The node trails the head by one confirmation, and a Hardhat node mines only on transactions.
     const end = Date.now() + 60_000;
     while (Number(await oracle.requestState(requestId)) !== 2 && Date.now() < end) {
@@ -143,7 +144,7 @@ describe("e2e: a publisher's model served by a running node", function () {
     const options = { callbackGasLimit: 0, deadline: BigInt(Math.floor(Date.now() / 1000) + 3600), redundancy: 1, maxFee: 10n ** 15n, maxGasPrice: 10n ** 11n };
     const input = encodeInput([1, 2, 3], readModelSpec(fs.readFileSync(second)));
     const receipt = await (await oracle.requestInference(modelId, input, options, { value: await oracle.quote(modelId, options) })).wait();
-    const requestId = receipt.logs.map((l: any) => { try { return oracleIface.parseLog(l); } catch { return null; } }).find((x: any) => x?.name === "InferenceRequested")!.args.requestId as bigint;
+    const { requestId } = requestInLogs(receipt.logs, e.oracle)!;
     const api = `http://127.0.0.1:${node!.port}`;
     let trail: { trail: { step: string; detail?: string }[] } = { trail: [] };
     const end = Date.now() + 60_000;

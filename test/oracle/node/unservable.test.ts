@@ -7,7 +7,7 @@
  *   no failed attempt, and an unrelated request still served.
  */
 import { expect } from "chai";
-import { Contract, Interface, NonceManager, hexlify, randomBytes } from "ethers";
+import { Contract, NonceManager, hexlify, randomBytes } from "ethers";
 import path from "node:path";
 import { loadConfig } from "../../../oracle/src/config";
 import { createLogger } from "../../../oracle/src/log";
@@ -16,7 +16,7 @@ import { DEFAULT_MODELS_DIR, loadManifest } from "../../../oracle/src/models/man
 import { devAccount } from "../../../oracle/src/dev/devchain";
 import { MODEL_REGISTRY_ABI, ORACLE_ABI, oracleInterface } from "../../../oracle/src/protocol/abi";
 import { encodeTensor } from "../../../oracle/src/protocol/eip712";
-import { optionsTuple } from "../../../oracle/src/protocol/request";
+import { optionsTuple, requestInLogs } from "../../../oracle/src/protocol/request";
 import { EIP7825_TX_GAS_CAP } from "../../../oracle/src/chain/gas";
 import { REDIS_URL, metricValue, rpc, setupEnv, tally, type Env } from "../../e2e/lib";
 
@@ -84,7 +84,7 @@ describe("attacks on the node's work loop (real Hardhat node, BullMQ)", function
     const opts = await options(callbackGasLimit, maxGasPrice);
     const tx = await oracle.requestInference(modelId, encodeTensor(input), opts, { value: await oracle.quote(modelId, opts) });
     const r = await tx.wait();
-    return (oracleInterface.parseLog(r.logs[0])!.args.requestId as bigint).toString();
+    return requestInLogs(r.logs, env.oracle)!.requestId.toString();
   }
 
   it("an attacker's fee-0 copies of a served model (runner's measurement excluded; 5 outputs declared): zero fulfilBatch for them, declined with reasons, other requests flow", async () => {
@@ -131,13 +131,12 @@ describe("attacks on the node's work loop (real Hardhat node, BullMQ)", function
     const t0 = await env.provider.getBlockNumber();
     await rpc(env.chain.url, "evm_setAutomine", [false]);
     const opts = await options(2_000_000);
-    const iface = new Interface(ORACLE_ABI);
     const fee = await new Contract(env.oracle, ORACLE_ABI, env.provider).quote(env.penguinsId, opts);
     const sends = [];
     for (let i = 0; i < 12; i++) {
       sends.push(sender(2 + (i % 6)).sendTransaction({
         to: env.oracle, value: fee, gasLimit: 300_000,
-        data: iface.encodeFunctionData("requestInference", [env.penguinsId, encodeTensor([BigInt(380 + i), 150n, 200n, 4000n]), opts]),
+        data: oracleInterface.encodeFunctionData("requestInference", [env.penguinsId, encodeTensor([BigInt(380 + i), 150n, 200n, 4000n]), opts]),
       }));
     }
     await Promise.all(sends);

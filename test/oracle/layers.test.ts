@@ -8,7 +8,8 @@ import { REPO_ROOT } from "../../oracle/src/paths";
  * The import rules of oracle/src (docs/architecture.md): no import circle; enclave/ (the signing
  * side) imports neither the auditor nor the node; chain/ does not import the node; only the CLI
  * and the command modules it registers import the composition root (main.ts). Type-only imports
- * count: a circle of types is still a circle for the reader.
+ * count: a circle of types is still a circle for the reader. And the tree's shape: no file over
+ * 450 lines, tests in folders that mirror it.
  */
 const SRC = path.join(REPO_ROOT, "oracle", "src");
 
@@ -110,6 +111,18 @@ describe("oracle/src layers (import rules)", () => {
     const allowed = new Set(["cli.ts", "node/commands.ts", "dev/local-oracle.ts"]);
     const importers = [...graph].filter(([, targets]) => targets.includes("main.ts")).map(([file]) => file);
     expect(importers.filter((f) => !allowed.has(f))).to.deep.equal([]);
+  });
+
+  it("no file is over 450 lines (one job per file)", () => {
+    const long = [...graph.keys()].map((f) => [f, readFileSync(path.join(SRC, f), "utf8").trimEnd().split("\n").length] as const).filter(([, n]) => n > 450);
+    expect(long).to.deep.equal([]);
+  });
+
+  it("the tests mirror the tree: every folder of test/oracle is a folder of oracle/src", () => {
+    const testDir = path.join(REPO_ROOT, "test", "oracle");
+    const folders = readdirSync(testDir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    expect(folders).to.include.members(["node", "chain", "queue", "api"]);
+    expect(folders.filter((f) => !existsSync(path.join(SRC, f)))).to.deep.equal([]);
   });
 
   it("development tooling (the Hardhat launcher, the load generator) is under dev/, not in the production node/", () => {

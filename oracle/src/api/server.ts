@@ -38,8 +38,6 @@ export interface ApiDeps {
   console?: ConsoleDeps;
 }
 
-export { HttpError } from "./http";
-
 export function createApp(deps: ApiDeps): express.Express {
   const app = express();
   app.disable("x-powered-by");

@@ -6,7 +6,7 @@
  */
 
 /** Gas the oracle spends per item outside the callback (verification, storage, events). */
-export const PER_ITEM_OVERHEAD = 40_000n;
+const PER_ITEM_OVERHEAD = 40_000n;
 /** Gas of a batch apart from its items (signature recovery, the registry lookup), and the 21,000 of any transaction. */
 export const BATCH_OVERHEAD = 60_000n + 21_000n;
 /** Calldata of a batch apart from its items (selector, heads, a 65-byte signature), bytes. */

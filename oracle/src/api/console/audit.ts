@@ -87,7 +87,7 @@ export class AuditPages {
 }
 
 /** A short page for an audit that could not run (styled by the console's sheet, no inline style). */
-export function errorPage(title: string, message: string): string {
+function errorPage(title: string, message: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>` +
     `<link rel="stylesheet" href="/console/assets/console.css"></head><body><main class="narrow"><h1>${escapeHtml(title)}</h1>` +
     `<p>${escapeHtml(message)}</p><p><a href="/console/">Back to the console</a></p></main></body></html>`;

@@ -41,7 +41,7 @@ export function startConsole(deps: ConsoleStateDeps & { queue: WorkQueue; source
     },
     pending: () => deps.tracker.pendingCount,
   });
-  const audits = new AuditPages({ ...deps, log: deps.log });
+  const audits = new AuditPages(deps);
   state.start();
   sampler.start();
   return { state, sampler, audits, stop: () => { sampler.stop(); state.stop(); } };

@@ -17,7 +17,7 @@
  */
 import { getAddress, recoverAddress, type TransactionResponse } from "ethers";
 import { oracleDomain } from "../../src/protocol/eip712";
-import { decodeFulfilCall, fulfilCallDigest, fulfilmentFromEvent } from "../../src/protocol/fulfilment";
+import { decodeFulfilCall, fulfilCallDigest, fulfilmentFromLog } from "../../src/protocol/fulfilment";
 import { commitmentHash, commitmentOf, requestFromLog, type RequestCommitment } from "../../src/protocol/request";
 import type { OracleClient } from "./client";
 import { OracleClientError, toClientError } from "./errors";
@@ -70,7 +70,7 @@ export async function checkResult(client: OracleClient, requestId: bigint | numb
 
   const [fulLog] = await requestLogs(client, "InferenceFulfilled", id);
   if (!check("fulfilment event found", fulLog !== undefined, fulLog ? `block ${fulLog.blockNumber}` : "no InferenceFulfilled event from the client's fromBlock")) return report;
-  const ful = fulfilmentFromEvent(client.oracle.interface.parseLog(fulLog)!.args as never);
+  const ful = fulfilmentFromLog(fulLog);
   report.output = ful.output;
   report.status = ful.status;
 

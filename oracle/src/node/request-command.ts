@@ -15,11 +15,11 @@ import { ConfigError, loadConfig } from "../config";
 import { checkChainId } from "./preflight";
 import { PermanentError } from "../errors";
 import { loadManifest, type ModelManifestEntry } from "../models/manifest";
-import { MODEL_REGISTRY_ABI, ORACLE_ABI, ORACLE_TOPICS, RequestState, oracleInterface } from "../protocol/abi";
+import { MODEL_REGISTRY_ABI, ORACLE_ABI, ORACLE_TOPICS, RequestState } from "../protocol/abi";
 import { decodeTensor } from "../protocol/eip712";
 import { encodeInput, isInputEncoding } from "../protocol/input";
 import { optionsTuple, requestInLogs } from "../protocol/request";
-import { fulfilmentFromEvent, gasReimbursed } from "../protocol/fulfilment";
+import { fulfilmentFromLog, gasReimbursed } from "../protocol/fulfilment";
 
 interface RequestOptions {
   model: string;
@@ -111,7 +111,7 @@ async function sendTestRequest(opts: RequestOptions, out: (line: string) => void
       if (state === RequestState.Fulfilled) {
         const ev = await fulfilment(provider, d.contracts.InferenceOracle, requestId, receipt.blockNumber);
         if (!ev) throw new Error(`request ${requestId} is fulfilled but its InferenceFulfilled log was not found from block ${receipt.blockNumber}`);
-        const f = fulfilmentFromEvent(oracleInterface.parseLog(ev)!.args as never);
+        const f = fulfilmentFromLog(ev);
         const values = f.status === 0 ? describe(file, decodeTensor(f.output)) : `status ${f.status}`;
         out(`request ${requestId} fulfilled in tx ${ev.transactionHash}: ${values}`);
         // What the prepayment paid for, and what came back (withdrawable with the requester's key).

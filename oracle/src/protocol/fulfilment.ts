@@ -49,6 +49,13 @@ export function fulfilmentFromEvent(a: InferenceFulfilledArgs): Fulfilment {
   };
 }
 
+/** Reads an `InferenceFulfilled` log (as ethers or raw JSON-RPC gives it); throws for any other log. */
+export function fulfilmentFromLog(log: { topics: readonly string[]; data: string }): Fulfilment {
+  const parsed = oracleInterface.parseLog(log);
+  if (parsed?.name !== "InferenceFulfilled") throw new Error(`not an InferenceFulfilled log (topic ${log.topics[0]})`);
+  return fulfilmentFromEvent(parsed.args as unknown as InferenceFulfilledArgs);
+}
+
 /** Wei of the prepayment that reimbursed the agreeing operators' gas. */
 export function gasReimbursed(gasPrepayment: bigint, f: Pick<Fulfilment, "gasRefunded">): bigint {
   return gasPrepayment - f.gasRefunded;

@@ -7,7 +7,7 @@ import { Wallet, hexlify, randomBytes } from "ethers";
 import { encodeFulfilBatch } from "../../../oracle/src/chain/codec";
 import { oracleInterface } from "../../../oracle/src/protocol/abi";
 import { batchDigest, encodeTensor, oracleDomain, resultDigest } from "../../../oracle/src/protocol/eip712";
-import { decodeFulfilCall, fulfilCallDigest } from "../../../oracle/src/protocol/fulfilment";
+import { decodeFulfilCall, fulfilCallDigest, fulfilmentFromLog, gasReimbursed } from "../../../oracle/src/protocol/fulfilment";
 import { commitmentTuple, type RequestCommitment } from "../../../oracle/src/protocol/request";
 import { keccak256Hex, fromHex } from "../../../oracle/src/protocol/bytes";
 
@@ -45,5 +45,21 @@ describe("a fulfilment call read back from its calldata", () => {
     expect(decodeFulfilCall(oracleInterface.encodeFunctionData("expire", [commitmentTuple(commitment(1n))]))).to.equal(undefined);
     expect(decodeFulfilCall("0x12345678")).to.equal(undefined);
     expect(decodeFulfilCall(oracleInterface.getFunction("fulfil")!.selector + "00")).to.equal(undefined);
+  });
+});
+
+describe("a request's one InferenceFulfilled log, read back", () => {
+  it("gives what the log carries and derives what it leaves out (output hash, gas reimbursed), from ethers' or a raw log", () => {
+    const signer = Wallet.createRandom().address;
+    const output = encodeTensor([912_345n, 80_000n, 7_655n]);
+    const log = oracleInterface.encodeEventLog(oracleInterface.getEvent("InferenceFulfilled")!, [42n, signer, 0, true, 51_234n, 7_000n, output]);
+    const f = fulfilmentFromLog(log);
+    expect(f).to.deep.equal({
+      requestId: 42n, signer, status: 0, output, outputHash: keccak256Hex(fromHex(output)),
+      callbackSuccess: true, callbackGasUsed: 51_234n, gasRefunded: 7_000n,
+    });
+    expect(gasReimbursed(10_000n, f)).to.equal(3_000n);
+    const expired = oracleInterface.encodeEventLog(oracleInterface.getEvent("InferenceExpired")!, [42n, signer, 1n]);
+    expect(() => fulfilmentFromLog(expired)).to.throw(/not an InferenceFulfilled log/);
   });
 });

@@ -39,7 +39,7 @@ import { REPO_ROOT } from "../../paths";
 import { oracleDomain } from "../../protocol/eip712";
 import { commitmentHash, requestFromLog, type InferenceRequest, type RequestCommitment } from "../../protocol/request";
 import { REQUEST_STATE, ORACLE_ABI, ENCLAVE_REGISTRY_ABI, oracleInterface } from "../../protocol/abi";
-import { decodeFulfilCall, fulfilCallDigest, fulfilmentFromEvent, type FulfilCall } from "../../protocol/fulfilment";
+import { decodeFulfilCall, fulfilCallDigest, fulfilmentFromLog, type FulfilCall } from "../../protocol/fulfilment";
 import { CheckList, errorMessage, isoTime, shortHex } from "../checks";
 import { AuditError } from "../errors";
 import { ModelLinks, type FulfilledEvent } from "./model-links";
@@ -212,7 +212,7 @@ class ResultVerifier {
         resultSubmitted: votes.length, inferenceFulfilled: fulfilled.length,
       });
     }
-    const decoded = fulfilmentFromEvent(i.parseLog(fulfilled[0])!.args as never);
+    const decoded = fulfilmentFromLog(fulfilled[0]);
     this.fulfilled = { ...decoded, signer: getAddress(decoded.signer), log: fulfilled[0] };
     const k = Number(this.request.redundancy);
     // Redundancy 1 has no votes: its one submission is the fulfilment itself, paid to the operator the

@@ -19,6 +19,8 @@ export interface OracleMetrics {
   batchSize: Histogram;
   watcherBlock: Gauge;
   rpcErrors: Counter;
+  /** Sends that found their nonce already used by another transaction of the key (another process sending from it). */
+  nonceResyncs: Counter;
   inFlight: Gauge;
   /** Requests seen and not yet settled (the "no progress while pending" alert reads it). */
   requestsPending: Gauge;
@@ -65,6 +67,10 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): OracleMe
     }),
     watcherBlock: new Gauge({ name: "oracle_watcher_block", help: "Last block scanned by the watcher", registers: r }),
     rpcErrors: new Counter({ name: "oracle_rpc_errors_total", help: "RPC calls that failed and were retried", registers: r }),
+    nonceResyncs: new Counter({
+      name: "oracle_nonce_resyncs_total", registers: r,
+      help: "Sends that found their nonce already used by another transaction of the sending key (another process sends from it: give each node its own key)",
+    }),
     inFlight: new Gauge({ name: "oracle_jobs_in_flight", help: "Jobs being computed or submitted by this node", registers: r }),
     requestsPending: new Gauge({ name: "oracle_requests_pending", help: "Requests this node has seen and not yet settled", registers: r }),
     signerExpiry: new Gauge({

@@ -50,6 +50,17 @@ export function isNonceTooLow(err: unknown): boolean {
   return /nonce too low|nonce has already been used|already known|nonce is too low|known transaction/.test(msg);
 }
 
+/**
+ * True when the node refused a transaction as an underpriced replacement: a pending transaction
+ * of this key already holds the nonce (not a fee below the node's minimum, which is no nonce
+ * matter).
+ */
+export function isNonceOccupied(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; shortMessage?: string; error?: { message?: string } };
+  if (e?.code === "REPLACEMENT_UNDERPRICED") return true;
+  return /replacement (transaction )?underpriced|replacement fee too low/i.test(`${e?.shortMessage ?? ""} ${e?.message ?? ""} ${e?.error?.message ?? ""}`);
+}
+
 /** True when a replacement was refused for too low a fee. */
 export function isUnderpriced(err: unknown): boolean {
   const e = err as { code?: string; message?: string };

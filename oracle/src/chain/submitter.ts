@@ -13,7 +13,9 @@
  *   would revert again fails before it is sent.
  * - A transaction not mined within `txTimeoutMs` is re-sent with the same nonce and fees raised by
  *   `feeBumpPercent`; any of the sent versions may be the one mined.
- * - "nonce too low" resyncs the nonce and sends again.
+ * - A nonce another transaction of the key already used ("nonce too low" when mined, a refused
+ *   replacement while pending: another process sending from the key) resyncs the nonce and sends
+ *   again, a bounded number of times.
  * - Batches are pipelined: a batch is signed and sent while earlier ones still await their
  *   receipts (the nonce manager hands out consecutive nonces without a round trip).
  *
@@ -26,7 +28,7 @@ import { TransientError } from "../errors";
 import type { RequestCommitment } from "../protocol/request";
 import { encodeFulfilBatch, requestEventOf, signEip1559, type RawLog } from "./codec";
 import { batchGasBound } from "./gas";
-import { NonceManager, isNonceTooLow, isUnderpriced } from "./nonce";
+import { NonceManager, isNonceOccupied, isNonceTooLow, isUnderpriced } from "./nonce";
 import { shortError, sleep, withRetry } from "./retry";
 import type { FastJsonRpcProvider } from "./rpc";
 import type { OracleMetrics } from "../metrics";
@@ -66,6 +68,12 @@ export interface SubmitterOptions {
   /** Receipt polling period (default 100 ms). */
   pollMs?: number;
 }
+
+/**
+ * Resyncs of one send's nonce before it gives up: each follows a transaction another process sent
+ * from the same key, so a few cover even two nodes racing on one key.
+ */
+const MAX_NONCE_RESYNCS = 8;
 
 /** A receipt as JSON-RPC returns it, with the fields the node reads. */
 export interface RawReceipt {
@@ -229,6 +237,7 @@ export class Submitter {
     let { maxFee, tip } = await this.feeData();
     let nonce = await sender.nonces.take();
     const hashes: string[] = [];
+    let resyncs = 0;
     const maxResends = this.opts.maxResends ?? 5;
     for (let sendNo = 0; sendNo <= maxResends; sendNo++) {
       const tx = { to, data, value, nonce, gasLimit, maxFeePerGas: maxFee, maxPriorityFeePerGas: tip, chainId: this.deps.chainId };
@@ -240,11 +249,16 @@ export class Submitter {
         metrics.txSent.inc({ kind: sendNo === 0 ? "first" : "resend" });
         log.debug({ tx: signed.hash, nonce, sendNo, from: sender.wallet.address }, `${what} sent`);
       } catch (err) {
-        if (isNonceTooLow(err) && hashes.length === 0) {
-          // Someone (a previous run of this node, a re-send) used the nonce: take a fresh one.
+        if (hashes.length === 0 && (isNonceTooLow(err) || isNonceOccupied(err)) && resyncs < MAX_NONCE_RESYNCS) {
+          // Someone else used the nonce: a previous run of this node, or another process sending
+          // from this key, whose transaction is mined ("nonce too low") or still pending (a
+          // "replacement" refused: this process sent nothing with it yet). The nonce is not ours
+          // to give back; read the count again, pending transactions included, and take the next.
+          resyncs++;
           sender.nonces.resync();
           nonce = await sender.nonces.take();
-          log.info({ nonce, from: sender.wallet.address }, "nonce too low: resynced");
+          log.info({ nonce, from: sender.wallet.address, err: shortError(err) }, "nonce already used by another transaction of this key: resynced");
+          metrics.nonceResyncs.inc();
           sendNo--;
           continue;
         }

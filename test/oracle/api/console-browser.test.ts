@@ -108,7 +108,7 @@ describe("console: the demo's flow, in a real browser, with dashboards and alert
     it("has alert rules for each trouble the operator must hear of, and they parse and fire as their tests say (promtool)", () => {
       const rules = fs.readFileSync(ALERTS, "utf8");
       const alerts = [...rules.matchAll(/^\s+- alert: (\w+)$/gm)].map((m) => m[1]);
-      expect(alerts).to.include.members(["OracleNoProgress", "OracleAttestationExpiringSoon", "OracleSendingKeyLowFunds", "OracleRunnersRestarting", "OracleSignerRefreshRefused", "OracleRequestsDeclined"]);
+      expect(alerts).to.include.members(["OracleNoProgress", "OracleAttestationExpiringSoon", "OracleSendingKeyLowFunds", "OracleRunnersRestarting", "OracleSignerRefreshRefused", "OracleRequestsDeclined", "OracleSendingKeyShared"]);
       for (const block of rules.split(/^\s+- alert: /m).slice(1)) {
         expect(block, block.split("\n")[0]).to.match(/\n\s+expr: /).and.match(/\n\s+severity: (warning|critical)\n/).and.match(/\n\s+summary: /);
       }

@@ -258,6 +258,36 @@ describe("node submitter (real Hardhat node)", function () {
     expect(await txSent(metrics, "resend")).to.equal(0);
   });
 
+  it("takes the next nonce when another process's pending transaction holds it (a refused replacement), instead of failing the batch", async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const submitter = newSubmitter(metrics, { txTimeoutMs: 10_000 });
+    const operator = devAccount(1);
+    const primeItems = results(await makeRequests(1));
+    const items = results(await makeRequests(2));
+    await submitter.submitBatch(primeItems, sign(enclave, primeItems), [0], enclave.address);
+    await rpc(env.chain.url, "evm_setAutomine", [false]);
+    // Another node sharing the key sent nonce n first: pending, with a fee this one does not outbid.
+    const n = await nonceOf(operator.address, "pending");
+    const foreign = await operator.signTransaction({
+      to: operator.address, nonce: n, gasLimit: 21_000, chainId: CHAIN_ID, type: 2, maxFeePerGas: 50n * 10n ** 9n, maxPriorityFeePerGas: 2n * 10n ** 9n,
+    });
+    await rpc(env.chain.url, "eth_sendRawTransaction", [foreign]);
+    const errorsBefore = sendErrors.length;
+    const rawsBefore = raws.length;
+    let sent = false;
+    const landed = submitter.submitBatch(items, sign(enclave, items), [0, 0], enclave.address, () => { sent = true; });
+    await until(() => sent);
+    await rpc(env.chain.url, "evm_mine", []);
+    const receipt = await landed;
+    const errors = sendErrors.slice(errorsBefore);
+    expect(errors).to.have.length(1);
+    expect(errors[0]).to.match(/replacement/i);
+    expect(raws.slice(rawsBefore).map((r) => Transaction.from(r).nonce)).to.deep.equal([n, n + 1]);
+    for (const i of items) expect(receipt.outcomes.get(i.request.requestId.toString())!.kind).to.equal("fulfilled");
+    expect(await nonceOf(operator.address), "both the other process's transaction and the batch mined").to.equal(n + 2);
+    expect(await total(metrics.nonceResyncs)).to.equal(1);
+  });
+
   it("gives concurrent batches from one key consecutive nonces with no gap (one nonce manager per key), and all are mined", async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     const keys = [devAccount(1), devAccount(7)];

@@ -288,6 +288,26 @@ describe("node submitter (real Hardhat node)", function () {
     expect(await total(metrics.nonceResyncs)).to.equal(1);
   });
 
+  it("after a batch reverts, estimates the next one, and its headroom never lifts the gas limit over ORACLE_MAX_TX_GAS (maxTxGas)", async () => {
+    const capped = newSubmitter(createMetrics({ defaultMetrics: false }), { txTimeoutMs: 10_000, gasHeadroomPercent: 1000, maxTxGas: 500_000 });
+    const uncapped = newSubmitter(createMetrics({ defaultMetrics: false }), { txTimeoutMs: 10_000, gasHeadroomPercent: 1000 });
+    const gasLimits: bigint[] = [];
+    for (const submitter of [capped, uncapped]) {
+      // A batch signed by a key no registry knows reverts: the submitter estimates the next ones.
+      const bad = results(await makeRequests(1));
+      const stranger = new Wallet(Wallet.createRandom().privateKey);
+      const err = await submitter.submitBatch(bad, sign(stranger, bad), [0], stranger.address).then(() => undefined, (e: Error) => e);
+      expect(err?.name, "a batch signed by an unregistered key").to.equal("SubmitError");
+      const items = results(await makeRequests(1));
+      const receipt = await submitter.submitBatch(items, sign(enclave, items), [0], enclave.address);
+      expect(receipt.outcomes.get(items[0].request.requestId.toString())!.kind).to.equal("fulfilled");
+      gasLimits.push(raws.map((r) => Transaction.from(r)).find((t) => t.hash === receipt.tx)!.gasLimit);
+    }
+    // 1000% headroom on a ~70k estimate is ~770k: over the 500k cap, the capped submitter keeps to its bound.
+    expect(gasLimits[1], "uncapped: the estimate plus 1000% headroom").to.be.greaterThan(500_000n);
+    expect(gasLimits[0], "capped at maxTxGas").to.be.at.most(500_000n);
+  });
+
   it("gives concurrent batches from one key consecutive nonces with no gap (one nonce manager per key), and all are mined", async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     const keys = [devAccount(1), devAccount(7)];

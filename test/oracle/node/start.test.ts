@@ -123,10 +123,10 @@ describe("node start-up and shutdown (real Hardhat node)", function () {
     }
   });
 
-  it("a graceful stop retires the node's signers on-chain (retireSigner by the operator); the callback gas ceiling is the oracle's own maximum", async () => {
-    const node = await startNode(config({ redisUrl: REDIS_URL, queuePrefix: `${env.prefix}-stop`, maxCallbackGas: 5_000_000 }), { log });
+  it("a graceful stop retires the node's signers on-chain (retireSigner by the operator); the callback gas ceiling is the oracle's own maximum and batches keep under ORACLE_MAX_TX_GAS", async () => {
+    const node = await startNode(config({ redisUrl: REDIS_URL, queuePrefix: `${env.prefix}-stop`, maxCallbackGas: 5_000_000, maxTxGas: 3_000_000 }), { log });
     expect(node.limits.maxCallbackGas, "ORACLE_MAX_CALLBACK_GAS=5M is capped at the oracle's maximum").to.equal(DEFAULT_ORACLE_CONFIG.maxCallbackGasLimit);
-    expect(node.limits.maxBatchGas).to.equal(16_777_216n);
+    expect(node.limits.maxBatchGas, "batches are sized under ORACLE_MAX_TX_GAS").to.equal(3_000_000n);
     const mine = node.runners.signers();
     expect(mine).to.have.length(1);
     expect((await signers()).active).to.include(mine[0]);

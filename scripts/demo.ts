@@ -37,7 +37,7 @@ import { encodeInput } from "../oracle/src/models/codec";
 import { devAccount, rpc, startDevChain, type DevChain } from "../oracle/src/dev/devchain";
 import { decodeTensor, encodeTensor } from "../oracle/src/protocol/eip712";
 import { ResultStatus } from "../oracle/src/protocol/constants";
-import { requestInLogs } from "../oracle/src/protocol/request";
+import { quotedOptions, requestInLogs, suggestedMaxGasPrice } from "../oracle/src/protocol/request";
 
 function describeOutput(model: ModelManifestEntry | undefined, values: bigint[] | undefined): string {
   if (!model || !values) return "(no output)";
@@ -134,10 +134,10 @@ export async function main(t0 = Date.now()): Promise<number> {
     };
     // Every request states the most it pays in fees (the quoted fee: a publisher raising it in
     // between makes the request revert, charging nothing) and the gas price its prepayment is
-    // computed at (twice today's, so the relaying operator is reimbursed in full).
-    const maxGasPrice = ((await provider.getFeeData()).maxFeePerGas ?? 10n ** 9n) * 2n;
+    // computed at (twice today's fee cap, so the relaying operator is reimbursed in full).
+    const maxGasPrice = await suggestedMaxGasPrice(provider);
     const quoteOf = async (model: string, callbackGasLimit: number) =>
-      oracle.quoteParts(d.models[model], { callbackGasLimit, deadline, redundancy: 1, maxFee: 0n, maxGasPrice }) as Promise<{ fee: bigint; total: bigint }>;
+      (await quotedOptions(oracle, d.models[model], { callbackGasLimit, deadline, redundancy: 1, maxGasPrice })).quote;
     const irisQuote = await quoteOf("iris-classifier", 100_000);
     const flowers: [string, number[]][] = [["setosa-like", [5.1, 3.5, 1.4, 0.2]], ["versicolor-like", [6.4, 3.2, 4.5, 1.5]], ["virginica-like", [6.3, 3.3, 6.0, 2.5]]];
     for (const [label, f] of flowers) {

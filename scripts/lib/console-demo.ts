@@ -17,7 +17,7 @@ import { loadManifest } from "../../oracle/src/models/manifest";
 import { devAccount, LoadGenerator, rpc, startDevChain, type DevChain } from "../../oracle/src/dev/devchain";
 import { ORACLE_ABI, RequestState } from "../../oracle/src/protocol/abi";
 import { encodeTensor } from "../../oracle/src/protocol/eip712";
-import { requestInLogs } from "../../oracle/src/protocol/request";
+import { quotedOptions, requestInLogs, suggestedMaxGasPrice } from "../../oracle/src/protocol/request";
 
 export interface ConsoleDemo {
   chain: DevChain;
@@ -86,9 +86,9 @@ export async function startConsoleDemo(opts: { log?: (line: string) => void } = 
     const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
     const { iris, lendingPool } = deployed.contracts;
     // As the demo: each request bounds its fee (the quoted one) and the gas price of its prepayment.
-    const maxGasPrice = ((await provider.getFeeData()).maxFeePerGas ?? 10n ** 9n) * 2n;
+    const maxGasPrice = await suggestedMaxGasPrice(provider);
     const quoteOf = async (model: string, callbackGasLimit: number) =>
-      oracle.quoteParts(d.models[model], { callbackGasLimit, deadline, redundancy: 1, maxFee: 0n, maxGasPrice }) as Promise<{ fee: bigint; total: bigint }>;
+      (await quotedOptions(oracle, d.models[model], { callbackGasLimit, deadline, redundancy: 1, maxGasPrice })).quote;
     const irisQuote = await quoteOf("iris-classifier", 100_000);
     const iriss: bigint[] = [];
     for (const f of [[5.1, 3.5, 1.4, 0.2], [6.4, 3.2, 4.5, 1.5], [6.3, 3.3, 6.0, 2.5]]) {

@@ -4,10 +4,10 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { Contract, Interface, keccak256, solidityPacked } from "ethers";
 import {
   balanceOf, checkResult, connectDeployment, connectOracle, OracleClientError, decodeOutput, decodeRevert, encodeInput, expireRequest, getModel, listModels, quote,
-  requestInference, resolveOptions, toFixedPoint, waitForResult, withdraw, InvalidInputError, OracleContractError,
+  requestInference, resolveOptions, suggestedMaxGasPrice, toFixedPoint, waitForResult, withdraw, InvalidInputError, OracleContractError,
   OracleTimeoutError, UnknownModelError, UnknownRequestError, type SentRequest,
 } from "../../oracle/client/src";
-import { commitmentHash, commitmentTuple } from "../../oracle/src/protocol/request";
+import { commitmentHash, commitmentTuple, quotedOptions } from "../../oracle/src/protocol/request";
 import IInferenceOracleAbi from "../../contracts/abi/IInferenceOracle.json";
 import IModelRegistryAbi from "../../contracts/abi/IModelRegistry.json";
 import IEnclaveRegistryAbi from "../../contracts/abi/IEnclaveRegistry.json";
@@ -57,6 +57,18 @@ describe("client (@attested-inference-oracle/client)", function () {
     expect(q.gasPrepayment).to.be.greaterThan(100_000n * 10n ** 9n);
     expect(q.total).to.equal(q.fee + q.gasPrepayment);
     expect(q.publisherFee + q.operatorFee).to.equal(q.fee);
+  });
+
+  it("by default prepays gas at twice the chain's fee cap now, and bounds the fee at today's (quotedOptions)", async () => {
+    const { client, f } = await loadFixture(fixture);
+    const model = await getModel(client, f.modelId);
+    const cap = (await client.provider.getFeeData()).maxFeePerGas!;
+    expect((await resolveOptions(client, model)).maxGasPrice).to.equal(2n * cap);
+    expect(await suggestedMaxGasPrice(client.provider)).to.equal(2n * cap);
+    const { options, quote: q } = await quotedOptions(f.oracle, f.modelId, { callbackGasLimit: 50_000, deadline: 2n ** 40n, redundancy: 1, maxGasPrice: 2n * cap });
+    expect(options.maxFee, "the quoted fee is the bound").to.equal(q.fee).and.to.equal(model.fee);
+    expect(q.total).to.equal(q.fee + q.gasPrepayment);
+    expect(q.gasPrepayment).to.be.greaterThan(50_000n * 2n * cap);
   });
 
   it("requests from an EOA, paying the quote; its commitment is the one the oracle stored", async () => {

@@ -18,4 +18,5 @@ export {
   OracleTimeoutError, decodeRevert, toClientError, ERRORS_INTERFACE,
 } from "./errors";
 export { ResultStatus } from "../../src/protocol/constants";
+export { suggestedMaxGasPrice } from "../../src/protocol/request";
 export type { RequestCommitment } from "../../src/protocol/request";

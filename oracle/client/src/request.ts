@@ -1,6 +1,6 @@
 /** Quotes and requests from an EOA (no callback). */
 import type { TransactionReceipt } from "ethers";
-import { commitmentOf, optionsTuple, requestInLogs, type RequestCommitment } from "../../src/protocol/request";
+import { commitmentOf, optionsTuple, requestInLogs, suggestedMaxGasPrice, type QuoteParts, type RequestCommitment } from "../../src/protocol/request";
 import type { OracleClient } from "./client";
 import { InvalidInputError, OracleClientError, withContractErrors } from "./errors";
 import { getModel, type ModelInfo } from "./models";
@@ -27,20 +27,11 @@ export type RequestOptionsInput = Partial<RequestOptions> & {
 };
 
 /** `quoteParts`: what a request costs, and what to send (`total`). */
-export interface Quote {
-  /** Fees held: model fee × k (publisher share included). */
-  fee: bigint;
-  publisherFee: bigint;
-  operatorFee: bigint;
-  /** Wei held for gas: maxGasPrice × (callbackGasLimit + k × per-result overhead); the unused part is refunded. */
-  gasPrepayment: bigint;
-  /** fee + gasPrepayment: what `requestInference` must be sent. */
-  total: bigint;
-}
+export type Quote = QuoteParts;
 
 /**
  * Fills in the defaults: no callback, deadline one hour after the latest block, redundancy 1,
- * maxGasPrice the provider's current max fee per gas (or gas price), maxFee the model's current fee × k.
+ * maxGasPrice twice the provider's current max fee per gas ({@link suggestedMaxGasPrice}), maxFee the model's current fee × k.
  */
 export async function resolveOptions(client: OracleClient, model: ModelInfo, input: RequestOptionsInput = {}): Promise<RequestOptions> {
   const redundancy = input.redundancy ?? 1;
@@ -49,17 +40,12 @@ export async function resolveOptions(client: OracleClient, model: ModelInfo, inp
     const block = await client.provider.getBlock("latest");
     deadline = BigInt((block?.timestamp ?? Math.floor(Date.now() / 1000)) + (input.deadlineIn ?? 3600));
   }
-  let maxGasPrice = input.maxGasPrice;
-  if (maxGasPrice === undefined) {
-    const feeData = await client.provider.getFeeData();
-    maxGasPrice = feeData.maxFeePerGas ?? feeData.gasPrice ?? 0n;
-  }
   return {
     callbackGasLimit: input.callbackGasLimit ?? 0,
     deadline,
     redundancy,
     maxFee: input.maxFee ?? model.fee * BigInt(redundancy),
-    maxGasPrice,
+    maxGasPrice: input.maxGasPrice ?? (await suggestedMaxGasPrice(client.provider)),
   };
 }
 

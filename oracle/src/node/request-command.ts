@@ -18,7 +18,7 @@ import { loadManifest, type ModelManifestEntry } from "../models/manifest";
 import { MODEL_REGISTRY_ABI, ORACLE_ABI, ORACLE_TOPICS, RequestState } from "../protocol/abi";
 import { decodeTensor } from "../protocol/eip712";
 import { encodeInput, isInputEncoding } from "../protocol/input";
-import { optionsTuple, requestInLogs } from "../protocol/request";
+import { optionsTuple, quotedOptions, requestInLogs, suggestedMaxGasPrice } from "../protocol/request";
 import { fulfilmentFromLog, gasReimbursed } from "../protocol/fulfilment";
 
 interface RequestOptions {
@@ -91,14 +91,13 @@ async function sendTestRequest(opts: RequestOptions, out: (line: string) => void
     const encoding = Number(terms.inputEncoding);
     if (!isInputEncoding(encoding)) throw new RequestUsageError(`model ${id} has input encoding ${encoding}, which this command does not know`);
     const input = encodeInput(values, encoding);
-    // The fee bound is today's fee (a raise before the request is mined makes it revert, not pay
-    // more); gas is prepaid at twice the current fee cap, the most reimbursed per gas.
-    const maxGasPrice = ((await provider.getFeeData()).maxFeePerGas ?? 10n ** 9n) * 2n;
-    const base = { callbackGasLimit: Number(opts.callbackGas), deadline: BigInt(Math.floor(Date.now() / 1000) + Number(opts.deadline)), redundancy: Number(opts.redundancy), maxGasPrice };
-    const quoted = await oracle.quoteParts(id, optionsTuple({ ...base, maxFee: 0n }));
-    const options = optionsTuple({ ...base, maxFee: quoted.fee as bigint });
-    const fee = quoted.total as bigint;
-    const receipt = await (await oracle.requestInference(id, input, options, { value: fee })).wait();
+    // The fee bound is today's fee; gas is prepaid at twice the current fee cap.
+    const { options, quote: quoted } = await quotedOptions(oracle, id, {
+      callbackGasLimit: Number(opts.callbackGas), deadline: BigInt(Math.floor(Date.now() / 1000) + Number(opts.deadline)), redundancy: Number(opts.redundancy),
+      maxGasPrice: await suggestedMaxGasPrice(provider),
+    });
+    const fee = quoted.total;
+    const receipt = await (await oracle.requestInference(id, input, optionsTuple(options), { value: fee })).wait();
     const request = requestInLogs(receipt.logs, d.contracts.InferenceOracle);
     if (!request) throw new Error(`no InferenceRequested event in ${receipt.hash}`);
     const { requestId } = request;

@@ -6,7 +6,7 @@
  * pending request, and what `fulfil`, `fulfilBatch` and `expire` take back. Every field is in the
  * request's `InferenceRequested` event, so a node rebuilds it from the log without reading storage.
  */
-import { getAddress } from "ethers";
+import { getAddress, type BaseContract } from "ethers";
 import { ORACLE_TOPICS } from "./abi";
 import { abiWord, fromHex, keccak256Hex, toHex } from "./bytes";
 
@@ -30,6 +30,42 @@ export interface RequestOptions {
 /** The options as an ABI tuple, in field order (`OPTIONS_TUPLE` in protocol/abi.ts). */
 export function optionsTuple(o: RequestOptions): unknown[] {
   return [o.callbackGasLimit, o.deadline, o.redundancy, o.maxFee, o.maxGasPrice];
+}
+
+/** `quoteParts`: what a request with given options costs now, and what to send (`total`). */
+export interface QuoteParts {
+  /** Fees held: model fee x k (publisher share included). */
+  fee: bigint;
+  publisherFee: bigint;
+  operatorFee: bigint;
+  /** Wei held for gas: maxGasPrice x (callbackGasLimit + k x per-result overhead); the unused part is credited back. */
+  gasPrepayment: bigint;
+  /** fee + gasPrepayment: what `requestInference` must be sent. */
+  total: bigint;
+}
+
+/**
+ * The gas price a request prepays at unless told otherwise: twice the chain's fee cap now
+ * (ethers' `maxFeePerGas`, itself 2 x base fee + tip; the gas price on a chain without a base fee;
+ * 1 gwei if it gives neither). The relaying operator is reimbursed at min(its price, maxGasPrice)
+ * and nodes decline a request priced below the chain's current price, so the headroom keeps a
+ * request servable while the base fee climbs; what the relayer does not use is credited back.
+ */
+export async function suggestedMaxGasPrice(provider: { getFeeData(): Promise<{ maxFeePerGas: bigint | null; gasPrice: bigint | null }> }): Promise<bigint> {
+  const fee = await provider.getFeeData();
+  return (fee.maxFeePerGas ?? fee.gasPrice ?? 10n ** 9n) * 2n;
+}
+
+/**
+ * Options bound to today's quote: `maxFee` is the fee quoted now, so a fee raised before the
+ * request is mined makes it revert instead of charging more. Send `quote.total` with them.
+ */
+export async function quotedOptions(
+  oracle: Pick<BaseContract, "getFunction">, modelId: bigint | number, terms: Omit<RequestOptions, "maxFee">,
+): Promise<{ options: RequestOptions; quote: QuoteParts }> {
+  const q: QuoteParts = await oracle.getFunction("quoteParts")(modelId, optionsTuple({ ...terms, maxFee: 0n }));
+  const quote = { fee: q.fee, publisherFee: q.publisherFee, operatorFee: q.operatorFee, gasPrepayment: q.gasPrepayment, total: q.total };
+  return { options: { ...terms, maxFee: quote.fee }, quote };
 }
 
 /** Field for field `IInferenceOracle.RequestCommitment`, in order. */

@@ -63,14 +63,16 @@ describe("hostile models in the runner", function () {
     expect(err.message).to.match(/INFERENCE_FAILED|RUNNER_CRASHED/);
     expect(err.transient).to.equal(false);
     expect(host.quarantined().has(hash)).to.equal(true);
-    // declined at once from now on: no second crash, no waiting
-    const t0 = Date.now();
-    const again = await host.infer({ requestId: 5n, modelHash: hash, input }).catch((e) => e);
-    expect(again).to.be.instanceOf(ModelQuarantinedError);
-    expect(Date.now() - t0).to.be.lessThan(100);
     const ok = await host.infer({ requestId: 6n, modelHash: sha256Hex(good), input });
     expect(ok.status).to.equal(ResultStatus.Ok);
     expect(BigInt("0x" + ok.output.slice(-64))).to.equal(5000n); // 2·2 + 1 at 3 decimals
+    // Declined by the host from now on: the runner never sees it again, so it neither crashes nor restarts.
+    const [pid, restarts] = [host.runnerPid, host.restarts];
+    for (const requestId of [7n, 8n]) {
+      expect(await host.infer({ requestId, modelHash: hash, input }).catch((e) => e)).to.be.instanceOf(ModelQuarantinedError);
+    }
+    expect(host.runnerPid, "the same runner process").to.equal(pid).and.not.equal(undefined);
+    expect(host.restarts, "no restart").to.equal(restarts);
   });
 
   it("a batch mixing a suspect model with others is refused as a whole (permanent), so each job runs alone", async () => {

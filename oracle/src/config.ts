@@ -10,6 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { PermanentError } from "./errors";
+import { KeySourceError, decryptKeystores, keystorePassword, readKeyFile } from "./keys";
 
 /** One option of the spec. */
 export interface OptionSpec<S extends z.ZodTypeAny = z.ZodTypeAny> {
@@ -25,6 +26,8 @@ export interface OptionSpec<S extends z.ZodTypeAny = z.ZodTypeAny> {
   secret?: boolean;
   /** True when start must fail without it. */
   required?: boolean;
+  /** Options (spec keys) any one of which, given, stands in for this required one. */
+  requiredUnless?: string[];
   /** What a valid value looks like, appended to error messages. */
   expect: string;
 }
@@ -56,11 +59,31 @@ export const CONFIG_SPEC = {
     schema: z.string().url().refine((u) => /^https?:\/\//i.test(u)),
   },
   privateKeys: {
-    env: "ORACLE_PRIVATE_KEY", secret: true, required: true,
+    env: "ORACLE_PRIVATE_KEY", secret: true, required: true, requiredUnless: ["privateKeyFile", "keystoreFile"],
     expect: "a 32-byte hex key (64 hex digits, optional 0x), or several separated by commas",
-    description: "Sending key(s): each gets its own nonce manager; batches are spread over them. The first is the enclave operator (it registers runners and receives fees).",
+    description: "Sending key(s): each gets its own nonce manager; batches are spread over them. The first is the enclave operator (it registers runners and receives fees). Or keep them off the environment: ORACLE_PRIVATE_KEY_FILE or ORACLE_KEYSTORE (one of the three).",
     schema: z.union([z.array(hexKey), z.string().transform((s) => s.split(",").map((p) => p.trim()).filter(Boolean)).pipe(z.array(hexKey))])
       .pipe(z.array(z.string()).min(1)),
+  },
+  privateKeyFile: {
+    env: "ORACLE_PRIVATE_KEY_FILE", expect: "a path to a file readable by its owner only (chmod 600)",
+    description: "A file holding the sending key(s) as ORACLE_PRIVATE_KEY takes them (one per line or comma-separated; # comments): a mounted secret. Refused if other users can read it.",
+    schema: z.string().min(1).optional(),
+  },
+  keystoreFile: {
+    env: "ORACLE_KEYSTORE", expect: "a path to an encrypted JSON keystore, or several separated by commas",
+    description: "Encrypted JSON keystore(s) (Web3 Secret Storage v3: `oracle keystore create`, geth, `cast wallet`) holding the sending key(s), the operator's first; decrypted at start with ORACLE_KEYSTORE_PASSWORD_FILE.",
+    schema: z.string().min(1).optional(),
+  },
+  keystorePasswordFile: {
+    env: "ORACLE_KEYSTORE_PASSWORD_FILE", expect: "a path to a file readable by its owner only (chmod 600)",
+    description: "File holding the keystore's password (one trailing newline is dropped). Refused if other users can read it.",
+    schema: z.string().min(1).optional(),
+  },
+  keystorePassword: {
+    env: "ORACLE_KEYSTORE_PASSWORD", secret: true, expect: "the keystore's password",
+    description: "The keystore's password, when a file cannot be used (prefer ORACLE_KEYSTORE_PASSWORD_FILE: the environment of a process can be read by its user). Dropped from the configuration once the keystore is decrypted.",
+    schema: z.string().min(1).optional(),
   },
   redisUrl: {
     env: "REDIS_URL", secret: true, expect: "a redis:// or rediss:// URL",
@@ -259,6 +282,8 @@ export class ConfigError extends PermanentError {
 }
 
 export interface LoadConfigOptions {
+  /** False for commands that only read the chain: no sending key is asked for or decrypted. */
+  keys?: boolean;
   /** Environment to read (default process.env). */
   env?: Record<string, string | undefined>;
   /** JSON file with spec keys. */
@@ -288,18 +313,22 @@ export function loadConfig(opts: LoadConfigOptions = {}): OracleConfig {
       if (!(k in CONFIG_SPEC)) problems.push(`config file ${opts.file}: unknown option "${k}" (known: ${Object.keys(CONFIG_SPEC).join(", ")})`);
     }
   }
+  /** An option's value before validation, and where it came from. */
+  const rawOf = (key: ConfigKey): { raw: unknown; source: string } => {
+    const spec: OptionSpec = CONFIG_SPEC[key];
+    const fromEnv = env[spec.env];
+    if (opts.overrides?.[key] !== undefined) return { raw: opts.overrides[key], source: "command line" };
+    if (fromEnv !== undefined && fromEnv !== "") return { raw: fromEnv, source: `environment ${spec.env}` };
+    if (fileValues[key] !== undefined) return { raw: fileValues[key], source: `config file key "${key}"` };
+    return { raw: spec.default, source: "default" };
+  };
+  const keySources = (["privateKeys", "privateKeyFile", "keystoreFile"] as const).filter((k) => rawOf(k).raw !== undefined);
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(CONFIG_SPEC) as [ConfigKey, OptionSpec][]) {
-    const fromOverride = opts.overrides?.[key];
-    const fromEnv = env[spec.env];
-    let raw: unknown;
-    let source: string;
-    if (fromOverride !== undefined) { raw = fromOverride; source = "command line"; }
-    else if (fromEnv !== undefined && fromEnv !== "") { raw = fromEnv; source = `environment ${spec.env}`; }
-    else if (fileValues[key] !== undefined) { raw = fileValues[key]; source = `config file key "${key}"`; }
-    else { raw = spec.default; source = "default"; }
+    const { raw, source } = rawOf(key);
     if (raw === undefined) {
-      if (spec.required) problems.push(`${spec.env} is required: ${spec.expect}. ${spec.description}`);
+      const standIn = spec.requiredUnless?.some((k) => rawOf(k as ConfigKey).raw !== undefined);
+      if (spec.required && !standIn && opts.keys !== false) problems.push(`${spec.env} is required: ${spec.expect}. ${spec.description}`);
       out[key] = undefined;
       continue;
     }
@@ -308,6 +337,23 @@ export function loadConfig(opts: LoadConfigOptions = {}): OracleConfig {
     const shown = spec.secret ? "(value hidden)" : `got ${JSON.stringify(raw)}`;
     problems.push(`${spec.env} must be ${spec.expect} (from ${source}; ${shown})`);
   }
+  if (opts.keys === false) out.privateKeys = [];
+  else if (keySources.length > 1) {
+    problems.push(`give the sending keys one way, not ${keySources.map((k) => CONFIG_SPEC[k].env).join(" and ")}: ORACLE_PRIVATE_KEY, ORACLE_PRIVATE_KEY_FILE or ORACLE_KEYSTORE`);
+  } else if (keySources.length === 1 && keySources[0] !== "privateKeys") {
+    try {
+      out.privateKeys = keySources[0] === "privateKeyFile"
+        ? readKeyFile(path.resolve(cwd, out.privateKeyFile as string))
+        : decryptKeystores(
+          (out.keystoreFile as string).split(",").map((f) => path.resolve(cwd, f.trim())).join(","),
+          keystorePassword({ password: out.keystorePassword as string | undefined, passwordFile: out.keystorePasswordFile === undefined ? undefined : path.resolve(cwd, out.keystorePasswordFile as string) }),
+        );
+    } catch (err) {
+      if (!(err instanceof KeySourceError)) throw err;
+      problems.push(err.message);
+    }
+  }
+  out.keystorePassword = undefined; // used (or not needed): kept nowhere
   if (problems.length) throw new ConfigError(problems);
   const cfg = out as OracleConfig;
   cfg.deploymentPath = path.resolve(cwd, cfg.deploymentFile ?? path.join("deployments", `${cfg.network}.json`));

@@ -9,8 +9,8 @@ export type { Logger };
 
 /** Field paths replaced by "[secret]" wherever they appear. */
 export const REDACT_PATHS = [
-  "privateKey", "privateKeys", "key", "secret", "password", "rpcUrl", "redisUrl", "mnemonic",
-  "*.privateKey", "*.privateKeys", "*.key", "*.secret", "*.password", "*.rpcUrl", "*.redisUrl", "*.mnemonic",
+  "privateKey", "privateKeys", "key", "secret", "password", "keystorePassword", "rpcUrl", "redisUrl", "mnemonic",
+  "*.privateKey", "*.privateKeys", "*.key", "*.secret", "*.password", "*.keystorePassword", "*.rpcUrl", "*.redisUrl", "*.mnemonic",
   "config.privateKeys", "config.rpcUrl", "config.redisUrl",
 ];
 

@@ -1,6 +1,6 @@
 /**
- * The node's commands for the `oracle` CLI: `start`, `status`, `register-enclave`, `bond`, and
- * `request` (request-command.ts). (The auditor's commands are registered next to these in
+ * The node's commands for the `oracle` CLI: `start`, `status`, `register-enclave`, `bond`,
+ * `request` (request-command.ts) and `keystore` (keystore-command.ts). (The auditor's commands are registered next to these in
  * oracle/src/cli.ts.)
  */
 import type { Command } from "commander";
@@ -11,6 +11,7 @@ import { ConfigError, ConfigKey, describeConfig, loadConfig, OracleConfig } from
 import { createLogger } from "../log";
 import { ENCLAVE_REGISTRY_ABI, ORACLE_ABI, RequestState } from "../protocol/abi";
 import { openChain, operatorClient, startNode, startRegisteredRunners } from "../main";
+import { registerKeystoreCommand } from "./keystore-command";
 import { registerRequestCommand } from "./request-command";
 import { bond, readBond, unbond, withdrawBond, type BondStatus } from "./bond";
 
@@ -27,12 +28,12 @@ function envHelp(): string {
 }
 
 /** The configuration: the environment (`env`), the --config file, and the command's flags over both. */
-function configFrom(opts: CommonOpts, extra: Partial<Record<ConfigKey, unknown>> = {}, env?: NodeJS.ProcessEnv): OracleConfig {
+function configFrom(opts: CommonOpts, extra: Partial<Record<ConfigKey, unknown>> = {}, keys = true): OracleConfig {
   const overrides: Partial<Record<ConfigKey, unknown>> = { ...extra };
   if (opts.network) overrides.network = opts.network;
   if (opts.deployment) overrides.deploymentFile = opts.deployment;
   for (const k of Object.keys(overrides) as ConfigKey[]) if (overrides[k] === undefined) delete overrides[k];
-  return loadConfig({ file: opts.config, overrides, env });
+  return loadConfig({ file: opts.config, overrides, keys });
 }
 
 function fail(err: unknown): never {
@@ -50,6 +51,7 @@ export function registerNodeCommands(program: Command): void {
   statusCommand(program);
   registerEnclaveCommand(program);
   bondCommand(program);
+  registerKeystoreCommand(program);
 }
 
 /** `oracle start`: runs the node until SIGINT/SIGTERM. */
@@ -247,8 +249,8 @@ async function statusFromNode(base: string, requestId?: string): Promise<unknown
 }
 
 async function statusFromChain(opts: CommonOpts, requestId?: string): Promise<unknown> {
-  // Reading needs no key: a placeholder satisfies the config's required ORACLE_PRIVATE_KEY.
-  const config = configFrom(opts, {}, { ...process.env, ORACLE_PRIVATE_KEY: process.env.ORACLE_PRIVATE_KEY || "0x" + "11".repeat(32) });
+  // Reading needs no key: none is asked for or decrypted.
+  const config = configFrom(opts, {}, false);
   const { deployment: d, provider } = openChain(config);
   try {
     const registry = new Contract(d.contracts.EnclaveRegistry, ENCLAVE_REGISTRY_ABI, provider);

@@ -72,8 +72,12 @@ function describe(file: ModelManifestEntry | undefined, values: bigint[]): strin
 }
 
 async function sendTestRequest(opts: RequestOptions, out: (line: string) => void): Promise<number> {
-  const env = { ...process.env, ORACLE_PRIVATE_KEY: process.env.ORACLE_REQUESTER_KEY || process.env.ORACLE_PRIVATE_KEY };
-  if (!env.ORACLE_PRIVATE_KEY) throw new RequestUsageError("set ORACLE_REQUESTER_KEY (or ORACLE_PRIVATE_KEY) to a funded key: it pays the fee");
+  // The requester's key: ORACLE_REQUESTER_KEY, or else the node's own (from any of its key sources).
+  const requester = process.env.ORACLE_REQUESTER_KEY;
+  const env = requester ? { ...process.env, ORACLE_PRIVATE_KEY: requester, ORACLE_PRIVATE_KEY_FILE: "", ORACLE_KEYSTORE: "" } : process.env;
+  if (!env.ORACLE_PRIVATE_KEY && !env.ORACLE_PRIVATE_KEY_FILE && !env.ORACLE_KEYSTORE) {
+    throw new RequestUsageError("set ORACLE_REQUESTER_KEY (or ORACLE_PRIVATE_KEY) to a funded key: it pays the fee");
+  }
   const config = loadConfig({ env, overrides: { ...(opts.network ? { network: opts.network } : {}), ...(opts.deployment ? { deploymentFile: opts.deployment } : {}) } });
   const d = loadDeployment(config.deploymentPath);
   const { id, file } = findModel(d, loadManifest(config.modelsDir).models, opts.model);

@@ -151,6 +151,34 @@ describe("node start-up and shutdown (real Hardhat node)", function () {
     expect(after.active, "register-enclave does not retire what it registered").to.include.members(rows.map((row) => row.signer));
   });
 
+  it("`oracle keystore create --import` encrypts the operator key (mode 600, never overwritten); the node's commands then run from the keystore, and a wrong password stops them with one line", async () => {
+    const dir = fs.mkdtempSync(path.join(env.dir, "keys-"));
+    const store = path.join(dir, "operator.json");
+    const pw = path.join(dir, "password");
+    fs.writeFileSync(pw, "a long passphrase\n", { mode: 0o600 });
+    const noPassword = await oracle(["keystore", "create", store, "--import", "--scrypt-n", "1024"], {});
+    expect(noPassword.code).to.equal(2);
+    expect(noPassword.stderr).to.match(/^error: ORACLE_KEYSTORE needs its password: set ORACLE_KEYSTORE_PASSWORD_FILE/);
+    const made = await oracle(["keystore", "create", store, "--import", "--scrypt-n", "1024"], { ORACLE_KEYSTORE_PASSWORD_FILE: pw });
+    expect(made.code, made.stderr).to.equal(0);
+    expect(JSON.parse(made.stdout)).to.deep.equal({ keystore: store, address: devAccount(1).address });
+    expect(fs.statSync(store).mode & 0o777, "keystore file mode").to.equal(0o600);
+    expect(fs.readFileSync(store, "utf8")).to.not.include(devAccount(1).privateKey.slice(2));
+    const again = await oracle(["keystore", "create", store, "--scrypt-n", "1024"], { ORACLE_KEYSTORE_PASSWORD_FILE: pw });
+    expect(again.code).to.equal(2);
+    expect(again.stderr).to.include(`${store} exists: choose another path (a keystore is never overwritten)`);
+
+    const fromKeystore = { ORACLE_PRIVATE_KEY: "", ORACLE_KEYSTORE: store, ORACLE_KEYSTORE_PASSWORD_FILE: pw };
+    const bondShown = await oracle(["bond"], fromKeystore);
+    expect(bondShown.code, bondShown.stderr).to.equal(0);
+    expect(JSON.parse(bondShown.stdout).operator, "the operator is the keystore's key").to.equal(devAccount(1).address);
+    const wrongPw = path.join(dir, "wrong");
+    fs.writeFileSync(wrongPw, "not it", { mode: 0o600 });
+    const refused = await oracleStart({ ...fromKeystore, ORACLE_KEYSTORE_PASSWORD_FILE: wrongPw });
+    expect(refused.code).to.equal(2);
+    expect(refused.stderr.trim().split("\n")).to.deep.equal(["invalid configuration:", `  - ORACLE_KEYSTORE ${store} cannot be decrypted: the password is wrong`]);
+  });
+
   it("`oracle status` with no node answering reads the chain: head, the enclaves registered and whether each is active, a request's state", async () => {
     const r = await oracle(["status", "--url", `http://127.0.0.1:${await freePort()}`, "--json", "--request", "1"], { ORACLE_PRIVATE_KEY: "" });
     expect(r.code, r.stderr).to.equal(0);

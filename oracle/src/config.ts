@@ -231,6 +231,11 @@ export const CONFIG_SPEC = {
     description: "Where sha256:<hash> model URIs are fetched from, in order (<mirror>/<hash>.onnx, or a folder searched by hash).",
     schema: z.union([z.array(z.string()), z.string().transform((s) => s.split(",").map((p) => p.trim()).filter(Boolean))]).pipe(z.array(z.string().regex(/^(https?|file):\/\//, "an http://, https:// or file:// URL"))),
   },
+  modelAllowPrivateHosts: {
+    env: "ORACLE_MODEL_ALLOW_PRIVATE_HOSTS", default: "false", expect: "true or false",
+    description: "Fetch registry model URIs from loopback, private and link-local addresses too (a model server on the node's own network). Off: anyone can publish a URI, and could aim the node at its internal services. Mirrors are always allowed; file:// is never taken from the registry.",
+    schema: bool,
+  },
   maxModelBytes: {
     env: "ORACLE_MAX_MODEL_BYTES", default: "67108864", expect: "an integer of bytes",
     description: "Largest model file fetched and loaded.",

@@ -205,7 +205,9 @@ function operatorSubmitter(config: OracleConfig, chain: Chain, metrics: OracleMe
 function provideModels(config: OracleConfig, chain: Chain, log: Logger): Models {
   const cache = new ModelCache(path.join(config.dataDir, "models"));
   cache.importDir(config.modelsDir);
-  const fetcher = new ModelFetcher({ cache, mirrors: config.modelMirrors, limits: { maxBytes: config.maxModelBytes, timeoutMs: config.modelFetchTimeoutMs } });
+  const fetcher = new ModelFetcher({
+    cache, mirrors: config.modelMirrors, limits: { maxBytes: config.maxModelBytes, timeoutMs: config.modelFetchTimeoutMs }, privateHosts: config.modelAllowPrivateHosts,
+  });
   const provisioner = new ModelProvisioner({
     fetcher, registration: registryReader(chain.provider, chain.deployment.contracts.ModelRegistry),
     onDecline: (err) => log.warn({ modelHash: err.modelHash, reason: err.reason }, err.message),

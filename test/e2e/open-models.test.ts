@@ -45,7 +45,8 @@ describe("e2e: a publisher's model served by a running node", function () {
 
   it("publish with `oracle model`, served without a restart, result verified by fetching the model by its URI", async () => {
     env = await setupEnv("open-models");
-    node = await startNodeProcess(env);
+    // The publisher's server listens on 127.0.0.1: this node's operator allows private hosts.
+    node = await startNodeProcess(env, { ORACLE_MODEL_ALLOW_PRIVATE_HOSTS: "true" });
     const dir = path.join(env.dir, "publisher");
     fs.mkdirSync(dir);
 
@@ -89,6 +90,7 @@ describe("e2e: a publisher's model served by a running node", function () {
     );
     const modelId = BigInt(/model id (\d+)/.exec(published.stdout)![1]);
     expect(published.stdout).to.include(`by ${publisher.address}`).and.include("requestInference");
+    expect(published.stderr, "the publisher is told nodes refuse a private host by default").to.include("127.0.0.1 is a private address").and.include("ORACLE_MODEL_ALLOW_PRIVATE_HOSTS=true");
 
     // 5. A consumer requests it from the node that was already running.
     const consumer = new NonceManager(devAccount(4).connect(env.provider));
@@ -115,7 +117,14 @@ describe("e2e: a publisher's model served by a running node", function () {
     const deployment = JSON.parse(fs.readFileSync(path.join(env.dir, "deployment.json"), "utf8"));
     const empty = path.join(dir, "no-local-models");
     fs.mkdirSync(empty);
-    const report = await verifyResult({ provider: env.provider, deployment, requestId, sourceDir: REPO_ROOT, modelsDir: empty, modelCacheDir: path.join(dir, "audit-cache") });
+    const audit = (modelPrivateHosts: boolean) => verifyResult({
+      provider: env!.provider, deployment, requestId, sourceDir: REPO_ROOT, modelsDir: empty, modelCacheDir: path.join(dir, `audit-cache-${modelPrivateHosts}`), modelPrivateHosts,
+    });
+    // An auditor's machine, like a node, does not fetch from its own network unless told to.
+    const unfetched = await audit(false);
+    expect(unfetched.valid).to.equal(false);
+    expect(unfetched.checks.find((c) => c.name === "model.fetch")!.detail).to.include("127.0.0.1 is a private address");
+    const report = await audit(true);
     expect(report.valid, formatResultText(report)).to.equal(true);
     expect(report.checks.find((c) => c.name === "model.fetch")!.detail).to.include(uri);
     expect(report.facts.request.status).to.equal(ResultStatus.Ok);

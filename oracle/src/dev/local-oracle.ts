@@ -93,6 +93,8 @@ export async function startLocalOracle(opts: LocalOracleOptions = {}): Promise<L
         redisUrl: opts.redisUrl, queuePrefix: `oracle-dev-${randomBytes(4).toString("hex")}`, confirmations: opts.confirmations ?? 0,
         pollIntervalMs: 200, batchWindowMs: 100, runners: 1, httpPort: opts.httpPort ?? 0, dataDir,
         modelsDir: path.join(REPO_ROOT, "models"), logLevel: "warn", reconcileIntervalMs: 2000,
+        // One developer's machine: a model published at http://127.0.0.1 is theirs.
+        modelAllowPrivateHosts: true,
       },
     });
     const log = opts.log ?? pino({ level: "warn" }, pino.destination(2));

@@ -82,7 +82,8 @@ export function registerModelCommands(program: Command): void {
       const h = hash.toLowerCase().startsWith("0x") ? hash.toLowerCase() : `0x${hash.toLowerCase()}`;
       if (!/^0x[0-9a-f]{64}$/.test(h)) throw new Error(`${hash} is not a sha256 (64 hex digits)`);
       const cache = new ModelCache(cacheDir(opts.dataDir));
-      const fetcher = new ModelFetcher({ cache, mirrors: mirrorsFrom(opts.mirror) });
+      // The operator's own URI: a local file or a host on its network is fine.
+      const fetcher = new ModelFetcher({ cache, mirrors: mirrorsFrom(opts.mirror), fileUris: true, privateHosts: true });
       const file = await fetcher.ensure(h, opts.uri ?? `sha256:${h.slice(2)}`);
       cache.pin(h);
       process.stdout.write(`cached and pinned ${h}\n  ${file}\n`);

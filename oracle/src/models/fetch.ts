@@ -2,9 +2,10 @@
  * Fetches a model the node has not seen from the registry's URI, checks its sha256 before anything
  * else touches the bytes, and caches it by hash (cache.ts).
  *
- * URIs: `https://…`, `http://…`, `file:///abs/path.onnx`, and `sha256:<64 hex>` (content
- * addressed), resolved against the operator's mirrors in order: an http(s) mirror serves
- * `<mirror>/<hex>.onnx`; a `file://` mirror is a folder searched by hash (locate.ts).
+ * URIs: `https://…`, `http://…`, and `sha256:<64 hex>` (content addressed), resolved against the
+ * operator's mirrors in order: an http(s) mirror serves `<mirror>/<hex>.onnx`; a `file://` mirror
+ * is a folder searched by hash (locate.ts). A registry URI is untrusted (anyone publishes): it may
+ * not be `file://` nor reach a private address unless the operator allows it (see the options).
  *
  * Limits, each with its own error: the size (Content-Length and the bytes actually received),
  * one timeout for the whole fetch including redirects, the number of redirects, and the number of
@@ -18,10 +19,12 @@ import { sha256Hex } from "../protocol/bytes";
 import { ModelError } from "./errors";
 import type { ModelCache } from "./cache";
 import { findModelFile } from "./locate";
+import { PrivateAddressError, literalPrivateHost, publicOnlyLookup } from "./host-guard";
 
 /** Why a fetch failed; the node's trail and metrics carry it. */
 export type FetchFailure =
-  | "unsupported-uri" | "not-found" | "http-status" | "too-large" | "timeout" | "too-many-redirects" | "hash-mismatch" | "busy" | "network";
+  | "unsupported-uri" | "not-found" | "http-status" | "too-large" | "timeout" | "too-many-redirects" | "hash-mismatch" | "busy" | "network"
+  | "private-address";
 
 export class ModelFetchError extends ModelError {
   override name = "ModelFetchError";
@@ -49,9 +52,21 @@ export const DEFAULT_FETCH_LIMITS: FetchLimits = { maxBytes: 64 * 1024 * 1024, t
 
 export interface ModelFetcherOptions {
   cache: ModelCache;
-  /** Where `sha256:` URIs are looked up, in order: http(s) base URLs or file:// folders. */
+  /** Where `sha256:` URIs are looked up, in order: http(s) base URLs or file:// folders (the operator's). */
   mirrors?: string[];
   limits?: Partial<FetchLimits>;
+  /**
+   * Whether a URI given to {@link ModelFetcher.ensure} may be `file://`. Off for URIs read from the
+   * registry (anyone publishes there: one could name the node's key file or /dev/zero); on for a
+   * URI the operator types. Mirrors may always be file:// folders.
+   */
+  fileUris?: boolean;
+  /**
+   * Whether http(s) URIs may reach loopback, private and link-local addresses (host-guard.ts). Off
+   * for registry URIs unless the operator allows it (ORACLE_MODEL_ALLOW_PRIVATE_HOSTS); mirrors are
+   * the operator's and always allowed.
+   */
+  privateHosts?: boolean;
 }
 
 const HASH_RE = /^0x[0-9a-f]{64}$/;
@@ -60,6 +75,8 @@ export class ModelFetcher {
   readonly cache: ModelCache;
   readonly mirrors: string[];
   readonly limits: FetchLimits;
+  private readonly fileUris: boolean;
+  private readonly privateHosts: boolean;
   private readonly inflight = new Map<string, Promise<string>>();
   private active = 0;
 
@@ -67,6 +84,8 @@ export class ModelFetcher {
     this.cache = options.cache;
     this.mirrors = options.mirrors ?? [];
     this.limits = { ...DEFAULT_FETCH_LIMITS, ...(options.limits ?? {}) };
+    this.fileUris = options.fileUris ?? false;
+    this.privateHosts = options.privateHosts ?? false;
     for (const m of this.mirrors) {
       if (!/^(https?|file):\/\//.test(m)) throw new TypeError(`model mirror ${m}: use an http://, https:// or file:// URL`);
     }
@@ -107,10 +126,12 @@ export class ModelFetcher {
   async fetchVerified(hash: string, uri: string): Promise<Uint8Array> {
     const deadline = Date.now() + this.limits.timeoutMs;
     const candidates = this.resolve(hash, uri);
+    // Mirrors are the operator's own: their hosts are trusted. A registry URI is not.
+    const fromMirror = candidates[0] !== uri;
     const errors: ModelFetchError[] = [];
     for (const c of candidates) {
       try {
-        const bytes = c.startsWith("file://") ? this.readFile(c) : await this.download(c, deadline);
+        const bytes = c.startsWith("file://") ? this.readFile(c) : await this.download(c, deadline, fromMirror || this.privateHosts);
         const actual = sha256Hex(bytes);
         if (actual !== hash) throw new ModelFetchError("hash-mismatch", `${c} has sha256 ${actual}, the registry says ${hash}: the file at the URI is not the registered model`);
         return bytes;
@@ -132,8 +153,12 @@ export class ModelFetcher {
       if (this.mirrors.length === 0) throw new ModelFetchError("not-found", `${uri} is content-addressed and no model mirror is configured (ORACLE_MODEL_MIRRORS)`);
       return this.mirrors.map((m) => (m.startsWith("file://") ? `${m.replace(/\/$/, "")}/#${hash}` : `${m.replace(/\/$/, "")}/${hash.slice(2)}.onnx`));
     }
-    if (/^(https?|file):\/\//.test(uri)) return [uri];
-    throw new ModelFetchError("unsupported-uri", `model URI "${uri}" is not https://, http://, file:// or sha256:<hash>`);
+    if (/^https?:\/\//.test(uri)) return [uri];
+    if (/^file:\/\//.test(uri)) {
+      if (this.fileUris) return [uri];
+      throw new ModelFetchError("unsupported-uri", `model URI "${uri}" is a file:// URI: a node reads local files only from its operator's mirrors (ORACLE_MODEL_MIRRORS), never where a registry entry points; publish an https:// or sha256: URI`);
+    }
+    throw new ModelFetchError("unsupported-uri", `model URI "${uri}" is not https://, http:// or sha256:<hash>`);
   }
 
   private readFile(url: string): Uint8Array {
@@ -149,20 +174,23 @@ export class ModelFetcher {
       if (!found) throw new ModelFetchError("not-found", `no file with sha256 ${fragment} in mirror folder ${file}`);
       file = found;
     }
-    let size: number;
+    let stat: fs.Stats;
     try {
-      size = fs.statSync(file).size;
+      stat = fs.statSync(file);
     } catch {
       throw new ModelFetchError("not-found", `${file} does not exist`);
     }
+    // A device or a pipe (/dev/zero, a FIFO) has no size to check and may never end.
+    if (!stat.isFile()) throw new ModelFetchError("unsupported-uri", `${file} is not a regular file`);
+    const size = stat.size;
     if (size > this.limits.maxBytes) throw new ModelFetchError("too-large", `${file} is ${size} bytes, more than the ${this.limits.maxBytes}-byte limit`);
     return fs.readFileSync(file);
   }
 
-  private async download(url: string, deadline: number): Promise<Uint8Array> {
+  private async download(url: string, deadline: number, privateHosts: boolean): Promise<Uint8Array> {
     let current = url;
     for (let hop = 0; ; hop++) {
-      const res = await this.get(current, deadline);
+      const res = await this.get(current, deadline, privateHosts);
       if (res.redirect === undefined) return res.body!;
       if (hop >= this.limits.maxRedirects) throw new ModelFetchError("too-many-redirects", `${url}: more than ${this.limits.maxRedirects} redirects`);
       current = new URL(res.redirect, current).toString();
@@ -170,10 +198,12 @@ export class ModelFetcher {
     }
   }
 
-  private get(url: string, deadline: number): Promise<{ redirect?: string; body?: Uint8Array }> {
+  private get(url: string, deadline: number, privateHosts: boolean): Promise<{ redirect?: string; body?: Uint8Array }> {
     const { maxBytes, timeoutMs } = this.limits;
     const remaining = deadline - Date.now();
     if (remaining <= 0) return Promise.reject(new ModelFetchError("timeout", `${url}: no answer within ${timeoutMs} ms`));
+    const literal = privateHosts ? undefined : literalPrivateHost(url);
+    if (literal) return Promise.reject(privateAddressError(url, new PrivateAddressError(literal, literal)));
     const client = url.startsWith("https:") ? https : http;
     return new Promise((resolveOuter, rejectOuter) => {
       // One timer for the whole answer: a server that trickles bytes is cut off too.
@@ -189,7 +219,7 @@ export class ModelFetcher {
         clearTimeout(timer);
         rejectOuter(e);
       };
-      const req = client.get(url, { headers: { accept: "application/octet-stream" } }, (res) => {
+      const req = client.get(url, { headers: { accept: "application/octet-stream" }, ...(privateHosts ? {} : { lookup: publicOnlyLookup }) }, (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400 && res.headers.location) {
           res.resume();
@@ -229,7 +259,12 @@ export class ModelFetcher {
         });
         res.on("error", (err) => reject(new ModelFetchError("network", `${url}: ${err.message}`, { cause: err })));
       });
-      req.on("error", (err) => reject(new ModelFetchError("network", `${url}: ${err.message}`, { cause: err })));
+      req.on("error", (err) => reject(err instanceof PrivateAddressError ? privateAddressError(url, err) : new ModelFetchError("network", `${url}: ${err.message}`, { cause: err })));
     });
   }
+}
+
+function privateAddressError(url: string, err: PrivateAddressError): ModelFetchError {
+  return new ModelFetchError("private-address",
+    `${url}: ${err.message}; registry URIs are fetched from public addresses only (a node on the model server's own network can allow it: ORACLE_MODEL_ALLOW_PRIVATE_HOSTS=true)`, { cause: err });
 }

@@ -20,6 +20,7 @@ import { inputByteLength } from "../protocol/input";
 import { ModelCache } from "./cache";
 import { checkModel, formatCheck } from "./check";
 import { ModelFetcher } from "./fetch";
+import { literalPrivateHost } from "./host-guard";
 import { type ModelSpec, specDeterminism, specInputEncoding } from "./spec";
 
 /** ModelRegistry v2 `ModelSpec`, as registered. */
@@ -73,7 +74,9 @@ export async function publishModel(p: PublishParams): Promise<{ modelId: bigint;
   // The URI must serve exactly this file: fetched and hashed here, as a node will.
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "publish-"));
   try {
-    await new ModelFetcher({ cache: new ModelCache(tmp), mirrors: p.mirrors ?? [] }).fetchVerified(modelHash, p.uri);
+    // As a node fetches it, except that a host on the publisher's own network is let through here
+    // (nodes refuse it unless their operator allows private hosts: said below).
+    await new ModelFetcher({ cache: new ModelCache(tmp), mirrors: p.mirrors ?? [], privateHosts: true }).fetchVerified(modelHash, p.uri);
   } catch (err) {
     throw new Error(`not published: the URI ${p.uri} does not serve this file (${(err as Error).message}); upload the file there, or give the URI it is served at`);
   } finally {
@@ -104,7 +107,7 @@ export function requestCallText(modelId: bigint, spec: ModelSpec, oracle: string
 
 export function registerPublishCommand(model: Command): void {
   model.command("publish <file>").description("Register a checked model on-chain with the publisher's key (ModelRegistry v2)")
-    .requiredOption("--uri <uri>", "where nodes fetch the file (https://, http://, file://, sha256:<hash>); it is fetched and checked first")
+    .requiredOption("--uri <uri>", "where nodes fetch the file (https://, http://, or sha256:<hash> for nodes' mirrors); it is fetched and checked first")
     .requiredOption("--fee <wei>", "fee per enclave run, in wei")
     .option("--share <bps>", "the publisher's share of the fee, in basis points (0..10000)", "0")
     .option("--measurement <hash>", "a runner measurement allowed to serve it (repeatable; default the deployment's)", (v: string, prev: string[] = []) => [...prev, v])
@@ -128,6 +131,10 @@ export function registerPublishCommand(model: Command): void {
       const measurements = opts.measurement ?? (deployment.measurement ? [deployment.measurement] : []);
       const r = await publishModel({ file, uri: opts.uri, fee, publisherShareBps: Number(opts.share), measurements, registry, mirrors: opts.mirror });
       process.stdout.write(`published ${r.spec.name} by ${getAddress(wallet.address)} in ${r.receipt.hash}\n${requestCallText(r.modelId, r.spec, deployment.contracts.InferenceOracle)}\n`);
+      const host = /^https?:\/\//.test(opts.uri) ? new URL(opts.uri).hostname : undefined;
+      if (host && (host === "localhost" || literalPrivateHost(opts.uri))) {
+        process.stderr.write(`note: ${host} is a private address: nodes fetch from it only if their operator sets ORACLE_MODEL_ALLOW_PRIVATE_HOSTS=true (a node on that network)\n`);
+      }
       provider.destroy();
     });
 }

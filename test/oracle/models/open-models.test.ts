@@ -159,10 +159,14 @@ describe("model distribution: fetch by URI, sha256 first, cache by hash", functi
   let server: http.Server;
   let base: string;
   let dir: string;
-  const fetcher = (limits = {}, mirrors: string[] = []) => new ModelFetcher({ cache: new ModelCache(path.join(dir, `c${Math.random()}`)), mirrors, limits });
+  /** A fetcher of a node whose operator allows private hosts: the test's server listens on 127.0.0.1. */
+  const fetcher = (limits = {}, mirrors: string[] = [], trust: { privateHosts?: boolean; fileUris?: boolean } = { privateHosts: true }) =>
+    new ModelFetcher({ cache: new ModelCache(path.join(dir, `c${Math.random()}`)), mirrors, limits, ...trust });
+  let hits = 0;
 
   before(async () => {
     server = http.createServer((req, res) => {
+      hits++;
       const url = req.url ?? "";
       if (url === "/model.onnx" || url === `/mirror/${hash.slice(2)}.onnx`) { res.end(Buffer.from(model)); return; }
       if (url === "/loop") { res.writeHead(302, { location: "/loop" }); res.end(); return; }
@@ -223,6 +227,44 @@ describe("model distribution: fetch by URI, sha256 first, cache by hash", functi
     expect((await reason(fetcher().ensure(hash, `sha256:${hash.slice(2)}`))).message).to.match(/no model mirror/);
   });
 
+  it("a registry URI cannot make the node read its own files: file:// is refused (the key file, /dev/zero) and nothing is read", async () => {
+    const secret = path.join(dir, "operator-password");
+    fs.writeFileSync(secret, "hunter2\n", { mode: 0o600 });
+    const guess = sha256Hex(new TextEncoder().encode("hunter2\n"));
+    for (const uri of [`file://${secret}`, "file:///dev/zero", "file:///proc/self/environ"]) {
+      const e = await reason(fetcher().ensure(guess, uri));
+      expect(e.reason, uri).to.equal("unsupported-uri");
+      expect(e.message).to.include("never where a registry entry points").and.not.include("sha256 0x");
+    }
+    // The provisioner declines it for good, with the reason; the file's hash is never computed.
+    const cache = new ModelCache(path.join(dir, "node-files"));
+    const p = new ModelProvisioner({ fetcher: new ModelFetcher({ cache }), registration: async () => ({ modelHash: guess, uri: `file://${secret}` }) });
+    const declined = await p.prepare(9n, guess).catch((e) => e);
+    expect(declined).to.be.instanceOf(ModelDeclinedError);
+    expect(declined.reason).to.equal("fetch-unsupported-uri");
+    expect(cache.has(guess)).to.equal(false);
+    // The operator's own file:// (a mirror folder, `oracle model fetch --uri`) still works, for regular files only.
+    const e = await reason(fetcher({}, [], { fileUris: true }).ensure(guess, "file:///dev/zero"));
+    expect(e.message).to.equal("/dev/zero is not a regular file");
+  });
+
+  it("a registry URI cannot aim the node at its own network: loopback, private and link-local hosts are refused before any connection, by address or by name", async () => {
+    const before = hits;
+    const port = (server.address() as AddressInfo).port;
+    for (const uri of [`${base}/model.onnx`, `http://localhost:${port}/model.onnx`, `http://[::ffff:127.0.0.1]:${port}/model.onnx`, "http://169.254.169.254/latest/meta-data/", "http://10.1.2.3/m.onnx", "http://[fe80::1]/m.onnx"]) {
+      const e = await reason(fetcher({}, [], {}).ensure(hash, uri));
+      expect(e.reason, uri).to.equal("private-address");
+      expect(e.message).to.include("ORACLE_MODEL_ALLOW_PRIVATE_HOSTS=true");
+    }
+    expect(hits, "requests that reached the private server").to.equal(before);
+    // Declined, not retried: the URI itself is the problem.
+    const p = new ModelProvisioner({ fetcher: new ModelFetcher({ cache: new ModelCache(path.join(dir, "node-ssrf")) }), registration: async () => ({ modelHash: hash, uri: `${base}/model.onnx` }) });
+    expect((await p.prepare(3n, hash).catch((err) => err)).reason).to.equal("fetch-private-address");
+    expect(hits).to.equal(before);
+    // The operator's mirrors are its own: a mirror on the private network still serves.
+    expect(await fetcher({}, [`${base}/mirror`], {}).ensure(hash, `sha256:${hash.slice(2)}`)).to.match(/\.onnx$/);
+  });
+
   it("pins survive eviction; unpinned files go least recently used first", () => {
     const cache = new ModelCache(path.join(dir, "evict"), { maxBytes: model.length + 10 });
     const a = affineModel("a"), b = affineModel("b"), c = affineModel("c");
@@ -241,14 +283,14 @@ describe("model distribution: fetch by URI, sha256 first, cache by hash", functi
     const lying = { ...onChainSpecOf(hash, spec, { fee: 1n, uri: `${base}/model.onnx`, publisherShareBps: 0 }), decimals: 6 };
     expect(specMismatches(lying, hash, spec)).to.deep.equal(["decimals: registry 6, file 3"]);
     const declines: string[] = [];
-    const p = new ModelProvisioner({ fetcher: new ModelFetcher({ cache }), registration: async () => lying, onDecline: (e) => declines.push(e.reason) });
+    const p = new ModelProvisioner({ fetcher: new ModelFetcher({ cache, privateHosts: true }), registration: async () => lying, onDecline: (e) => declines.push(e.reason) });
     const err = await p.prepare(1n, hash).catch((e) => e);
     expect(err).to.be.instanceOf(ModelDeclinedError);
     expect(err.transient).to.equal(false);
     expect(err.message).to.match(/decimals: registry 6, file 3/);
-    const wrong = new ModelProvisioner({ fetcher: new ModelFetcher({ cache: new ModelCache(path.join(dir, "node2")) }), registration: async () => ({ modelHash: hash, uri: `${base}/other` }) });
+    const wrong = new ModelProvisioner({ fetcher: new ModelFetcher({ cache: new ModelCache(path.join(dir, "node2")), privateHosts: true }), registration: async () => ({ modelHash: hash, uri: `${base}/other` }) });
     expect((await wrong.prepare(1n, hash).catch((e) => e)).reason).to.equal("fetch-hash-mismatch");
-    const honest = new ModelProvisioner({ fetcher: new ModelFetcher({ cache: new ModelCache(path.join(dir, "node3")) }), registration: async () => ({ ...lying, decimals: 3 }) });
+    const honest = new ModelProvisioner({ fetcher: new ModelFetcher({ cache: new ModelCache(path.join(dir, "node3")), privateHosts: true }), registration: async () => ({ ...lying, decimals: 3 }) });
     expect((await honest.prepare(1n, hash)).name).to.equal("served");
     expect(declines).to.deep.equal(["spec-mismatch"]);
   });

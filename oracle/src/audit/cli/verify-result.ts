@@ -40,6 +40,7 @@ interface VerifyResultOptions {
   rpc?: string;
   json?: boolean;
   html?: string;
+  allowPrivateHosts?: boolean;
 }
 
 function requestIdArg(value: string): bigint {
@@ -88,7 +89,9 @@ async function runVerifyResult(command: Command, options: VerifyResultOptions, i
   }
   let report: ResultReport;
   try {
-    report = await verifyResult({ provider, deployment, requestId: options.request, sourceDir: options.source, modelsDir: options.models });
+    report = await verifyResult({
+      provider, deployment, requestId: options.request, sourceDir: options.source, modelsDir: options.models, modelPrivateHosts: options.allowPrivateHosts,
+    });
   } catch (error) {
     if (error instanceof AuditError) return usage(command, error.message);
     throw error;
@@ -131,6 +134,7 @@ export function registerVerifyResultCommand(audit: Command, io: CliIo = processI
     .option("--rpc <url>", "JSON-RPC endpoint (default: RPC_URL or http://127.0.0.1:8545)")
     .option("--json", "print the report as JSON instead of words")
     .option("--html <out.html>", "also write a self-contained HTML report to this file")
+    .option("--allow-private-hosts", "fetch the model's registry URI even from a loopback or private address (a local chain's model server); refused by default: anyone can publish a URI")
     .action(async function (this: Command, options: VerifyResultOptions) {
       await runVerifyResult(this, options, io, deps);
     });

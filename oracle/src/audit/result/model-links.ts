@@ -33,6 +33,7 @@ export interface ModelLinkContext {
   modelsDir: string;
   modelCacheDir?: string;
   modelMirrors?: string[];
+  modelPrivateHosts?: boolean;
   request: Pick<InferenceRequest, "modelId" | "modelHash" | "input" | "callbackGasLimit" | "requester">;
   fulfilled: FulfilledEvent;
 }
@@ -65,7 +66,7 @@ export class ModelLinks {
       return this.ctx.checks.fail("model.fetch", `the model is not in ${this.ctx.modelsDir} and its URI could not be read from the ModelRegistry: ${errorMessage(error)}`);
     }
     const cacheDir = this.ctx.modelCacheDir ?? path.join(os.tmpdir(), "oracle-audit-models");
-    const fetcher = new ModelFetcher({ cache: new ModelCache(cacheDir), mirrors: this.ctx.modelMirrors ?? [] });
+    const fetcher = new ModelFetcher({ cache: new ModelCache(cacheDir), mirrors: this.ctx.modelMirrors ?? [], privateHosts: this.ctx.modelPrivateHosts });
     try {
       this.modelFilePath = await fetcher.ensure(modelHash, uri);
     } catch (error) {

@@ -60,6 +60,8 @@ export interface VerifyResultParams {
   modelCacheDir?: string;
   /** Mirrors for `sha256:` model URIs (http(s) base URLs or file:// folders). */
   modelMirrors?: string[];
+  /** Fetch a registry model URI from a loopback or private address too (a local chain's model server); default refused. */
+  modelPrivateHosts?: boolean;
   /**
    * `measureRunner({ repoRoot: sourceDir })`, if the caller computed it already (to
    * verify many requests against one tree); default: measured here, once per call.
@@ -107,7 +109,7 @@ class ResultVerifier {
   private modelLinks(): ModelLinks {
     this.model ??= new ModelLinks({
       checks: this.checks, chain: this.chain, facts: this.facts, provider: this.p.provider, deployment: this.d,
-      modelsDir: this.modelsDir, modelCacheDir: this.p.modelCacheDir, modelMirrors: this.p.modelMirrors,
+      modelsDir: this.modelsDir, modelCacheDir: this.p.modelCacheDir, modelMirrors: this.p.modelMirrors, modelPrivateHosts: this.p.modelPrivateHosts,
       request: this.request, fulfilled: this.fulfilled,
     });
     return this.model;

@@ -109,12 +109,14 @@ describe("e2e: every request fulfilled exactly once", function () {
     env = await setupEnv("twonodes");
     await rpc(env.chain.url, "evm_setAutomine", [false]);
     await rpc(env.chain.url, "evm_setIntervalMining", [300]);
-    const a = await start({ ORACLE_DATA_DIR: path.join(env.dir, "a") });
-    const b = await start({ ORACLE_DATA_DIR: path.join(env.dir, "b") });
+    // Each worker holds at most 8 jobs at once (ORACLE_CONCURRENCY), so neither can take a whole
+    // wave for itself: with the default (4 x batch size), the first worker to ask takes all 50.
+    const a = await start({ ORACLE_DATA_DIR: path.join(env.dir, "a"), ORACLE_CONCURRENCY: "8" });
+    const b = await start({ ORACLE_DATA_DIR: path.join(env.dir, "b"), ORACLE_CONCURRENCY: "8" });
     const gen = new LoadGenerator(env);
-    // Kill A while work is in flight, once it has settled something. BullMQ gives a job to
-    // whichever worker asks first, and the two share one sending key (racing for every nonce), so
-    // on a loaded machine B may take a whole wave: send waves of 50 until A has settled one.
+    // Kill A while work is in flight, once it has settled something. The two share one sending key
+    // and race for every nonce, so on a loaded machine A may still lose a wave: send waves of 50
+    // until A has settled one.
     let sent = 0;
     let byA = 0;
     for (let wave = 0; wave < 6 && byA === 0; wave++) {

@@ -20,7 +20,7 @@ import { fromHex } from "../protocol/bytes";
 import { ResultStatus } from "../protocol/constants";
 import { encodeInput as encodeInputValues } from "../protocol/input";
 import { decodeInput, encodeOutput } from "./codec";
-import { decodeModel, summarize, type ModelSummary } from "./inspect";
+import { summarize, type ModelSummary } from "./inspect";
 import { type ModelSpec, readModelSpec, specInputEncoding } from "./spec";
 import { DEFAULT_SESSION_OPTIONS, matchSpec } from "./store";
 
@@ -136,7 +136,7 @@ function selfTestInputs(spec: ModelSpec, count: number): Uint8Array[] {
 export async function checkModel(bytes: Uint8Array, options: { limits?: CheckLimits; selfTestRuns?: number } = {}): Promise<CheckReport> {
   let summary: ModelSummary;
   try {
-    summary = summarize(bytes, decodeModel(bytes));
+    summary = summarize(bytes);
   } catch (err) {
     return { ok: false, problems: [{ rule: "format", message: (err as Error).message, fix: "give an .onnx file (ModelProto), e.g. from torch.onnx.export or skl2onnx" }] };
   }

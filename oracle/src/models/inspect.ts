@@ -5,8 +5,10 @@
  * is not one.
  */
 import { onnx } from "onnx-proto";
+import { Reader } from "protobufjs/minimal";
 import { sha256Hex } from "../protocol/bytes";
 import { ModelSpecError } from "./errors";
+import { readMetadataProps } from "./onnx-metadata";
 
 export interface ValueSummary {
   name: string;
@@ -44,7 +46,7 @@ export function elementTypeName(code: number | null | undefined): string {
   return TYPE_NAMES[code ?? 0] ?? `type ${code}`;
 }
 
-/** Decodes an ONNX file; ModelSpecError if it is not one. */
+/** Decodes an ONNX file whole (to re-encode it: `pack`); ModelSpecError if it is not one. */
 export function decodeModel(bytes: Uint8Array): onnx.ModelProto {
   let model: onnx.ModelProto;
   try {
@@ -56,48 +58,152 @@ export function decodeModel(bytes: Uint8Array): onnx.ModelProto {
   return model;
 }
 
-function valueSummary(v: onnx.IValueInfoProto): ValueSummary {
-  const t = v.type?.tensorType;
-  return {
-    name: v.name ?? "",
-    type: t ? elementTypeName(t.elemType) : "not a tensor",
-    shape: (t?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue !== undefined && d.dimValue !== null ? Number(d.dimValue) : "?")),
+/**
+ * Reads each field of the protobuf message in `bytes`: `read` returns true for a field it read,
+ * and any other field is skipped by its wire type, unread. Nothing else is decoded.
+ */
+function eachField(bytes: Uint8Array, read: (field: number, wire: number, r: Reader) => boolean | void): void {
+  const r = Reader.create(bytes);
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (tag >>> 3 === 0) throw new Error(`field number 0 at offset ${r.pos}`);
+    if (read(tag >>> 3, tag & 7, r) !== true) r.skipType(tag & 7);
+  }
+}
+
+const LEN = 2;
+const VARINT = 0;
+/** An int64 varint as a number (protobufjs gives a Long where the long package is installed). */
+const int64 = (r: Reader): number => { const v: unknown = r.int64(); return typeof v === "number" ? v : Number(String(v)); };
+
+function valueSummary(bytes: Uint8Array): ValueSummary {
+  let name = "";
+  let tensor = false;
+  let elemType: number | undefined;
+  const shape: (number | string)[] = [];
+  const dim = (b: Uint8Array) => {
+    let value: number | undefined;
+    let param = "";
+    eachField(b, (f, w, r) => (f === 1 && w === VARINT ? (value = int64(r), true) : f === 2 && w === LEN ? (param = r.string(), true) : false));
+    shape.push(param ? param : value !== undefined ? value : "?");
   };
+  const tensorType = (b: Uint8Array) => eachField(b, (f, w, r) => {
+    if (f === 1 && w === VARINT) return (elemType = r.int32(), true);
+    if (f === 2 && w === LEN) return (eachField(r.bytes(), (g, x, s) => (g === 1 && x === LEN ? (dim(s.bytes()), true) : false)), true);
+    return false;
+  });
+  eachField(bytes, (f, w, r) => {
+    if (f === 1 && w === LEN) return (name = r.string(), true);
+    if (f === 2 && w === LEN) return (eachField(r.bytes(), (g, x, s) => (g === 1 && x === LEN ? (tensor = true, tensorType(s.bytes()), true) : false)), true);
+    return false;
+  });
+  return { name, type: tensor ? elementTypeName(elemType) : "not a tensor", shape };
 }
 
-/** Elements of a tensor of these dims (protobufjs gives int64 dims as numbers or Long objects). */
-function count(dims: (number | { toString(): string })[] | null | undefined): number {
-  return (dims ?? []).reduce<number>((a, d) => a * Number(d), 1);
+/** An initializer's name, element type and element count, its data skipped unread. */
+function initializerSummary(bytes: Uint8Array): { name: string; type: string; elements: number } {
+  let name = "";
+  let dataType: number | undefined;
+  let elements = 1;
+  eachField(bytes, (f, w, r) => {
+    if (f === 1 && w === VARINT) return (elements *= int64(r), true);
+    if (f === 1 && w === LEN) { // packed dims
+      const end = r.uint32() + r.pos;
+      while (r.pos < end) elements *= int64(r);
+      return true;
+    }
+    if (f === 2 && w === VARINT) return (dataType = r.int32(), true);
+    if (f === 8 && w === LEN) return (name = r.string(), true);
+    return false;
+  });
+  return { name, type: elementTypeName(dataType), elements };
 }
 
-export function summarize(bytes: Uint8Array, model: onnx.ModelProto = decodeModel(bytes)): ModelSummary {
-  const g = model.graph!;
-  const initNames = new Set((g.initializer ?? []).map((t) => t.name));
+/**
+ * What an ONNX file holds, read without decoding it into objects: a walk over the protobuf
+ * fields that reads names, types, shapes, operators and dims, and skips tensor data unread. An
+ * untrusted file (a registry URI's) is summarized by the node this way: a full decode turns
+ * 64 MiB of packed int64 into gigabytes of JS objects and seconds of a blocked event loop.
+ * ModelSpecError if the bytes are not an ONNX model.
+ */
+export function summarize(bytes: Uint8Array): ModelSummary {
+  let irVersion = 0;
+  let producerName = "";
+  let producerVersion = "";
+  let graph: Uint8Array | undefined;
+  const opsets: { domain: string; version: number }[] = [];
   const ops: Record<string, number> = {};
   const castTo: string[] = [];
-  for (const n of g.node ?? []) {
-    const key = n.domain && n.domain !== "ai.onnx" ? `${n.domain}::${n.opType}` : String(n.opType);
-    ops[key] = (ops[key] ?? 0) + 1;
-    if (n.opType === "Cast") {
-      const to = (n.attribute ?? []).find((a) => a.name === "to");
-      castTo.push(elementTypeName(Number(to?.i ?? 0)));
-    }
+  const inits: { name: string; type: string; elements: number }[] = [];
+  const inputs: ValueSummary[] = [];
+  const outputs: ValueSummary[] = [];
+  let nodes = 0;
+  let metadata: Record<string, string>;
+  try {
+    eachField(bytes, (f, w, r) => {
+      if (f === 1 && w === VARINT) return (irVersion = int64(r), true);
+      if (f === 2 && w === LEN) return (producerName = r.string(), true);
+      if (f === 3 && w === LEN) return (producerVersion = r.string(), true);
+      if (f === 7 && w === LEN) return (graph = r.bytes(), true);
+      if (f === 8 && w === LEN) {
+        let domain = "";
+        let version = 0;
+        eachField(r.bytes(), (g, x, s) => (g === 1 && x === LEN ? (domain = s.string(), true) : g === 2 && x === VARINT ? (version = int64(s), true) : false));
+        return (opsets.push({ domain: domain || "ai.onnx", version }), true);
+      }
+      return false;
+    });
+    if (!graph) throw new ModelSpecError("the file is not an ONNX model: it has no graph");
+    eachField(graph, (f, w, r) => {
+      if (w !== LEN) return false;
+      if (f === 1) {
+        nodes++;
+        let opType = "";
+        let domain = "";
+        let to: number | undefined;
+        eachField(r.bytes(), (g, x, s) => {
+          if (g === 4 && x === LEN) return (opType = s.string(), true);
+          if (g === 7 && x === LEN) return (domain = s.string(), true);
+          if (g === 5 && x === LEN) {
+            let attr = "";
+            let i: number | undefined;
+            eachField(s.bytes(), (h, y, t) => (h === 1 && y === LEN ? (attr = t.string(), true) : h === 3 && y === VARINT ? (i = int64(t), true) : false));
+            if (attr === "to") to = i ?? 0;
+            return true;
+          }
+          return false;
+        });
+        const key = domain && domain !== "ai.onnx" ? `${domain}::${opType}` : opType;
+        ops[key] = (ops[key] ?? 0) + 1;
+        if (opType === "Cast") castTo.push(elementTypeName(to ?? 0));
+        return true;
+      }
+      if (f === 5) return (inits.push(initializerSummary(r.bytes())), true);
+      if (f === 11) return (inputs.push(valueSummary(r.bytes())), true);
+      if (f === 12) return (outputs.push(valueSummary(r.bytes())), true);
+      return false;
+    });
+    metadata = Object.fromEntries(readMetadataProps(bytes));
+  } catch (err) {
+    if (err instanceof ModelSpecError) throw err;
+    throw new ModelSpecError(`the file is not an ONNX model: ${(err as Error).message}`);
   }
+  const initNames = new Set(inits.map((t) => t.name));
   return {
     sha256: sha256Hex(bytes),
     bytes: bytes.length,
-    irVersion: Number(model.irVersion ?? 0),
-    producer: `${model.producerName ?? ""} ${model.producerVersion ?? ""}`.trim(),
-    opsets: (model.opsetImport ?? []).map((o) => ({ domain: o.domain || "ai.onnx", version: Number(o.version ?? 0) })),
-    inputs: (g.input ?? []).filter((v) => !initNames.has(v.name ?? "")).map(valueSummary),
-    outputs: (g.output ?? []).map(valueSummary),
-    nodes: (g.node ?? []).length,
+    irVersion,
+    producer: `${producerName} ${producerVersion}`.trim(),
+    opsets,
+    inputs: inputs.filter((v) => !initNames.has(v.name)),
+    outputs,
+    nodes,
     ops,
-    initializers: (g.initializer ?? []).length,
-    parameters: (g.initializer ?? []).reduce((a, t) => a + count(t.dims), 0),
-    initializerTypes: [...new Set((g.initializer ?? []).map((t) => elementTypeName(t.dataType)))].sort(),
+    initializers: inits.length,
+    parameters: inits.reduce((a, t) => a + t.elements, 0),
+    initializerTypes: [...new Set(inits.map((t) => t.type))].sort(),
     castTo,
-    metadata: Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key ?? "", p.value ?? ""])),
+    metadata,
   };
 }
 

@@ -1,4 +1,5 @@
 /** Models built in the tests: a valid packed one, and hostile ones (huge tensors, deep graphs, custom ops, not ONNX). */
+import { onnx } from "onnx-proto";
 import { serializeModel, type GraphSpec } from "../../../oracle/src/models/build/onnx-builder";
 import { packModel } from "../../../oracle/src/models/pack";
 import type { ModelSpec } from "../../../oracle/src/models/spec";
@@ -50,4 +51,36 @@ export function unknownOpModel(): Uint8Array {
 /** Bytes that are not ONNX. */
 export function notOnnx(): Uint8Array {
   return new TextEncoder().encode("#!/bin/sh\necho this is not a model\n");
+}
+
+function varint(v: number): number[] {
+  const out: number[] = [];
+  for (; v > 127; v = Math.floor(v / 128)) out.push((v % 128) | 128);
+  out.push(v);
+  return out;
+}
+
+function concat(...parts: (Uint8Array | number[])[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+/**
+ * The affine model with one more initializer, "bomb", declared as one int64 but carrying
+ * `elements` packed int64 zeros (one byte each on the wire): cheap to send, and a full protobuf
+ * decode turns it into `elements` JS values. Built on the wire, so the test never holds them either.
+ */
+export function int64BombModel(elements: number): Uint8Array {
+  const model = onnx.ModelProto.decode(affineModel("bomb"));
+  const graph = onnx.GraphProto.encode(model.graph!).finish();
+  model.graph = null;
+  const rest = onnx.ModelProto.encode(model).finish();
+  const head = onnx.TensorProto.encode({ name: "bomb", dataType: 7, dims: [1] }).finish();
+  const data = [0x3a, ...varint(elements)]; // TensorProto.int64_data = 7, packed
+  const tensorLength = head.length + data.length + elements;
+  const initializer = [0x2a, ...varint(tensorLength)]; // GraphProto.initializer = 5
+  const graphLength = graph.length + initializer.length + tensorLength;
+  return concat(rest, [0x3a, ...varint(graphLength)], graph, initializer, head, data, new Uint8Array(elements)); // ModelProto.graph = 7
 }

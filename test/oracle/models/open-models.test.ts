@@ -6,7 +6,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { solidityPacked } from "ethers";
 import { onnx } from "onnx-proto";
+import { execFileSync } from "node:child_process";
 import { ModelCache } from "../../../oracle/src/models/cache";
+import { elementTypeName, summarize } from "../../../oracle/src/models/inspect";
 import { checkModel } from "../../../oracle/src/models/check";
 import { encodeInput } from "../../../oracle/src/models/codec";
 import { ModelFetcher, ModelFetchError } from "../../../oracle/src/models/fetch";
@@ -21,7 +23,7 @@ import { ResultStatus } from "../../../oracle/src/protocol";
 import { sha256Hex } from "../../../oracle/src/protocol/bytes";
 import { InputEncoding } from "../../../oracle/src/protocol/constants";
 import { INPUT_ENCODING_NAMES, checkInputLength, decodeInput as decodeInputValues, encodeInput as encodeInputValues, encodingRange, packedNumber } from "../../../oracle/src/protocol/input";
-import { affineModel, deepModel, floatSpec, notOnnx, unknownOpModel } from "./hostile-fixtures";
+import { affineModel, deepModel, floatSpec, hugeTensorModel, int64BombModel, notOnnx, unknownOpModel } from "./hostile-fixtures";
 import { prng } from "./helpers";
 
 const MODELS = path.resolve(__dirname, "../../../models");
@@ -149,6 +151,55 @@ describe("oracle model check", function () {
     const c = await checkModel(claim);
     expect(c.ok).to.equal(false);
     expect(c.problems.map((p) => p.rule)).to.include("determinism");
+  });
+});
+
+describe("an untrusted model file is summarized without being decoded", function () {
+  this.timeout(120_000);
+  /** The summary as the full onnx-proto decode gives it: what `summarize` must equal. */
+  function decodedSummary(bytes: Uint8Array) {
+    const m = onnx.ModelProto.decode(bytes);
+    const g = m.graph as onnx.GraphProto;
+    const type = (c: number | null | undefined) => elementTypeName(c);
+    const value = (v: onnx.IValueInfoProto) => ({
+      name: v.name ?? "", type: v.type?.tensorType ? type(v.type.tensorType.elemType) : "not a tensor",
+      shape: (v.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : Number(d.dimValue))),
+    });
+    const inits = new Set(g.initializer.map((t) => t.name));
+    const ops: Record<string, number> = {};
+    for (const n of g.node) { const k = n.domain && n.domain !== "ai.onnx" ? `${n.domain}::${n.opType}` : String(n.opType); ops[k] = (ops[k] ?? 0) + 1; }
+    return {
+      sha256: sha256Hex(bytes), bytes: bytes.length, irVersion: Number(m.irVersion), producer: `${m.producerName} ${m.producerVersion}`.trim(),
+      opsets: m.opsetImport.map((o) => ({ domain: o.domain || "ai.onnx", version: Number(o.version) })),
+      inputs: g.input.filter((v) => !inits.has(v.name)).map(value), outputs: g.output.map(value), nodes: g.node.length, ops,
+      initializers: g.initializer.length, parameters: g.initializer.reduce((a, t) => a + (t.dims ?? []).reduce<number>((x, d) => x * Number(d), 1), 0),
+      initializerTypes: [...new Set(g.initializer.map((t) => type(t.dataType)))].sort(),
+      castTo: g.node.filter((n) => n.opType === "Cast").map((n) => type(Number((n.attribute ?? []).find((a) => a.name === "to")?.i ?? 0))),
+      metadata: Object.fromEntries(m.metadataProps.map((p) => [p.key, p.value])),
+    };
+  }
+
+  it("reads what the full onnx-proto decode reads, for every shipped model and the hostile ones", () => {
+    const files = [...catalogue.models.map((m) => fs.readFileSync(path.join(MODELS, m.file))), affineModel(), deepModel(50), unknownOpModel(), hugeTensorModel(10), int64BombModel(1000)];
+    for (const bytes of files) expect(summarize(bytes)).to.deep.equal(decodedSummary(bytes));
+    expect(() => summarize(notOnnx())).to.throw(/the file is not an ONNX model/);
+  });
+
+  it("a 60 MB file of packed int64 zeros is summarized within a 160 MB heap (a full decode needs ~3.5 GB and blocks for seconds)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bomb-"));
+    try {
+      const file = path.join(dir, "bomb.onnx");
+      fs.writeFileSync(file, int64BombModel(60_000_000));
+      const script = `const s = require("./oracle/src/models/inspect").summarize(require("fs").readFileSync(process.argv[1]));
+        console.log(JSON.stringify({ initializers: s.initializers, parameters: s.parameters, types: s.initializerTypes }));`;
+      const out = execFileSync(process.execPath, ["--max-old-space-size=160", "-r", "ts-node/register/transpile-only", "-e", script, file], {
+        cwd: path.resolve(__dirname, "../../.."), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"],
+      });
+      // Counted by the declared dims (the node then declines or quarantines it on what it says).
+      expect(JSON.parse(out)).to.deep.equal({ initializers: 3, parameters: 3, types: ["float32", "int64"] });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

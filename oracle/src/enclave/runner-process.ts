@@ -5,11 +5,10 @@
  * operator. The host (host.ts) supervises these processes: it restarts one that dies and sends
  * it jobs.
  */
-import { fork, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import * as path from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { ZeroAddress, getAddress, keccak256 } from "ethers";
 import type { AttestationBackend, EnclaveEvidence } from "./backend";
+import { forkCapped } from "./capped-fork";
 import { EnclaveError, RunnerCrashedError, RunnerStartError } from "./errors";
 import type { EnclaveLimits, EnclaveLogger, EnclaveTestHooks } from "./host-options";
 import type { RunnerMessage, RunnerReply } from "./ipc";
@@ -45,9 +44,6 @@ export interface LaunchSettings {
   /** The host's next request id (one sequence for all its messages). */
   nextId(): number;
 }
-
-/** util-linux prlimit, which sets the runner's memory limit before Node starts. */
-const PRLIMIT = ["/usr/bin/prlimit", "/bin/prlimit"].find((p) => existsSync(p)) ?? "prlimit";
 
 /** Measure, fork, init, attest. Rejects with RunnerStartError; never leaves a process behind. */
 export async function launchRunner(settings: LaunchSettings): Promise<RunnerProcess> {
@@ -144,25 +140,12 @@ export async function stopRunner(runner: RunnerProcess, reason: string): Promise
 
 function forkRunner({ repoRoot, limits, hooks, log }: LaunchSettings): ChildProcess {
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "",
-    TS_NODE_PROJECT: path.join(repoRoot, "tsconfig.json"),
-    TS_NODE_TRANSPILE_ONLY: "true",
     ...(hooks.slowJob
       ? { ORACLE_ENCLAVE_TEST_HOOKS: "1", ORACLE_RUNNER_TEST_DELAY_MS: String(hooks.slowJob.delayMs), ORACLE_RUNNER_TEST_SLOW_REQUEST_ID: String(hooks.slowJob.requestId) }
       : {}),
     ...(hooks.env ?? {}),
   };
-  const nodeArgs = ["-r", require.resolve("ts-node/register/transpile-only", { paths: [repoRoot] }), ...(hooks.execArgv ?? [])];
-  // The memory cap is set by prlimit(1), which then execs Node: the same process, limited from its first instruction.
-  const capped = limits.maxRunnerMemoryMb > 0;
-  const child = fork(path.join(repoRoot, RUNNER_ENTRY), [], {
-    cwd: repoRoot,
-    env,
-    ...(capped ? { execPath: PRLIMIT } : {}),
-    execArgv: capped ? [`--data=${limits.maxRunnerMemoryMb * 1024 * 1024}`, "--", process.execPath, ...nodeArgs] : nodeArgs,
-    serialization: "advanced",
-    stdio: ["ignore", "pipe", "pipe", "ipc"],
-  });
+  const child = forkCapped({ repoRoot, entry: RUNNER_ENTRY, memoryMb: limits.maxRunnerMemoryMb, env, execArgv: hooks.execArgv });
   const forward = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
     hooks.onOutput?.(stream, chunk);
     const text = chunk.toString("utf8").trimEnd();

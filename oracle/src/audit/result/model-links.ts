@@ -13,7 +13,6 @@ import { ModelCache } from "../../models/cache";
 import { ModelFetcher } from "../../models/fetch";
 import { findModelFile } from "../../models/locate";
 import { type ModelSpec, readModelSpec } from "../../models/spec";
-import { ModelStore } from "../../models/store";
 import type { Fulfilment } from "../../protocol/fulfilment";
 import { MODEL_REGISTRY_ABI } from "../../protocol/abi";
 import { sha256Hex } from "../../protocol/bytes";
@@ -21,6 +20,7 @@ import type { InferenceRequest } from "../../protocol/request";
 import { errorMessage, shortHex, type CheckList } from "../checks";
 import type { TrustLink } from "../types";
 import type { ResultFacts } from "./report";
+import { rerunModel, type RerunLimits } from "./rerun";
 
 /** What the chain links established, and where the model links record their checks. */
 export interface ModelLinkContext {
@@ -34,6 +34,7 @@ export interface ModelLinkContext {
   modelCacheDir?: string;
   modelMirrors?: string[];
   modelPrivateHosts?: boolean;
+  rerunLimits?: RerunLimits;
   request: Pick<InferenceRequest, "modelId" | "modelHash" | "input" | "callbackGasLimit" | "requester">;
   fulfilled: FulfilledEvent;
 }
@@ -104,18 +105,14 @@ export class ModelLinks {
   }
 
   async rerun(): Promise<boolean> {
-    const store = new ModelStore({ dir: path.dirname(this.modelFilePath!) });
     let output: string;
     let status: number;
     try {
-      const r = await store.infer(this.ctx.request.modelHash, this.ctx.request.input);
-      output = r.output;
-      status = r.status;
+      // In a capped child process, never here: the file is its publisher's upload (rerun.ts).
+      ({ output, status } = await rerunModel(path.dirname(this.modelFilePath!), this.ctx.request.modelHash, this.ctx.request.input, this.ctx.rerunLimits));
     } catch (error) {
       this.ctx.chain.push({ role: "evidence", title: "Output", subtitle: "re-run failed", check: "output.rerun", ok: false, edge: "gives" });
       return this.ctx.checks.fail("output.rerun", `the model did not re-run: ${errorMessage(error)}`);
-    } finally {
-      await store.close().catch(() => undefined);
     }
     const hash = keccak256(output);
     Object.assign(this.ctx.facts.rerun, { output, outputHash: hash, status });

@@ -45,6 +45,7 @@ import { AuditError } from "../errors";
 import { ModelLinks, type FulfilledEvent } from "./model-links";
 import { RegistrationLinks, safeParse, type Submission } from "./registration-links";
 import { expectedChecks, linkOf, UnknownRequestError, type ResultFacts, type ResultReport } from "./report";
+import type { RerunLimits } from "./rerun";
 import type { EvidenceValue, TrustLink } from "../types";
 
 export interface VerifyResultParams {
@@ -62,6 +63,8 @@ export interface VerifyResultParams {
   modelMirrors?: string[];
   /** Fetch a registry model URI from a loopback or private address too (a local chain's model server); default refused. */
   modelPrivateHosts?: boolean;
+  /** Memory and time limits of the model's re-run (a capped child process); default 4096 MiB, 60 s. */
+  rerunLimits?: RerunLimits;
   /**
    * `measureRunner({ repoRoot: sourceDir })`, if the caller computed it already (to
    * verify many requests against one tree); default: measured here, once per call.
@@ -109,7 +112,7 @@ class ResultVerifier {
   private modelLinks(): ModelLinks {
     this.model ??= new ModelLinks({
       checks: this.checks, chain: this.chain, facts: this.facts, provider: this.p.provider, deployment: this.d,
-      modelsDir: this.modelsDir, modelCacheDir: this.p.modelCacheDir, modelMirrors: this.p.modelMirrors, modelPrivateHosts: this.p.modelPrivateHosts,
+      modelsDir: this.modelsDir, modelCacheDir: this.p.modelCacheDir, modelMirrors: this.p.modelMirrors, modelPrivateHosts: this.p.modelPrivateHosts, rerunLimits: this.p.rerunLimits,
       request: this.request, fulfilled: this.fulfilled,
     });
     return this.model;

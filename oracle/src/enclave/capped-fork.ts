@@ -21,9 +21,11 @@ export interface CappedForkOptions {
   env?: Record<string, string>;
   /** More Node options (after ts-node's -r). */
   execArgv?: string[];
+  /** The child's stdout and stderr: piped to the parent (default), or discarded. */
+  output?: "pipe" | "ignore";
 }
 
-export function forkCapped({ repoRoot, entry, memoryMb, env = {}, execArgv = [] }: CappedForkOptions): ChildProcess {
+export function forkCapped({ repoRoot, entry, memoryMb, env = {}, execArgv = [], output = "pipe" }: CappedForkOptions): ChildProcess {
   const nodeArgs = ["-r", require.resolve("ts-node/register/transpile-only", { paths: [repoRoot] }), ...execArgv];
   const capped = memoryMb > 0;
   return fork(path.join(repoRoot, entry), [], {
@@ -32,6 +34,6 @@ export function forkCapped({ repoRoot, entry, memoryMb, env = {}, execArgv = [] 
     ...(capped ? { execPath: PRLIMIT } : {}),
     execArgv: capped ? [`--data=${memoryMb * 1024 * 1024}`, "--", process.execPath, ...nodeArgs] : nodeArgs,
     serialization: "advanced",
-    stdio: ["ignore", "pipe", "pipe", "ipc"],
+    stdio: ["ignore", output, output, "ipc"],
   });
 }

@@ -35,9 +35,8 @@ let nextId = 1;
 let tail: Promise<unknown> = Promise.resolve();
 
 function start(limits: RerunLimits): Worker {
-  const child = forkCapped({ repoRoot: REPO_ROOT, entry: ENTRY, memoryMb: limits.memoryMb });
-  child.stdout?.resume();
-  child.stderr?.resume();
+  // Its output is discarded (no pipe keeps this process alive): answers and errors come over IPC.
+  const child = forkCapped({ repoRoot: REPO_ROOT, entry: ENTRY, memoryMb: limits.memoryMb, output: "ignore" });
   const w: Worker = { child, limits, exited: false, ready: Promise.resolve() };
   w.ready = new Promise<void>((resolve, reject) => {
     child.once("message", () => resolve());

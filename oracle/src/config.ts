@@ -10,7 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { PermanentError } from "./errors";
-import { KeySourceError, decryptKeystores, keystorePassword, readKeyFile } from "./keys";
+import { HEX_KEY, KeySourceError, decryptKeystores, keystorePassword, normalizeKey, readKeyFile } from "./keys";
 
 /** One option of the spec. */
 export interface OptionSpec<S extends z.ZodTypeAny = z.ZodTypeAny> {
@@ -32,13 +32,12 @@ export interface OptionSpec<S extends z.ZodTypeAny = z.ZodTypeAny> {
   expect: string;
 }
 
-const hexKey = z
-  .string()
-  .trim()
-  .regex(/^(0x)?[0-9a-fA-F]{64}$/)
-  .transform((k) => (k.startsWith("0x") ? k : `0x${k}`).toLowerCase());
+const hexKey = z.string().trim().regex(HEX_KEY).transform(normalizeKey);
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")]);
+
+/** Where the sending keys come from: exactly one of these is given (keys.ts reads the last two). */
+export const KEY_OPTIONS = ["privateKeys", "privateKeyFile", "keystoreFile"] as const;
 
 /** The spec. Keys are the names used in the JSON config file. */
 export const CONFIG_SPEC = {
@@ -59,7 +58,7 @@ export const CONFIG_SPEC = {
     schema: z.string().url().refine((u) => /^https?:\/\//i.test(u)),
   },
   privateKeys: {
-    env: "ORACLE_PRIVATE_KEY", secret: true, required: true, requiredUnless: ["privateKeyFile", "keystoreFile"],
+    env: "ORACLE_PRIVATE_KEY", secret: true, required: true, requiredUnless: KEY_OPTIONS.slice(1),
     expect: "a 32-byte hex key (64 hex digits, optional 0x), or several separated by commas",
     description: "Sending key(s): each gets its own nonce manager; batches are spread over them. The first is the enclave operator (it registers runners and receives fees). Or keep them off the environment: ORACLE_PRIVATE_KEY_FILE or ORACLE_KEYSTORE (one of the three).",
     schema: z.union([z.array(hexKey), z.string().transform((s) => s.split(",").map((p) => p.trim()).filter(Boolean)).pipe(z.array(hexKey))])
@@ -327,13 +326,14 @@ export function loadConfig(opts: LoadConfigOptions = {}): OracleConfig {
     if (fileValues[key] !== undefined) return { raw: fileValues[key], source: `config file key "${key}"` };
     return { raw: spec.default, source: "default" };
   };
-  const keySources = (["privateKeys", "privateKeyFile", "keystoreFile"] as const).filter((k) => rawOf(k).raw !== undefined);
+  const keySources = KEY_OPTIONS.filter((k) => rawOf(k).raw !== undefined);
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(CONFIG_SPEC) as [ConfigKey, OptionSpec][]) {
     const { raw, source } = rawOf(key);
     if (raw === undefined) {
       const standIn = spec.requiredUnless?.some((k) => rawOf(k as ConfigKey).raw !== undefined);
-      if (spec.required && !standIn && opts.keys !== false) problems.push(`${spec.env} is required: ${spec.expect}. ${spec.description}`);
+      const unwanted = opts.keys === false && (KEY_OPTIONS as readonly string[]).includes(key);
+      if (spec.required && !standIn && !unwanted) problems.push(`${spec.env} is required: ${spec.expect}. ${spec.description}`);
       out[key] = undefined;
       continue;
     }
@@ -344,7 +344,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): OracleConfig {
   }
   if (opts.keys === false) out.privateKeys = [];
   else if (keySources.length > 1) {
-    problems.push(`give the sending keys one way, not ${keySources.map((k) => CONFIG_SPEC[k].env).join(" and ")}: ORACLE_PRIVATE_KEY, ORACLE_PRIVATE_KEY_FILE or ORACLE_KEYSTORE`);
+    problems.push(`give the sending keys one way, not ${keySources.map((k) => CONFIG_SPEC[k].env).join(" and ")}: ${KEY_OPTIONS.map((k) => CONFIG_SPEC[k].env).join(", ").replace(/, (?=[^,]*$)/, " or ")}`);
   } else if (keySources.length === 1 && keySources[0] !== "privateKeys") {
     try {
       out.privateKeys = keySources[0] === "privateKeyFile"

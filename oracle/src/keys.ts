@@ -15,7 +15,14 @@ export class KeySourceError extends PermanentError {
   override name = "KeySourceError";
 }
 
-const HEX_KEY = /^(0x)?[0-9a-fA-F]{64}$/;
+/** A 32-byte private key as the node takes it: 64 hex digits, 0x optional. */
+export const HEX_KEY = /^(0x)?[0-9a-fA-F]{64}$/;
+
+/** A {@link HEX_KEY} (trimmed) as the node keeps it: lower case, 0x-prefixed. */
+export function normalizeKey(key: string): string {
+  const k = key.trim();
+  return (k.startsWith("0x") ? k : `0x${k}`).toLowerCase();
+}
 
 /** Refuses a secret file that other users can read, as ssh does for a private key. */
 function ownerOnly(file: string, what: string): void {
@@ -48,7 +55,7 @@ export function readKeyFile(file: string): string[] {
   if (parts.length === 0) throw new KeySourceError(`ORACLE_PRIVATE_KEY_FILE ${file} holds no key: write the operator key (64 hex digits) in it`);
   const bad = parts.findIndex((p) => !HEX_KEY.test(p));
   if (bad >= 0) throw new KeySourceError(`ORACLE_PRIVATE_KEY_FILE ${file}: key ${bad + 1} is not a 32-byte hex key (64 hex digits, optional 0x; the value is not shown)`);
-  return parts.map((p) => (p.startsWith("0x") ? p : `0x${p}`).toLowerCase());
+  return parts.map(normalizeKey);
 }
 
 /** The password of a keystore: from its file (owner-only, one trailing newline dropped) or as given. */
@@ -98,7 +105,7 @@ export async function createKeystore(
   if (password === "") throw new KeySourceError("the keystore password is empty: an encrypted keystore needs a password");
   if (opts.key !== undefined && !HEX_KEY.test(opts.key.trim())) throw new KeySourceError("the key to import is not a 32-byte hex key (64 hex digits, optional 0x; the value is not shown)");
   if (fs.existsSync(file)) throw new KeySourceError(`${file} exists: choose another path (a keystore is never overwritten)`);
-  const wallet = opts.key !== undefined ? new Wallet(opts.key.trim().startsWith("0x") ? opts.key.trim() : `0x${opts.key.trim()}`) : Wallet.createRandom();
+  const wallet = opts.key !== undefined ? new Wallet(normalizeKey(opts.key)) : Wallet.createRandom();
   const json = await encryptKeystoreJson({ address: wallet.address, privateKey: wallet.privateKey }, password, {
     scrypt: opts.scryptN ? { N: opts.scryptN } : undefined, progressCallback: opts.onProgress,
   });

@@ -1,6 +1,6 @@
 /** Quotes and requests from an EOA (no callback). */
 import type { TransactionReceipt } from "ethers";
-import { commitmentOf, optionsTuple, requestInLogs, suggestedMaxGasPrice, type QuoteParts, type RequestCommitment } from "../../src/protocol/request";
+import { commitmentOf, optionsTuple, readQuote, requestInLogs, suggestedMaxGasPrice, type QuoteParts, type RequestCommitment } from "../../src/protocol/request";
 import type { OracleClient } from "./client";
 import { InvalidInputError, OracleClientError, withContractErrors } from "./errors";
 import { getModel, type ModelInfo } from "./models";
@@ -51,8 +51,7 @@ export async function resolveOptions(client: OracleClient, model: ModelInfo, inp
 
 /** What a request with these options costs now, in parts. */
 export async function quote(client: OracleClient, modelId: bigint | number, options: RequestOptions): Promise<Quote> {
-  const q = await withContractErrors(() => client.oracle.quoteParts(modelId, optionsTuple(options)));
-  return { fee: q.fee, publisherFee: q.publisherFee, operatorFee: q.operatorFee, gasPrepayment: q.gasPrepayment, total: q.total };
+  return withContractErrors(() => readQuote(client.oracle, modelId, options));
 }
 
 export interface SentRequest {

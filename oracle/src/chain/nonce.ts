@@ -44,10 +44,14 @@ export class NonceManager {
 
 /** True for the errors nodes give when a nonce was already used. */
 export function isNonceTooLow(err: unknown): boolean {
-  const e = err as { code?: string; message?: string; shortMessage?: string; error?: { message?: string } };
-  if (e?.code === "NONCE_EXPIRED") return true;
-  const msg = `${e?.shortMessage ?? ""} ${e?.message ?? ""} ${e?.error?.message ?? ""}`.toLowerCase();
-  return /nonce too low|nonce has already been used|already known|nonce is too low|known transaction/.test(msg);
+  if ((err as { code?: string })?.code === "NONCE_EXPIRED") return true;
+  return /nonce too low|nonce has already been used|already known|nonce is too low|known transaction/i.test(errorText(err));
+}
+
+/** Every message a send error carries (ethers' short one, its own, the node's nested one). */
+function errorText(err: unknown): string {
+  const e = err as { message?: string; shortMessage?: string; error?: { message?: string } };
+  return `${e?.shortMessage ?? ""} ${e?.message ?? ""} ${e?.error?.message ?? ""}`;
 }
 
 /**
@@ -56,9 +60,8 @@ export function isNonceTooLow(err: unknown): boolean {
  * matter).
  */
 export function isNonceOccupied(err: unknown): boolean {
-  const e = err as { code?: string; message?: string; shortMessage?: string; error?: { message?: string } };
-  if (e?.code === "REPLACEMENT_UNDERPRICED") return true;
-  return /replacement (transaction )?underpriced|replacement fee too low/i.test(`${e?.shortMessage ?? ""} ${e?.message ?? ""} ${e?.error?.message ?? ""}`);
+  if ((err as { code?: string })?.code === "REPLACEMENT_UNDERPRICED") return true;
+  return /replacement (transaction )?underpriced|replacement fee too low/i.test(errorText(err));
 }
 
 /** True when a replacement was refused for too low a fee. */

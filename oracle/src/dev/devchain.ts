@@ -10,7 +10,7 @@ import net from "node:net";
 import { Contract, HDNodeWallet, Mnemonic, Wallet, type Provider } from "ethers";
 import { ORACLE_ABI, oracleInterface } from "../protocol/abi";
 import { encodeTensor } from "../protocol/eip712";
-import { optionsTuple, quotedOptions, suggestedMaxGasPrice } from "../protocol/request";
+import { maxGasPriceFor, optionsTuple, quotedOptions } from "../protocol/request";
 import { REPO_ROOT } from "../paths";
 
 /** Hardhat's default development mnemonic: its accounts are public and funded on every dev chain. */
@@ -150,7 +150,7 @@ export class LoadGenerator {
     const deadline = BigInt(Math.floor(Date.now() / 1000) + 24 * 3600);
     const feeData = await provider.getFeeData();
     // A fee cap far above the base fee: a backlog signed up front still pays when blocks fill up.
-    const suggested = await suggestedMaxGasPrice(provider);
+    const suggested = maxGasPriceFor(feeData);
     const maxFeePerGas = suggested > 10n ** 11n ? suggested : 10n ** 11n;
     // The relayer may be reimbursed at up to the same price the requests themselves may pay.
     const quoted = await quotedOptions(new Contract(oracle, ORACLE_ABI, provider), penguinsId, { callbackGasLimit: 0, deadline, redundancy: 1, maxGasPrice: maxFeePerGas });

@@ -125,13 +125,13 @@ export class ModelFetcher {
   /** The bytes of `uri`, refused unless they hash to `hash`. */
   async fetchVerified(hash: string, uri: string): Promise<Uint8Array> {
     const deadline = Date.now() + this.limits.timeoutMs;
-    const candidates = this.resolve(hash, uri);
+    const { urls, mirrors } = this.resolve(hash, uri);
     // Mirrors are the operator's own: their hosts are trusted. A registry URI is not.
-    const fromMirror = candidates[0] !== uri;
+    const privateHosts = mirrors || this.privateHosts;
     const errors: ModelFetchError[] = [];
-    for (const c of candidates) {
+    for (const c of urls) {
       try {
-        const bytes = c.startsWith("file://") ? this.readFile(c) : await this.download(c, deadline, fromMirror || this.privateHosts);
+        const bytes = c.startsWith("file://") ? this.readFile(c) : await this.download(c, deadline, privateHosts);
         const actual = sha256Hex(bytes);
         if (actual !== hash) throw new ModelFetchError("hash-mismatch", `${c} has sha256 ${actual}, the registry says ${hash}: the file at the URI is not the registered model`);
         return bytes;
@@ -145,17 +145,18 @@ export class ModelFetcher {
     throw new ModelFetchError(last.reason, `no mirror served ${uri}: ${errors.map((e) => e.message).join("; ")}`);
   }
 
-  /** The URLs to try for a registry URI. */
-  resolve(hash: string, uri: string): string[] {
+  /** The URLs to try for a registry URI, and whether they are the operator's mirrors. */
+  private resolve(hash: string, uri: string): { urls: string[]; mirrors: boolean } {
     const content = /^sha256:(?:0x)?([0-9a-fA-F]{64})$/.exec(uri);
     if (content) {
       if ("0x" + content[1].toLowerCase() !== hash) throw new ModelFetchError("hash-mismatch", `URI ${uri} names another hash than the registry's ${hash}`);
       if (this.mirrors.length === 0) throw new ModelFetchError("not-found", `${uri} is content-addressed and no model mirror is configured (ORACLE_MODEL_MIRRORS)`);
-      return this.mirrors.map((m) => (m.startsWith("file://") ? `${m.replace(/\/$/, "")}/#${hash}` : `${m.replace(/\/$/, "")}/${hash.slice(2)}.onnx`));
+      const urls = this.mirrors.map((m) => (m.startsWith("file://") ? `${m.replace(/\/$/, "")}/#${hash}` : `${m.replace(/\/$/, "")}/${hash.slice(2)}.onnx`));
+      return { urls, mirrors: true };
     }
-    if (/^https?:\/\//.test(uri)) return [uri];
+    if (/^https?:\/\//.test(uri)) return { urls: [uri], mirrors: false };
     if (/^file:\/\//.test(uri)) {
-      if (this.fileUris) return [uri];
+      if (this.fileUris) return { urls: [uri], mirrors: false };
       throw new ModelFetchError("unsupported-uri", `model URI "${uri}" is a file:// URI: a node reads local files only from its operator's mirrors (ORACLE_MODEL_MIRRORS), never where a registry entry points; publish an https:// or sha256: URI`);
     }
     throw new ModelFetchError("unsupported-uri", `model URI "${uri}" is not https://, http:// or sha256:<hash>`);

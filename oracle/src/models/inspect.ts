@@ -58,24 +58,33 @@ export function decodeModel(bytes: Uint8Array): onnx.ModelProto {
   return model;
 }
 
+const VARINT = 0;
+const LEN = 2;
+/** A field's protobuf tag: its number and wire type. */
+const tag = (field: number, wire: number): number => field * 8 + wire;
+
 /**
- * Reads each field of the protobuf message in `bytes`: `read` returns true for a field it read,
- * and any other field is skipped by its wire type, unread. Nothing else is decoded.
+ * Reads the fields of the protobuf message in `bytes` that `readers` has a reader for (by tag);
+ * every other field is skipped by its wire type, unread. Nothing else is decoded.
  */
-function eachField(bytes: Uint8Array, read: (field: number, wire: number, r: Reader) => boolean | void): void {
+function readMessage(bytes: Uint8Array, readers: Record<number, (r: Reader) => void>): void {
   const r = Reader.create(bytes);
   while (r.pos < r.len) {
-    const tag = r.uint32();
-    if (tag >>> 3 === 0) throw new Error(`field number 0 at offset ${r.pos}`);
-    if (read(tag >>> 3, tag & 7, r) !== true) r.skipType(tag & 7);
+    const t = r.uint32();
+    if (t >>> 3 === 0) throw new Error(`field number 0 at offset ${r.pos}`);
+    const read = readers[t];
+    if (read) read(r);
+    else r.skipType(t & 7);
   }
 }
 
-const LEN = 2;
-const VARINT = 0;
 /** An int64 varint as a number (protobufjs gives a Long where the long package is installed). */
-const int64 = (r: Reader): number => { const v: unknown = r.int64(); return typeof v === "number" ? v : Number(String(v)); };
+function int64(r: Reader): number {
+  const v: unknown = r.int64();
+  return typeof v === "number" ? v : Number(String(v));
+}
 
+/** ValueInfoProto: name (1), type (2) → TypeProto.tensor_type (1) → elem_type (1), shape (2) → dim (1). */
 function valueSummary(bytes: Uint8Array): ValueSummary {
   let name = "";
   let tensor = false;
@@ -84,39 +93,53 @@ function valueSummary(bytes: Uint8Array): ValueSummary {
   const dim = (b: Uint8Array) => {
     let value: number | undefined;
     let param = "";
-    eachField(b, (f, w, r) => (f === 1 && w === VARINT ? (value = int64(r), true) : f === 2 && w === LEN ? (param = r.string(), true) : false));
-    shape.push(param ? param : value !== undefined ? value : "?");
+    readMessage(b, { [tag(1, VARINT)]: (r) => { value = int64(r); }, [tag(2, LEN)]: (r) => { param = r.string(); } });
+    shape.push(param || (value ?? "?"));
   };
-  const tensorType = (b: Uint8Array) => eachField(b, (f, w, r) => {
-    if (f === 1 && w === VARINT) return (elemType = r.int32(), true);
-    if (f === 2 && w === LEN) return (eachField(r.bytes(), (g, x, s) => (g === 1 && x === LEN ? (dim(s.bytes()), true) : false)), true);
-    return false;
+  const tensorType = (b: Uint8Array) => readMessage(b, {
+    [tag(1, VARINT)]: (r) => { elemType = r.int32(); },
+    [tag(2, LEN)]: (r) => readMessage(r.bytes(), { [tag(1, LEN)]: (d) => dim(d.bytes()) }),
   });
-  eachField(bytes, (f, w, r) => {
-    if (f === 1 && w === LEN) return (name = r.string(), true);
-    if (f === 2 && w === LEN) return (eachField(r.bytes(), (g, x, s) => (g === 1 && x === LEN ? (tensor = true, tensorType(s.bytes()), true) : false)), true);
-    return false;
+  readMessage(bytes, {
+    [tag(1, LEN)]: (r) => { name = r.string(); },
+    [tag(2, LEN)]: (r) => readMessage(r.bytes(), { [tag(1, LEN)]: (t) => { tensor = true; tensorType(t.bytes()); } }),
   });
   return { name, type: tensor ? elementTypeName(elemType) : "not a tensor", shape };
 }
 
-/** An initializer's name, element type and element count, its data skipped unread. */
+/** TensorProto (an initializer): its name (8), element type (2) and element count (dims, 1), its data skipped unread. */
 function initializerSummary(bytes: Uint8Array): { name: string; type: string; elements: number } {
   let name = "";
   let dataType: number | undefined;
   let elements = 1;
-  eachField(bytes, (f, w, r) => {
-    if (f === 1 && w === VARINT) return (elements *= int64(r), true);
-    if (f === 1 && w === LEN) { // packed dims
+  readMessage(bytes, {
+    [tag(1, VARINT)]: (r) => { elements *= int64(r); },
+    [tag(1, LEN)]: (r) => { // packed dims
       const end = r.uint32() + r.pos;
       while (r.pos < end) elements *= int64(r);
-      return true;
-    }
-    if (f === 2 && w === VARINT) return (dataType = r.int32(), true);
-    if (f === 8 && w === LEN) return (name = r.string(), true);
-    return false;
+    },
+    [tag(2, VARINT)]: (r) => { dataType = r.int32(); },
+    [tag(8, LEN)]: (r) => { name = r.string(); },
   });
   return { name, type: elementTypeName(dataType), elements };
+}
+
+/** NodeProto: op_type (4), domain (7), and a Cast's `to` attribute (5 → name 1, i 3). */
+function nodeSummary(bytes: Uint8Array): { op: string; castTo?: string } {
+  let opType = "";
+  let domain = "";
+  let to = 0;
+  readMessage(bytes, {
+    [tag(4, LEN)]: (r) => { opType = r.string(); },
+    [tag(7, LEN)]: (r) => { domain = r.string(); },
+    [tag(5, LEN)]: (r) => {
+      let attr = "";
+      let i = 0;
+      readMessage(r.bytes(), { [tag(1, LEN)]: (a) => { attr = a.string(); }, [tag(3, VARINT)]: (a) => { i = int64(a); } });
+      if (attr === "to") to = i;
+    },
+  });
+  return { op: domain && domain !== "ai.onnx" ? `${domain}::${opType}` : opType, castTo: opType === "Cast" ? elementTypeName(to) : undefined };
 }
 
 /**
@@ -140,48 +163,30 @@ export function summarize(bytes: Uint8Array): ModelSummary {
   let nodes = 0;
   let metadata: Record<string, string>;
   try {
-    eachField(bytes, (f, w, r) => {
-      if (f === 1 && w === VARINT) return (irVersion = int64(r), true);
-      if (f === 2 && w === LEN) return (producerName = r.string(), true);
-      if (f === 3 && w === LEN) return (producerVersion = r.string(), true);
-      if (f === 7 && w === LEN) return (graph = r.bytes(), true);
-      if (f === 8 && w === LEN) {
-        let domain = "";
-        let version = 0;
-        eachField(r.bytes(), (g, x, s) => (g === 1 && x === LEN ? (domain = s.string(), true) : g === 2 && x === VARINT ? (version = int64(s), true) : false));
-        return (opsets.push({ domain: domain || "ai.onnx", version }), true);
-      }
-      return false;
+    // ModelProto: ir_version (1), producer (2, 3), graph (7), opset_import (8 → domain 1, version 2).
+    readMessage(bytes, {
+      [tag(1, VARINT)]: (r) => { irVersion = int64(r); },
+      [tag(2, LEN)]: (r) => { producerName = r.string(); },
+      [tag(3, LEN)]: (r) => { producerVersion = r.string(); },
+      [tag(7, LEN)]: (r) => { graph = r.bytes(); },
+      [tag(8, LEN)]: (r) => {
+        const opset = { domain: "", version: 0 };
+        readMessage(r.bytes(), { [tag(1, LEN)]: (o) => { opset.domain = o.string(); }, [tag(2, VARINT)]: (o) => { opset.version = int64(o); } });
+        opsets.push({ domain: opset.domain || "ai.onnx", version: opset.version });
+      },
     });
     if (!graph) throw new ModelSpecError("the file is not an ONNX model: it has no graph");
-    eachField(graph, (f, w, r) => {
-      if (w !== LEN) return false;
-      if (f === 1) {
+    // GraphProto: node (1), initializer (5), input (11), output (12).
+    readMessage(graph, {
+      [tag(1, LEN)]: (r) => {
+        const node = nodeSummary(r.bytes());
         nodes++;
-        let opType = "";
-        let domain = "";
-        let to: number | undefined;
-        eachField(r.bytes(), (g, x, s) => {
-          if (g === 4 && x === LEN) return (opType = s.string(), true);
-          if (g === 7 && x === LEN) return (domain = s.string(), true);
-          if (g === 5 && x === LEN) {
-            let attr = "";
-            let i: number | undefined;
-            eachField(s.bytes(), (h, y, t) => (h === 1 && y === LEN ? (attr = t.string(), true) : h === 3 && y === VARINT ? (i = int64(t), true) : false));
-            if (attr === "to") to = i ?? 0;
-            return true;
-          }
-          return false;
-        });
-        const key = domain && domain !== "ai.onnx" ? `${domain}::${opType}` : opType;
-        ops[key] = (ops[key] ?? 0) + 1;
-        if (opType === "Cast") castTo.push(elementTypeName(to ?? 0));
-        return true;
-      }
-      if (f === 5) return (inits.push(initializerSummary(r.bytes())), true);
-      if (f === 11) return (inputs.push(valueSummary(r.bytes())), true);
-      if (f === 12) return (outputs.push(valueSummary(r.bytes())), true);
-      return false;
+        ops[node.op] = (ops[node.op] ?? 0) + 1;
+        if (node.castTo) castTo.push(node.castTo);
+      },
+      [tag(5, LEN)]: (r) => { inits.push(initializerSummary(r.bytes())); },
+      [tag(11, LEN)]: (r) => { inputs.push(valueSummary(r.bytes())); },
+      [tag(12, LEN)]: (r) => { outputs.push(valueSummary(r.bytes())); },
     });
     metadata = Object.fromEntries(readMetadataProps(bytes));
   } catch (err) {

@@ -11,7 +11,7 @@ import { requestIdTopic } from "../chain/codec";
 import { loadDeployment, type Deployment } from "../chain/deployment";
 import { shortError } from "../chain/retry";
 import { RpcClient } from "../chain/rpc";
-import { ConfigError, loadConfig } from "../config";
+import { CONFIG_SPEC, ConfigError, KEY_OPTIONS, loadConfig } from "../config";
 import { checkChainId } from "./preflight";
 import { PermanentError } from "../errors";
 import { loadManifest, type ModelManifestEntry } from "../models/manifest";
@@ -74,8 +74,10 @@ function describe(file: ModelManifestEntry | undefined, values: bigint[]): strin
 async function sendTestRequest(opts: RequestOptions, out: (line: string) => void): Promise<number> {
   // The requester's key: ORACLE_REQUESTER_KEY, or else the node's own (from any of its key sources).
   const requester = process.env.ORACLE_REQUESTER_KEY;
-  const env = requester ? { ...process.env, ORACLE_PRIVATE_KEY: requester, ORACLE_PRIVATE_KEY_FILE: "", ORACLE_KEYSTORE: "" } : process.env;
-  if (!env.ORACLE_PRIVATE_KEY && !env.ORACLE_PRIVATE_KEY_FILE && !env.ORACLE_KEYSTORE) {
+  const env = requester
+    ? { ...process.env, ...Object.fromEntries(KEY_OPTIONS.map((k) => [CONFIG_SPEC[k].env, ""])), ORACLE_PRIVATE_KEY: requester }
+    : process.env;
+  if (!KEY_OPTIONS.some((k) => env[CONFIG_SPEC[k].env])) {
     throw new RequestUsageError("set ORACLE_REQUESTER_KEY (or ORACLE_PRIVATE_KEY) to a funded key: it pays the fee");
   }
   const config = loadConfig({ env, overrides: { ...(opts.network ? { network: opts.network } : {}), ...(opts.deployment ? { deploymentFile: opts.deployment } : {}) } });

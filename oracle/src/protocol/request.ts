@@ -51,8 +51,15 @@ export interface QuoteParts {
  * and nodes decline a request priced below the chain's current price, so the headroom keeps a
  * request servable while the base fee climbs; what the relayer does not use is credited back.
  */
-export async function suggestedMaxGasPrice(provider: { getFeeData(): Promise<{ maxFeePerGas: bigint | null; gasPrice: bigint | null }> }): Promise<bigint> {
-  const fee = await provider.getFeeData();
+export async function suggestedMaxGasPrice(provider: { getFeeData(): Promise<FeeCap> }): Promise<bigint> {
+  return maxGasPriceFor(await provider.getFeeData());
+}
+
+/** What {@link suggestedMaxGasPrice} reads of ethers' FeeData. */
+export interface FeeCap { maxFeePerGas: bigint | null; gasPrice: bigint | null }
+
+/** {@link suggestedMaxGasPrice} from fee data already read. */
+export function maxGasPriceFor(fee: FeeCap): bigint {
   return (fee.maxFeePerGas ?? fee.gasPrice ?? 10n ** 9n) * 2n;
 }
 
@@ -63,9 +70,14 @@ export async function suggestedMaxGasPrice(provider: { getFeeData(): Promise<{ m
 export async function quotedOptions(
   oracle: Pick<BaseContract, "getFunction">, modelId: bigint | number, terms: Omit<RequestOptions, "maxFee">,
 ): Promise<{ options: RequestOptions; quote: QuoteParts }> {
-  const q: QuoteParts = await oracle.getFunction("quoteParts")(modelId, optionsTuple({ ...terms, maxFee: 0n }));
-  const quote = { fee: q.fee, publisherFee: q.publisherFee, operatorFee: q.operatorFee, gasPrepayment: q.gasPrepayment, total: q.total };
+  const quote = await readQuote(oracle, modelId, { ...terms, maxFee: 0n });
   return { options: { ...terms, maxFee: quote.fee }, quote };
+}
+
+/** The oracle's `quoteParts` for these options, as a plain {@link QuoteParts}. */
+export async function readQuote(oracle: Pick<BaseContract, "getFunction">, modelId: bigint | number, options: RequestOptions): Promise<QuoteParts> {
+  const q: QuoteParts = await oracle.getFunction("quoteParts")(modelId, optionsTuple(options));
+  return { fee: q.fee, publisherFee: q.publisherFee, operatorFee: q.operatorFee, gasPrepayment: q.gasPrepayment, total: q.total };
 }
 
 /** Field for field `IInferenceOracle.RequestCommitment`, in order. */

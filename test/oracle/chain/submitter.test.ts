@@ -233,14 +233,21 @@ describe("node submitter (real Hardhat node)", function () {
     expect(await total(metrics.requestsFailed)).to.equal(0);
   });
 
-  it("resyncs after 'nonce too low' when another process used the sender's next nonce, and succeeds", async () => {
+  /**
+   * A submitter of the operator key whose nonce manager is primed (it read the count from the
+   * chain once and now counts locally), and two requests for it to fulfil.
+   */
+  async function primedSubmitter() {
     const metrics = createMetrics({ defaultMetrics: false });
     const submitter = newSubmitter(metrics, { txTimeoutMs: 10_000 });
-    const operator = devAccount(1);
     const primeItems = results(await makeRequests(1));
     const items = results(await makeRequests(2));
-    // Prime the nonce manager: it read the count from the chain and now counts locally.
     await submitter.submitBatch(primeItems, sign(enclave, primeItems), [0], enclave.address);
+    return { metrics, submitter, operator: devAccount(1), items };
+  }
+
+  it("resyncs after 'nonce too low' when another process used the sender's next nonce, and succeeds", async () => {
+    const { metrics, submitter, operator, items } = await primedSubmitter();
     const n = await nonceOf(operator.address);
     // Another process sends from the same key with nonce n, behind the submitter's back (right
     // away: the resync must read the chain again, not a count cached since the first read).
@@ -259,12 +266,7 @@ describe("node submitter (real Hardhat node)", function () {
   });
 
   it("takes the next nonce when another process's pending transaction holds it (a refused replacement), instead of failing the batch", async () => {
-    const metrics = createMetrics({ defaultMetrics: false });
-    const submitter = newSubmitter(metrics, { txTimeoutMs: 10_000 });
-    const operator = devAccount(1);
-    const primeItems = results(await makeRequests(1));
-    const items = results(await makeRequests(2));
-    await submitter.submitBatch(primeItems, sign(enclave, primeItems), [0], enclave.address);
+    const { metrics, submitter, operator, items } = await primedSubmitter();
     await rpc(env.chain.url, "evm_setAutomine", [false]);
     // Another node sharing the key sent nonce n first: pending, with a fee this one does not outbid.
     const n = await nonceOf(operator.address, "pending");

@@ -7,6 +7,8 @@ import { ModelStore } from "../../models/store";
 
 export interface RerunJob { id: number; dir: string; modelHash: string; input: string }
 export type RerunAnswer = { id: number; output: string; status: number } | { id: number; error: string };
+/** Sent once, when the worker listens. */
+export interface RerunReady { ready: true }
 
 const stores = new Map<string, ModelStore>();
 
@@ -19,4 +21,4 @@ process.on("message", (job: RerunJob) => {
   );
 });
 process.on("disconnect", () => process.exit(0));
-process.send!({ id: 0, output: "ready", status: 0 } satisfies RerunAnswer);
+process.send!({ ready: true } satisfies RerunReady);

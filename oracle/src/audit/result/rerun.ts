@@ -9,7 +9,7 @@ import type { ChildProcess } from "node:child_process";
 import { forkCapped } from "../../enclave/capped-fork";
 import { PermanentError } from "../../errors";
 import { REPO_ROOT } from "../../paths";
-import type { RerunAnswer, RerunJob } from "./rerun-worker";
+import type { RerunAnswer, RerunJob, RerunReady } from "./rerun-worker";
 
 export interface RerunLimits {
   /** Data-segment limit of the worker, MiB (as the runner's default: 4096). */
@@ -37,12 +37,12 @@ let tail: Promise<unknown> = Promise.resolve();
 function start(limits: RerunLimits): Worker {
   // Its output is discarded (no pipe keeps this process alive): answers and errors come over IPC.
   const child = forkCapped({ repoRoot: REPO_ROOT, entry: ENTRY, memoryMb: limits.memoryMb, output: "ignore" });
-  const w: Worker = { child, limits, exited: false, ready: Promise.resolve() };
-  w.ready = new Promise<void>((resolve, reject) => {
+  const ready = new Promise<void>((resolve, reject) => {
     child.once("message", () => resolve());
     child.once("exit", (code, signal) => reject(new RerunError(`the re-run worker exited before it was ready (${signal ?? `code ${code}`})`)));
   });
-  w.ready.catch(() => undefined);
+  ready.catch(() => undefined);
+  const w: Worker = { child, limits, exited: false, ready };
   child.once("exit", () => { w.exited = true; if (worker === w) worker = undefined; });
   idle(w);
   return w;
@@ -70,7 +70,7 @@ export function rerunModel(dir: string, modelHash: string, input: string, limits
 }
 
 async function runOne(job: RerunJob, limits: RerunLimits): Promise<{ output: string; status: number }> {
-  if (worker && (worker.limits.memoryMb !== limits.memoryMb)) kill(worker);
+  if (worker && worker.limits.memoryMb !== limits.memoryMb) kill(worker);
   const w = worker ?? (worker = start(limits));
   busy(w);
   try {
@@ -84,8 +84,8 @@ async function runOne(job: RerunJob, limits: RerunLimits): Promise<{ output: str
         clearTimeout(timer);
         reject(new RerunError(`the re-run worker died (${signal ?? `code ${code}`}) running the model: it needs more than the ${limits.memoryMb} MiB re-run memory limit, or crashed onnxruntime`));
       };
-      const onMessage = (answer: RerunAnswer) => {
-        if (answer.id !== job.id) return;
+      const onMessage = (answer: RerunAnswer | RerunReady) => {
+        if (!("id" in answer) || answer.id !== job.id) return;
         clearTimeout(timer);
         w.child.off("message", onMessage);
         w.child.off("exit", onExit);

@@ -38,8 +38,21 @@ export class PrivateAddressError extends PermanentError {
 
 /** The private address a URL's literal IP host is, if it is one (Node connects to literals without a lookup). */
 export function literalPrivateHost(url: string): string | undefined {
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+  const host = hostOf(url);
   return isPrivateAddress(host) ? host : undefined;
+}
+
+/** A URL's host name or address, without IPv6 brackets. */
+function hostOf(url: string): string {
+  return new URL(url).hostname.replace(/^\[|\]$/g, "");
+}
+
+/** The private address an http(s) URL's host is or resolves to, if any (for warnings: the fetch itself checks at connect time). */
+export async function privateAddressOf(url: string): Promise<string | undefined> {
+  const host = hostOf(url);
+  if (net.isIP(host)) return isPrivateAddress(host) ? host : undefined;
+  const addresses = await dns.promises.lookup(host, { all: true }).catch(() => []);
+  return addresses.find((a) => isPrivateAddress(a.address))?.address;
 }
 
 /** A `lookup` for http(s).get that refuses names resolving to any private address. */

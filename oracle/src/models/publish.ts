@@ -20,7 +20,7 @@ import { inputByteLength } from "../protocol/input";
 import { ModelCache } from "./cache";
 import { checkModel, formatCheck } from "./check";
 import { ModelFetcher } from "./fetch";
-import { literalPrivateHost } from "./host-guard";
+import { privateAddressOf } from "./host-guard";
 import { type ModelSpec, specDeterminism, specInputEncoding } from "./spec";
 
 /** ModelRegistry v2 `ModelSpec`, as registered. */
@@ -131,9 +131,9 @@ export function registerPublishCommand(model: Command): void {
       const measurements = opts.measurement ?? (deployment.measurement ? [deployment.measurement] : []);
       const r = await publishModel({ file, uri: opts.uri, fee, publisherShareBps: Number(opts.share), measurements, registry, mirrors: opts.mirror });
       process.stdout.write(`published ${r.spec.name} by ${getAddress(wallet.address)} in ${r.receipt.hash}\n${requestCallText(r.modelId, r.spec, deployment.contracts.InferenceOracle)}\n`);
-      const host = /^https?:\/\//.test(opts.uri) ? new URL(opts.uri).hostname : undefined;
-      if (host && (host === "localhost" || literalPrivateHost(opts.uri))) {
-        process.stderr.write(`note: ${host} is a private address: nodes fetch from it only if their operator sets ORACLE_MODEL_ALLOW_PRIVATE_HOSTS=true (a node on that network)\n`);
+      const address = /^https?:\/\//.test(opts.uri) ? await privateAddressOf(opts.uri) : undefined;
+      if (address) {
+        process.stderr.write(`note: ${new URL(opts.uri).hostname} is a private address (${address}): nodes fetch from it only if their operator sets ORACLE_MODEL_ALLOW_PRIVATE_HOSTS=true (a node on that network)\n`);
       }
       provider.destroy();
     });

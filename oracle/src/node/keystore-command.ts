@@ -5,6 +5,7 @@
  */
 import type { Command } from "commander";
 import cliProgress from "cli-progress";
+import { CONFIG_SPEC } from "../config";
 import { KeySourceError, createKeystore, keystorePassword } from "../keys";
 
 interface CreateOpts {
@@ -26,11 +27,11 @@ export function registerKeystoreCommand(program: Command): void {
         if (scryptN !== undefined && !(Number.isInteger(scryptN) && scryptN >= 1024 && (scryptN & (scryptN - 1)) === 0)) {
           throw new KeySourceError(`--scrypt-n must be a power of two from 1024, got "${opts.scryptN}"`);
         }
-        const env = process.env;
-        const password = keystorePassword({ password: env.ORACLE_KEYSTORE_PASSWORD || undefined, passwordFile: env.ORACLE_KEYSTORE_PASSWORD_FILE || undefined });
+        const env = (k: "keystorePassword" | "keystorePasswordFile" | "privateKeys") => process.env[CONFIG_SPEC[k].env] || undefined;
+        const password = keystorePassword({ password: env("keystorePassword"), passwordFile: env("keystorePasswordFile") });
         let key: string | undefined;
         if (opts.import) {
-          key = env.ORACLE_PRIVATE_KEY?.trim();
+          key = env("privateKeys")?.trim();
           if (!key) throw new KeySourceError("--import encrypts the key in ORACLE_PRIVATE_KEY: set it (keys are never taken from flags)");
           if (key.includes(",")) throw new KeySourceError("--import takes one key, and ORACLE_PRIVATE_KEY holds several: create one keystore per key and list them in ORACLE_KEYSTORE, separated by commas");
         }
